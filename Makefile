@@ -1,0 +1,109 @@
+# dsnflip — build, test, install.
+#
+#   make              build ./dsnflip
+#   make check        every test tier (unit, fixtures, PostgreSQL, Docker)
+#   make check SANITIZE=1   the same under AddressSanitizer + UBSan
+#   make demo         dsnflip plan on examples/fleet
+#   make bench        benchmarks (see bench/README.md)
+#   make install PREFIX=/usr/local DESTDIR=
+#   V=1               show the commands
+
+PREFIX ?= /usr/local
+BINDIR ?= $(PREFIX)/bin
+DATADIR ?= $(PREFIX)/share/dsnflip
+MANDIR ?= $(PREFIX)/share/man
+DESTDIR ?=
+
+CC ?= cc
+PKG_CONFIG ?= pkg-config
+PKGS := yaml-0.1 libpq libgit2 jansson
+
+CFLAGS ?= -O2 -g
+WARN := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wno-unused-parameter
+DEPFLAGS = -MMD -MP
+ALL_CFLAGS = -std=c11 -D_GNU_SOURCE $(WARN) $(CFLAGS) \
+	$(shell $(PKG_CONFIG) --cflags $(PKGS)) \
+	-DDSNFLIP_DATADIR='"$(DATADIR)"'
+LIBS := $(shell $(PKG_CONFIG) --libs $(PKGS))
+TEST_LIBS := $(shell $(PKG_CONFIG) --libs cmocka 2>/dev/null || echo -lcmocka)
+
+ifeq ($(SANITIZE),1)
+SANITIZE := address,undefined
+endif
+ifneq ($(SANITIZE),)
+ALL_CFLAGS += -fsanitize=$(SANITIZE) -fno-omit-frame-pointer -fno-sanitize-recover=all
+LDFLAGS += -fsanitize=$(SANITIZE)
+BUILD := build/san
+else
+BUILD := build/default
+endif
+
+ifeq ($(V),1)
+Q :=
+else
+Q := @
+endif
+
+MAIN_SRC := src/dsnflip.c
+LIB_SRC := $(filter-out $(MAIN_SRC),$(wildcard src/*.c))
+LIB_OBJ := $(LIB_SRC:src/%.c=$(BUILD)/src/%.o)
+MAIN_OBJ := $(BUILD)/src/dsnflip.o
+TEST_SRC := $(wildcard tests/test_*.c)
+TEST_BIN := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
+LIBA := $(BUILD)/libdsnflip.a
+
+.PHONY: all check unit-check fixture-check pg-check docker-check demo bench install clean deps
+
+all: dsnflip
+
+dsnflip: $(BUILD)/dsnflip
+	$(Q)cp $< $@
+
+$(BUILD)/dsnflip: $(MAIN_OBJ) $(LIBA)
+	@echo "  LINK  $@"
+	$(Q)$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS)
+
+$(LIBA): $(LIB_OBJ)
+	@echo "  AR    $@"
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+$(BUILD)/src/%.o: src/%.c
+	@mkdir -p $(dir $@)
+	@echo "  CC    $<"
+	$(Q)$(CC) $(ALL_CFLAGS) $(DEPFLAGS) -c -o $@ $<
+
+$(BUILD)/tests/%.o: tests/%.c
+	@mkdir -p $(dir $@)
+	@echo "  CC    $<"
+	$(Q)$(CC) $(ALL_CFLAGS) -Isrc $(DEPFLAGS) -c -o $@ $<
+
+$(BUILD)/tests/test_%: $(BUILD)/tests/test_%.o $(LIBA)
+	@echo "  LINK  $@"
+	$(Q)$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS) $(TEST_LIBS)
+
+# Every tier; each prints its own summary and the last line is the total.
+check: dsnflip $(TEST_BIN)
+	$(Q)BUILD=$(BUILD) ./tests/run-all
+
+unit-check: $(TEST_BIN)
+	$(Q)BUILD=$(BUILD) ./tests/run-all unit
+
+demo: dsnflip
+	./dsnflip -C examples/fleet plan
+
+bench: dsnflip
+	$(Q)./bench/run
+
+deps:
+	$(Q)./tests/install-deps
+
+install: dsnflip
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(DATADIR)/templates $(DESTDIR)$(MANDIR)/man1
+	install -m 0755 dsnflip $(DESTDIR)$(BINDIR)/dsnflip
+	install -m 0644 templates/* $(DESTDIR)$(DATADIR)/templates/
+	if [ -f doc/dsnflip.1 ]; then install -m 0644 doc/dsnflip.1 $(DESTDIR)$(MANDIR)/man1/; fi
+
+clean:
+	rm -rf build dsnflip
+
+-include $(LIB_OBJ:.o=.d) $(MAIN_OBJ:.o=.d) $(TEST_BIN:=.d)

@@ -1,0 +1,61 @@
+/*
+ * diag: error messages with their place (see diag.h).
+ */
+#include "diag.h"
+
+#include <stdarg.h>
+
+static int diag_vset(struct diag *d, int code, const char *file, int line, int col,
+		     const char *fmt, va_list ap)
+{
+	if (d->set)
+		return -1;
+	d->set = 1;
+	d->code = code;
+	buf_reset(&d->msg);
+	if (file) {
+		buf_addstr(&d->msg, file);
+		if (line > 0) {
+			buf_addf(&d->msg, ":%d", line);
+			if (col > 0)
+				buf_addf(&d->msg, ":%d", col);
+		}
+		buf_addstr(&d->msg, ": ");
+	}
+	buf_vaddf(&d->msg, fmt, ap);
+	return -1;
+}
+
+int diag_at(struct diag *d, const char *file, int line, int col, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	diag_vset(d, EXIT_INPUT, file, line, col, fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+int diag_err(struct diag *d, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	diag_vset(d, EXIT_INPUT, NULL, 0, 0, fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+int diag_fail(struct diag *d, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	diag_vset(d, EXIT_FAILED, NULL, 0, 0, fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+void diag_release(struct diag *d)
+{
+	buf_release(&d->msg);
+	d->set = 0;
+	d->code = EXIT_INPUT;
+}
