@@ -28,7 +28,7 @@ LIBS := $(shell $(PKG_CONFIG) --libs $(PKGS))
 TEST_LIBS := $(shell $(PKG_CONFIG) --libs cmocka 2>/dev/null || echo -lcmocka)
 
 ifeq ($(SANITIZE),1)
-SANITIZE := address,undefined
+override SANITIZE := address,undefined
 endif
 ifneq ($(SANITIZE),)
 ALL_CFLAGS += -fsanitize=$(SANITIZE) -fno-omit-frame-pointer -fno-sanitize-recover=all

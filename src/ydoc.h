@@ -58,8 +58,11 @@ struct ynode {
 	struct ynode **vals;
 	size_t expanded;     /* node count with every alias expanded (saturating) */
 	/* Interpolation results set by the compose loader (see compose.c). */
-	const struct ypos *value_origin; /* where the value's text really lives if not here */
+	const void *value_origin; /* compose: the struct origin of the variable a whole-value
+	                             "${VAR}" reference resolved to (the text lives there) */
+	const char *value_var;    /* compose: that variable's name */
 	const char *raw;     /* the literal before interpolation, when it changed */
+	int list_form;       /* environment entry written as "- KEY=VALUE": pos spans the item */
 };
 
 struct ylimits {

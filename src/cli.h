@@ -1,0 +1,66 @@
+/*
+ * cli: the parsed command line and the session every command starts from.
+ *
+ * Global options (as docker compose spells them) may appear before or after
+ * the command name; command options are parsed into the same struct and
+ * each command checks that it only got the ones it takes.
+ */
+#ifndef DSNFLIP_CLI_H
+#define DSNFLIP_CLI_H
+
+#include "buf.h"
+#include "compose.h"
+#include "config.h"
+#include "diag.h"
+#include "plan.h"
+#include "report.h"
+
+struct cli {
+	const char *dir;          /* -C */
+	struct strvec files;      /* -f */
+	const char *project;      /* -p */
+	struct strvec env_files;  /* --env-file */
+	struct strvec profiles;   /* --profile */
+	const char *config;       /* --config */
+	const char *db;           /* --db */
+	const char *format;       /* --format */
+	int quiet, verbose;
+	struct strvec assume;     /* --assume SERVICE=CLASS */
+	const char *name;         /* branch --name */
+	const char *base;         /* branch --base */
+	int force;                /* branch --force */
+	const char *window;       /* deploy --window */
+	int resume;               /* deploy --resume */
+	int all;                  /* rollback --all */
+	const char *compose_cmd;  /* deploy --compose-cmd */
+	struct strvec args;       /* positional arguments after the command */
+	const char *command;
+	char *const *environ;     /* the process environment */
+	int color;                /* stdout is a terminal and NO_COLOR is unset */
+	unsigned seen;            /* which command options were given (CLI_OPT_*) */
+};
+
+enum {
+	CLI_OPT_FORMAT = 1u << 0, CLI_OPT_ASSUME = 1u << 1, CLI_OPT_NAME = 1u << 2,
+	CLI_OPT_BASE = 1u << 3, CLI_OPT_FORCE = 1u << 4, CLI_OPT_WINDOW = 1u << 5,
+	CLI_OPT_RESUME = 1u << 6, CLI_OPT_ALL = 1u << 7, CLI_OPT_COMPOSE_CMD = 1u << 8,
+};
+
+/* A loaded stack with its config and plan. */
+struct session {
+	struct compose_project *project;
+	struct config *config;
+	struct plan *plan;
+	enum report_format format;
+};
+
+/* Load stack, config and plan as the options say.  Returns 0 or -1 with d. */
+int session_open(const struct cli *cli, struct session *s, struct diag *d);
+void session_close(struct session *s);
+/* Reject command options the command does not take (allowed: CLI_OPT_* mask). */
+int cli_check_options(const struct cli *cli, unsigned allowed, struct diag *d);
+
+int cmd_plan(struct cli *cli);
+int cmd_help(struct cli *cli);
+
+#endif
