@@ -61,6 +61,7 @@ void session_close(struct session *s);
 int cli_check_options(const struct cli *cli, unsigned allowed, struct diag *d);
 
 int cmd_plan(struct cli *cli);
+int cmd_config(struct cli *cli);
 int cmd_help(struct cli *cli);
 
 #endif

@@ -17,6 +17,7 @@
 #include "path.h"
 
 #include <ctype.h>
+#include <stdio.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -443,15 +444,6 @@ static const char *mount_source(struct detect_ctx *c, const struct service *s, c
 	return NULL;
 }
 
-static int looks_like_script(const char *arg)
-{
-	return str_ends(arg, ".sh") || str_ends(arg, ".bash") ||
-	       ((arg[0] == '/' || str_starts(arg, "./")) && !strchr(arg, ' ') &&
-		!str_starts(arg, "/bin/") && !str_starts(arg, "/usr/bin/") &&
-		!str_starts(arg, "/usr/local/bin/python") && !str_starts(arg, "/usr/sbin/") &&
-		!str_starts(arg, "/sbin/"));
-}
-
 /* Map a script path as the container sees it to a file in the repository. */
 static const char *resolve_script(struct detect_ctx *c, struct startup *st,
 				  const struct service *s, const char *path)
@@ -497,31 +489,14 @@ static void scan_argv(struct detect_ctx *c, struct startup *st, struct plan_serv
 
 	if (shell) {
 		evidence_match_shell(c->patterns, shell, file, line, found);
-		/* Crude word split, only to spot script paths. */
-		char *dup = xstrdup(shell), *save = NULL;
-		for (char *t = strtok_r(dup, " \t\n;&|\"'()", &save); t; t = strtok_r(NULL, " \t\n;&|\"'()", &save))
-			strvec_push(&words, t);
-		free(dup);
+		evidence_calls_shell(shell, &words);
 	} else {
 		evidence_match_command(c->patterns, argv, argc, file, line, found);
-		for (size_t i = 0; i < argc; i++) {
-			/* sh -c "..." carries a script of its own. */
-			if (i + 1 < argc && (!strcmp(argv[i], "-c") || !strcmp(argv[i], "-lc")))
-				{
-				char *dup = xstrdup(argv[i + 1]), *save = NULL;
-				for (char *t = strtok_r(dup, " \t\n;&|\"'()", &save); t;
-				     t = strtok_r(NULL, " \t\n;&|\"'()", &save))
-					strvec_push(&words, t);
-				free(dup);
-			}
-			strvec_push(&words, argv[i]);
-		}
+		evidence_calls_command(argv, argc, &words);
 	}
 	add_matches(c, ps, found, before, kind);
 	for (size_t i = 0; i < words.nr; i++) {
 		const char *w = words.v[i];
-		if (!looks_like_script(w))
-			continue;
 		const char *abs = resolve_script(c, st, ps->svc, w);
 		if (abs) {
 			scan_script(c, st, ps, abs, 0, found);

@@ -75,7 +75,14 @@ struct parser {
 	size_t userinfo_at; /* URI: just after "//" */
 	int has_authority;
 	int has_query;
-	size_t kv_end; /* KV: end of the last token */
+	size_t query_start; /* just after the '?' */
+	/*
+	 * KV: the last token.  When its value is unquoted and empty or ends in
+	 * a lone backslash, text appended after it would be read as part of
+	 * it, so additions go in front of it instead.
+	 */
+	size_t kv_end, kv_last_key, kv_last_value;
+	int kv_last_open;
 };
 
 static int is_ws(char c)
@@ -402,6 +409,7 @@ static int parse_query(struct parser *p, size_t a)
 	size_t i = a;
 
 	p->has_query = 1;
+	p->query_start = a;
 	while (i < p->len) {
 		size_t amp = scan_to(p->s, i, p->len, "&");
 		if (amp > i && parse_param(p, i, amp) < 0)
@@ -477,6 +485,7 @@ static int parse_jdbc_short(struct parser *p, size_t start)
 struct kv_tok {
 	size_t kstart, kend, vstart, vend;
 	int quoted;
+	int open; /* unquoted and empty, or ending in a lone backslash */
 };
 
 enum { KV_OK, KV_END, KV_NOKEY, KV_NOEQ, KV_UNTERMINATED };
@@ -512,6 +521,7 @@ static int kv_next(const char *s, size_t len, size_t *pos, struct kv_tok *t)
 	while (i < len && is_ws(s[i]))
 		i++;
 	t->vstart = i;
+	t->open = 0;
 	t->quoted = i < len && s[i] == '\'';
 	if (t->quoted) {
 		i++;
@@ -533,12 +543,19 @@ static int kv_next(const char *s, size_t len, size_t *pos, struct kv_tok *t)
 			}
 		}
 	} else {
+		t->open = i >= len || is_ws(s[i]);
 		while (i < len && !is_ws(s[i])) {
 			size_t j = ref_skip(s, i, len);
 			if (j != i)
 				i = j;
-			else
-				i += s[i] == '\\' && i + 1 < len ? 2 : 1;
+			else if (s[i] != '\\')
+				i++;
+			else if (i + 1 < len)
+				i += 2;
+			else {
+				t->open = 1; /* a lone backslash at the end */
+				i++;
+			}
 		}
 	}
 	t->vend = i;
@@ -619,6 +636,9 @@ static int parse_kv(struct parser *p)
 			return diag_err(p->d, "unknown keyword at offset %zu", t.kstart + 1);
 		v = kv_value(s, &t);
 		p->kv_end = t.vend;
+		p->kv_last_key = t.kstart;
+		p->kv_last_value = t.vstart;
+		p->kv_last_open = t.open;
 		if (kv_is(s, &t, "user") || kv_is(s, &t, "password")) {
 			struct occ *o = add_occ(p, s[t.kstart] == 'p', W_KV, t.kstart,
 						t.vstart, t.vend, v);
@@ -904,11 +924,35 @@ static void add_user_text(struct buf *b, const struct parser *p, const char *u, 
 		add_pct(b, u);
 }
 
-/* Edits that add a missing user and/or password (NULL: not added). */
+/* Append a password reference as a KV value: verbatim, but never empty. */
+static void add_kv_ref(struct buf *b, const char *ref, int quoted)
+{
+	if (quoted || !*ref)
+		buf_addf(b, "'%s'", ref);
+	else
+		buf_addstr(b, ref);
+}
+
+/* Is there already an edit at offset at? */
+static int edited(const struct edits *e, size_t at)
+{
+	size_t i;
+
+	for (i = 0; i < e->nr; i++)
+		if (e->v[i].start == at)
+			return 1;
+	return 0;
+}
+
+/*
+ * Edits that add a missing user and/or password (NULL: not added).  Runs
+ * after the replacements have been added, as it looks at them.
+ */
 static void add_missing(struct edits *e, struct parser *p, const char *user, const char *ref)
 {
 	struct occ *lu = last_occ(p, 0), *lp = last_occ(p, 1);
 	int kv = p->dsn.form == DSN_KV;
+	int front = kv && p->kv_last_open && !edited(e, p->kv_last_value);
 	struct buf *b;
 
 	if (user && lu)
@@ -923,25 +967,45 @@ static void add_missing(struct edits *e, struct parser *p, const char *user, con
 		buf_addstr(b, kv ? " " : "&");
 		user = NULL;
 	}
-	if (ref && lu) {
+	if (ref && lu && !(front && lu->key == p->kv_last_key)) {
 		b = add_edit(e, lu->end, lu->end);
-		if (lu->where == W_USERINFO)
+		if (lu->where == W_USERINFO) {
 			buf_addch(b, ':');
-		else
-			buf_addstr(b, kv ? " password=" : "&password=");
-		buf_addstr(b, ref);
+			buf_addstr(b, ref);
+		} else if (kv) {
+			buf_addstr(b, " password=");
+			add_kv_ref(b, ref, 0);
+			if (lu->end < p->len && !is_ws(p->s[lu->end]))
+				buf_addch(b, ' '); /* user='x'host=... */
+		} else {
+			buf_addf(b, "&password=%s", ref);
+		}
 		ref = NULL;
 	}
 	if (!user && !ref)
 		return;
-	if (kv) {
+	if (kv && front) {
+		b = add_edit(e, p->kv_last_key, p->kv_last_key);
+		if (user) {
+			buf_addstr(b, "user=");
+			add_kv_user(b, user, 0);
+			buf_addch(b, ' ');
+		}
+		if (ref) {
+			buf_addstr(b, "password=");
+			add_kv_ref(b, ref, 0);
+			buf_addch(b, ' ');
+		}
+	} else if (kv) {
 		b = add_edit(e, p->kv_end, p->kv_end);
 		if (user) {
 			buf_addstr(b, " user=");
 			add_kv_user(b, user, 0);
 		}
-		if (ref)
-			buf_addf(b, " password=%s", ref);
+		if (ref) {
+			buf_addstr(b, " password=");
+			add_kv_ref(b, ref, 0);
+		}
 	} else if (p->dsn.form == DSN_URI) {
 		b = add_edit(e, p->userinfo_at, p->userinfo_at);
 		if (user)
@@ -953,7 +1017,7 @@ static void add_missing(struct edits *e, struct parser *p, const char *user, con
 		b = add_edit(e, p->len, p->len);
 		if (!p->has_query)
 			buf_addch(b, '?');
-		else if (p->s[p->len - 1] != '?' && p->s[p->len - 1] != '&')
+		else if (p->query_start < p->len && p->s[p->len - 1] != '&')
 			buf_addch(b, '&');
 		if (user) {
 			buf_addstr(b, "user=");
@@ -983,15 +1047,12 @@ int dsn_rewrite(const char *s, const char *new_user, const char *new_password_re
 		if (!want || !strcmp(o->value, want))
 			continue;
 		b = add_edit(&e, o->start, o->end);
-		if (!o->is_password) {
+		if (!o->is_password)
 			add_user_text(b, &p, want, o->quoted);
-		} else if (o->quoted) {
-			buf_addch(b, '\'');
+		else if (o->where == W_KV)
+			add_kv_ref(b, want, o->quoted);
+		else
 			buf_addstr(b, want);
-			buf_addch(b, '\'');
-		} else {
-			buf_addstr(b, want);
-		}
 	}
 	add_missing(&e, &p, new_user, new_password_ref);
 

@@ -24,6 +24,8 @@ struct command {
 static const struct command commands[] = {
 	{ "plan", cmd_plan, "plan [--format text|json|markdown] [--assume SERVICE=CLASS]...",
 	  "read the stack (and the live server with --db) and print the plan; writes nothing" },
+	{ "config", cmd_config, "config [--format text|json]",
+	  "print the effective stack with the origin of every environment value (secrets masked)" },
 	{ "help", cmd_help, "help [COMMAND]", "show usage" },
 };
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))

@@ -1,0 +1,145 @@
+/*
+ * cmd-config: `dsnflip config` — the effective stack as dsnflip reads it,
+ * like `docker compose config` but with the origin of every environment
+ * value (file:line:col, or the variable a ${VAR} reference came through).
+ * Secrets are masked: values of secret-looking keys, and DSN passwords.
+ * This is how an operator checks dsnflip's reading of a stack, and how the
+ * tests cross-check the loader against docker-compose.
+ */
+#include "cli.h"
+#include "dsn.h"
+
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int secret_key(const char *k)
+{
+	static const char *const words[] = { "PASSWORD", "PASSWD", "SECRET", "TOKEN", "_KEY",
+					     "CREDENTIAL", NULL };
+	for (const char *const *w = words; *w; w++)
+		if (strcasestr(k, *w))
+			return 1;
+	return 0;
+}
+
+/* The value with its password (if a DSN) or itself (if secret) masked. */
+static void masked(const char *key, const char *value, struct buf *out)
+{
+	if (secret_key(key) && *value) {
+		buf_addstr(out, "****");
+		return;
+	}
+	if (dsn_is_candidate(value)) {
+		struct dsn dsn = DSN_INIT;
+		struct diag d = DIAG_INIT;
+		if (!dsn_parse(value, &dsn, &d) && dsn.password_span.present) {
+			buf_add(out, value, dsn.password_span.start);
+			buf_addstr(out, "****");
+			buf_addstr(out, value + dsn.password_span.end);
+			dsn_release(&dsn);
+			return;
+		}
+		dsn_release(&dsn);
+		diag_release(&d);
+	}
+	buf_addstr(out, value);
+}
+
+static void origin_text(const struct origin *o, struct buf *out)
+{
+	if (o->kind == ORIGIN_PROCESS)
+		buf_addstr(out, "environment");
+	else
+		buf_addf(out, "%s:%d:%d", o->pos.file ? o->pos.file->display : "?", o->pos.line,
+			 o->pos.col);
+	if (o->via)
+		buf_addf(out, " via ${%s} at %s:%d:%d", o->var ? o->var : "?",
+			 o->via->pos.file ? o->via->pos.file->display : "?", o->via->pos.line,
+			 o->via->pos.col);
+}
+
+int cmd_config(struct cli *cli)
+{
+	struct diag d = DIAG_INIT;
+	struct compose_opts co = COMPOSE_OPTS_INIT;
+	struct compose_project *p = NULL;
+	enum report_format fmt = FORMAT_TEXT;
+	struct buf out = BUF_INIT, v = BUF_INIT, o = BUF_INIT;
+
+	co.dir = cli->dir;
+	co.files = (const char *const *)cli->files.v;
+	co.nfiles = cli->files.nr;
+	co.project_name = cli->project;
+	co.env_files = (const char *const *)cli->env_files.v;
+	co.nenv_files = cli->env_files.nr;
+	co.profiles = (const char *const *)cli->profiles.v;
+	co.nprofiles = cli->profiles.nr;
+	co.environ = cli->environ;
+	if (cli_check_options(cli, CLI_OPT_FORMAT, &d) ||
+	    (cli->format && (report_format_parse(cli->format, &fmt) || fmt == FORMAT_MARKDOWN) &&
+	     diag_err(&d, "config: --format must be text or json")) ||
+	    compose_load(&co, &p, &d)) {
+		fprintf(stderr, "dsnflip: %s\n", d.msg.buf);
+		diag_release(&d);
+		return EXIT_INPUT;
+	}
+	json_t *root = json_object(), *svcs = json_object();
+	json_object_set_new(root, "name", json_string(p->name));
+	if (fmt == FORMAT_TEXT)
+		buf_addf(&out, "name: %s\nservices:\n", p->name);
+	for (size_t i = 0; i < p->nservices; i++) {
+		const struct service *s = &p->services[i];
+		json_t *js = json_object(), *env = json_object(), *origins = json_object();
+		if (fmt == FORMAT_TEXT) {
+			buf_addf(&out, "  %s:%s\n", s->name, s->enabled ? "" : "  # profile not active");
+			if (s->image)
+				buf_addf(&out, "    image: %s\n", s->image);
+			if (s->build_context)
+				buf_addf(&out, "    build: %s (%s)\n", s->build_context, s->dockerfile);
+			if (s->replicas != 1)
+				buf_addf(&out, "    replicas: %d\n", s->replicas);
+			if (s->extends_from)
+				buf_addf(&out, "    extends: %s\n", s->extends_from);
+			buf_addstr(&out, "    environment:\n");
+		}
+		for (size_t k = 0; k < s->nenv; k++) {
+			const struct env_entry *e = &s->env[k];
+			buf_reset(&v);
+			buf_reset(&o);
+			if (e->value)
+				masked(e->key, e->value, &v);
+			origin_text(&e->origin, &o);
+			if (fmt == FORMAT_TEXT)
+				buf_addf(&out, "      %s: %s    # %s\n", e->key, v.buf, o.buf);
+			json_object_set_new(env, e->key, e->value ? json_string(v.buf) : json_null());
+			json_object_set_new(origins, e->key, json_string(o.buf));
+		}
+		json_object_set_new(js, "enabled", json_boolean(s->enabled));
+		if (s->image)
+			json_object_set_new(js, "image", json_string(s->image));
+		if (s->build_context)
+			json_object_set_new(js, "build", json_string(s->build_context));
+		json_object_set_new(js, "replicas", json_integer(s->replicas));
+		json_object_set_new(js, "environment", env);
+		json_object_set_new(js, "origins", origins);
+		json_object_set_new(svcs, s->name, js);
+	}
+	json_object_set_new(root, "services", svcs);
+	if (fmt == FORMAT_JSON) {
+		char *s = json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+		buf_addstr(&out, s);
+		buf_addch(&out, '\n');
+		free(s);
+	}
+	for (size_t i = 0; i < p->warnings.nr && !cli->quiet; i++)
+		fprintf(stderr, "warning: %s\n", p->warnings.v[i]);
+	fwrite(out.buf, 1, out.len, stdout);
+	json_decref(root);
+	buf_release(&out);
+	buf_release(&v);
+	buf_release(&o);
+	compose_free(p);
+	return EXIT_OK;
+}

@@ -1,0 +1,54 @@
+/*
+ * pgconn: the admin connection and server errors, in one place.
+ *
+ * Resolves the admin conninfo (--db as a libpq URI or key=value; PG*
+ * variables, PGSERVICE and ~/.pgpass are honoured by libpq itself; without
+ * --db, derived from the stack when possible, and said so), connects, and
+ * turns every libpq failure into a diag carrying the server's message, its
+ * SQLSTATE and the object/statement it concerned.  Passwords never appear
+ * in a message: conninfo strings are shown with the password masked.
+ */
+#ifndef DSNFLIP_PGCONN_H
+#define DSNFLIP_PGCONN_H
+
+#include <libpq-fe.h>
+#include "buf.h"
+#include "diag.h"
+
+struct plan;
+
+struct pgconn {
+	PGconn *conn;
+	char *shown;      /* the conninfo as shown to people: password masked */
+	char *derived;    /* non-NULL when derived from the stack: how ("from DATABASE_URL of webhook_receiver") */
+	int server_version; /* PQserverVersion */
+};
+
+/*
+ * Connect as the admin.  conninfo may be NULL: then PG* variables apply
+ * (libpq's defaults), or, when plan is given and the stack publishes the
+ * server's port on this host with a client DSN holding the superuser's
+ * credentials, that (recorded in ->derived).  Returns 0 or -1 with d
+ * (exit code EXIT_FAILED for a connection failure).
+ */
+int pgconn_open(struct pgconn *pc, const char *conninfo, const struct plan *plan, struct diag *d);
+/* Connect to another database on the same server with the same credentials. */
+int pgconn_open_db(struct pgconn *out, const struct pgconn *admin, const char *dbname, struct diag *d);
+void pgconn_close(struct pgconn *pc);
+
+/*
+ * Run one statement (no parameters) / with text parameters.  On failure:
+ * -1 with "what: MESSAGE (SQLSTATE xxxxx)" in d, what naming the object.
+ * *out (may be NULL) receives the result, to PQclear.
+ */
+int pg_exec(struct pgconn *pc, const char *sql, const char *what, PGresult **out, struct diag *d);
+int pg_execp(struct pgconn *pc, const char *sql, int nparams, const char *const *params,
+	     const char *what, PGresult **out, struct diag *d);
+/* The SQLSTATE of a failed result ("" if none). */
+const char *pg_sqlstate(const PGresult *r);
+
+/* libpq escaping, appended to out; -1 with d on an encoding error. */
+int pg_quote_ident(struct pgconn *pc, const char *ident, struct buf *out, struct diag *d);
+int pg_quote_literal(struct pgconn *pc, const char *lit, struct buf *out, struct diag *d);
+
+#endif
