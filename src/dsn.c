@@ -73,7 +73,6 @@ struct parser {
 
 	/* Layout, for inserting a missing user or password. */
 	size_t userinfo_at; /* URI: just after "//" */
-	int has_authority;
 	int has_query;
 	size_t query_start; /* just after the '?' */
 	/*
@@ -429,7 +428,6 @@ static int parse_authority_form(struct parser *p, size_t start)
 	size_t at = scan_last(s, start, aend, '@');
 	size_t hstart = start;
 
-	p->has_authority = 1;
 	p->userinfo_at = start;
 	if (at == aend) {
 		/* No '@' before the first '/': an unencoded '/' in a password? */

@@ -103,8 +103,8 @@ int dsn_is_candidate(const char *s);
 /*
  * Parse s into *out.  Returns 0 and fills *out (the caller releases it
  * with dsn_release) on success; on failure returns -1 with a message in d
- * naming the 1-based byte offset ("bad port at offset 27: expected
- * digits"), and leaves *out untouched.  Meant for candidates; anything
+ * naming the 1-based byte offset ("bad port at offset 27: expected a
+ * number from 1 to 65535"), and leaves *out untouched.  Meant for candidates; anything
  * else fails.  Rejects strings over DSN_MAX_LEN bytes.
  */
 int dsn_parse(const char *s, struct dsn *out, struct diag *d);
@@ -139,7 +139,8 @@ const char *dsn_param(const struct dsn *dsn, const char *key);
  * ?user=..., "user=name&" before password=), at the end of the JDBC query
  * ("?user=name&password=ref", or "&..." when a query exists), and in KV
  * " password=ref" after the user, "user=name " before the password, or
- * " user=name password=ref" after the last token.
+ * " user=name password=ref" after the last token (in front of it when
+ * its value is empty or ends in a backslash, which would swallow it).
  *
  * Either argument may be NULL: that field is neither changed nor added.
  * Returns 0, or -1 with d set when s does not parse (out is unchanged).

@@ -469,7 +469,7 @@ static int handle_event(struct builder *b, yaml_event_t *ev, int *done)
 	case YAML_DOCUMENT_START_EVENT:
 		if (b->root)
 			return err_at_mark(b, ev->start_mark, "%s",
-					   "more than one YAML document in a compose file");
+					   "more than one YAML document in one file");
 		return 0;
 	case YAML_STREAM_END_EVENT:
 		*done = 1;
@@ -505,7 +505,7 @@ int ydoc_load(struct arena *a, const struct srcfile *f, const struct ylimits *li
 		}
 		if (ev.type == YAML_DOCUMENT_START_EVENT && ++docs > 1) {
 			diag_at(d, f->display, (int)ev.start_mark.line + 1, (int)ev.start_mark.column + 1,
-				"more than one YAML document in one compose file");
+				"more than one YAML document in one file");
 			yaml_event_delete(&ev);
 			ret = -1;
 			break;

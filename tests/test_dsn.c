@@ -5,6 +5,8 @@
  * kind and line, with tab-separated fields ("-" stands for NULL):
  *
  *   parse    INPUT FORM SCHEME USER PASSWORD HOSTS DBNAME PARAMS USPAN PSPAN
+ *   parse-conflict  the same, for inputs that give the user or password
+ *            twice with different values (no round trip through them)
  *   rewrite  INPUT NEW_USER NEW_PASSWORD_REF EXPECTED
  *   error    INPUT MESSAGE
  *   nocand   INPUT
@@ -35,6 +37,7 @@
 
 struct tcase {
 	int line;
+	int conflict; /* parse-conflict */
 	char name[48];
 	char *kind;
 	char *f[MAX_FIELDS]; /* after the kind; NULL for "-" */
@@ -146,9 +149,10 @@ static void test_parse_case(void **state)
 	assert_int_equal(dsn.password != NULL, dsn.password_span.present);
 
 	/* Round trips: decoded values, the raw password text, nothing at all. */
-	check_rewrite(c, s, dsn.user, dsn.password, s);
 	check_rewrite(c, s, NULL, NULL, s);
-	if (dsn.password_span.present) {
+	if (!c->conflict)
+		check_rewrite(c, s, dsn.user, dsn.password, s);
+	if (!c->conflict && dsn.password_span.present) {
 		size_t a = dsn.password_span.start, e = dsn.password_span.end;
 		if (dsn.form == DSN_KV && s[a] == '\'') {
 			a++;
@@ -390,7 +394,7 @@ int main(void)
 	int rc;
 
 	if (load_table(&t) < 0) {
-		fprintf(stderr, "test_dsn: cannot read fixtures/dsn/cases.tsv\n");
+		fprintf(stderr, "test_dsn: cannot read fixtures/dsn/cases.tsv (run from the repository root)\n");
 		return 1;
 	}
 	tests = xcalloc(t.nr + nfixed, sizeof(*tests));
@@ -398,7 +402,8 @@ int main(void)
 		struct tcase *c = &t.v[i];
 		CMUnitTestFunction fn = NULL;
 
-		if (!strcmp(c->kind, "parse"))
+		c->conflict = !strcmp(c->kind, "parse-conflict");
+		if (!strcmp(c->kind, "parse") || c->conflict)
 			fn = test_parse_case;
 		else if (!strcmp(c->kind, "rewrite"))
 			fn = test_rewrite_case;
