@@ -701,8 +701,12 @@ static int resolve_extends(struct loader *L, const char *file, struct ynode *roo
 	for (size_t i = 0; i < L->ext_depth; i++)
 		if (!strcmp(L->ext_stack[i], key)) {
 			struct ynode *ext = ymap_get(svc, "extends");
-			err_node(L, ext ? ext : svc, "extends cycle: service '%s' extends itself through %s",
-				 name, L->ext_stack[0]);
+			struct buf chain = BUF_INIT;
+			for (size_t j = i; j < L->ext_depth; j++)
+				buf_addf(&chain, "%s -> ", strrchr(L->ext_stack[j], ':') + 1);
+			buf_addstr(&chain, name);
+			err_node(L, ext ? ext : svc, "extends cycle: %s%s", chain.buf, "");
+			buf_release(&chain);
 			goto cleanup;
 		}
 	if (L->ext_depth >= MAX_EXTENDS_DEPTH) {

@@ -198,6 +198,12 @@ static int add_dsn_conn(struct detect_ctx *c, struct plan_service *ps, const str
 			 truthy_readonly("default_transaction_read_only=on") &&
 			 strcasecmp(dsn_param(&dsn, "default_transaction_read_only"), "off")) ||
 			(dsn_param(&dsn, "readOnly") && !strcasecmp(dsn_param(&dsn, "readOnly"), "true"));
+	/* libpq reads PGOPTIONS too: "-c default_transaction_read_only=on" there counts. */
+	const struct env_entry *pgo = service_env(s, "PGOPTIONS");
+	if (pgo && pgo->value && truthy_readonly(pgo->value)) {
+		pc->read_only = 1;
+		pc->read_only_via = pgo;
+	}
 	/* libpq fills what the DSN leaves out from PG* variables. */
 	const struct env_entry *u = service_env(s, "PGUSER");
 	if (!pc->user && u && u->value && *u->value) {
@@ -499,6 +505,11 @@ static void scan_argv(struct detect_ctx *c, struct startup *st, struct plan_serv
 		const char *w = words.v[i];
 		const char *abs = resolve_script(c, st, ps->svc, w);
 		if (abs) {
+			/* Say how the container path was traced into the repository. */
+			plan_add_evidence(c->plan, ps, file, line,
+					  arena_strfmt(&c->plan->arena, "runs %s -> %s", w,
+						       path_relative(&c->plan->arena, c->p->dir, abs)),
+					  kind);
 			scan_script(c, st, ps, abs, 0, found);
 		} else if (str_ends(w, ".sh") || w[0] == '/' || str_starts(w, "./")) {
 			st->unresolved = 1;
@@ -618,7 +629,8 @@ static int classify(struct detect_ctx *c, struct plan_service *ps, int settled)
 	for (size_t i = 0; i < ps->nconns; i++)
 		if (ps->conns[i].read_only) {
 			read_only = 1;
-			ro_var = ps->conns[i].variable;
+			ro_var = ps->conns[i].read_only_via ? ps->conns[i].read_only_via->key
+							    : ps->conns[i].variable;
 		}
 
 	const struct config_service *cs = c->cfg ? config_service(c->cfg, s->name) : NULL;
@@ -639,11 +651,19 @@ static int classify(struct detect_ctx *c, struct plan_service *ps, int settled)
 	} else if (read_only) {
 		ps->cls = CLASS_READER;
 		ps->reason = arena_strfmt(&plan->arena, "reads only (default_transaction_read_only in %s)", ro_var);
-		for (size_t i = 0; i < ps->nconns; i++)
-			if (ps->conns[i].read_only)
+		for (size_t i = 0; i < ps->nconns; i++) {
+			const struct env_entry *via = ps->conns[i].read_only_via;
+			if (!ps->conns[i].read_only)
+				continue;
+			if (via)
+				plan_add_evidence(plan, ps, origin_file(via), origin_line(via),
+						  arena_strfmt(&plan->arena, "%s: default_transaction_read_only=on",
+							       via->key), "env");
+			else
 				plan_add_evidence(plan, ps, ps->conns[i].defined_file, ps->conns[i].defined_line,
 						  arena_strfmt(&plan->arena, "%s: default_transaction_read_only=on",
 							       ps->conns[i].variable), "dsn");
+		}
 	} else if (st.unresolved) {
 		ps->cls = CLASS_UNCONFIRMED;
 		ps->reason = arena_strfmt(&plan->arena, "start-up script %s does not resolve into the "

@@ -45,7 +45,11 @@ struct parser {
 	size_t ainstrs;
 };
 
-/* Clean a path the way Go's path.Clean does; a relative path is joined to base first. */
+/*
+ * Clean a path the way Go's path.Clean does; a relative path is joined to
+ * base first.  A path that starts with a variable ("$APP_HOME/x") is taken
+ * as absolute: we do not expand it, and such variables hold absolute paths.
+ */
 static char *clean_path(const char *base, const char *path)
 {
 	struct buf in = BUF_INIT, out = BUF_INIT;
@@ -53,7 +57,7 @@ static char *clean_path(const char *base, const char *path)
 	size_t *clen, n = 0;
 	int abs;
 
-	if (path[0] != '/' && base) {
+	if (path[0] != '/' && path[0] != '$' && base) {
 		buf_addstr(&in, base);
 		buf_addch(&in, '/');
 	}

@@ -47,6 +47,19 @@ int pg_execp(struct pgconn *pc, const char *sql, int nparams, const char *const 
 /* The SQLSTATE of a failed result ("" if none). */
 const char *pg_sqlstate(const PGresult *r);
 
+/*
+ * Append conninfo (URI or key=value) to out as key=value text with every
+ * secret (password, sslpassword) shown as ****.  Returns 0, or -1 with d
+ * when libpq cannot parse it (the message never quotes the input).
+ */
+int pgconn_mask_conninfo(const char *conninfo, struct buf *out, struct diag *d);
+/*
+ * Would pgconn_open(conninfo=NULL, plan) derive the admin connection from
+ * the stack?  Returns 1 and, when how is not NULL, *how (free()) saying
+ * from where; 0 otherwise.  Never connects.
+ */
+int pgconn_can_derive(const struct plan *plan, char **how);
+
 /* libpq escaping, appended to out; -1 with d on an encoding error. */
 int pg_quote_ident(struct pgconn *pc, const char *ident, struct buf *out, struct diag *d);
 int pg_quote_literal(struct pgconn *pc, const char *lit, struct buf *out, struct diag *d);

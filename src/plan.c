@@ -112,20 +112,26 @@ static char *strip_suffix(struct arena *a, const char *s, const char *const *suf
 	return arena_strdup(a, s);
 }
 
+/* PostgreSQL reserves role names starting with pg_: move such names aside. */
+static char *unreserved(struct arena *a, char *name)
+{
+	return str_starts(name, "pg_") ? arena_strfmt(a, "app_%s", name) : name;
+}
+
 static char *owner_role_name(struct arena *a, const char *db)
 {
 	static const char *const sfx[] = { "_database", "_db", NULL };
-	char *base = strip_suffix(a, ident(a, db, 57), sfx);
-	return arena_strfmt(a, "%s_owner", base);
+	char *base = strip_suffix(a, ident(a, db, 53), sfx);
+	return unreserved(a, arena_strfmt(a, "%s_owner", base));
 }
 
 static char *app_role_name(struct arena *a, const char *service, int strip)
 {
 	static const char *const sfx[] = { "_api", "_service", "_svc", "_server", NULL };
-	char *base = ident(a, service, 59);
+	char *base = ident(a, service, 55);
 	if (strip)
 		base = strip_suffix(a, base, sfx);
-	return arena_strfmt(a, "%s_app", base);
+	return unreserved(a, arena_strfmt(a, "%s_app", base));
 }
 
 /* --- role assembly --- */
@@ -170,7 +176,9 @@ static int same_literal(const struct plan_conn *a, const struct plan_conn *b)
 	const struct env_entry *eb = b->user_entry ? b->user_entry : b->entry;
 	if (!ea || !eb || ea->origin.kind == ORIGIN_PROCESS || eb->origin.kind == ORIGIN_PROCESS)
 		return 0;
-	return ea->origin.pos.file == eb->origin.pos.file &&
+	/* An env_file read for two services is two srcfiles: compare by path. */
+	return ea->origin.pos.file && eb->origin.pos.file &&
+	       !strcmp(ea->origin.pos.file->display, eb->origin.pos.file->display) &&
 	       ea->origin.pos.start == eb->origin.pos.start && ea->origin.pos.end == eb->origin.pos.end;
 }
 
@@ -180,6 +188,25 @@ static const char *first_database(const struct plan_service *ps)
 		if (ps->conns[i].superuser && ps->conns[i].database)
 			return ps->conns[i].database;
 	return ps->nconns && ps->conns[0].database ? ps->conns[0].database : "postgres";
+}
+
+/* Record, on both services, that one literal names their user. */
+static void note_shared(struct plan *plan, struct plan_service *a, struct plan_service *b)
+{
+	for (size_t x = 0; x < a->nconns; x++)
+		for (size_t y = 0; y < b->nconns; y++) {
+			const struct plan_conn *ca = &a->conns[x], *cb = &b->conns[y];
+			if (!same_literal(ca, cb))
+				continue;
+			plan_add_evidence(plan, a, ca->defined_file, ca->defined_line,
+					  arena_strfmt(&plan->arena, "%s is one literal shared with %s: "
+						       "one user for both", ca->variable, b->name), "shared");
+			plan_add_evidence(plan, b, cb->defined_file, cb->defined_line,
+					  arena_strfmt(&plan->arena, "%s is one literal shared with %s: "
+						       "one user for both", cb->variable, a->name), "shared");
+			a->shared_literal = b->shared_literal = 1;
+			return;
+		}
 }
 
 static enum role_kind kind_for(enum svc_class c)
@@ -227,7 +254,7 @@ static int pool_from_env(struct plan *plan, struct plan_service *ps)
 	return 0;
 }
 
-static int service_limit(struct plan *plan, struct plan_service *ps)
+static int service_limit(struct plan *plan, struct plan_service *ps, int role_limit_set)
 {
 	int replicas = ps->svc->replicas > 0 ? ps->svc->replicas : 1;
 	int limit;
@@ -239,8 +266,9 @@ static int service_limit(struct plan *plan, struct plan_service *ps)
 	} else {
 		limit = DEFAULT_LIMIT;
 		ps->pool_source = "default";
-		plan_warn(plan, 0, "%s: no pool size hint found; connection limit %d assumed (set "
-			  "connection_limit in dsnflip.yml)", ps->name, DEFAULT_LIMIT);
+		if (!role_limit_set)
+			plan_warn(plan, 0, "%s: no pool size hint found; connection limit %d assumed "
+				  "(set connection_limit in dsnflip.yml)", ps->name, DEFAULT_LIMIT);
 	}
 	if (ps->observed_peak > limit) {
 		plan_warn(plan, 0, "%s: the server has seen %d sessions from it, above the planned %d; "
@@ -320,7 +348,10 @@ static void assign_roles(struct plan *plan, const struct config *cfg)
 				for (size_t y = 0; y < b->nconns && !shared; y++)
 					shared = a->conns[x].superuser && b->conns[y].superuser &&
 						 same_literal(&a->conns[x], &b->conns[y]);
-			if (!shared || !strcmp(a->role, b->role))
+			if (!shared)
+				continue;
+			note_shared(plan, a, b);
+			if (!strcmp(a->role, b->role))
 				continue;
 			if (a->action != b->action) {
 				plan_warn(plan, 1, "%s and %s share one connection literal but %s is held: "
@@ -357,7 +388,7 @@ static void assign_roles(struct plan *plan, const struct config *cfg)
 		}
 		if (!r)
 			r = role_get(plan, ps->role, kind);
-		if (r->nservices)
+		if (ps->shared_literal)
 			r->shared_origin = 1;
 		role_add_service(plan, r, ps->name);
 		for (size_t k = 0; k < ps->nconns; k++)
@@ -365,7 +396,8 @@ static void assign_roles(struct plan *plan, const struct config *cfg)
 				role_add_db(plan, r, ps->conns[k].database ? ps->conns[k].database : "postgres");
 				ps->conns[k].role = r->name;
 			}
-		int limit = service_limit(plan, ps);
+		const struct config_role *crl = cfg ? config_role(cfg, r->name) : NULL;
+		int limit = service_limit(plan, ps, crl && crl->connection_limit > 0);
 		r->connection_limit += limit;
 		r->limit_source = r->nservices > 1 ? "sum of its services" : ps->pool_source;
 	}

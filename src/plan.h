@@ -58,6 +58,7 @@ struct plan_conn {
 	int defined_line;
 	int pool_hint;          /* from the DSN itself (pool_max_conns, ...), 0 if none */
 	int read_only;          /* default_transaction_read_only in the DSN options */
+	const struct env_entry *read_only_via; /* ... or in this variable (PGOPTIONS) */
 };
 
 struct plan_service {
@@ -77,6 +78,7 @@ struct plan_service {
 	const char *role_override; /* from the config */
 	int limit_override;     /* from the config; 0 = none */
 	int observed_peak;      /* live: sessions seen for its user, 0 = unknown */
+	int shared_literal;     /* one of its DSN literals is shared with another service */
 };
 
 struct role_setting {

@@ -375,7 +375,7 @@ static int close_map(struct builder *b, struct frame *fr)
 		for (size_t s = 0; s < nsrc; s++) {
 			struct ynode *src = v->kind == YN_SEQ ? v->items[s] : v;
 			if (src->kind != YN_MAP)
-				return diag_at(b->d, b->f->display, src->pos.line, src->pos.col,
+				return diag_at(b->d, b->f->display, k->pos.line, k->pos.col,
 					       "merge key '<<' needs a mapping or a list of mappings, not %s",
 					       ykind_name(src));
 			for (size_t j = 0; j < src->n; j++) {
