@@ -14,6 +14,7 @@
 #include "dockerfile.h"
 #include "dsn.h"
 #include "evidence.h"
+#include "mask.h"
 #include "path.h"
 
 #include <ctype.h>
@@ -36,7 +37,10 @@ void plan_add_evidence(struct plan *plan, struct plan_service *ps, const char *f
 	struct evidence_item *e = &ps->evidence[ps->nevidence++];
 	e->file = file ? arena_strdup(&plan->arena, file) : NULL;
 	e->line = line;
-	e->text = arena_strdup(&plan->arena, text ? text : "");
+	struct buf masked = BUF_INIT;
+	mask_secrets(text ? text : "", &masked);
+	e->text = arena_strndup(&plan->arena, masked.buf, masked.len);
+	buf_release(&masked);
 	e->kind = kind;
 }
 

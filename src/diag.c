@@ -2,6 +2,7 @@
  * diag: error messages with their place (see diag.h).
  */
 #include "diag.h"
+#include "mask.h"
 
 #include <stdarg.h>
 
@@ -22,7 +23,11 @@ static int diag_vset(struct diag *d, int code, const char *file, int line, int c
 		}
 		buf_addstr(&d->msg, ": ");
 	}
-	buf_vaddf(&d->msg, fmt, ap);
+	/* Messages quote input, and input may hold a password: mask it here, once. */
+	struct buf raw = BUF_INIT;
+	buf_vaddf(&raw, fmt, ap);
+	mask_secrets(raw.buf, &d->msg);
+	buf_release(&raw);
 	return -1;
 }
 
