@@ -61,7 +61,7 @@ TEST_SRC := $(wildcard tests/test_*.c)
 TEST_BIN := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
 LIBA := $(BUILD)/libdsnflip.a
 
-.PHONY: all check unit-check fixture-check pg-check docker-check demo bench install clean deps
+.PHONY: fuzz all check unit-check fixture-check pg-check docker-check demo bench install clean deps
 
 all: dsnflip
 
@@ -117,3 +117,7 @@ clean:
 	rm -rf build dsnflip
 
 -include $(LIB_OBJ:.o=.d) $(MAIN_OBJ:.o=.d) $(TEST_BIN:=.d)
+
+# libFuzzer targets (clang, ASan+UBSan); FUZZ_SECONDS per target.
+fuzz:
+	$(Q)./fuzz/run

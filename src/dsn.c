@@ -367,6 +367,12 @@ static int parse_param(struct parser *p, size_t a, size_t b)
 		return diag_err(p->d, "query parameter without '=' at offset %zu", a + 1);
 	if (decode(p, a, eq, p->jdbc, "a query parameter name", &key) < 0)
 		return -1;
+	/* A bare JDBC "user" or "password" names nothing a rewrite could keep. */
+	if (eq == b && (!strcmp(key, "user") || !strcmp(key, "password"))) {
+		diag_err(p->d, "query parameter '%s' without '=' at offset %zu", key, a + 1);
+		free(key);
+		return -1;
+	}
 	if (!strcmp(key, "user")) {
 		what = "the user";
 	} else if (!strcmp(key, "password")) {

@@ -727,8 +727,12 @@ static void peel(const char *const *w, size_t n, size_t i, struct peel *pl)
 			size_t j = i + 1;
 			while (j < n && strcmp(w[j], "--"))
 				j++;
-			if (j >= n)
+			if (j >= n) {
+				/* no command to wait for: an ordinary script */
+				if (is_script_word(w[i]))
+					pl->script = (long)i;
 				break;
+			}
 			i = j + 1;
 			continue;
 		}
@@ -822,7 +826,8 @@ static void peel(const char *const *w, size_t n, size_t i, struct peel *pl)
 				}
 				if (w[j][1] != '-' && strchr(w[j] + 1, 'c'))
 					c = 1;
-				if (!strcmp(w[j], "-o") || !strcmp(w[j], "+o") || !strcmp(w[j], "-O"))
+				/* -o OPTION, -euxo pipefail, -O shopt: the next word is a value */
+				if (w[j][1] != '-' && strchr("oO", w[j][strlen(w[j]) - 1]))
 					j++;
 				j++;
 			}
