@@ -111,7 +111,9 @@ install: dsnflip
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(DATADIR)/templates $(DESTDIR)$(MANDIR)/man1
 	install -m 0755 dsnflip $(DESTDIR)$(BINDIR)/dsnflip
 	install -m 0644 templates/* $(DESTDIR)$(DATADIR)/templates/
-	if [ -f doc/dsnflip.1 ]; then install -m 0644 doc/dsnflip.1 $(DESTDIR)$(MANDIR)/man1/; fi
+	install -m 0644 doc/dsnflip.1 $(DESTDIR)$(MANDIR)/man1/dsnflip.1
+	install -d $(DESTDIR)$(PREFIX)/share/bash-completion/completions
+	install -m 0644 contrib/dsnflip.bash $(DESTDIR)$(PREFIX)/share/bash-completion/completions/dsnflip
 
 clean:
 	rm -rf build dsnflip

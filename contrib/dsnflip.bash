@@ -1,0 +1,54 @@
+# bash completion for dsnflip: commands, options, services and branches.
+# Install: copy to /usr/share/bash-completion/completions/dsnflip (make install does).
+
+_dsnflip_services()
+{
+	local dir=. i
+	for ((i = 1; i < COMP_CWORD; i++)); do
+		[[ ${COMP_WORDS[i]} == -C ]] && dir=${COMP_WORDS[i + 1]}
+	done
+	dsnflip -C "$dir" -q config 2>/dev/null | sed -n 's/^  \([A-Za-z0-9_.-]*\):.*/\1/p'
+}
+
+_dsnflip()
+{
+	local cur prev cmd i
+	cur=${COMP_WORDS[COMP_CWORD]}
+	prev=${COMP_WORDS[COMP_CWORD - 1]}
+	local globals="-C -f -p --env-file --profile --config --db -q -v --help"
+	local commands="plan config branch roles deploy rollback status help"
+
+	case $prev in
+	-C) COMPREPLY=($(compgen -d -- "$cur")); return ;;
+	-f | --env-file | --config) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+	--format) COMPREPLY=($(compgen -W "text json markdown" -- "$cur")); return ;;
+	--base) COMPREPLY=($(compgen -W "$(git for-each-ref --format='%(refname:short)' refs/heads refs/tags 2>/dev/null) HEAD" -- "$cur")); return ;;
+	--name) COMPREPLY=($(compgen -W "$(git for-each-ref --format='%(refname:short)' refs/heads 2>/dev/null) dsnflip/off-superuser" -- "$cur")); return ;;
+	--assume) COMPREPLY=($(compgen -W "$(_dsnflip_services | sed 's/$/=/')" -- "$cur")); compopt -o nospace; return ;;
+	--compose-cmd) COMPREPLY=($(compgen -W "docker-compose 'docker compose'" -- "$cur")); return ;;
+	-p | --db | --profile | --window) return ;;
+	esac
+
+	for ((i = 1; i < COMP_CWORD; i++)); do
+		case ${COMP_WORDS[i]} in
+		-C | -f | -p | --env-file | --profile | --config | --db) ((i++)) ;;
+		-*) ;;
+		*) cmd=${COMP_WORDS[i]}; break ;;
+		esac
+	done
+
+	if [[ -z $cmd ]]; then
+		COMPREPLY=($(compgen -W "$globals $commands" -- "$cur"))
+		return
+	fi
+	case $cmd in
+	plan) COMPREPLY=($(compgen -W "--format --assume $globals" -- "$cur")) ;;
+	config | status) COMPREPLY=($(compgen -W "--format $globals" -- "$cur")) ;;
+	branch) COMPREPLY=($(compgen -W "--name --base --force --format $globals" -- "$cur")) ;;
+	roles) COMPREPLY=($(compgen -W "sql check apply --format $globals" -- "$cur")) ;;
+	deploy) COMPREPLY=($(compgen -W "--window --resume --compose-cmd $(_dsnflip_services)" -- "$cur")) ;;
+	rollback) COMPREPLY=($(compgen -W "--all $(_dsnflip_services)" -- "$cur")) ;;
+	help) COMPREPLY=($(compgen -W "$commands" -- "$cur")) ;;
+	esac
+}
+complete -F _dsnflip dsnflip
