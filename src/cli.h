@@ -23,6 +23,7 @@ struct cli {
 	struct strvec profiles;   /* --profile */
 	const char *config;       /* --config */
 	const char *db;           /* --db */
+	int offline;              /* --offline: never read the server, even when derivable */
 	const char *format;       /* --format */
 	int quiet, verbose;
 	struct strvec assume;     /* --assume SERVICE=CLASS */
@@ -52,6 +53,7 @@ struct session {
 	struct config *config;
 	struct plan *plan;
 	enum report_format format;
+	struct live_facts *live;  /* the live server's facts (--db or derived), or NULL: offline */
 };
 
 /* Load stack, config and plan as the options say.  Returns 0 or -1 with d. */

@@ -60,6 +60,36 @@ static void origin_text(const struct origin *o, struct buf *out)
 			 o->via->pos.col);
 }
 
+/* command/entrypoint: a string as it is, a list as a JSON-style array. */
+static void node_text(const struct ynode *n, struct buf *out)
+{
+	if (n->kind != YN_SEQ) {
+		buf_addstr(out, n->str);
+		return;
+	}
+	buf_addch(out, '[');
+	for (size_t i = 0; i < n->n; i++) {
+		buf_addstr(out, i ? ", \"" : "\"");
+		for (const char *c = n->items[i]->str; *c; c++) {
+			if (*c == '"' || *c == '\\')
+				buf_addch(out, '\\');
+			buf_addch(out, *c);
+		}
+		buf_addch(out, '"');
+	}
+	buf_addch(out, ']');
+}
+
+static json_t *node_json(const struct ynode *n)
+{
+	if (n->kind != YN_SEQ)
+		return json_string(n->str);
+	json_t *a = json_array();
+	for (size_t i = 0; i < n->n; i++)
+		json_array_append_new(a, json_string(n->items[i]->str));
+	return a;
+}
+
 int cmd_config(struct cli *cli)
 {
 	struct diag d = DIAG_INIT;
@@ -87,8 +117,16 @@ int cmd_config(struct cli *cli)
 	}
 	json_t *root = json_object(), *svcs = json_object();
 	json_object_set_new(root, "name", json_string(p->name));
-	if (fmt == FORMAT_TEXT)
-		buf_addf(&out, "name: %s\nservices:\n", p->name);
+	json_t *jfiles = json_array();
+	for (size_t i = 0; i < p->nfiles; i++)
+		json_array_append_new(jfiles, json_string(p->files[i]));
+	json_object_set_new(root, "files", jfiles);
+	if (fmt == FORMAT_TEXT) {
+		buf_addf(&out, "name: %s\nfiles:", p->name);
+		for (size_t i = 0; i < p->nfiles; i++)
+			buf_addf(&out, " %s", p->files[i]);
+		buf_addstr(&out, "\nservices:\n");
+	}
 	for (size_t i = 0; i < p->nservices; i++) {
 		const struct service *s = &p->services[i];
 		json_t *js = json_object(), *env = json_object(), *origins = json_object();
@@ -102,6 +140,13 @@ int cmd_config(struct cli *cli)
 				buf_addf(&out, "    replicas: %d\n", s->replicas);
 			if (s->extends_from)
 				buf_addf(&out, "    extends: %s\n", s->extends_from);
+			const struct ynode *cmds[] = { s->entrypoint, s->command };
+			for (size_t c = 0; c < 2; c++)
+				if (cmds[c]) {
+					buf_addf(&out, "    %s: ", c ? "command" : "entrypoint");
+					node_text(cmds[c], &out);
+					buf_addch(&out, '\n');
+				}
 			buf_addstr(&out, "    environment:\n");
 		}
 		for (size_t k = 0; k < s->nenv; k++) {
@@ -121,6 +166,10 @@ int cmd_config(struct cli *cli)
 			json_object_set_new(js, "image", json_string(s->image));
 		if (s->build_context)
 			json_object_set_new(js, "build", json_string(s->build_context));
+		if (s->entrypoint)
+			json_object_set_new(js, "entrypoint", node_json(s->entrypoint));
+		if (s->command)
+			json_object_set_new(js, "command", node_json(s->command));
 		json_object_set_new(js, "replicas", json_integer(s->replicas));
 		json_object_set_new(js, "environment", env);
 		json_object_set_new(js, "origins", origins);

@@ -18,23 +18,36 @@
 #include "path.h"
 
 #include <ctype.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #define MAX_EXTENDS_DEPTH 32
 #define MAX_INCLUDE_DEPTH 8
 
+struct scope;
+
 struct loader {
 	const struct compose_opts *opts;
 	struct compose_project *p;
 	struct arena *a;
 	struct diag *d;
-	/* Files already parsed and normalised (extends targets), by absolute path. */
-	struct cached { const char *path; struct ynode *root; const char *base; } *cache;
+	const char *cwd;            /* absolute -C directory: where compose would run */
+	const struct scope *scope;  /* the variables files are interpolated with now */
+	/* Files already parsed and normalised, by absolute path, base directory
+	 * and scope (the same file read for another sub-project differs). */
+	struct cached {
+		const char *path, *base;
+		const struct scope *scope;
+		struct ynode *root;
+	} *cache;
 	size_t ncache, cache_alloc;
 	/* The (file, service) chain being extended, for cycle errors. */
 	const char *ext_stack[MAX_EXTENDS_DEPTH];
 	size_t ext_depth;
+	/* The chain of files including one another, for cycle errors. */
+	const char *inc_stack[MAX_INCLUDE_DEPTH + 1];
 	size_t include_depth;
 };
 
@@ -69,11 +82,19 @@ static int in_list(const char *const *list, const char *s)
 	return 0;
 }
 
-static int err_node(struct loader *L, const struct ynode *n, const char *fmt, const char *a1,
-		    const char *a2)
+/* "file:line:col: message" at node n. */
+__attribute__((format(printf, 3, 4)))
+static int err_node(struct loader *L, const struct ynode *n, const char *fmt, ...)
 {
 	const char *file = n && n->pos.file ? n->pos.file->display : "?";
-	return diag_at(L->d, file, n ? n->pos.line : 0, n ? n->pos.col : 0, fmt, a1, a2);
+	struct buf msg = BUF_INIT;
+	va_list ap;
+	va_start(ap, fmt);
+	buf_vaddf(&msg, fmt, ap);
+	va_end(ap);
+	diag_at(L->d, file, n ? n->pos.line : 0, n ? n->pos.col : 0, "%s", msg.buf);
+	buf_release(&msg);
+	return -1;
 }
 
 static void add_source(struct compose_project *p, struct srcfile *f)
@@ -97,15 +118,13 @@ const struct project_var *compose_var(const struct compose_project *p, const cha
 	return NULL;
 }
 
-static void set_var(struct compose_project *p, const char *name, const char *value,
-		    const struct origin *o)
+/* Add a variable unless it is already set: the process environment comes
+ * first, then each round of env files (compose-go's Mapping.Merge). */
+static void set_var_if_unset(struct compose_project *p, const char *name, const char *value,
+			     const struct origin *o)
 {
-	for (size_t i = 0; i < p->nvars; i++)
-		if (!strcmp(p->vars[i].name, name)) {
-			p->vars[i].value = arena_strdup(&p->arena, value);
-			p->vars[i].origin = *o;
-			return;
-		}
+	if (compose_var(p, name))
+		return;
 	ALLOC_GROW(p->vars, p->nvars + 1, p->vars_alloc);
 	p->vars[p->nvars].name = arena_strdup(&p->arena, name);
 	p->vars[p->nvars].value = arena_strdup(&p->arena, value);
@@ -113,10 +132,34 @@ static void set_var(struct compose_project *p, const char *name, const char *val
 	p->nvars++;
 }
 
-static const char *lookup_var(void *ctx, const char *name, const void **origin_out)
+/*
+ * The variables a file is interpolated with: the project's, or for an
+ * included sub-project its own .env under the including project's (whose
+ * values win, as compose-go merges them).  Never changed once built, so
+ * origins handed out point at stable memory.
+ */
+struct scope {
+	const struct scope *parent;
+	const struct project_var *vars;
+	size_t n;
+};
+
+static const struct project_var *scope_get(const struct scope *s, const char *name)
 {
-	const struct compose_project *p = ctx;
-	const struct project_var *v = compose_var(p, name);
+	if (!s)
+		return NULL;
+	const struct project_var *v = scope_get(s->parent, name);
+	if (v)
+		return v;
+	for (size_t i = s->n; i-- > 0;)
+		if (!strcmp(s->vars[i].name, name))
+			return &s->vars[i];
+	return NULL;
+}
+
+static const char *scope_lookup(void *ctx, const char *name, const void **origin_out)
+{
+	const struct project_var *v = scope_get(ctx, name);
 	if (!v)
 		return NULL;
 	if (origin_out)
@@ -135,30 +178,87 @@ static const char *process_env(const struct compose_opts *o, const char *name)
 	return NULL;
 }
 
+/* A growing list of variables (one round of env files, one env file). */
+struct varlist {
+	struct arena *a;
+	struct project_var *v;
+	size_t n, alloc;
+};
+
+static void varlist_add(struct varlist *l, const char *key, const char *value, const struct origin *o)
+{
+	ALLOC_GROW(l->v, l->n + 1, l->alloc);
+	l->v[l->n].name = arena_strdup(l->a, key);
+	l->v[l->n].value = arena_strdup(l->a, value);
+	l->v[l->n].origin = *o;
+	l->n++;
+}
+
+static const struct project_var *varlist_get(const struct varlist *l, const char *name)
+{
+	for (size_t i = l->n; i-- > 0;)
+		if (!strcmp(l->v[i].name, name))
+			return &l->v[i];
+	return NULL;
+}
+
 /*
- * Read one env file into origins.  Values that interpolate (not
- * single-quoted) are expanded against lookup/ctx.  Each entry is handed to
- * `add`.  A missing file is an error unless !required.
+ * Inside one env file, a reference sees the file's own earlier entries
+ * first, then whatever the caller's lookup gives (compose-go's dotenv
+ * expandVariables).  Origins are not reported from here: an env file
+ * value's origin is its own literal.
+ */
+struct file_lookup {
+	struct varlist *own;
+	interp_lookup_fn next;
+	void *next_ctx;
+};
+
+static const char *file_lookup_fn(void *ctx, const char *name, const void **origin_out)
+{
+	struct file_lookup *fl = ctx;
+	const struct project_var *v = varlist_get(fl->own, name);
+	if (origin_out)
+		*origin_out = NULL;
+	if (v)
+		return v->value;
+	return fl->next ? fl->next(fl->next_ctx, name, NULL) : NULL;
+}
+
+/*
+ * Read one env file.  Values that interpolate (not single-quoted) are
+ * expanded against the file's earlier entries, then lookup/lctx.  Each
+ * entry is handed to `add` in file order.  A missing file is an error
+ * (at `at`, naming `what`) unless !required.
  */
 typedef void (*env_add_fn)(void *ctx, const char *key, const char *value, const struct origin *o);
 
 static int read_envfile(struct loader *L, const char *abs, int required, const struct ynode *at,
-			interp_lookup_fn lookup, void *lctx, env_add_fn add, void *actx)
+			const char *what, interp_lookup_fn lookup, void *lctx, env_add_fn add,
+			void *actx)
 {
-	struct srcfile *f;
-	struct envfile ef = { 0 };
+	struct srcfile *f = NULL;
+	struct envfile ef = ENVFILE_INIT;
+	struct varlist own = { .a = L->a };
+	struct file_lookup fl = { &own, lookup, lctx };
 	int ret = -1;
 
-	if (!path_exists(abs)) {
-		if (!required)
+	if (!path_exists(abs) || path_is_dir(abs)) {
+		const char *why = path_is_dir(abs) ? "is a directory" : "not found";
+		if (!required && !path_is_dir(abs))
 			return 0;
 		if (at)
-			return err_node(L, at, "env file '%s' not found%s", display_for(L, abs), "");
-		return diag_err(L->d, "env file '%s' not found", display_for(L, abs));
+			return err_node(L, at, "%s: env file '%s' %s", what, display_for(L, abs), why);
+		return diag_err(L->d, "%s: env file '%s' %s", what, display_for(L, abs), why);
 	}
-	if (srcfile_read(L->a, abs, display_for(L, abs), 1u << 20, &f, L->d))
-		return -1;
-	add_source(L->p, f);
+	for (size_t i = 0; i < L->p->nsources; i++)
+		if (!strcmp(L->p->sources[i]->path, abs))
+			f = L->p->sources[i];
+	if (!f) {
+		if (srcfile_read(L->a, abs, display_for(L, abs), ENVFILE_MAX_SIZE, &f, L->d))
+			return -1;
+		add_source(L->p, f);
+	}
 	if (envfile_parse(f->display, f->data, f->len, &ef, L->d))
 		goto cleanup;
 	for (size_t i = 0; i < ef.nr; i++) {
@@ -174,116 +274,176 @@ static int read_envfile(struct loader *L, const char *abs, int required, const s
 		o.pos.end = e->vend;
 		o.raw = arena_strndup(L->a, f->data + e->vstart, e->vend - e->vstart);
 		if (!e->has_value) {
-			/* A bare KEY inherits from the environment. */
-			const char *v = lookup(lctx, e->key, NULL);
+			/* A bare KEY inherits from the environment, or is skipped. */
+			const char *v = lookup ? lookup(lctx, e->key, NULL) : NULL;
 			if (!v)
 				continue;
+			varlist_add(&own, e->key, v, &o);
 			add(actx, e->key, v, &o);
 			continue;
 		}
-		if (!envfile_entry_interpolates(e) || !lookup) {
+		if (!envfile_entry_interpolates(e)) {
+			varlist_add(&own, e->key, e->value, &o);
 			add(actx, e->key, e->value, &o);
 			continue;
 		}
 		interp_result_init(&r);
-		if (interp_expand(e->value, strlen(e->value), lookup, lctx, f->display, e->line,
+		if (interp_expand(e->value, strlen(e->value), file_lookup_fn, &fl, f->display, e->line,
 				  e->col, &r, L->d)) {
 			interp_result_release(&r);
 			goto cleanup;
 		}
 		value = arena_strndup(L->a, r.value.buf, r.value.len);
 		for (size_t u = 0; u < r.unset.nr; u++)
-			strvec_pushf(&L->p->warnings, "%s:%d: variable '%s' is not set, using \"\"",
-				     f->display, e->line, r.unset.v[u]);
+			strvec_pushf(&L->p->warnings, "%s:%d:%d: variable '%s' is not set, using \"\"",
+				     f->display, e->line, e->col, r.unset.v[u]);
 		interp_result_release(&r);
+		varlist_add(&own, e->key, value, &o);
 		add(actx, e->key, value, &o);
 	}
 	ret = 0;
 cleanup:
+	free(own.v);
 	envfile_release(&ef);
 	return ret;
 }
 
-/* .env values see the process environment and earlier .env lines. */
-struct dotenv_ctx {
-	struct loader *L;
-	struct project_var *vars;
-	size_t nvars, alloc;
+/*
+ * One round of env files, as compose-go's GetEnvFromFile reads them: a
+ * reference sees the file's own earlier entries, then `current` (the
+ * environment so far: the process, earlier rounds), then earlier files of
+ * this round.  Later files win within the round.
+ */
+struct round_ctx {
+	const struct scope *current;
+	struct varlist vars;
 };
 
-static const char *dotenv_lookup(void *ctx, const char *name, const void **origin_out)
+static const char *round_lookup(void *ctx, const char *name, const void **origin_out)
 {
-	struct dotenv_ctx *c = ctx;
-	const char *v = process_env(c->L->opts, name);
+	struct round_ctx *c = ctx;
+	const char *v = scope_lookup((void *)c->current, name, origin_out);
 	if (v)
 		return v;
-	for (size_t i = c->nvars; i-- > 0;)
-		if (!strcmp(c->vars[i].name, name)) {
-			if (origin_out)
-				*origin_out = &c->vars[i].origin;
-			return c->vars[i].value;
-		}
-	return NULL;
+	const struct project_var *pv = varlist_get(&c->vars, name);
+	if (origin_out)
+		*origin_out = pv ? &pv->origin : NULL;
+	return pv ? pv->value : NULL;
 }
 
-static void dotenv_add(void *ctx, const char *key, const char *value, const struct origin *o)
+static void round_add(void *ctx, const char *key, const char *value, const struct origin *o)
 {
-	struct dotenv_ctx *c = ctx;
-	ALLOC_GROW(c->vars, c->nvars + 1, c->alloc);
-	c->vars[c->nvars].name = arena_strdup(c->L->a, key);
-	c->vars[c->nvars].value = arena_strdup(c->L->a, value);
-	c->vars[c->nvars].origin = *o;
-	c->nvars++;
+	varlist_add(&((struct round_ctx *)ctx)->vars, key, value, o);
 }
 
-static int load_project_env(struct loader *L, const char *dir, const char *const *env_files,
-			    size_t n_env_files)
+/*
+ * Read files[0..n) (absolute) as one round over `current`; required says
+ * whether a missing file is an error.  *out gets the round's variables,
+ * one per name (the last definition), in the arena.
+ */
+static int env_round(struct loader *L, const struct scope *current, const char *const *files,
+		     size_t n, int required, const struct ynode *at, const char *what,
+		     struct varlist *out)
 {
-	struct dotenv_ctx c = { .L = L };
+	struct round_ctx c = { .current = current, .vars = { .a = L->a } };
 	int ret = 0;
 
-	if (n_env_files) {
-		for (size_t i = 0; i < n_env_files && !ret; i++)
-			ret = read_envfile(L, path_join(L->a, dir, env_files[i]), 1, NULL,
-					   dotenv_lookup, &c, dotenv_add, &c);
+	for (size_t i = 0; i < n && !ret; i++)
+		ret = read_envfile(L, files[i], required, at, what, round_lookup, &c, round_add, &c);
+	out->a = L->a;
+	out->n = 0;
+	out->v = arena_alloc(L->a, (c.vars.n ? c.vars.n : 1) * sizeof(*out->v));
+	for (size_t i = c.vars.n; i-- > 0;)
+		if (!varlist_get(out, c.vars.v[i].name))
+			out->v[out->n++] = c.vars.v[i];
+	free(c.vars.v);
+	return ret;
+}
+
+/* Add a round's variables to the project environment (earlier values win). */
+static void env_merge_round(struct loader *L, const struct varlist *r)
+{
+	for (size_t i = r->n; i-- > 0;)
+		set_var_if_unset(L->p, r->v[i].name, r->v[i].value, &r->v[i].origin);
+}
+
+/* The project environment's scope (valid until p->vars changes). */
+static struct scope project_scope(struct loader *L)
+{
+	struct scope s = { NULL, L->p->vars, L->p->nvars };
+	return s;
+}
+
+/*
+ * The project environment, in compose v2's order: the process environment
+ * (always wins), then --env-file files (later wins) or `dir/.env`.  Called
+ * once before the compose files are known (so .env may set COMPOSE_FILE)
+ * and again with the project directory once it is: a .env there adds what
+ * is not yet set (docker compose applies WithEnvFiles/WithDotEnv twice).
+ */
+static int load_env_round(struct loader *L, const char *dir)
+{
+	const struct compose_opts *o = L->opts;
+	struct varlist r;
+	const char **files;
+	size_t n;
+	int ret;
+
+	if (o->nenv_files) {
+		files = xcalloc(o->nenv_files, sizeof(*files));
+		for (n = 0; n < o->nenv_files; n++)
+			files[n] = path_join(L->a, L->cwd, o->env_files[n]);
 	} else {
-		ret = read_envfile(L, path_join(L->a, dir, ".env"), 0, NULL, dotenv_lookup, &c,
-				   dotenv_add, &c);
+		const char *off = process_env(o, "COMPOSE_DISABLE_ENV_FILE");
+		if (off && (!strcmp(off, "1") || !strcasecmp(off, "true")))
+			return 0;
+		files = xcalloc(1, sizeof(*files));
+		files[0] = path_join(L->a, dir, ".env");
+		n = path_exists(files[0]) && !path_is_dir(files[0]) ? 1 : 0;
 	}
-	for (size_t i = 0; i < c.nvars; i++)
-		set_var(L->p, c.vars[i].name, c.vars[i].value, &c.vars[i].origin);
-	free(c.vars);
+	struct scope cur = project_scope(L);
+	ret = env_round(L, &cur, files, n, 1, NULL, "--env-file", &r);
+	free(files);
 	if (ret)
 		return -1;
-	/* The process environment beats every file. */
-	if (L->opts->environ) {
-		struct origin o = { .kind = ORIGIN_PROCESS };
-		for (char *const *e = L->opts->environ; *e; e++) {
-			const char *eq = strchr(*e, '=');
-			if (!eq || eq == *e)
-				continue;
-			char *name = arena_strndup(L->a, *e, (size_t)(eq - *e));
-			set_var(L->p, name, eq + 1, &o);
-		}
-	}
+	env_merge_round(L, &r);
 	return 0;
+}
+
+static void load_process_env(struct loader *L)
+{
+	struct origin o = { .kind = ORIGIN_PROCESS };
+	if (!L->opts->environ)
+		return;
+	for (char *const *e = L->opts->environ; *e; e++) {
+		const char *eq = strchr(*e, '=');
+		if (!eq || eq == *e)
+			continue;
+		char *name = arena_strndup(L->a, *e, (size_t)(eq - *e));
+		set_var_if_unset(L->p, name, eq + 1, &o);
+	}
 }
 
 /* --- interpolation of one file's values --- */
 
 struct interp_walk {
 	struct loader *L;
-	int env_list; /* items of an environment list: interpolate after '=' */
+	struct buf path; /* the key path being walked, for messages */
 };
 
 static struct ynode *interp_node(struct interp_walk *w, struct ynode *n, int depth, const char *key);
 
+/*
+ * Interpolate one scalar (an environment list item after its '=').  An
+ * error or warning names the key path: "services.api.image: invalid ...".
+ */
 static struct ynode *interp_scalar(struct interp_walk *w, struct ynode *n, int env_item)
 {
 	struct loader *L = w->L;
 	const char *s = n->str;
 	size_t skip = 0;
 	struct interp_result r;
+	struct diag d = DIAG_INIT;
 
 	if (!memchr(s, '$', n->len))
 		return n;
@@ -294,8 +454,14 @@ static struct ynode *interp_scalar(struct interp_walk *w, struct ynode *n, int e
 		skip = (size_t)(eq - s) + 1;
 	}
 	interp_result_init(&r);
-	if (interp_expand(s + skip, n->len - skip, lookup_var, L->p, n->pos.file->display,
-			  n->pos.line, n->pos.col, &r, L->d)) {
+	if (interp_expand(s + skip, n->len - skip, scope_lookup, (void *)L->scope, "", 0, 0, &r, &d)) {
+		/* interp's message without a place is ": message". */
+		const char *msg = d.msg.buf;
+		if (!strncmp(msg, ": ", 2))
+			msg += 2;
+		diag_at(L->d, n->pos.file->display, n->pos.line, n->pos.col, "%s%s%s", w->path.buf,
+			w->path.len ? ": " : "", msg);
+		diag_release(&d);
 		interp_result_release(&r);
 		return NULL;
 	}
@@ -312,15 +478,23 @@ static struct ynode *interp_scalar(struct interp_walk *w, struct ynode *n, int e
 		c->value_var = arena_strdup(L->a, r.var_name);
 	}
 	for (size_t u = 0; u < r.unset.nr; u++)
-		strvec_pushf(&L->p->warnings, "%s:%d:%d: variable '%s' is not set, using \"\"",
-			     n->pos.file->display, n->pos.line, n->pos.col, r.unset.v[u]);
+		strvec_pushf(&L->p->warnings, "%s:%d:%d: %s%svariable '%s' is not set, using \"\"",
+			     n->pos.file->display, n->pos.line, n->pos.col, w->path.buf,
+			     w->path.len ? ": " : "", r.unset.v[u]);
 	interp_result_release(&r);
 	return c;
 }
 
+/*
+ * Interpolate every value (never a key) of the tree at n, copying what
+ * changes.  depth: 0 the file's root, 1 services, 2 a service, 3 its keys'
+ * values.  Top-level and service-level x- extensions are skipped: compose
+ * gives them no meaning, and their anchors are interpolated where used.
+ */
 static struct ynode *interp_node(struct interp_walk *w, struct ynode *n, int depth, const char *key)
 {
 	struct loader *L = w->L;
+	size_t mark = w->path.len;
 	if (!n)
 		return n;
 	if (n->kind == YN_SCALAR)
@@ -330,10 +504,12 @@ static struct ynode *interp_node(struct interp_walk *w, struct ynode *n, int dep
 		int env_list = depth == 3 && key && !strcmp(key, "environment");
 		for (size_t i = 0; i < n->n; i++) {
 			struct ynode *it = n->items[i];
+			buf_addf(&w->path, "[%zu]", i);
 			if (env_list && it->kind == YN_SCALAR)
 				it = interp_scalar(w, it, 1);
 			else
 				it = interp_node(w, it, depth + 1, NULL);
+			buf_setlen(&w->path, mark);
 			if (!it)
 				return NULL;
 			c->items[i] = it;
@@ -342,10 +518,11 @@ static struct ynode *interp_node(struct interp_walk *w, struct ynode *n, int dep
 	}
 	for (size_t i = 0; i < n->n; i++) {
 		const char *k = n->keys[i]->kind == YN_SCALAR ? n->keys[i]->str : NULL;
-		/* x- extensions are ignored entirely: never interpolated. */
 		if (k && !strncmp(k, "x-", 2) && depth <= 2)
 			continue;
+		buf_addf(&w->path, "%s%s", mark ? "." : "", k ? k : "?");
 		struct ynode *v = interp_node(w, n->vals[i], depth + 1, k);
+		buf_setlen(&w->path, mark);
 		if (!v)
 			return NULL;
 		c->vals[i] = v;
@@ -354,6 +531,13 @@ static struct ynode *interp_node(struct interp_walk *w, struct ynode *n, int dep
 }
 
 /* --- canonical shapes --- */
+
+/* A YAML null as written: a value that interpolation produced ("${EMPTY}")
+ * is a string, even when empty. */
+static int is_null(const struct ynode *n)
+{
+	return ynode_is_null(n) && !(n && n->raw);
+}
 
 static struct ynode *scalar_at(struct loader *L, const char *s, size_t len, const struct ynode *at)
 {
@@ -368,7 +552,7 @@ static struct ynode *scalar_at(struct loader *L, const char *s, size_t len, cons
 /* environment / labels: list "K=V" or "K", or a map -> a map. */
 static struct ynode *canon_kv(struct loader *L, struct ynode *n, const char *what, const char *svc)
 {
-	if (!n || ynode_is_null(n))
+	if (!n || is_null(n))
 		return ynode_new(L->a, YN_MAP);
 	if (n->kind == YN_MAP) {
 		struct ynode *m = ynode_copy(L->a, n);
@@ -378,7 +562,7 @@ static struct ynode *canon_kv(struct loader *L, struct ynode *n, const char *wha
 					 "boolean or null", svc, what);
 				return NULL;
 			}
-			if (ynode_is_null(m->vals[i]))
+			if (is_null(m->vals[i]))
 				m->vals[i] = NULL;
 		}
 		return m;
@@ -446,7 +630,7 @@ static struct ynode *canon_service(struct loader *L, const char *name, struct yn
 		struct ynode *k = c->keys[i], *v = c->vals[i];
 		const char *key = k->str;
 		if (k->kind != YN_SCALAR) {
-			err_node(L, k, "services.%s: keys must be strings%s", name, "");
+			err_node(L, k, "services.%s: keys must be strings", name);
 			return NULL;
 		}
 		if (!strncmp(key, "x-", 2))
@@ -483,7 +667,7 @@ static struct ynode *canon_service(struct loader *L, const char *name, struct yn
 						}
 				}
 				if (!pathn || pathn->kind != YN_SCALAR || !*pathn->str) {
-					err_node(L, e, "services.%s.env_file: each entry needs a path%s", name, "");
+					err_node(L, e, "services.%s.env_file: each entry needs a path", name);
 					return NULL;
 				}
 				m->pos = e->pos;
@@ -502,7 +686,7 @@ static struct ynode *canon_service(struct loader *L, const char *name, struct yn
 			} else if (v->kind == YN_MAP) {
 				m = ynode_copy(L->a, v);
 			} else {
-				err_node(L, v, "services.%s.build must be a string or a mapping%s", name, "");
+				err_node(L, v, "services.%s.build must be a string or a mapping", name);
 				return NULL;
 			}
 			long ci = ymap_index(m, "context");
@@ -520,7 +704,7 @@ static struct ynode *canon_service(struct loader *L, const char *name, struct yn
 				m->pos = v->pos;
 				ymap_push(L->a, m, scalar_at(L, "service", 7, v), v);
 			} else if (v->kind != YN_MAP) {
-				err_node(L, v, "services.%s.extends must be a string or a mapping%s", name, "");
+				err_node(L, v, "services.%s.extends must be a string or a mapping", name);
 				return NULL;
 			} else {
 				m = ynode_copy(L->a, v);
@@ -536,32 +720,84 @@ static struct ynode *canon_service(struct loader *L, const char *name, struct yn
 
 /* --- merging --- */
 
+/* Sequences that an override replaces instead of extending (paths inside a service). */
 static int replaced_seq(const char *path)
 {
 	return !strcmp(path, "command") || !strcmp(path, "entrypoint") ||
 	       !strcmp(path, "healthcheck.test");
 }
 
+static int is_tagged(const struct ynode *n, const char *tag)
+{
+	return n && n->tag && !strcmp(n->tag, tag);
+}
+
+/*
+ * The node without the `!reset` entries anywhere inside it: what compose-go
+ * decodes from a file before merging it (a `!reset` removes what earlier
+ * files set, and is itself nothing).  Returns n itself when nothing changes.
+ */
+static struct ynode *strip_resets(struct arena *a, struct ynode *n, int depth)
+{
+	if (!n || n->kind == YN_SCALAR || depth > 64)
+		return n;
+	struct ynode *c = NULL;
+	size_t m = 0;
+	for (size_t i = 0; i < n->n; i++) {
+		struct ynode *v = n->kind == YN_SEQ ? n->items[i] : n->vals[i];
+		struct ynode *sv = is_tagged(v, "!reset") ? NULL : strip_resets(a, v, depth + 1);
+		if (sv != v && !c) {
+			c = ynode_copy(a, n);
+			m = i;
+		}
+		if (!c)
+			continue;
+		if (is_tagged(v, "!reset"))
+			continue;
+		if (n->kind == YN_SEQ) {
+			c->items[m++] = sv;
+		} else {
+			c->keys[m] = n->keys[i];
+			c->vals[m++] = sv;
+		}
+	}
+	if (!c)
+		return n;
+	c->n = m;
+	return c;
+}
+
+/* Same env_file path (entries are canonical {path, required}). */
+static int same_env_file(const struct ynode *x, const struct ynode *y)
+{
+	const struct ynode *px = ymap_get(x, "path"), *py = ymap_get(y, "path");
+	return px && py && !strcmp(px->str, py->str);
+}
+
 /*
  * Merge `over` onto `base` with compose's rules: maps merge, scalars are
  * replaced, sequences append except command/entrypoint/healthcheck.test;
- * `!override` replaces, `!reset` removes.  `path` is the key path inside a
- * service ("environment", "build.args", ...).  Returns the merged node.
+ * `!override` replaces, `!reset` removes; environment/labels (maps by now)
+ * merge by key, a bare key (NULL) included; an env_file already listed is
+ * not listed again (compose-go appends without duplicates).
+ *
+ * `path` says where we are: "/" a file's root, "/KEY..." under a top-level
+ * key other than services, "" a service, "environment", "healthcheck.test"
+ * ... inside a service.  Returns the merged node.
  */
 static struct ynode *merge_node(struct arena *a, struct ynode *base, struct ynode *over,
 				const char *path)
 {
-	if (!base || !over)
-		return over ? over : base;
-	if (over->tag && !strcmp(over->tag, "!override"))
-		return over;
+	if (!over)
+		return base;
+	if (!base || is_tagged(over, "!override"))
+		return strip_resets(a, over, 0);
 	if (base->kind == YN_MAP && over->kind == YN_MAP) {
 		struct ynode *m = ynode_copy(a, base);
 		for (size_t i = 0; i < over->n; i++) {
 			struct ynode *k = over->keys[i], *v = over->vals[i];
 			long at = ymap_index(m, k->str);
-			int reset = v && v->tag && !strcmp(v->tag, "!reset");
-			if (reset) {
+			if (is_tagged(v, "!reset")) {
 				if (at >= 0) {
 					/* Remove the key, keeping the order of the rest. */
 					memmove(m->keys + at, m->keys + at + 1, (m->n - (size_t)at - 1) * sizeof(*m->keys));
@@ -571,10 +807,20 @@ static struct ynode *merge_node(struct arena *a, struct ynode *base, struct ynod
 				continue;
 			}
 			if (at < 0) {
-				ymap_push(a, m, k, v);
+				ymap_push(a, m, k, strip_resets(a, v, 0));
 				continue;
 			}
-			char *sub = *path ? xstrfmt("%s.%s", path, k->str) : xstrdup(k->str);
+			if (!v) {
+				m->vals[at] = NULL; /* a bare environment key overrides */
+				continue;
+			}
+			char *sub;
+			if (!strcmp(path, "/"))
+				sub = !strcmp(k->str, "services") ? xstrdup("/services") : xstrfmt("/%s", k->str);
+			else if (!strcmp(path, "/services"))
+				sub = xstrdup("");
+			else
+				sub = *path ? xstrfmt("%s.%s", path, k->str) : xstrdup(k->str);
 			m->vals[at] = merge_node(a, m->vals[at], v, sub);
 			free(sub);
 		}
@@ -582,11 +828,19 @@ static struct ynode *merge_node(struct arena *a, struct ynode *base, struct ynod
 	}
 	if (base->kind == YN_SEQ && over->kind == YN_SEQ && !replaced_seq(path)) {
 		struct ynode *s = ynode_copy(a, base);
-		for (size_t i = 0; i < over->n; i++)
-			yseq_push(a, s, over->items[i]);
+		for (size_t i = 0; i < over->n; i++) {
+			struct ynode *it = over->items[i];
+			int dup = 0;
+			if (is_tagged(it, "!reset"))
+				continue;
+			for (size_t j = 0; !strcmp(path, "env_file") && j < base->n && !dup; j++)
+				dup = same_env_file(base->items[j], it);
+			if (!dup)
+				yseq_push(a, s, strip_resets(a, it, 0));
+		}
 		return s;
 	}
-	return over;
+	return strip_resets(a, over, 0);
 }
 
 /* --- files --- */
@@ -594,19 +848,19 @@ static struct ynode *merge_node(struct arena *a, struct ynode *base, struct ynod
 static int validate_top(struct loader *L, struct ynode *root)
 {
 	if (root->kind != YN_MAP)
-		return err_node(L, root, "a compose file must be a mapping, not %s", ykind_name(root), "");
+		return err_node(L, root, "a compose file must be a mapping, not %s", ykind_name(root));
 	for (size_t i = 0; i < root->n; i++) {
 		struct ynode *k = root->keys[i];
 		if (k->kind != YN_SCALAR)
-			return err_node(L, k, "top-level keys must be strings%s%s", "", "");
+			return err_node(L, k, "top-level keys must be strings");
 		if (!strncmp(k->str, "x-", 2))
 			continue;
 		if (!in_list(top_keys, k->str))
-			return err_node(L, k, "unknown top-level key '%s'%s", k->str, "");
+			return err_node(L, k, "unknown top-level key '%s'", k->str);
 	}
 	struct ynode *svcs = ymap_get(root, "services");
 	if (svcs && !ynode_is_null(svcs) && svcs->kind != YN_MAP)
-		return err_node(L, svcs, "'services' must be a mapping, not %s", ykind_name(svcs), "");
+		return err_node(L, svcs, "services must be a mapping, not %s", ykind_name(svcs));
 	if (svcs && svcs->kind == YN_MAP)
 		for (size_t i = 0; i < svcs->n; i++) {
 			const char *name = svcs->keys[i]->str;
@@ -617,7 +871,7 @@ static int validate_top(struct loader *L, struct ynode *root)
 			if (!ok || strlen(name) > 63)
 				return err_node(L, svcs->keys[i],
 						"invalid service name '%s': use letters, digits, '_', '.', '-' "
-						"(first a letter or digit, at most 63)%s", name, "");
+						"(first a letter or digit, at most 63)", name);
 		}
 	return 0;
 }
@@ -629,7 +883,8 @@ static int load_file(struct loader *L, const char *abs, const char *base, struct
 	struct ynode *root = NULL;
 
 	for (size_t i = 0; i < L->ncache; i++)
-		if (!strcmp(L->cache[i].path, abs)) {
+		if (!strcmp(L->cache[i].path, abs) && !strcmp(L->cache[i].base, base) &&
+		    L->cache[i].scope == L->scope) {
 			*out = L->cache[i].root;
 			return 0;
 		}
@@ -648,8 +903,9 @@ static int load_file(struct loader *L, const char *abs, const char *base, struct
 	}
 	if (validate_top(L, root))
 		return -1;
-	struct interp_walk w = { .L = L };
+	struct interp_walk w = { .L = L, .path = BUF_INIT };
 	root = interp_node(&w, root, 0, NULL);
+	buf_release(&w.path);
 	if (!root)
 		return -1;
 	struct ynode *svcs = ymap_get(root, "services");
@@ -667,7 +923,8 @@ static int load_file(struct loader *L, const char *abs, const char *base, struct
 	ALLOC_GROW(L->cache, L->ncache + 1, L->cache_alloc);
 	L->cache[L->ncache].path = arena_strdup(L->a, abs);
 	L->cache[L->ncache].root = root;
-	L->cache[L->ncache].base = base;
+	L->cache[L->ncache].base = arena_strdup(L->a, base);
+	L->cache[L->ncache].scope = L->scope;
 	L->ncache++;
 	*out = root;
 	return 0;
@@ -705,7 +962,7 @@ static int resolve_extends(struct loader *L, const char *file, struct ynode *roo
 			for (size_t j = i; j < L->ext_depth; j++)
 				buf_addf(&chain, "%s -> ", strrchr(L->ext_stack[j], ':') + 1);
 			buf_addstr(&chain, name);
-			err_node(L, ext ? ext : svc, "extends cycle: %s%s", chain.buf, "");
+			err_node(L, ext ? ext : svc, "extends cycle: %s", chain.buf);
 			buf_release(&chain);
 			goto cleanup;
 		}
@@ -724,7 +981,7 @@ static int resolve_extends(struct loader *L, const char *file, struct ynode *roo
 	const char *tfile = file;
 	struct ynode *troot = root;
 	if (!target || target->kind != YN_SCALAR) {
-		err_node(L, ext, "services.%s.extends needs a 'service'%s", name, "");
+		err_node(L, ext, "services.%s.extends needs a 'service'", name);
 		goto pop;
 	}
 	if (filen) {
@@ -792,57 +1049,152 @@ static int apply_extends(struct loader *L, const char *file, struct ynode **root
 static int load_stack(struct loader *L, const char *const *files, size_t nfiles,
 		      const char *base, struct ynode **out);
 
-static int apply_include(struct loader *L, struct ynode **rootp)
+/* Same content (compose-go accepts an identical service imported twice). */
+static int ynode_equal(const struct ynode *x, const struct ynode *y, int depth)
+{
+	if (x == y)
+		return 1;
+	if (!x || !y || x->kind != y->kind || x->n != y->n || depth > 64)
+		return 0;
+	if (x->kind == YN_SCALAR)
+		return x->len == y->len && !memcmp(x->str, y->str, x->len);
+	for (size_t i = 0; i < x->n; i++) {
+		if (x->kind == YN_SEQ ? !ynode_equal(x->items[i], y->items[i], depth + 1)
+				      : (!ynode_equal(x->keys[i], y->keys[i], depth + 1) ||
+					 !ynode_equal(x->vals[i], y->vals[i], depth + 1)))
+			return 0;
+	}
+	return 1;
+}
+
+/* A string or a list of strings, as absolute paths against base. */
+static int path_list(struct loader *L, const struct ynode *n, const char *base, const char *what,
+		     const char ***out, size_t *nout)
+{
+	size_t np = n->kind == YN_SEQ ? n->n : 1;
+	const char **v = arena_alloc(L->a, (np ? np : 1) * sizeof(*v));
+	for (size_t j = 0; j < np; j++) {
+		const struct ynode *pj = n->kind == YN_SEQ ? n->items[j] : n;
+		if (pj->kind != YN_SCALAR || !*pj->str)
+			return err_node(L, pj, "%s: each path must be a non-empty string", what);
+		v[j] = path_join(L->a, base, pj->str);
+	}
+	*out = v;
+	*nout = np;
+	return 0;
+}
+
+static const struct ynode *path_item(const struct ynode *n, size_t j)
+{
+	return n->kind == YN_SEQ ? n->items[j] : n;
+}
+
+/*
+ * `include:` (compose v2.20+): each entry loads a sub-project from its own
+ * directory (project_directory, by default the first path's directory),
+ * interpolated with its own env_file list or, without one, the .env in that
+ * directory, under the including project's variables (which win).  Paths
+ * are relative to the including project's directory (`base`).  Its
+ * services join this file's; a name defined twice is an error.
+ */
+static int apply_include(struct loader *L, const char *base, struct ynode **rootp)
 {
 	struct ynode *inc = ymap_get(*rootp, "include");
 	if (!inc || ynode_is_null(inc))
 		return 0;
 	if (inc->kind != YN_SEQ)
-		return err_node(L, inc, "'include' must be a list%s%s", "", "");
-	if (L->include_depth >= MAX_INCLUDE_DEPTH)
-		return err_node(L, inc, "includes nested deeper than %s levels%s", "8", "");
-	const char *here = path_dirname(L->a, (*rootp)->pos.file->path);
+		return err_node(L, inc, "include must be a list, not %s", ykind_name(inc));
 	struct ynode *svcs = ymap_get(*rootp, "services");
 	struct ynode *merged = svcs && svcs->kind == YN_MAP ? ynode_copy(L->a, svcs)
 							    : ynode_new(L->a, YN_MAP);
 	for (size_t i = 0; i < inc->n; i++) {
-		struct ynode *e = inc->items[i], *pathn = e, *pdir = NULL;
+		struct ynode *e = inc->items[i], *pathn = e, *pdir = NULL, *envn = NULL;
+		const char **paths, **envs = NULL;
+		size_t np, ne = 0;
+		char what[64];
+
+		snprintf(what, sizeof(what), "include[%zu]", i);
 		if (e->kind == YN_MAP) {
 			pathn = ymap_get(e, "path");
 			pdir = ymap_get(e, "project_directory");
+			envn = ymap_get(e, "env_file");
 			for (size_t q = 0; q < e->n; q++)
 				if (!in_list((const char *const[]){ "path", "project_directory", "env_file", NULL },
 					     e->keys[q]->str))
-					return err_node(L, e->keys[q], "include: unknown key '%s'%s",
-							e->keys[q]->str, "");
+					return err_node(L, e->keys[q], "%s: unknown key '%s' (expected path, "
+							"project_directory or env_file)", what, e->keys[q]->str);
 		}
-		if (!pathn)
-			return err_node(L, e, "include: each entry needs a path%s%s", "", "");
-		size_t np = pathn->kind == YN_SEQ ? pathn->n : 1;
-		const char **paths = xcalloc(np, sizeof(*paths));
-		for (size_t j = 0; j < np; j++) {
-			struct ynode *pj = pathn->kind == YN_SEQ ? pathn->items[j] : pathn;
-			paths[j] = path_join(L->a, here, pj->str);
-			if (!path_exists(paths[j])) {
-				const char *shown = display_for(L, paths[j]);
-				free(paths);
-				return err_node(L, pj, "include: '%s' not found%s", shown, "");
+		if (!pathn || ynode_is_null(pathn) || pathn->kind == YN_MAP ||
+		    (pathn->kind == YN_SEQ && !pathn->n))
+			return err_node(L, e, "%s: needs a path (a file, or a list of files)", what);
+		if (path_list(L, pathn, base, what, &paths, &np))
+			return -1;
+		for (size_t j = 0; j < np; j++)
+			if (!path_exists(paths[j]) || path_is_dir(paths[j]))
+				return err_node(L, path_item(pathn, j), "%s: '%s' not found", what,
+						display_for(L, paths[j]));
+		for (size_t j = 0; j < L->include_depth; j++)
+			if (!strcmp(L->inc_stack[j], paths[0])) {
+				struct buf chain = BUF_INIT;
+				for (size_t k = j; k < L->include_depth; k++)
+					buf_addf(&chain, "%s -> ", display_for(L, L->inc_stack[k]));
+				buf_addstr(&chain, display_for(L, paths[0]));
+				err_node(L, path_item(pathn, 0), "include cycle: %s", chain.buf);
+				buf_release(&chain);
+				return -1;
 			}
+		if (L->include_depth > MAX_INCLUDE_DEPTH)
+			return err_node(L, e, "%s: includes nested deeper than %d levels", what,
+					MAX_INCLUDE_DEPTH);
+		const char *dir;
+		if (pdir && !ynode_is_null(pdir)) {
+			if (pdir->kind != YN_SCALAR)
+				return err_node(L, pdir, "%s: project_directory must be a string", what);
+			dir = path_join(L->a, base, pdir->str);
+		} else {
+			dir = path_dirname(L->a, paths[0]);
 		}
-		const char *base = pdir ? path_join(L->a, here, pdir->str) : path_dirname(L->a, paths[0]);
-		struct ynode *sub;
-		L->include_depth++;
-		int r = load_stack(L, paths, np, base, &sub);
-		L->include_depth--;
-		free(paths);
+		if (envn && !ynode_is_null(envn)) {
+			if (path_list(L, envn, base, what, &envs, &ne))
+				return -1;
+			for (size_t j = 0; j < ne; j++)
+				if (!path_exists(envs[j]) || path_is_dir(envs[j]))
+					return err_node(L, path_item(envn, j), "%s: env file '%s' not found",
+							what, display_for(L, envs[j]));
+		} else {
+			envs = arena_alloc(L->a, sizeof(*envs));
+			envs[0] = path_join(L->a, dir, ".env");
+			ne = path_exists(envs[0]) && !path_is_dir(envs[0]) ? 1 : 0;
+		}
+		struct varlist vars;
+		if (env_round(L, L->scope, envs, ne, 1, envn, what, &vars))
+			return -1;
+		struct scope *sub = arena_alloc(L->a, sizeof(*sub));
+		sub->parent = L->scope;
+		sub->vars = vars.v;
+		sub->n = vars.n;
+
+		const struct scope *saved = L->scope;
+		struct ynode *subroot;
+		L->scope = sub;
+		int r = load_stack(L, paths, np, dir, &subroot);
+		L->scope = saved;
 		if (r)
 			return -1;
-		struct ynode *ssv = ymap_get(sub, "services");
+		struct ynode *ssv = ymap_get(subroot, "services");
 		for (size_t j = 0; ssv && ssv->kind == YN_MAP && j < ssv->n; j++) {
-			if (ymap_index(merged, ssv->keys[j]->str) >= 0)
-				return err_node(L, ymap_get(merged, ssv->keys[j]->str) ? ssv->keys[j] : e,
-						"services.%s conflicts with the service of that name "
-						"imported by include%s", ssv->keys[j]->str, "");
+			long at = ymap_index(merged, ssv->keys[j]->str);
+			if (at >= 0 && ynode_equal(merged->vals[at], ssv->vals[j], 0))
+				continue; /* the same definition twice (a file included twice) */
+			if (at >= 0) {
+				const struct ynode *k0 = merged->keys[at];
+				return diag_at(L->d, ssv->keys[j]->pos.file->display, ssv->keys[j]->pos.line,
+					       ssv->keys[j]->pos.col,
+					       "services.%s is already defined at %s:%d:%d; an included "
+					       "service cannot replace another (rename one)",
+					       ssv->keys[j]->str, k0->pos.file ? k0->pos.file->display : "?",
+					       k0->pos.line, k0->pos.col);
+			}
 			ymap_push(L->a, merged, ssv->keys[j], ssv->vals[j]);
 		}
 	}
@@ -856,18 +1208,25 @@ static int apply_include(struct loader *L, struct ynode **rootp)
 	return 0;
 }
 
-/* Load files in order, each with include then extends, and merge them. */
+/*
+ * Load files in order, each with its includes then its extends, and merge
+ * them; relative paths resolve against base (the project directory).
+ */
 static int load_stack(struct loader *L, const char *const *files, size_t nfiles,
 		      const char *base, struct ynode **out)
 {
 	struct ynode *acc = NULL;
 	for (size_t i = 0; i < nfiles; i++) {
 		struct ynode *root;
+		int r;
 		if (load_file(L, files[i], base, &root))
 			return -1;
-		if (apply_include(L, &root) || apply_extends(L, files[i], &root))
+		L->inc_stack[L->include_depth++] = files[i];
+		r = apply_include(L, base, &root);
+		L->include_depth--;
+		if (r || apply_extends(L, files[i], &root))
 			return -1;
-		acc = acc ? merge_node(L->a, acc, root, "") : root;
+		acc = merge_node(L->a, acc, root, "/");
 	}
 	*out = acc;
 	return 0;
@@ -875,31 +1234,45 @@ static int load_stack(struct loader *L, const char *const *files, size_t nfiles,
 
 /* --- discovery --- */
 
+/* compose-go's DefaultFileNames and DefaultOverrideFileNames, in order. */
 static const char *const discover_names[] = {
 	"compose.yaml", "compose.yml", "docker-compose.yml", "docker-compose.yaml", NULL
 };
+static const char *const override_names[] = {
+	"compose.override.yml", "compose.override.yaml", "docker-compose.override.yml",
+	"docker-compose.override.yaml", NULL
+};
 
+/*
+ * The first compose file in dir or its closest parent that has one, then
+ * the first override file beside it (of any of the four names: compose v2
+ * pairs compose.yaml with docker-compose.override.yml too).  Other files of
+ * the same kind there are ignored, with a warning, as compose warns.
+ */
 static int discover(struct loader *L, const char *dir, struct strvec *files)
 {
 	char *cur = arena_strdup(L->a, dir);
 	for (;;) {
-		for (const char *const *n = discover_names; *n; n++) {
-			char *cand = path_join(L->a, cur, *n);
-			if (!path_exists(cand))
-				continue;
-			strvec_push(files, cand);
-			/* The override file of the same family, .yaml preferred. */
-			const char *stem = str_starts(*n, "docker-") ? "docker-compose" : "compose";
-			const char *ovr[] = { "override.yaml", "override.yml" };
-			for (size_t k = 0; k < 2; k++) {
-				char *o = arena_strfmt(L->a, "%s/%s.%s", cur, stem, ovr[k]);
-				if (path_exists(o)) {
-					strvec_push(files, o);
-					break;
+		const char *const *lists[] = { discover_names, override_names };
+		for (size_t l = 0; l < 2; l++) {
+			const char *first = NULL;
+			for (const char *const *n = lists[l]; *n; n++) {
+				char *cand = path_join(L->a, cur, *n);
+				if (!path_exists(cand) || path_is_dir(cand))
+					continue;
+				if (!first) {
+					first = cand;
+					strvec_push(files, cand);
+				} else {
+					strvec_pushf(&L->p->warnings, "found both %s and %s; using %s",
+						     path_basename(first), *n, path_basename(first));
 				}
 			}
-			return 0;
+			if (!l && !first)
+				break;
 		}
+		if (files->nr)
+			return 0;
 		if (!strcmp(cur, "/"))
 			break;
 		cur = path_dirname(L->a, cur);
@@ -908,17 +1281,61 @@ static int discover(struct loader *L, const char *dir, struct strvec *files)
 			"compose.yml, docker-compose.yml, docker-compose.yaml)", dir);
 }
 
+/* compose-go's NormalizeProjectName: lower case, [a-z0-9_-] kept, no leading '_'/'-'. */
 static char *normalise_name(struct arena *a, const char *s)
 {
 	struct buf b = BUF_INIT;
 	for (; *s; s++) {
 		int c = tolower((unsigned char)*s);
-		if (isalnum(c) || ((c == '_' || c == '-') && b.len))
+		if ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || ((c == '_' || c == '-') && b.len))
 			buf_addch(&b, c);
 	}
 	char *r = arena_strndup(a, b.buf, b.len);
 	buf_release(&b);
 	return r;
+}
+
+/*
+ * The project name: -p > COMPOSE_PROJECT_NAME > the last `name:` of the
+ * files > the project directory's name.  The first two must already be
+ * valid (compose v2 refuses "-p MyApp"; v1 lower-cased it); the others are
+ * normalised.
+ */
+static int project_name(struct loader *L, const struct ynode *root)
+{
+	const struct project_var *ev = compose_var(L->p, "COMPOSE_PROJECT_NAME");
+	const struct ynode *namen = ymap_get(root, "name");
+	const char *given = NULL, *from = NULL;
+
+	if (L->opts->project_name) {
+		given = L->opts->project_name;
+		from = "-p";
+	} else if (ev && *ev->value) {
+		given = ev->value;
+		from = "COMPOSE_PROJECT_NAME";
+	}
+	if (given) {
+		if (strcmp(given, normalise_name(L->a, given)) || !*given) {
+			struct buf at = BUF_INIT;
+			if (!L->opts->project_name && ev->origin.kind == ORIGIN_ENVFILE)
+				buf_addf(&at, "%s:%d:%d: ", ev->origin.pos.file->display,
+					 ev->origin.pos.line, ev->origin.pos.col);
+			diag_err(L->d, "%sinvalid project name '%s' (%s): use only lower-case letters, "
+				 "digits, '_' and '-', starting with a letter or digit", at.buf, given, from);
+			buf_release(&at);
+			return -1;
+		}
+		L->p->name = arena_strdup(L->a, given);
+		return 0;
+	}
+	if (namen && namen->kind == YN_SCALAR && *namen->str)
+		L->p->name = normalise_name(L->a, namen->str);
+	if (!L->p->name || !*L->p->name)
+		L->p->name = normalise_name(L->a, path_basename(L->p->dir));
+	if (!*L->p->name)
+		return diag_err(L->d, "the project name is empty after normalising '%s': set one with "
+				"-p or name:", path_basename(L->p->dir));
+	return 0;
 }
 
 /* --- services --- */
@@ -954,29 +1371,68 @@ static int parse_bool(const struct ynode *n, int dflt)
 	return 1;
 }
 
+static void env_remove(struct env_acc *e, const char *key)
+{
+	for (size_t i = 0; i < e->n; i++)
+		if (!strcmp(e->v[i].key, key)) {
+			memmove(e->v + i, e->v + i + 1, (e->n - i - 1) * sizeof(*e->v));
+			e->n--;
+			return;
+		}
+}
+
+/* env_file values see the project environment, then the service's own
+ * `environment` values (compose-go's WithServicesEnvironmentResolved). */
+struct svc_lookup {
+	struct loader *L;
+	const struct ynode *env;
+};
+
+static const char *svc_lookup_fn(void *ctx, const char *name, const void **origin_out)
+{
+	struct svc_lookup *c = ctx;
+	const struct project_var *pv = compose_var(c->L->p, name);
+	if (pv) {
+		if (origin_out)
+			*origin_out = &pv->origin;
+		return pv->value;
+	}
+	const struct ynode *v = ymap_get(c->env, name);
+	if (origin_out)
+		*origin_out = NULL;
+	return v && !is_null(v) ? v->str : NULL;
+}
+
+/*
+ * A service's environment: env_file entries in order (later wins), then
+ * `environment` over them.  A bare key takes the project environment's
+ * value; with none it is unset in the container, so it also removes what
+ * an env_file set (compose-go: a nil entry overrides).
+ */
 static int resolve_env(struct loader *L, struct service *s, const struct ynode *svc)
 {
 	struct env_acc e = { .L = L };
 	const struct ynode *ef = ymap_get(svc, "env_file");
 	const struct ynode *env = ymap_get(svc, "environment");
+	struct svc_lookup sl = { L, env && env->kind == YN_MAP ? env : NULL };
+	char *what = xstrfmt("services.%s.env_file", s->name);
+	int ret = -1;
 
 	for (size_t i = 0; ef && ef->kind == YN_SEQ && i < ef->n; i++) {
 		const struct ynode *m = ef->items[i], *pathn = ymap_get(m, "path");
-		if (read_envfile(L, pathn->str, parse_bool(ymap_get(m, "required"), 1), pathn,
-				 lookup_var, L->p, env_put, &e)) {
-			free(e.v);
-			return -1;
-		}
+		if (read_envfile(L, pathn->str, parse_bool(ymap_get(m, "required"), 1), pathn, what,
+				 svc_lookup_fn, &sl, env_put, &e))
+			goto cleanup;
 	}
 	for (size_t i = 0; env && env->kind == YN_MAP && i < env->n; i++) {
 		const struct ynode *k = env->keys[i], *v = env->vals[i];
 		struct origin o = { .kind = ORIGIN_YAML };
-		if (!v || ynode_is_null(v)) {
-			/* A bare key inherits from the project environment. */
+		if (!v || is_null(v)) {
 			const struct project_var *pv = compose_var(L->p, k->str);
-			if (!pv)
-				continue;
-			env_put(&e, k->str, pv->value, &pv->origin);
+			if (pv)
+				env_put(&e, k->str, pv->value, &pv->origin);
+			else
+				env_remove(&e, k->str);
 			continue;
 		}
 		o.pos = v->pos;
@@ -995,8 +1451,11 @@ static int resolve_env(struct loader *L, struct service *s, const struct ynode *
 	if (e.n)
 		memcpy(s->env, e.v, e.n * sizeof(*s->env));
 	s->nenv = e.n;
+	ret = 0;
+cleanup:
+	free(what);
 	free(e.v);
-	return 0;
+	return ret;
 }
 
 static int profile_active(struct loader *L, const struct ynode *profiles, struct strvec *active)
@@ -1038,16 +1497,16 @@ static int build_service(struct loader *L, struct service *s, const char *name,
 	}
 	s->command = ymap_get(svc, "command");
 	s->entrypoint = ymap_get(svc, "entrypoint");
-	if (ynode_is_null(s->command))
+	if (is_null(s->command))
 		s->command = NULL;
-	if (ynode_is_null(s->entrypoint))
+	if (is_null(s->entrypoint))
 		s->entrypoint = NULL;
 	if ((n = ymap_get(svc, "scale")) && n->kind == YN_SCALAR)
 		s->replicas = atoi(n->str);
 	if ((n = ymap_get(ymap_get(svc, "deploy"), "replicas")) && n->kind == YN_SCALAR)
 		s->replicas = atoi(n->str);
 	if (s->replicas < 0)
-		return err_node(L, n, "services.%s: replicas must not be negative%s", name, "");
+		return err_node(L, n, "services.%s: replicas must not be negative", name);
 	n = ymap_get(svc, "ports");
 	s->publishes_ports = n && n->kind == YN_SEQ && n->n > 0;
 	if ((n = ymap_get(svc, "network_mode")) && n->kind == YN_SCALAR)
@@ -1071,53 +1530,89 @@ int compose_load(const struct compose_opts *opts, struct compose_project **out, 
 	struct loader L = { .opts = opts, .p = p, .a = &p->arena, .d = d };
 	struct strvec files = STRVEC_INIT, active = STRVEC_INIT;
 	struct ynode *root = NULL;
-	const char *v;
+	const struct project_var *cf;
 	int ret = -1;
 
-	p->dir = path_absolute(L.a, opts->dir ? opts->dir : ".");
-	if (!path_is_dir(p->dir)) {
+	L.cwd = path_absolute(L.a, opts->dir ? opts->dir : ".");
+	if (!path_is_dir(L.cwd)) {
 		diag_err(d, "project directory '%s' does not exist", opts->dir ? opts->dir : ".");
 		goto cleanup;
 	}
-	if (load_project_env(&L, p->dir, opts->env_files, opts->nenv_files))
+	/* The environment first: the process, then .env (which may set COMPOSE_FILE)
+	 * from the first -f file's directory, or the current one. */
+	p->dir = opts->nfiles ? path_dirname(L.a, path_join(L.a, L.cwd, opts->files[0])) : L.cwd;
+	load_process_env(&L);
+	if (load_env_round(&L, p->dir))
 		goto cleanup;
 
 	if (opts->nfiles) {
-		for (size_t i = 0; i < opts->nfiles; i++)
-			strvec_push(&files, path_join(L.a, p->dir, opts->files[i]));
-	} else if ((v = compose_var(p, "COMPOSE_FILE") ? compose_var(p, "COMPOSE_FILE")->value : NULL) && *v) {
+		for (size_t i = 0; i < opts->nfiles; i++) {
+			strvec_push(&files, path_join(L.a, L.cwd, opts->files[i]));
+			if (!path_exists(files.v[i]) || path_is_dir(files.v[i])) {
+				diag_err(d, "-f %s: no such file", opts->files[i]);
+				goto cleanup;
+			}
+		}
+	} else if ((cf = compose_var(p, "COMPOSE_FILE")) && *cf->value) {
+		/* Split on COMPOSE_PATH_SEPARATOR (the whole string; ':' by default). */
 		const struct project_var *sepv = compose_var(p, "COMPOSE_PATH_SEPARATOR");
-		char sep = sepv && *sepv->value ? sepv->value[0] : ':';
-		const char *s = v;
-		while (*s) {
-			const char *e = strchr(s, sep);
+		const char *sep = sepv && *sepv->value ? sepv->value : ":";
+		size_t seplen = strlen(sep);
+		for (const char *s = cf->value;;) {
+			const char *e = strstr(s, sep);
 			size_t len = e ? (size_t)(e - s) : strlen(s);
 			if (len) {
 				char *one = arena_strndup(L.a, s, len);
-				strvec_push(&files, path_join(L.a, p->dir, one));
+				char *abs = path_join(L.a, L.cwd, one);
+				if (!path_exists(abs) || path_is_dir(abs)) {
+					if (cf->origin.kind == ORIGIN_ENVFILE)
+						diag_at(d, cf->origin.pos.file->display, cf->origin.pos.line,
+							cf->origin.pos.col, "COMPOSE_FILE: '%s' not found", one);
+					else
+						diag_err(d, "COMPOSE_FILE (from the environment): '%s' not found", one);
+					goto cleanup;
+				}
+				strvec_push(&files, abs);
 			}
-			s += len + (e ? 1 : 0);
+			if (!e)
+				break;
+			s = e + seplen;
 		}
-	} else if (discover(&L, p->dir, &files)) {
-		goto cleanup;
-	}
-	/* A file found in a parent directory makes that the project directory. */
-	if (!opts->nfiles && files.nr)
-		p->dir = path_dirname(L.a, files.v[0]);
-	for (size_t i = 0; i < files.nr; i++)
-		if (!path_exists(files.v[i])) {
-			diag_err(d, "%s: no such file", display_for(&L, files.v[i]));
+		if (!files.nr) {
+			diag_err(d, "COMPOSE_FILE names no file");
 			goto cleanup;
 		}
+	} else if (discover(&L, L.cwd, &files)) {
+		goto cleanup;
+	}
 
-	/* Profiles: --profile, else COMPOSE_PROFILES (comma-separated). */
+	/* The project directory is the first file's (compose v2's working directory);
+	 * its .env adds what is not set yet. */
+	const char *dir = path_dirname(L.a, files.v[0]);
+	if (strcmp(dir, p->dir)) {
+		p->dir = dir;
+		if (load_env_round(&L, p->dir))
+			goto cleanup;
+	}
+	for (size_t i = 0; i < p->nsources; i++)
+		p->sources[i]->display = (char *)display_for(&L, p->sources[i]->path);
+	struct scope main_scope = project_scope(&L);
+	L.scope = &main_scope;
+
+	/* Profiles: --profile, else COMPOSE_PROFILES (comma-separated, blanks trimmed). */
 	for (size_t i = 0; i < opts->nprofiles; i++)
 		strvec_push(&active, opts->profiles[i]);
 	if (!opts->nprofiles && compose_var(p, "COMPOSE_PROFILES")) {
 		char *all = xstrdup(compose_var(p, "COMPOSE_PROFILES")->value), *save = NULL;
-		for (char *t = strtok_r(all, ",", &save); t; t = strtok_r(NULL, ",", &save))
+		for (char *t = strtok_r(all, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+			while (isspace((unsigned char)*t))
+				t++;
+			size_t n = strlen(t);
+			while (n && isspace((unsigned char)t[n - 1]))
+				t[--n] = 0;
 			if (*t)
 				strvec_push(&active, t);
+		}
 		free(all);
 	}
 
@@ -1129,20 +1624,8 @@ int compose_load(const struct compose_opts *opts, struct compose_project **out, 
 		p->files[i] = display_for(&L, files.v[i]);
 	p->nfiles = files.nr;
 
-	/* Project name: -p > COMPOSE_PROJECT_NAME > name: > directory. */
-	const struct ynode *namen = ymap_get(root, "name");
-	if (opts->project_name)
-		p->name = normalise_name(L.a, opts->project_name);
-	else if (compose_var(p, "COMPOSE_PROJECT_NAME") && *compose_var(p, "COMPOSE_PROJECT_NAME")->value)
-		p->name = normalise_name(L.a, compose_var(p, "COMPOSE_PROJECT_NAME")->value);
-	else if (namen && namen->kind == YN_SCALAR && *namen->str)
-		p->name = normalise_name(L.a, namen->str);
-	else
-		p->name = normalise_name(L.a, path_basename(p->dir));
-	if (!*p->name) {
-		diag_err(d, "the project name is empty after normalising: set one with -p");
+	if (project_name(&L, root))
 		goto cleanup;
-	}
 
 	const struct ynode *svcs = ymap_get(root, "services");
 	size_t ns = svcs && svcs->kind == YN_MAP ? svcs->n : 0;

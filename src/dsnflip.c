@@ -6,6 +6,7 @@
  * 0 ok, 1 an operation failed, 2 usage or input error, 3 plan over budget.
  */
 #include "cli.h"
+#include "deploy.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,6 +27,12 @@ static const struct command commands[] = {
 	  "read the stack (and the live server with --db) and print the plan; writes nothing" },
 	{ "config", cmd_config, "config [--format text|json]",
 	  "print the effective stack with the origin of every environment value (secrets masked)" },
+	{ "deploy", cmd_deploy, "deploy [SERVICE...] [--window 30s] [--resume] [--compose-cmd CMD]",
+	  "switch services to their new roles one at a time, rolling back any that fails" },
+	{ "rollback", cmd_rollback, "rollback SERVICE...|--all [--compose-cmd CMD]",
+	  "put services back on their old DSN (recreated, verified healthy)" },
+	{ "status", cmd_status, "status [--format text|json]",
+	  "what every service really connects as, connections per role, superuser sessions left" },
 	{ "help", cmd_help, "help [COMMAND]", "show usage" },
 };
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
@@ -41,6 +48,7 @@ static const char global_usage[] =
 	"  --profile NAME      activate a profile (repeatable)\n"
 	"  --config FILE       dsnflip.yml (default DIR/dsnflip.yml when present)\n"
 	"  --db CONNINFO       the admin connection (libpq URI or key=value)\n"
+	"  --offline           never read the server (no --db, no connection derived from the stack)\n"
 	"  -q, -v              quieter, more verbose\n"
 	"\n"
 	"commands:\n";
@@ -148,6 +156,8 @@ static int parse_args(int argc, char **argv, struct cli *cli)
 			if (!VALUE("--compose-cmd")) return -1;
 			cli->compose_cmd = v;
 			cli->seen |= CLI_OPT_COMPOSE_CMD;
+		} else if (!strcmp(a, "--offline")) {
+			cli->offline = 1;
 		} else if (!strcmp(a, "--force")) {
 			cli->force = 1;
 			cli->seen |= CLI_OPT_FORCE;

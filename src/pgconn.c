@@ -121,9 +121,12 @@ static void clean_error(const char *raw, struct buf *msg, char state[6])
 	while (*p) {
 		const char *eol = strchr(p, '\n');
 		size_t n = eol ? (size_t)(eol - p) : strlen(p);
-		if (n && strncmp(p, "LOCATION:", 9)) {
+		const char *t = p;
+		while (t < p + n && (*t == ' ' || *t == '\t'))
+			t++;
+		if (t < p + n && strncmp(t, "LOCATION:", 9)) {
 			struct buf line = BUF_INIT;
-			buf_add(&line, p, n);
+			buf_add(&line, t, (size_t)(p + n - t));
 			static const char *const sev[] = { "FATAL:  ", "ERROR:  ", "PANIC:  " };
 			for (size_t s = 0; s < 3; s++) {
 				char *at = strstr(line.buf, sev[s]);
@@ -153,6 +156,20 @@ static void clean_error(const char *raw, struct buf *msg, char state[6])
 			p++;
 	}
 	chomp(msg);
+	/*
+	 * One attempt: the caller names the target already, so drop libpq's
+	 * "connection to server at "h", port p failed: " (kept for several
+	 * hosts, where it says which attempt failed how).
+	 */
+	static const char *const pre[] = { "connection to server at ", "connection to server on socket " };
+	for (size_t i = 0; i < 2; i++) {
+		char *at = strstr(msg->buf, pre[i]), *f;
+		if (at == msg->buf && !strstr(at + 1, pre[i]) && (f = strstr(at, " failed: "))) {
+			size_t cut = (size_t)(f - at) + strlen(" failed: ");
+			memmove(msg->buf, msg->buf + cut, msg->len - cut + 1);
+			msg->len -= cut;
+		}
+	}
 }
 
 /* The connect_timeout libpq resolved for c (conninfo, PGCONNECT_TIMEOUT), or the default. */
@@ -484,7 +501,8 @@ int pgconn_open_db(struct pgconn *out, const struct pgconn *admin, const char *d
 	}
 	kw[k] = "dbname";
 	val[k++] = dbname;
-	buf_addf(&shown, "database '%s' (%s)", dbname, admin->shown ? admin->shown : "");
+	buf_addf(&shown, "database '%s' on host=%s port=%s user=%s", dbname, PQhost(admin->conn),
+		 PQport(admin->conn), PQuser(admin->conn));
 	r = connect_params(kw, val, 0, shown.buf, &out->conn, d);
 	free(kw);
 	free(val);

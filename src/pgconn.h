@@ -25,11 +25,16 @@ struct pgconn {
 };
 
 /*
- * Connect as the admin.  conninfo may be NULL: then PG* variables apply
- * (libpq's defaults), or, when plan is given and the stack publishes the
- * server's port on this host with a client DSN holding the superuser's
- * credentials, that (recorded in ->derived).  Returns 0 or -1 with d
- * (exit code EXIT_FAILED for a connection failure).
+ * Connect as the admin.  conninfo may be NULL: then, when plan is given and
+ * the stack publishes the server's port on this host with a client DSN
+ * holding the superuser's credentials, that (127.0.0.1 or the published
+ * host IP, the published port, the DSN's user, password and database;
+ * recorded in ->derived), else libpq's defaults (PG* variables, as for "").
+ * The password goes to libpq in memory only.  Connecting is bounded by
+ * connect_timeout (default 10 s).  Returns 0 or -1 with d: EXIT_INPUT for
+ * a conninfo libpq cannot parse, EXIT_FAILED for a connection failure,
+ * whose message names the masked target and the SQLSTATE (08001 when the
+ * server never answered).
  */
 int pgconn_open(struct pgconn *pc, const char *conninfo, const struct plan *plan, struct diag *d);
 /* Connect to another database on the same server with the same credentials. */

@@ -454,6 +454,7 @@ static void budget(struct plan *plan, const struct config *cfg, const struct liv
 		sv->reserved = live->reserved;
 		sv->version = live->version;
 		sv->timescaledb = live->timescaledb;
+		sv->derived = live->derived;
 		sv->source = "live";
 	} else if (cfg && cfg->max_connections > 0) {
 		sv->max_connections = cfg->max_connections;
@@ -552,6 +553,95 @@ static void order(struct plan *plan)
 	free(out);
 }
 
+/* --- live facts --- */
+
+/* Does another service than ps connect as user (to db, when db is given)? */
+static int user_shared(const struct plan *plan, const struct plan_service *ps, const char *user,
+		       const char *db)
+{
+	for (size_t i = 0; i < plan->nservices; i++) {
+		const struct plan_service *o = &plan->services[i];
+		if (o == ps)
+			continue;
+		for (size_t k = 0; k < o->nconns; k++)
+			if (o->conns[k].user && !strcmp(o->conns[k].user, user) &&
+			    (!db || (o->conns[k].database && !strcmp(o->conns[k].database, db))))
+				return 1;
+	}
+	return 0;
+}
+
+/*
+ * The sessions the server has seen from this service (0 = unknown).  The
+ * server only knows users, so a count is the service's only when no other
+ * service connects as that user (or, failing that, as that user to that
+ * database): four services sharing `postgres` must not each be charged
+ * everyone's sessions.
+ */
+static int observed_peak(struct plan *plan, const struct plan_service *ps, const struct live_facts *live)
+{
+	int peak = 0;
+	for (size_t k = 0; k < ps->nconns; k++) {
+		const struct plan_conn *c = &ps->conns[k];
+		int seen = 0, dup = 0;
+		if (!c->user)
+			continue;
+		for (size_t j = 0; j < k; j++)
+			dup |= ps->conns[j].user && !strcmp(ps->conns[j].user, c->user) &&
+			       (!ps->conns[j].database || !c->database || !strcmp(ps->conns[j].database, c->database));
+		if (dup)
+			continue;
+		if (!user_shared(plan, ps, c->user, NULL)) {
+			for (size_t r = 0; r < live->nroles; r++)
+				if (!strcmp(live->roles[r].name, c->user))
+					seen = live->roles[r].peak;
+		} else if (c->database && live->nsessions && !user_shared(plan, ps, c->user, c->database)) {
+			for (size_t s = 0; s < live->nsessions; s++)
+				if (live->sessions[s].user && live->sessions[s].database &&
+				    !strcmp(live->sessions[s].user, c->user) &&
+				    !strcmp(live->sessions[s].database, c->database))
+					seen += live->sessions[s].count;
+		}
+		peak += seen;
+	}
+	return peak;
+}
+
+/* Objects that stay with their owner: not a superuser and not a role of this plan. */
+static void kept_objects(struct plan *plan, const struct live_facts *live)
+{
+	size_t n = 0;
+	for (size_t i = 0; live && i < live->ndbs; i++)
+		n += live->dbs[i].nkept;
+	if (!n)
+		return;
+	plan->kept = arena_alloc(&plan->arena, n * sizeof(*plan->kept));
+	struct buf list = BUF_INIT;
+	for (size_t i = 0; i < live->ndbs; i++) {
+		const struct live_db *db = &live->dbs[i];
+		for (size_t k = 0; k < db->nkept; k++) {
+			const struct live_object *o = &db->kept[k];
+			if (plan_role(plan, o->owner))
+				continue; /* already moved to its planned role */
+			struct plan_kept *pk = &plan->kept[plan->nkept++];
+			pk->database = arena_strdup(&plan->arena, db->name);
+			pk->kind = arena_strdup(&plan->arena, o->kind);
+			pk->object = arena_strdup(&plan->arena, o->name);
+			pk->owner = arena_strdup(&plan->arena, o->owner);
+			if (plan->nkept <= 10)
+				buf_addf(&list, "%s%s %s (%s)", plan->nkept > 1 ? ", " : "", pk->kind, pk->object,
+					 pk->owner);
+		}
+	}
+	if (plan->nkept > 10)
+		buf_addf(&list, " and %zu more", plan->nkept - 10);
+	if (plan->nkept)
+		plan_warn(plan, 0, "%zu object%s stay%s with %s owner (not a superuser): %s", plan->nkept,
+			  plan->nkept == 1 ? "" : "s", plan->nkept == 1 ? "s" : "",
+			  plan->nkept == 1 ? "its" : "their", list.buf);
+	buf_release(&list);
+}
+
 int plan_build(const struct compose_project *p, const struct config *cfg,
 	       const struct live_facts *live, const struct plan_opts *opts,
 	       struct plan **out, struct diag *d)
@@ -576,9 +666,8 @@ int plan_build(const struct compose_project *p, const struct config *cfg,
 						if (ps->action == ACTION_SKIP)
 							ps->action = ps->cls == CLASS_UNCONFIRMED ? ACTION_HOLD : ACTION_FLIP;
 					}
-					if (live->roles[r].peak > ps->observed_peak)
-						ps->observed_peak = live->roles[r].peak;
 				}
+		ps->observed_peak = observed_peak(plan, ps, live);
 	}
 	for (size_t i = 0; i < plan->nservices; i++) {
 		struct plan_service *ps = &plan->services[i];
@@ -593,6 +682,7 @@ int plan_build(const struct compose_project *p, const struct config *cfg,
 				  "dsnflip.yml or --assume %s=CLASS", ps->name, ps->reason, ps->name);
 	}
 	assign_roles(plan, cfg);
+	kept_objects(plan, live);
 	budget(plan, cfg, live);
 	order(plan);
 	*out = plan;

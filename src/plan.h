@@ -115,6 +115,14 @@ struct plan_server {
 	const char *source;     /* "live", "offline" or "config" */
 	const char *version;    /* live only */
 	const char *timescaledb;/* live: extension version, or NULL */
+	const char *derived;    /* live through a connection derived from the stack: how */
+};
+
+struct plan_kept {
+	const char *database;
+	const char *kind;
+	const char *object;     /* schema.name */
+	const char *owner;
 };
 
 struct plan_budget {
@@ -135,6 +143,52 @@ struct live_role {
 	int sessions;           /* live sessions now */
 	int peak;               /* the highest count observed, if known */
 };
+/* Objects of one kind in one database owned by one role (discover.c). */
+struct live_owned {
+	const char *kind;       /* "schema", "table", "hypertable", "view", "continuous aggregate", ... */
+	const char *owner;
+	int owner_superuser;
+	int count;
+};
+/* One named object: a kept object, a hypertable, a continuous aggregate. */
+struct live_object {
+	const char *kind;
+	const char *name;       /* schema.name as the catalogs spell it (not quoted) */
+	const char *owner;
+	int chunks;             /* hypertables: chunk count */
+};
+/* A TimescaleDB background job. */
+struct live_job {
+	int id;
+	const char *owner;
+	const char *proc;       /* schema.name of the job's procedure */
+	const char *hypertable; /* schema.name, or NULL */
+	int custom;             /* added with add_job (not a policy) */
+};
+/* Sessions now, per user and database (pg_stat_activity). */
+struct live_sessions {
+	const char *user;
+	const char *database;
+	int count;
+};
+/* The facts of one database in the plan. */
+struct live_db {
+	const char *name;
+	int missing;            /* the server has no such database */
+	const char **schemas;   /* application schemas */
+	size_t nschemas;
+	struct live_owned *owned;
+	size_t nowned;
+	struct live_object *kept;   /* objects owned by non-superusers, stay with them */
+	size_t nkept;
+	const char *timescaledb;    /* extension version in this database, or NULL */
+	struct live_object *hypertables;
+	size_t nhypertables;
+	struct live_object *caggs;
+	size_t ncaggs;
+	struct live_job *jobs;      /* id >= 1000 only: internal jobs are left alone */
+	size_t njobs;
+};
 struct live_facts {
 	int max_connections;
 	int superuser_reserved;
@@ -144,6 +198,17 @@ struct live_facts {
 	struct live_role *roles;
 	size_t nroles;
 	int superuser_sessions;
+	/* Added by discover.c. */
+	int server_version_num;
+	struct live_sessions *sessions;
+	size_t nsessions;
+	struct live_db *dbs;
+	size_t ndbs;
+	const char *derived;    /* the admin connection was derived from the stack: how */
+	int queries;            /* statements discovery ran */
+	long elapsed_ms;        /* wall time of discovery */
+	size_t objects;         /* application objects seen (all databases) */
+	struct arena arena;     /* owns everything above */
 };
 
 struct plan {
@@ -160,6 +225,9 @@ struct plan {
 	size_t norder;
 	struct strvec warnings;
 	int blocking;           /* a warning that makes `plan` exit 3 */
+	/* Live: objects in the application schemas that stay with their (non-superuser) owner. */
+	struct plan_kept *kept;
+	size_t nkept;
 };
 
 /* Options that shape a plan beyond the stack and the config. */

@@ -76,6 +76,14 @@ json_t *plan_to_json(const struct plan *plan)
 				      "reserved", plan->server.superuser_reserved + plan->server.reserved,
 				      "headroom", plan->server.headroom, "source", plan->server.source));
 
+	json_t *server = json_object_get(root, "server");
+	if (plan->server.version)
+		json_object_set_new(server, "version", json_string(plan->server.version));
+	if (!strcmp(plan->server.source, "live"))
+		json_object_set_new(server, "timescaledb", str_or_null(plan->server.timescaledb));
+	if (plan->server.derived)
+		json_object_set_new(server, "derived", json_string(plan->server.derived));
+
 	json_t *svcs = json_array();
 	for (size_t i = 0; i < plan->nservices; i++) {
 		const struct plan_service *ps = &plan->services[i];
@@ -123,6 +131,16 @@ json_t *plan_to_json(const struct plan *plan)
 	json_object_set_new(root, "warnings",
 			    strings((const char *const *)plan->warnings.v, plan->warnings.nr));
 	json_object_set_new(root, "blocking", json_boolean(plan->blocking));
+	/* Live only: offline nobody knows who owns what, and absent says so. */
+	if (strcmp(plan->server.source, "live"))
+		return root;
+	json_t *kept = json_array();
+	for (size_t i = 0; i < plan->nkept; i++) {
+		const struct plan_kept *k = &plan->kept[i];
+		json_array_append_new(kept, json_pack("{s:s, s:s, s:s, s:s}", "object", k->object, "owner",
+						      k->owner, "database", k->database, "kind", k->kind));
+	}
+	json_object_set_new(root, "kept", kept);
 	return root;
 }
 

@@ -117,6 +117,30 @@ size_t srcfile_offset(const struct srcfile *f, int line, int col)
 	return off > f->len ? f->len : off;
 }
 
+void srcfile_linecol(const struct srcfile *f, size_t off, int *line, int *col)
+{
+	size_t lo = 0, hi = f->nlines;
+	if (off > f->len)
+		off = f->len;
+	/* The last line whose first byte is at or before off. */
+	while (hi - lo > 1) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (f->line_starts[mid] <= off)
+			lo = mid;
+		else
+			hi = mid;
+	}
+	size_t p = f->line_starts[lo];
+	int c = 1;
+	while (p < off) {
+		unsigned char ch = (unsigned char)f->data[p];
+		p += ch < 0x80 ? 1 : ch < 0xE0 ? 2 : ch < 0xF0 ? 3 : 4;
+		c++;
+	}
+	*line = (int)lo + 1;
+	*col = c;
+}
+
 static void set_pos(struct ypos *pos, const struct srcfile *f, yaml_mark_t start, yaml_mark_t end)
 {
 	pos->file = f;
@@ -296,6 +320,34 @@ static struct ynode *anchor_get(struct builder *b, const char *name)
 	return NULL;
 }
 
+/* One step of a key path: how child sits in the open container fr. */
+static void path_step(const struct frame *fr, struct buf *out)
+{
+	if (fr->node->kind == YN_SEQ) {
+		buf_addf(out, "[%zu]", fr->n);
+		return;
+	}
+	if (!(fr->n & 1))
+		return; /* no key pending: the position is the mapping itself */
+	const struct ynode *k = fr->tmp[fr->n - 1];
+	if (out->len)
+		buf_addch(out, '.');
+	buf_addstr(out, k->kind == YN_SCALAR ? k->str : "?");
+}
+
+/*
+ * The key path ("services.api.environment") of the container open at
+ * stack[upto - 1], or with pending 1 of the place its next value goes.
+ */
+static void key_path(const struct builder *b, size_t upto, int pending, struct buf *out)
+{
+	buf_reset(out);
+	for (size_t i = 0; i + 1 < upto; i++)
+		path_step(&b->stack[i], out);
+	if (pending && upto)
+		path_step(&b->stack[upto - 1], out);
+}
+
 /* Attach a finished node to the open container (or make it the root). */
 static int attach(struct builder *b, struct ynode *n)
 {
@@ -307,10 +359,15 @@ static int attach(struct builder *b, struct ynode *n)
 	ALLOC_GROW(fr->tmp, fr->n + 1, fr->alloc);
 	fr->tmp[fr->n++] = n;
 	fr->node->expanded = sat_add(fr->node->expanded, n->expanded);
-	if (fr->node->expanded > b->lim->max_expanded)
-		return diag_at(b->d, b->f->display, fr->node->pos.line, fr->node->pos.col,
-			       "aliases expand to more than %zu nodes (an alias bomb?)",
-			       b->lim->max_expanded);
+	if (fr->node->expanded > b->lim->max_expanded) {
+		struct buf path = BUF_INIT;
+		key_path(b, b->depth, 0, &path);
+		diag_at(b->d, b->f->display, fr->node->pos.line, fr->node->pos.col,
+			"%s%saliases expand to more than %zu nodes (an alias bomb?)", path.buf,
+			path.len ? ": " : "", b->lim->max_expanded);
+		buf_release(&path);
+		return -1;
+	}
 	return 0;
 }
 
@@ -360,10 +417,15 @@ static int close_map(struct builder *b, struct frame *fr)
 			continue;
 		}
 		for (size_t j = 0; j < i; j++)
-			if (!is_merge_key(fr->tmp[2 * j]) && key_eq(fr->tmp[2 * j], k))
-				return diag_at(b->d, b->f->display, k->pos.line, k->pos.col,
-					       "duplicate key '%s' (first at line %d)", k->str,
-					       fr->tmp[2 * j]->pos.line);
+			if (!is_merge_key(fr->tmp[2 * j]) && key_eq(fr->tmp[2 * j], k)) {
+				struct buf path = BUF_INIT;
+				key_path(b, b->depth, 0, &path);
+				diag_at(b->d, b->f->display, k->pos.line, k->pos.col,
+					"%s%sduplicate key '%s' (first at line %d)", path.buf,
+					path.len ? ": " : "", k->str, fr->tmp[2 * j]->pos.line);
+				buf_release(&path);
+				return -1;
+			}
 	}
 	for (size_t i = 0; i < npairs; i++) {
 		struct ynode *k = fr->tmp[2 * i], *v = fr->tmp[2 * i + 1];
@@ -374,10 +436,15 @@ static int close_map(struct builder *b, struct frame *fr)
 		size_t nsrc = v->kind == YN_SEQ ? v->n : 1;
 		for (size_t s = 0; s < nsrc; s++) {
 			struct ynode *src = v->kind == YN_SEQ ? v->items[s] : v;
-			if (src->kind != YN_MAP)
-				return diag_at(b->d, b->f->display, k->pos.line, k->pos.col,
-					       "merge key '<<' needs a mapping or a list of mappings, not %s",
-					       ykind_name(src));
+			if (src->kind != YN_MAP) {
+				struct buf path = BUF_INIT;
+				key_path(b, b->depth, 0, &path);
+				diag_at(b->d, b->f->display, k->pos.line, k->pos.col,
+					"%s%smerge key '<<' needs a mapping or a list of mappings, not %s",
+					path.buf, path.len ? ": " : "", ykind_name(src));
+				buf_release(&path);
+				return -1;
+			}
 			for (size_t j = 0; j < src->n; j++) {
 				if (has_key(fr->tmp, npairs, src->keys[j]) ||
 				    ymap_index(map, src->keys[j]->str) >= 0)
@@ -419,6 +486,49 @@ static const char *tag_of(struct builder *b, const yaml_char_t *tag)
 	return arena_strdup(b->a, (const char *)tag);
 }
 
+static int is_blank(char c)
+{
+	return c == ' ' || c == '\t' || c == '\r' || c == '\n';
+}
+
+/*
+ * libyaml starts a node's event at its properties (`&anchor`, `!tag`), not
+ * at its text: `k: &a value` gives a scalar event from "&a".  Move a
+ * scalar's start past them (and the blanks, line breaks and comments
+ * between them and the text) so its span is exactly its literal.
+ */
+static void skip_properties(const struct srcfile *f, struct ypos *pos)
+{
+	size_t p = pos->start, end = pos->end;
+	int moved = 0;
+
+	while (p < end && (f->data[p] == '&' || f->data[p] == '!')) {
+		if (f->data[p] == '!' && p + 1 < end && f->data[p + 1] == '<') {
+			while (p < end && f->data[p] != '>')
+				p++;
+			if (p < end)
+				p++;
+		}
+		while (p < end && !is_blank(f->data[p]))
+			p++;
+		for (;;) {
+			while (p < end && is_blank(f->data[p]))
+				p++;
+			if (p < end && f->data[p] == '#') {
+				while (p < end && f->data[p] != '\n')
+					p++;
+				continue;
+			}
+			break;
+		}
+		moved = 1;
+	}
+	if (!moved)
+		return;
+	pos->start = p;
+	srcfile_linecol(f, p, &pos->line, &pos->col);
+}
+
 static int handle_event(struct builder *b, yaml_event_t *ev, int *done)
 {
 	struct ynode *n;
@@ -437,6 +547,8 @@ static int handle_event(struct builder *b, yaml_event_t *ev, int *done)
 		}
 		n->tag = tag_of(b, ev->data.scalar.tag);
 		set_pos(&n->pos, b->f, ev->start_mark, ev->end_mark);
+		if (ev->data.scalar.anchor || ev->data.scalar.tag)
+			skip_properties(b->f, &n->pos);
 		if (ev->data.scalar.anchor)
 			anchor_set(b, (const char *)ev->data.scalar.anchor, n);
 		return attach(b, n);
@@ -445,6 +557,11 @@ static int handle_event(struct builder *b, yaml_event_t *ev, int *done)
 		if (!n)
 			return err_at_mark(b, ev->start_mark, "unknown alias '*%s'",
 					   (const char *)ev->data.alias.anchor);
+		for (size_t i = 0; i < b->depth; i++)
+			if (b->stack[i].node == n)
+				return err_at_mark(b, ev->start_mark,
+						   "alias '*%s' is inside the node it refers to (a recursive alias)",
+						   (const char *)ev->data.alias.anchor);
 		return attach(b, n);
 	case YAML_SEQUENCE_START_EVENT:
 	case YAML_MAPPING_START_EVENT:
@@ -479,6 +596,29 @@ static int handle_event(struct builder *b, yaml_event_t *ev, int *done)
 	}
 }
 
+/*
+ * libyaml's own words, placed at the problem, with the key path being
+ * parsed and where the construct that failed began ("while scanning a
+ * quoted scalar that began at 5:21"): for an unterminated quote the
+ * problem is the end of the file, the useful place is the opening quote.
+ */
+static void yaml_error(struct builder *b, const yaml_parser_t *parser)
+{
+	yaml_mark_t m = parser->problem_mark, cm = parser->context_mark;
+	struct buf path = BUF_INIT, ctx = BUF_INIT;
+
+	key_path(b, b->depth, 1, &path);
+	if (parser->context) {
+		buf_addf(&ctx, " %s", parser->context);
+		if (cm.line != m.line || cm.column != m.column)
+			buf_addf(&ctx, " that began at %d:%d", (int)cm.line + 1, (int)cm.column + 1);
+	}
+	diag_at(b->d, b->f->display, (int)m.line + 1, (int)m.column + 1, "%s%s%s%s", path.buf,
+		path.len ? ": " : "", parser->problem ? parser->problem : "invalid YAML", ctx.buf);
+	buf_release(&path);
+	buf_release(&ctx);
+}
+
 int ydoc_load(struct arena *a, const struct srcfile *f, const struct ylimits *lim,
 	      struct ynode **out, struct diag *d)
 {
@@ -491,15 +631,18 @@ int ydoc_load(struct arena *a, const struct srcfile *f, const struct ylimits *li
 	if (f->len > b.lim->max_bytes)
 		return diag_err(d, "%s: file is larger than the limit of %zu bytes", f->display,
 				b.lim->max_bytes);
+	/* Spans are UTF-8 byte offsets: refuse UTF-16 rather than mis-place them. */
+	if (f->len >= 2 && (((unsigned char)f->data[0] == 0xFE && (unsigned char)f->data[1] == 0xFF) ||
+			    ((unsigned char)f->data[0] == 0xFF && (unsigned char)f->data[1] == 0xFE)))
+		return diag_err(d, "%s: the file is UTF-16; compose files must be UTF-8 "
+				"(convert it with iconv -f UTF-16 -t UTF-8)", f->display);
 	if (!yaml_parser_initialize(&parser))
 		return diag_err(d, "%s: cannot initialise the YAML parser", f->display);
 	yaml_parser_set_input_string(&parser, (const unsigned char *)f->data, f->len);
+	yaml_parser_set_encoding(&parser, YAML_UTF8_ENCODING);
 	while (!done) {
 		if (!yaml_parser_parse(&parser, &ev)) {
-			yaml_mark_t m = parser.problem_mark;
-			diag_at(d, f->display, (int)m.line + 1, (int)m.column + 1, "%s%s%s",
-				parser.problem ? parser.problem : "invalid YAML",
-				parser.context ? " " : "", parser.context ? parser.context : "");
+			yaml_error(&b, &parser);
 			ret = -1;
 			break;
 		}

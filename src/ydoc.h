@@ -7,12 +7,20 @@
  * This module builds its own tree from libyaml's event stream:
  *  - every node carries its position: file, 1-based line and column, and the
  *    byte span [start, end) of its literal text in the file's bytes (libyaml's
- *    mark.index counts characters, so bytes are recomputed from line/column);
+ *    mark.index counts characters, so bytes are recomputed from line/column).
+ *    A scalar's span is its literal exactly: quotes included, its `&anchor`
+ *    and `!tag` excluded; a block scalar's runs from the `|`/`>` indicator
+ *    through the line break ending its last line (trailing blank lines that
+ *    libyaml consumed included).  Files must be UTF-8 (a BOM is skipped);
+ *    UTF-16 is refused;
  *  - aliases point at the anchored node (the tree is a DAG), and the size
  *    the tree would have with every alias expanded is computed as it is built,
  *    so an alias bomb is rejected before anything walks it;
  *  - `<<` merge keys are resolved when their mapping ends; explicit keys win,
  *    then earlier merged maps win over later ones (YAML 1.1 merge semantics);
+ *    merged entries keep their own positions (inside the anchored map);
+ *  - duplicate keys are errors; errors name the key path being read
+ *    ("services.api.environment: duplicate key ...");
  *  - tags on nodes are kept (`!reset`, `!override`).
  * All nodes live in the caller's arena.
  */
@@ -79,6 +87,8 @@ int srcfile_read(struct arena *a, const char *path, const char *display,
 struct srcfile *srcfile_from(struct arena *a, const char *display, const char *data, size_t len);
 /* Byte offset of a 1-based line and character column (UTF-8). */
 size_t srcfile_offset(const struct srcfile *f, int line, int col);
+/* The 1-based line and character column of a byte offset (the inverse). */
+void srcfile_linecol(const struct srcfile *f, size_t off, int *line, int *col);
 
 /*
  * Parse the single document in f.  An empty file gives *out == NULL.
