@@ -16,8 +16,10 @@
 #include "envfile.h"
 #include "interp.h"
 #include "path.h"
+#include "strmap.h"
 
 #include <ctype.h>
+#include <stdint.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -40,7 +42,8 @@ struct loader {
 	struct cached {
 		const char *path, *base;
 		const struct scope *scope;
-		struct ynode *root;
+		struct ynode **layers; /* its documents */
+		size_t nlayers;
 	} *cache;
 	size_t ncache, cache_alloc;
 	/* The (file, service) chain being extended, for cycle errors. */
@@ -103,9 +106,38 @@ static void add_source(struct compose_project *p, struct srcfile *f)
 	p->sources[p->nsources++] = f;
 }
 
+/*
+ * How a file is named in messages and plans: relative to the project
+ * directory, with "../" for files beside it (a shared env file in a
+ * monorepo), so the text does not depend on where the checkout lives.
+ */
 static const char *display_for(struct loader *L, const char *abs)
 {
-	return path_relative(L->a, L->p->dir, abs);
+	const char *dir = L->p->dir;
+	size_t common = 0, i = 0;
+
+	if (abs[0] != '/' || dir[0] != '/')
+		return path_relative(L->a, dir, abs);
+	/* The longest common prefix ending at a directory boundary. */
+	for (;; i++) {
+		int de = !dir[i] || dir[i] == '/', ae = !abs[i] || abs[i] == '/';
+		if (de && ae)
+			common = i;
+		if (!dir[i] || !abs[i] || dir[i] != abs[i])
+			break;
+	}
+	if (!dir[common] && !abs[common])
+		return ".";
+	if (!dir[common] || (common == 0 && !dir[1]))
+		return path_relative(L->a, dir, abs);
+	struct buf b = BUF_INIT;
+	for (const char *c = dir + common; *c; c++)
+		if (*c == '/' && c[1])
+			buf_addstr(&b, "../");
+	buf_addstr(&b, abs[common] == '/' ? abs + common + 1 : abs + common);
+	char *r = arena_strndup(L->a, b.buf, b.len);
+	buf_release(&b);
+	return r;
 }
 
 /* --- the project environment --- */
@@ -288,15 +320,20 @@ static int read_envfile(struct loader *L, const char *abs, int required, const s
 			continue;
 		}
 		interp_result_init(&r);
-		if (interp_expand(e->value, strlen(e->value), file_lookup_fn, &fl, f->display, e->line,
-				  e->col, &r, L->d)) {
+		struct diag sub = DIAG_INIT;
+		if (interp_expand(e->value, strlen(e->value), file_lookup_fn, &fl, "", 0, 0, &r, &sub)) {
+			const char *msg = sub.msg.buf;
+			if (!strncmp(msg, ": ", 2))
+				msg += 2;
+			diag_at(L->d, f->display, e->line, e->col, "%s: %s", e->key, msg);
+			diag_release(&sub);
 			interp_result_release(&r);
 			goto cleanup;
 		}
 		value = arena_strndup(L->a, r.value.buf, r.value.len);
 		for (size_t u = 0; u < r.unset.nr; u++)
-			strvec_pushf(&L->p->warnings, "%s:%d:%d: variable '%s' is not set, using \"\"",
-				     f->display, e->line, e->col, r.unset.v[u]);
+			strvec_pushf(&L->p->warnings, "%s:%d:%d: %s: variable '%s' is not set, using \"\"",
+				     f->display, e->line, e->col, e->key, r.unset.v[u]);
 		interp_result_release(&r);
 		varlist_add(&own, e->key, value, &o);
 		add(actx, e->key, value, &o);
@@ -426,10 +463,45 @@ static void load_process_env(struct loader *L)
 
 /* --- interpolation of one file's values --- */
 
+/* The key path being walked, formatted only for a message. */
+struct path_seg {
+	const char *key; /* NULL: a list index */
+	size_t idx;
+};
+
 struct interp_walk {
 	struct loader *L;
-	struct buf path; /* the key path being walked, for messages */
+	struct path_seg segs[128]; /* ydoc bounds nesting well below this */
+	size_t nsegs;
+	struct buf path;
 };
+
+static const char *walk_path(struct interp_walk *w)
+{
+	size_t n = w->nsegs < 128 ? w->nsegs : 128;
+	buf_reset(&w->path);
+	for (size_t i = 0; i < n; i++) {
+		if (w->segs[i].key)
+			buf_addf(&w->path, "%s%s", i ? "." : "", w->segs[i].key);
+		else
+			buf_addf(&w->path, "[%zu]", w->segs[i].idx);
+	}
+	return w->path.buf;
+}
+
+static void walk_push(struct interp_walk *w, const char *key, size_t idx)
+{
+	if (w->nsegs < sizeof(w->segs) / sizeof(w->segs[0])) {
+		w->segs[w->nsegs].key = key;
+		w->segs[w->nsegs].idx = idx;
+	}
+	w->nsegs++;
+}
+
+static void walk_pop(struct interp_walk *w)
+{
+	w->nsegs--;
+}
 
 static struct ynode *interp_node(struct interp_walk *w, struct ynode *n, int depth, const char *key);
 
@@ -459,8 +531,9 @@ static struct ynode *interp_scalar(struct interp_walk *w, struct ynode *n, int e
 		const char *msg = d.msg.buf;
 		if (!strncmp(msg, ": ", 2))
 			msg += 2;
-		diag_at(L->d, n->pos.file->display, n->pos.line, n->pos.col, "%s%s%s", w->path.buf,
-			w->path.len ? ": " : "", msg);
+		const char *path = walk_path(w);
+		diag_at(L->d, n->pos.file->display, n->pos.line, n->pos.col, "%s%s%s", path,
+			*path ? ": " : "", msg);
 		diag_release(&d);
 		interp_result_release(&r);
 		return NULL;
@@ -477,10 +550,12 @@ static struct ynode *interp_scalar(struct interp_walk *w, struct ynode *n, int e
 		c->value_origin = r.var_origin;
 		c->value_var = arena_strdup(L->a, r.var_name);
 	}
-	for (size_t u = 0; u < r.unset.nr; u++)
+	for (size_t u = 0; u < r.unset.nr; u++) {
+		const char *path = walk_path(w);
 		strvec_pushf(&L->p->warnings, "%s:%d:%d: %s%svariable '%s' is not set, using \"\"",
-			     n->pos.file->display, n->pos.line, n->pos.col, w->path.buf,
-			     w->path.len ? ": " : "", r.unset.v[u]);
+			     n->pos.file->display, n->pos.line, n->pos.col, path, *path ? ": " : "",
+			     r.unset.v[u]);
+	}
 	interp_result_release(&r);
 	return c;
 }
@@ -488,13 +563,12 @@ static struct ynode *interp_scalar(struct interp_walk *w, struct ynode *n, int e
 /*
  * Interpolate every value (never a key) of the tree at n, copying what
  * changes.  depth: 0 the file's root, 1 services, 2 a service, 3 its keys'
- * values.  Top-level and service-level x- extensions are skipped: compose
- * gives them no meaning, and their anchors are interpolated where used.
+ * values.  x- extensions are interpolated too (compose does: a required
+ * variable missing there is an error), though nothing reads them after.
  */
 static struct ynode *interp_node(struct interp_walk *w, struct ynode *n, int depth, const char *key)
 {
 	struct loader *L = w->L;
-	size_t mark = w->path.len;
 	if (!n)
 		return n;
 	if (n->kind == YN_SCALAR)
@@ -504,12 +578,12 @@ static struct ynode *interp_node(struct interp_walk *w, struct ynode *n, int dep
 		int env_list = depth == 3 && key && !strcmp(key, "environment");
 		for (size_t i = 0; i < n->n; i++) {
 			struct ynode *it = n->items[i];
-			buf_addf(&w->path, "[%zu]", i);
+			walk_push(w, NULL, i);
 			if (env_list && it->kind == YN_SCALAR)
 				it = interp_scalar(w, it, 1);
 			else
 				it = interp_node(w, it, depth + 1, NULL);
-			buf_setlen(&w->path, mark);
+			walk_pop(w);
 			if (!it)
 				return NULL;
 			c->items[i] = it;
@@ -518,11 +592,9 @@ static struct ynode *interp_node(struct interp_walk *w, struct ynode *n, int dep
 	}
 	for (size_t i = 0; i < n->n; i++) {
 		const char *k = n->keys[i]->kind == YN_SCALAR ? n->keys[i]->str : NULL;
-		if (k && !strncmp(k, "x-", 2) && depth <= 2)
-			continue;
-		buf_addf(&w->path, "%s%s", mark ? "." : "", k ? k : "?");
+		walk_push(w, k ? k : "?", 0);
 		struct ynode *v = interp_node(w, n->vals[i], depth + 1, k);
-		buf_setlen(&w->path, mark);
+		walk_pop(w);
 		if (!v)
 			return NULL;
 		c->vals[i] = v;
@@ -794,20 +866,39 @@ static struct ynode *merge_node(struct arena *a, struct ynode *base, struct ynod
 		return strip_resets(a, over, 0);
 	if (base->kind == YN_MAP && over->kind == YN_MAP) {
 		struct ynode *m = ynode_copy(a, base);
+		/* Big maps (the services of a large stack) get a hash index so a
+		 * merge stays linear; it is rebuilt after a !reset removal. */
+		struct strmap idx = STRMAP_INIT;
+		int use_idx = m->n + over->n > 32, stale = 1;
 		for (size_t i = 0; i < over->n; i++) {
 			struct ynode *k = over->keys[i], *v = over->vals[i];
-			long at = ymap_index(m, k->str);
+			long at;
+			if (use_idx) {
+				if (stale) {
+					strmap_clear(&idx);
+					for (size_t j = 0; j < m->n; j++)
+						if (m->keys[j]->kind == YN_SCALAR)
+							strmap_put(&idx, m->keys[j]->str, (void *)(uintptr_t)(j + 1));
+					stale = 0;
+				}
+				at = (long)(uintptr_t)strmap_get(&idx, k->str) - 1;
+			} else {
+				at = ymap_index(m, k->str);
+			}
 			if (is_tagged(v, "!reset")) {
 				if (at >= 0) {
 					/* Remove the key, keeping the order of the rest. */
 					memmove(m->keys + at, m->keys + at + 1, (m->n - (size_t)at - 1) * sizeof(*m->keys));
 					memmove(m->vals + at, m->vals + at + 1, (m->n - (size_t)at - 1) * sizeof(*m->vals));
 					m->n--;
+					stale = 1;
 				}
 				continue;
 			}
 			if (at < 0) {
 				ymap_push(a, m, k, strip_resets(a, v, 0));
+				if (use_idx && !stale)
+					strmap_put(&idx, k->str, (void *)(uintptr_t)m->n);
 				continue;
 			}
 			if (!v) {
@@ -824,6 +915,7 @@ static struct ynode *merge_node(struct arena *a, struct ynode *base, struct ynod
 			m->vals[at] = merge_node(a, m->vals[at], v, sub);
 			free(sub);
 		}
+		strmap_clear(&idx);
 		return m;
 	}
 	if (base->kind == YN_SEQ && over->kind == YN_SEQ && !replaced_seq(path)) {
@@ -876,57 +968,105 @@ static int validate_top(struct loader *L, struct ynode *root)
 	return 0;
 }
 
-/* Parse, validate, interpolate and canonicalise one file. */
-static int load_file(struct loader *L, const char *abs, const char *base, struct ynode **out)
+/* The file's srcfile if already read (the same file may load twice: as an
+ * extends target, or under another sub-project's variables). */
+static struct srcfile *source_for(struct loader *L, const char *abs)
 {
-	struct srcfile *f;
-	struct ynode *root = NULL;
+	for (size_t i = 0; i < L->p->nsources; i++)
+		if (!strcmp(L->p->sources[i]->path, abs))
+			return L->p->sources[i];
+	return NULL;
+}
 
-	for (size_t i = 0; i < L->ncache; i++)
-		if (!strcmp(L->cache[i].path, abs) && !strcmp(L->cache[i].base, base) &&
-		    L->cache[i].scope == L->scope) {
-			*out = L->cache[i].root;
-			return 0;
-		}
-	if (!path_exists(abs))
-		return diag_err(L->d, "%s: no such file", display_for(L, abs));
-	if (srcfile_read(L->a, abs, display_for(L, abs), L->opts->limits.max_bytes, &f, L->d))
-		return -1;
-	add_source(L->p, f);
-	if (ydoc_load(L->a, f, &L->opts->limits, &root, L->d))
-		return -1;
-	if (!root) {
-		root = ynode_new(L->a, YN_MAP);
-		root->pos.file = f;
-		root->pos.line = 1;
-		root->pos.col = 1;
-	}
+/* Validate, interpolate and canonicalise one document of a file. */
+static struct ynode *load_document(struct loader *L, struct ynode *root, const char *base)
+{
 	if (validate_top(L, root))
-		return -1;
-	struct interp_walk w = { .L = L, .path = BUF_INIT };
+		return NULL;
+	struct interp_walk w = { .L = L, .nsegs = 0, .path = BUF_INIT };
 	root = interp_node(&w, root, 0, NULL);
 	buf_release(&w.path);
 	if (!root)
-		return -1;
+		return NULL;
 	struct ynode *svcs = ymap_get(root, "services");
 	if (svcs && svcs->kind == YN_MAP) {
 		struct ynode *c = ynode_copy(L->a, svcs);
 		for (size_t i = 0; i < c->n; i++) {
 			c->vals[i] = canon_service(L, c->keys[i]->str, c->vals[i], base);
 			if (!c->vals[i])
-				return -1;
+				return NULL;
 		}
 		long si = ymap_index(root, "services");
 		root = ynode_copy(L->a, root);
 		root->vals[si] = c;
 	}
+	return root;
+}
+
+/*
+ * Parse, validate, interpolate and canonicalise one file: its documents,
+ * each a layer to merge in order (compose v2 reads `---`-separated
+ * documents as successive files), at least one.  Relative paths resolve
+ * against base.
+ */
+static int load_layers(struct loader *L, const char *abs, const char *base, struct ynode ***out,
+		       size_t *nout)
+{
+	struct srcfile *f;
+	struct ynode **docs;
+	size_t ndocs;
+
+	for (size_t i = 0; i < L->ncache; i++)
+		if (!strcmp(L->cache[i].path, abs) && !strcmp(L->cache[i].base, base) &&
+		    L->cache[i].scope == L->scope) {
+			*out = L->cache[i].layers;
+			*nout = L->cache[i].nlayers;
+			return 0;
+		}
+	if (!(f = source_for(L, abs))) {
+		if (!path_exists(abs))
+			return diag_err(L->d, "%s: no such file", display_for(L, abs));
+		if (srcfile_read(L->a, abs, display_for(L, abs), L->opts->limits.max_bytes, &f, L->d))
+			return -1;
+		add_source(L->p, f);
+	}
+	if (ydoc_load_all(L->a, f, &L->opts->limits, &docs, &ndocs, L->d))
+		return -1;
+	if (!ndocs) {
+		docs[0] = ynode_new(L->a, YN_MAP);
+		docs[0]->pos.file = f;
+		docs[0]->pos.line = 1;
+		docs[0]->pos.col = 1;
+		ndocs = 1;
+	}
+	for (size_t i = 0; i < ndocs; i++)
+		if (!(docs[i] = load_document(L, docs[i], base)))
+			return -1;
 	ALLOC_GROW(L->cache, L->ncache + 1, L->cache_alloc);
 	L->cache[L->ncache].path = arena_strdup(L->a, abs);
-	L->cache[L->ncache].root = root;
+	L->cache[L->ncache].layers = docs;
+	L->cache[L->ncache].nlayers = ndocs;
 	L->cache[L->ncache].base = arena_strdup(L->a, base);
 	L->cache[L->ncache].scope = L->scope;
 	L->ncache++;
-	*out = root;
+	*out = docs;
+	*nout = ndocs;
+	return 0;
+}
+
+/* One file as one tree (its documents merged): an extends target. */
+static struct ynode *merge_node(struct arena *a, struct ynode *base, struct ynode *over,
+				const char *path);
+
+static int load_file(struct loader *L, const char *abs, const char *base, struct ynode **out)
+{
+	struct ynode **layers;
+	size_t n;
+	if (load_layers(L, abs, base, &layers, &n))
+		return -1;
+	*out = layers[0];
+	for (size_t i = 1; i < n; i++)
+		*out = merge_node(L->a, *out, layers[i], "/");
 	return 0;
 }
 
@@ -1217,16 +1357,20 @@ static int load_stack(struct loader *L, const char *const *files, size_t nfiles,
 {
 	struct ynode *acc = NULL;
 	for (size_t i = 0; i < nfiles; i++) {
-		struct ynode *root;
-		int r;
-		if (load_file(L, files[i], base, &root))
+		struct ynode **layers;
+		size_t nl;
+		if (load_layers(L, files[i], base, &layers, &nl))
 			return -1;
-		L->inc_stack[L->include_depth++] = files[i];
-		r = apply_include(L, base, &root);
-		L->include_depth--;
-		if (r || apply_extends(L, files[i], &root))
-			return -1;
-		acc = merge_node(L->a, acc, root, "/");
+		for (size_t l = 0; l < nl; l++) {
+			struct ynode *root = layers[l];
+			int r;
+			L->inc_stack[L->include_depth++] = files[i];
+			r = apply_include(L, base, &root);
+			L->include_depth--;
+			if (r || apply_extends(L, files[i], &root))
+				return -1;
+			acc = merge_node(L->a, acc, root, "/");
+		}
 	}
 	*out = acc;
 	return 0;

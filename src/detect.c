@@ -16,6 +16,7 @@
 #include "evidence.h"
 #include "mask.h"
 #include "path.h"
+#include "strmap.h"
 
 #include <ctype.h>
 #include <stdio.h>
@@ -106,6 +107,8 @@ struct detect_ctx {
 	struct patterns *patterns;
 	struct strvec superusers;
 	int *is_server;
+	struct strmap builders; /* image -> service building it (image_builder) */
+	int builders_indexed;
 };
 
 static const char *origin_file(const struct env_entry *e)
@@ -368,12 +371,16 @@ static const struct service *image_builder(struct detect_ctx *c, const struct se
 		return s;
 	if (!s->image)
 		return NULL;
-	for (size_t i = 0; i < c->p->nservices; i++) {
-		const struct service *o = &c->p->services[i];
-		if (o != s && o->build_context && o->image && !strcmp(o->image, s->image))
-			return o;
+	if (!c->builders_indexed) {
+		/* image -> the first service that builds it, in file order */
+		for (size_t i = 0; i < c->p->nservices; i++) {
+			const struct service *o = &c->p->services[i];
+			if (o->build_context && o->image && !strmap_get(&c->builders, o->image))
+				strmap_put(&c->builders, o->image, (void *)o);
+		}
+		c->builders_indexed = 1;
 	}
-	return NULL;
+	return strmap_get(&c->builders, s->image);
 }
 
 struct startup {
@@ -806,13 +813,20 @@ int detect_services(struct plan *plan, const struct config *cfg, const struct pl
 		plan->nservices++;
 	}
 	/* A service that DSNs point at is a server too (e.g. a custom image). */
-	for (size_t i = 0; i < plan->nservices; i++) {
-		struct plan_service *ps = &plan->services[i];
+	{
+		/* host -> the first service connecting to it (a set, kept linear for big stacks) */
+		struct strmap hosts = STRMAP_INIT;
 		for (size_t j = 0; j < plan->nservices; j++)
 			for (size_t k = 0; k < plan->services[j].nconns; k++)
-				if (j != i && plan->services[j].conns[k].host &&
-				    !strcmp(plan->services[j].conns[k].host, ps->name))
-					ps->cls = (enum svc_class)-1;
+				if (plan->services[j].conns[k].host &&
+				    !strmap_get(&hosts, plan->services[j].conns[k].host))
+					strmap_put(&hosts, plan->services[j].conns[k].host, &plan->services[j]);
+		for (size_t i = 0; i < plan->nservices; i++) {
+			struct plan_service *ps = &plan->services[i], *client = strmap_get(&hosts, ps->name);
+			if (client && client != ps)
+				ps->cls = (enum svc_class)-1;
+		}
+		strmap_clear(&hosts);
 	}
 	size_t kept = 0;
 	for (size_t i = 0; i < plan->nservices; i++) {
@@ -837,6 +851,7 @@ int detect_services(struct plan *plan, const struct config *cfg, const struct pl
 	ret = 0;
 cleanup:
 	patterns_free(c.patterns);
+	strmap_clear(&c.builders);
 	free(c.is_server);
 	strvec_clear(&c.superusers);
 	return ret;

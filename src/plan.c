@@ -15,8 +15,10 @@
  */
 #include "plan.h"
 #include "config.h"
+#include "strmap.h"
 
 #include <ctype.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -56,6 +58,10 @@ int class_parse(const char *s, enum svc_class *out)
 
 const struct plan_service *plan_service(const struct plan *plan, const char *name)
 {
+	if (plan->service_index.nr) {
+		size_t i = (size_t)(uintptr_t)strmap_get(&plan->service_index, name);
+		return i ? &plan->services[i - 1] : NULL;
+	}
 	for (size_t i = 0; i < plan->nservices; i++)
 		if (!strcmp(plan->services[i].name, name))
 			return &plan->services[i];
@@ -64,10 +70,8 @@ const struct plan_service *plan_service(const struct plan *plan, const char *nam
 
 const struct plan_role *plan_role(const struct plan *plan, const char *name)
 {
-	for (size_t i = 0; i < plan->nroles; i++)
-		if (!strcmp(plan->roles[i].name, name))
-			return &plan->roles[i];
-	return NULL;
+	size_t i = (size_t)(uintptr_t)strmap_get(&plan->role_index, name);
+	return i ? &plan->roles[i - 1] : NULL;
 }
 
 static struct plan_role *role_find(struct plan *plan, const char *name)
@@ -166,6 +170,7 @@ static struct plan_role *role_get(struct plan *plan, const char *name, enum role
 	memset(r, 0, sizeof(*r));
 	r->name = arena_strdup(&plan->arena, name);
 	r->kind = kind;
+	strmap_put(&plan->role_index, r->name, (void *)(uintptr_t)plan->nroles);
 	return r;
 }
 
@@ -207,6 +212,42 @@ static void note_shared(struct plan *plan, struct plan_service *a, struct plan_s
 			a->shared_literal = b->shared_literal = 1;
 			return;
 		}
+}
+
+/* "file\1start\1end" of the literal naming a connection's user, or NULL. */
+static const char *literal_key(struct plan *plan, const struct plan_conn *c)
+{
+	const struct env_entry *e = c->user_entry ? c->user_entry : c->entry;
+	if (!e || e->origin.kind == ORIGIN_PROCESS || !e->origin.pos.file)
+		return NULL;
+	return arena_strfmt(&plan->arena, "%s\1%zu\1%zu", e->origin.pos.file->display,
+			    e->origin.pos.start, e->origin.pos.end);
+}
+
+/* a (earlier in file order) and b share a literal: one role for both. */
+static void share_literal(struct plan *plan, struct plan_service *a, struct plan_service *b)
+{
+	note_shared(plan, a, b);
+	if (!strcmp(a->role, b->role))
+		return;
+	if (a->action != b->action) {
+		const char *held = a->action == ACTION_HOLD ? a->name : b->name;
+		plan_warn(plan, 1, "%s and %s share one connection literal but %s is held: split the "
+			  "literal, or settle %s's class, before either is flipped", a->name, b->name,
+			  held, held);
+		return;
+	}
+	/* The more privileged need wins: an owner can do what a writer does. */
+	struct plan_service *keep = a;
+	if (b->cls == CLASS_MIGRATOR && a->cls != CLASS_MIGRATOR)
+		keep = b;
+	if (a->cls != b->cls)
+		plan_warn(plan, 0, "%s (%s) and %s (%s) share one connection literal, so both connect "
+			  "as %s", a->name, class_name(a->cls), b->name, class_name(b->cls), keep->role);
+	if (keep == b)
+		a->role = b->role;
+	else
+		b->role = a->role;
 }
 
 static enum role_kind kind_for(enum svc_class c)
@@ -334,46 +375,29 @@ static void assign_roles(struct plan *plan, const struct config *cfg)
 		else
 			ps->role = app_role_name(&plan->arena, ps->name, 1);
 	}
-	/* Pass 2: a literal shared by several services names one user. */
-	for (size_t i = 0; i < plan->nservices; i++) {
-		struct plan_service *a = &plan->services[i];
-		if (a->action == ACTION_SKIP)
+	/* Pass 2: a literal shared by several services names one user.  Each
+	 * literal (file and byte span) maps to the first service using it, so
+	 * this stays linear on big stacks. */
+	struct strmap literals = STRMAP_INIT;
+	for (size_t j = 0; j < plan->nservices; j++) {
+		struct plan_service *b = &plan->services[j];
+		if (b->action == ACTION_SKIP)
 			continue;
-		for (size_t j = i + 1; j < plan->nservices; j++) {
-			struct plan_service *b = &plan->services[j];
-			int shared = 0;
-			if (b->action == ACTION_SKIP)
+		for (size_t y = 0; y < b->nconns; y++) {
+			const char *key = literal_key(plan, &b->conns[y]);
+			if (!key || !b->conns[y].superuser)
 				continue;
-			for (size_t x = 0; x < a->nconns && !shared; x++)
-				for (size_t y = 0; y < b->nconns && !shared; y++)
-					shared = a->conns[x].superuser && b->conns[y].superuser &&
-						 same_literal(&a->conns[x], &b->conns[y]);
-			if (!shared)
-				continue;
-			note_shared(plan, a, b);
-			if (!strcmp(a->role, b->role))
-				continue;
-			if (a->action != b->action) {
-				plan_warn(plan, 1, "%s and %s share one connection literal but %s is held: "
-					  "split the literal, or settle %s's class, before either is flipped",
-					  a->name, b->name, a->action == ACTION_HOLD ? a->name : b->name,
-					  a->action == ACTION_HOLD ? a->name : b->name);
+			struct plan_service *a = strmap_get(&literals, key);
+			if (!a) {
+				strmap_put(&literals, key, b);
 				continue;
 			}
-			/* The more privileged need wins: an owner can do what a writer does. */
-			struct plan_service *keep = a;
-			if (b->cls == CLASS_MIGRATOR && a->cls != CLASS_MIGRATOR)
-				keep = b;
-			if (a->cls != b->cls)
-				plan_warn(plan, 0, "%s (%s) and %s (%s) share one connection literal, so "
-					  "both connect as %s", a->name, class_name(a->cls), b->name,
-					  class_name(b->cls), keep->role);
-			if (keep == b)
-				a->role = b->role;
-			else
-				b->role = a->role;
+			if (a == b)
+				continue;
+			share_literal(plan, a, b);
 		}
 	}
+	strmap_clear(&literals);
 	/* Pass 3: build the roles in file order. */
 	for (size_t i = 0; i < plan->nservices; i++) {
 		struct plan_service *ps = &plan->services[i];
@@ -420,20 +444,20 @@ static void assign_roles(struct plan *plan, const struct config *cfg)
 			plan_warn(plan, 1, "role name %s is reserved: choose another in dsnflip.yml", r->name);
 	}
 	/* Two services may normalise to one name: different roles must differ. */
-	for (size_t i = 0; i < plan->nservices; i++)
-		for (size_t j = i + 1; j < plan->nservices; j++) {
-			struct plan_service *a = &plan->services[i], *b = &plan->services[j];
-			if (!a->role || !b->role || strcmp(a->role, b->role) || a->cls == CLASS_MIGRATOR ||
-			    b->cls == CLASS_MIGRATOR)
-				continue;
-			int shared = 0;
-			for (size_t x = 0; x < a->nconns && !shared; x++)
-				for (size_t y = 0; y < b->nconns && !shared; y++)
-					shared = same_literal(&a->conns[x], &b->conns[y]);
-			if (!shared && !b->role_override)
-				plan_warn(plan, 1, "%s and %s both map to role %s: set role for one of them "
-					  "in dsnflip.yml", a->name, b->name, a->role);
+	struct strmap names = STRMAP_INIT;
+	for (size_t j = 0; j < plan->nservices; j++) {
+		struct plan_service *b = &plan->services[j], *a;
+		if (!b->role || b->cls == CLASS_MIGRATOR || b->action == ACTION_SKIP)
+			continue;
+		if (!(a = strmap_get(&names, b->role))) {
+			strmap_put(&names, b->role, b);
+			continue;
 		}
+		if (!b->shared_literal && !b->role_override)
+			plan_warn(plan, 1, "%s and %s both map to role %s: set role for one of them in "
+				  "dsnflip.yml", a->name, b->name, a->role);
+	}
+	strmap_clear(&names);
 }
 
 /* --- budget --- */
@@ -655,6 +679,8 @@ int plan_build(const struct compose_project *p, const struct config *cfg,
 		plan_free(plan);
 		return -1;
 	}
+	for (size_t i = 0; i < plan->nservices; i++)
+		strmap_put(&plan->service_index, plan->services[i].name, (void *)(uintptr_t)(i + 1));
 	/* Live facts: who is really a superuser, and how many sessions each has. */
 	for (size_t i = 0; live && i < plan->nservices; i++) {
 		struct plan_service *ps = &plan->services[i];
@@ -699,6 +725,8 @@ void plan_free(struct plan *plan)
 	}
 	free(plan->services);
 	free(plan->roles);
+	strmap_clear(&plan->service_index);
+	strmap_clear(&plan->role_index);
 	strvec_clear(&plan->warnings);
 	arena_release(&plan->arena);
 	free(plan);

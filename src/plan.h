@@ -21,6 +21,7 @@
 #include "buf.h"
 #include "compose.h"
 #include "diag.h"
+#include "strmap.h"
 
 struct config;
 
@@ -228,6 +229,8 @@ struct plan {
 	/* Live: objects in the application schemas that stay with their (non-superuser) owner. */
 	struct plan_kept *kept;
 	size_t nkept;
+	struct strmap service_index; /* name -> index + 1, built after detection */
+	struct strmap role_index;    /* name -> index + 1 */
 };
 
 /* Options that shape a plan beyond the stack and the config. */

@@ -173,6 +173,7 @@ struct ynode *ynode_copy(struct arena *a, const struct ynode *src)
 {
 	struct ynode *n = arena_alloc(a, sizeof(*n));
 	*n = *src;
+	n->cap = src->kind == YN_SCALAR ? 0 : src->n; /* the copy owns exactly n slots */
 	if (src->kind != YN_SCALAR && src->n) {
 		if (src->items) {
 			n->items = arena_alloc(a, src->n * sizeof(*n->items));
@@ -199,17 +200,20 @@ static size_t cap_for(size_t n)
 
 void yseq_push(struct arena *a, struct ynode *seq, struct ynode *item)
 {
-	if (!seq->n || cap_for(seq->n) == seq->n)
-		seq->items = arena_grow(a, seq->items, seq->n, cap_for(seq->n + 1), sizeof(*seq->items));
+	if (seq->n == seq->cap) {
+		seq->cap = cap_for(seq->n + 1);
+		seq->items = arena_grow(a, seq->items, seq->n, seq->cap, sizeof(*seq->items));
+	}
 	seq->items[seq->n++] = item;
 }
 
 void ymap_push(struct arena *a, struct ynode *map, struct ynode *key, struct ynode *val)
 {
-	if (!map->n || cap_for(map->n) == map->n) {
+	if (map->n == map->cap) {
 		size_t c = cap_for(map->n + 1);
 		map->keys = arena_grow(a, map->keys, map->n, c, sizeof(*map->keys));
 		map->vals = arena_grow(a, map->vals, map->n, c, sizeof(*map->vals));
+		map->cap = c;
 	}
 	map->keys[map->n] = key;
 	map->vals[map->n] = val;
@@ -285,6 +289,10 @@ struct builder {
 	struct anchor *anchors;
 	size_t nanchors, anchors_alloc;
 	struct ynode *root;
+	int multi;             /* several documents allowed (ydoc_load_all) */
+	struct ynode **docs;   /* with multi: the finished documents */
+	size_t ndocs, docs_alloc;
+	size_t expanded;       /* nodes of the finished documents, aliases expanded */
 };
 
 static size_t sat_add(size_t a, size_t b)
@@ -373,9 +381,19 @@ static int attach(struct builder *b, struct ynode *n)
 
 static int open_container(struct builder *b, struct ynode *n, yaml_mark_t m)
 {
-	if (b->depth >= b->lim->max_depth)
-		return diag_at(b->d, b->f->display, (int)m.line + 1, (int)m.column + 1,
-			       "nesting deeper than %zu levels", b->lim->max_depth);
+	if (b->depth >= b->lim->max_depth) {
+		struct buf path = BUF_INIT;
+		key_path(b, b->depth, 1, &path);
+		if (path.len > 48) {
+			buf_setlen(&path, 45);
+			buf_addstr(&path, "...");
+		}
+		diag_at(b->d, b->f->display, (int)m.line + 1, (int)m.column + 1,
+			"%s%snesting deeper than %zu levels", path.buf, path.len ? ": " : "",
+			b->lim->max_depth);
+		buf_release(&path);
+		return -1;
+	}
 	ALLOC_GROW(b->stack, b->depth + 1, b->stack_alloc);
 	b->stack[b->depth].node = n;
 	b->stack[b->depth].tmp = NULL;
@@ -464,7 +482,7 @@ static int close_container(struct builder *b)
 	int ret = 0;
 
 	if (n->kind == YN_SEQ) {
-		n->n = fr->n;
+		n->n = n->cap = fr->n;
 		if (fr->n) {
 			n->items = arena_alloc(b->a, fr->n * sizeof(*n->items));
 			memcpy(n->items, fr->tmp, fr->n * sizeof(*n->items));
@@ -584,9 +602,28 @@ static int handle_event(struct builder *b, yaml_event_t *ev, int *done)
 		return close_container(b);
 	}
 	case YAML_DOCUMENT_START_EVENT:
-		if (b->root)
+		if (b->root && !b->multi)
 			return err_at_mark(b, ev->start_mark, "%s",
 					   "more than one YAML document in one file");
+		return 0;
+	case YAML_DOCUMENT_END_EVENT:
+		if (!b->multi)
+			return 0;
+		if (ynode_is_null(b->root)) { /* an empty document ("---" at the end) */
+			b->root = NULL;
+			b->nanchors = 0;
+			return 0;
+		}
+		/* Anchors do not cross documents; the expansion bound covers them all. */
+		b->expanded = sat_add(b->expanded, b->root->expanded);
+		if (b->expanded > b->lim->max_expanded)
+			return err_at_mark(b, ev->start_mark, "%s",
+					   "the documents' aliases expand to more nodes than the limit "
+					   "(an alias bomb?)");
+		ALLOC_GROW(b->docs, b->ndocs + 1, b->docs_alloc);
+		b->docs[b->ndocs++] = b->root;
+		b->root = NULL;
+		b->nanchors = 0;
 		return 0;
 	case YAML_STREAM_END_EVENT:
 		*done = 1;
@@ -619,11 +656,11 @@ static void yaml_error(struct builder *b, const yaml_parser_t *parser)
 	buf_release(&ctx);
 }
 
-int ydoc_load(struct arena *a, const struct srcfile *f, const struct ylimits *lim,
-	      struct ynode **out, struct diag *d)
+static int load(struct arena *a, const struct srcfile *f, const struct ylimits *lim, int multi,
+		struct builder *bp, struct diag *d)
 {
 	struct ylimits deflim = YLIMITS_DEFAULT;
-	struct builder b = { .a = a, .f = f, .lim = lim ? lim : &deflim, .d = d };
+	struct builder b = { .a = a, .f = f, .lim = lim ? lim : &deflim, .d = d, .multi = multi };
 	yaml_parser_t parser;
 	yaml_event_t ev;
 	int done = 0, ret = 0, docs = 0;
@@ -639,14 +676,13 @@ int ydoc_load(struct arena *a, const struct srcfile *f, const struct ylimits *li
 	if (!yaml_parser_initialize(&parser))
 		return diag_err(d, "%s: cannot initialise the YAML parser", f->display);
 	yaml_parser_set_input_string(&parser, (const unsigned char *)f->data, f->len);
-	yaml_parser_set_encoding(&parser, YAML_UTF8_ENCODING);
 	while (!done) {
 		if (!yaml_parser_parse(&parser, &ev)) {
 			yaml_error(&b, &parser);
 			ret = -1;
 			break;
 		}
-		if (ev.type == YAML_DOCUMENT_START_EVENT && ++docs > 1) {
+		if (ev.type == YAML_DOCUMENT_START_EVENT && ++docs > 1 && !multi) {
 			diag_at(d, f->display, (int)ev.start_mark.line + 1, (int)ev.start_mark.column + 1,
 				"more than one YAML document in one file");
 			yaml_event_delete(&ev);
@@ -663,8 +699,34 @@ int ydoc_load(struct arena *a, const struct srcfile *f, const struct ylimits *li
 		free(b.stack[--b.depth].tmp);
 	free(b.stack);
 	free(b.anchors);
-	if (ret)
+	if (ret) {
+		free(b.docs);
+		return -1;
+	}
+	*bp = b;
+	return 0;
+}
+
+int ydoc_load(struct arena *a, const struct srcfile *f, const struct ylimits *lim,
+	      struct ynode **out, struct diag *d)
+{
+	struct builder b;
+	if (load(a, f, lim, 0, &b, d))
 		return -1;
 	*out = b.root;
+	return 0;
+}
+
+int ydoc_load_all(struct arena *a, const struct srcfile *f, const struct ylimits *lim,
+		  struct ynode ***out, size_t *nout, struct diag *d)
+{
+	struct builder b;
+	if (load(a, f, lim, 1, &b, d))
+		return -1;
+	*out = arena_alloc(a, (b.ndocs ? b.ndocs : 1) * sizeof(**out));
+	if (b.ndocs)
+		memcpy(*out, b.docs, b.ndocs * sizeof(**out));
+	*nout = b.ndocs;
+	free(b.docs);
 	return 0;
 }

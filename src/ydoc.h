@@ -61,6 +61,7 @@ struct ynode {
 	enum yscalar_style style;
 	/* seq: items[0..n); map: keys[0..n) with vals[0..n) */
 	size_t n;
+	size_t cap;          /* slots allocated in items / keys+vals (pushes grow it) */
 	struct ynode **items;
 	struct ynode **keys;
 	struct ynode **vals;
@@ -96,6 +97,13 @@ void srcfile_linecol(const struct srcfile *f, size_t off, int *line, int *col);
  */
 int ydoc_load(struct arena *a, const struct srcfile *f, const struct ylimits *lim,
 	      struct ynode **out, struct diag *d);
+/*
+ * Every document of a `---`-separated stream, in order (empty documents
+ * skipped): compose v2 merges them as successive layers.  Anchors do not
+ * cross documents; the alias expansion limit bounds them all together.
+ */
+int ydoc_load_all(struct arena *a, const struct srcfile *f, const struct ylimits *lim,
+		  struct ynode ***out, size_t *nout, struct diag *d);
 
 /* Helpers over the tree. */
 int ynode_is_null(const struct ynode *n);
