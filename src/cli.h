@@ -34,6 +34,7 @@ struct cli {
 	int resume;               /* deploy --resume */
 	int all;                  /* rollback --all */
 	const char *compose_cmd;  /* deploy --compose-cmd */
+	const char *lock_timeout; /* roles --lock-timeout */
 	struct strvec args;       /* positional arguments after the command */
 	const char *command;
 	char *const *environ;     /* the process environment */
@@ -45,6 +46,7 @@ enum {
 	CLI_OPT_FORMAT = 1u << 0, CLI_OPT_ASSUME = 1u << 1, CLI_OPT_NAME = 1u << 2,
 	CLI_OPT_BASE = 1u << 3, CLI_OPT_FORCE = 1u << 4, CLI_OPT_WINDOW = 1u << 5,
 	CLI_OPT_RESUME = 1u << 6, CLI_OPT_ALL = 1u << 7, CLI_OPT_COMPOSE_CMD = 1u << 8,
+	CLI_OPT_LOCK_TIMEOUT = 1u << 9,
 };
 
 /* A loaded stack with its config and plan. */
@@ -65,5 +67,7 @@ int cli_check_options(const struct cli *cli, unsigned allowed, struct diag *d);
 int cmd_plan(struct cli *cli);
 int cmd_config(struct cli *cli);
 int cmd_help(struct cli *cli);
+int cmd_roles(struct cli *cli);
+int cmd_branch(struct cli *cli);
 
 #endif

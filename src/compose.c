@@ -1,16 +1,32 @@
 /*
  * compose: load a compose project with compose v2 semantics (see compose.h).
  *
- * The pipeline, in the order compose itself applies it:
- *   1. the project environment: --env-file files or .env, then the process
- *      environment on top;
- *   2. the files: -f, else COMPOSE_FILE, else discovery (plus the override);
- *   3. per file: parse, interpolate values (never keys), put environment,
- *      env_file and build into one canonical shape, rebase relative paths;
- *   4. per file: `include` sub-projects, then `extends`;
- *   5. merge the files in order;
- *   6. per service: profiles, env_file then environment, with origins.
- * Each step keeps positions so every error and every value names its place.
+ * The pipeline, in the order docker compose (compose-go) applies it:
+ *   1. the project environment: the process environment, then --env-file
+ *      files or the .env of the first -f file's directory (or of the
+ *      current one), each adding only what is not set yet;
+ *   2. the files: -f, else COMPOSE_FILE (split on COMPOSE_PATH_SEPARATOR),
+ *      else discovery upwards (plus the first override file beside it); the
+ *      first file's directory is the project directory, and its .env is
+ *      read too when that is another directory;
+ *   3. per file and per YAML document: parse, interpolate values (never
+ *      keys; x- extensions too), put environment, env_file, build and
+ *      extends into one canonical shape, make relative paths absolute;
+ *   4. per document: `include` sub-projects (their own directory and .env,
+ *      under the including project's variables), then `extends`;
+ *   5. merge the documents and files in order (!reset, !override, bare
+ *      keys, command/entrypoint/healthcheck.test replaced);
+ *   6. the project name; per service: profiles, then env_file entries and
+ *      environment, with origins.
+ * Each step keeps positions so every error and every value names its place,
+ * and errors name the key path ("services.api.environment.X: ...").
+ *
+ * Where compose v1 (Debian's 1.29) differs, v2 wins: name: and include,
+ * !reset/!override, the + forms and nested defaults, env_file values
+ * interpolated from the project environment (v1: the process only),
+ * compose.yaml before docker-compose.yml, any override file name, -p and
+ * COMPOSE_PROJECT_NAME refused unless already valid (v1 normalised them),
+ * several documents in one file (v1 refuses), x- extensions interpolated.
  */
 #include "compose.h"
 #include "envfile.h"
@@ -1735,7 +1751,8 @@ int compose_load(const struct compose_opts *opts, struct compose_project **out, 
 	const char *dir = path_dirname(L.a, files.v[0]);
 	if (strcmp(dir, p->dir)) {
 		p->dir = dir;
-		if (load_env_round(&L, p->dir))
+		/* (--env-file files are the same both times: read once.) */
+		if (!opts->nenv_files && load_env_round(&L, p->dir))
 			goto cleanup;
 	}
 	for (size_t i = 0; i < p->nsources; i++)

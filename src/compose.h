@@ -37,7 +37,7 @@ struct origin {
 
 struct env_entry {
 	const char *key;
-	const char *value; /* NULL: unset (a bare key with nothing to inherit) */
+	const char *value; /* never NULL: a bare key with nothing to inherit is left out */
 	struct origin origin;
 };
 
@@ -74,7 +74,7 @@ struct project_var {
 struct compose_project {
 	struct arena arena;
 	const char *name;
-	const char *dir;           /* absolute project directory */
+	const char *dir;           /* absolute project directory: the first compose file's */
 	const char **files;        /* the compose files given/discovered, relative to dir */
 	size_t nfiles;
 	struct srcfile **sources;  /* every file read (compose, extends, include, env) */
@@ -83,11 +83,12 @@ struct compose_project {
 	size_t nservices;
 	struct project_var *vars;  /* the project environment: .env < process */
 	size_t nvars, vars_alloc;
-	struct strvec warnings;
+	struct strvec warnings;    /* "file:line:col: path: variable 'X' is not set, using \"\"", ... */
 };
 
 struct compose_opts {
-	const char *dir;            /* -C; NULL = "." */
+	const char *dir;            /* -C: where compose would run (-f, COMPOSE_FILE, --env-file
+	                               and discovery start here); NULL = "." */
 	const char *const *files;   /* -f, in order */
 	size_t nfiles;
 	const char *project_name;   /* -p */

@@ -413,6 +413,10 @@ struct watch {
 	int own_role_sessions;     /* sessions attributed to the service as the role */
 	int own_super_sessions;
 	int done_early;            /* a one-shot migrator exited 0 */
+	long long up_ms;           /* realtime when it was running (healthy) or done */
+	char *tail[4];             /* the last log lines (masked), for evidence */
+	size_t ntail;
+	int matched;               /* a log line matched a failure pattern */
 };
 
 static void watch_init(struct watch *w, const struct plan_service *ps)
@@ -431,6 +435,20 @@ static void watch_release(struct watch *w)
 {
 	strvec_clear(&w->evidence);
 	free(w->reason);
+	for (size_t i = 0; i < w->ntail; i++)
+		free(w->tail[i]);
+}
+
+static void tail_add(struct watch *w, const char *line)
+{
+	struct buf b = BUF_INIT;
+	mask_secrets(line, &b);
+	if (w->ntail == sizeof(w->tail) / sizeof(w->tail[0])) {
+		free(w->tail[0]);
+		memmove(w->tail, w->tail + 1, (w->ntail - 1) * sizeof(w->tail[0]));
+		w->ntail--;
+	}
+	w->tail[w->ntail++] = buf_detach(&b, NULL);
 }
 
 static void evidence_add(struct watch *w, const char *line)
@@ -478,6 +496,9 @@ static void on_line(void *vctx, const char *line)
 		buf_release(&b);
 	}
 	const char *pat = failpat_match(&lc->dc->pats, text);
+	tail_add(lc->w, text);
+	if (pat)
+		lc->w->matched = 1;
 	if (pat && !lc->w->reason) {
 		fail(lc->w, ts, "log line matches /%s/", pat);
 		evidence_add(lc->w, text);
@@ -661,11 +682,14 @@ static int watch_service(struct deploy_ctx *dc, struct watch *w, int window_s, i
 				if (w->reason)
 					break;
 				w->done_early = 1;
+				w->up_ms = real_ms();
 				ret = 0;
 				goto out;
 			}
-			if (!window_end && all_up)
+			if (!window_end && all_up) {
 				window_end = now + (long long)window_s * 1000;
+				w->up_ms = real_ms();
+			}
 			if (!window_end && now > start_deadline) {
 				fail(w, 0, "%s did not become %s within %d s", svc,
 				     cts[0].health[0] ? "healthy" : "running", START_GRACE_S + window_s);
@@ -701,6 +725,14 @@ static int watch_service(struct deploy_ctx *dc, struct watch *w, int window_s, i
 	ret = w->reason ? -1 : 0;
 out:
 	if (w->reason) {
+		/* The lines that explain an exit often arrive just after it: drain briefly. */
+		long long until = run_now_ms() + 700;
+		while (nls && run_now_ms() < until)
+			for (size_t i = 0; i < nls; i++)
+				logstream_poll(&ls[i], 50, on_line, &lc);
+		if (!w->matched)
+			for (size_t i = 0; i < w->ntail; i++)
+				evidence_add(w, w->tail[i]);
 		for (size_t i = 0; i < ncts; i++) {
 			struct buf st = BUF_INIT;
 			describe_state(&cts[i], &st);
@@ -746,7 +778,7 @@ static int rollback_one(struct deploy_ctx *dc, const struct plan_service *ps,
 	watch_init(&w, ps);
 	int r = watch_service(dc, &w, 10, ROLLBACK_STABLE_MS);
 	if (healthy_ms)
-		*healthy_ms = real_ms();
+		*healthy_ms = w.up_ms ? w.up_ms : real_ms();
 	if (r < 0) {
 		diag_fail(d, "%s is not healthy after rolling back: %s", ps->name, w.reason);
 		for (size_t i = 0; i < w.evidence.nr; i++)
@@ -1011,6 +1043,18 @@ static int preflight(struct deploy_ctx *dc, const struct plan_service **todo, si
 
 /* --- commands ------------------------------------------------------------ */
 
+/*
+ * Ctrl-C and SIGTERM are blocked and polled (signalled()): no handler, no
+ * global.  Dispositions go back to default first, because a shell starts a
+ * background job with SIGINT ignored, and an ignored signal is never pending.
+ */
+static void catch_signals(struct deploy_ctx *dc)
+{
+	sigprocmask(SIG_BLOCK, &dc->sigs, NULL);
+	signal(SIGINT, SIG_DFL);
+	signal(SIGTERM, SIG_DFL);
+}
+
 static int in_args(const struct cli *cli, const char *name)
 {
 	return strvec_contains(&cli->args, name);
@@ -1022,7 +1066,7 @@ int deploy_run(struct deploy_ctx *dc)
 	const struct plan *plan = dc->s.plan;
 	const struct plan_service **todo = xcalloc(plan->norder + 1, sizeof(*todo));
 	size_t ntodo = 0;
-	int code = EXIT_FAILED;
+	int code = EXIT_FAILED, started = 0;
 
 	for (size_t i = 0; i < dc->cli->args.nr; i++) {
 		const struct plan_service *ps = plan_service(plan, dc->cli->args.v[i]);
@@ -1048,11 +1092,18 @@ int deploy_run(struct deploy_ctx *dc)
 		code = EXIT_INPUT;
 		goto out;
 	}
+	if (dc->cli->resume && dc->cli->args.nr) {
+		diag_err(&d, "--resume finishes the last rollout: name no services");
+		code = EXIT_INPUT;
+		goto out;
+	}
 	for (size_t i = 0; i < plan->norder; i++) {
 		const struct plan_service *ps = plan_service(plan, plan->order[i]);
 		if (!ps || ps->action != ACTION_FLIP)
 			continue;
 		if (dc->cli->args.nr && !in_args(dc->cli, ps->name))
+			continue;
+		if (dc->cli->resume && (!dc->j->active || !strvec_contains(&dc->j->rollout, ps->name)))
 			continue;
 		const struct journal_service *js = journal_get(dc->j, ps->name, 0);
 		if (js && !strcmp(js->state, "flipped") && js->in_override) {
@@ -1061,7 +1112,7 @@ int deploy_run(struct deploy_ctx *dc)
 		}
 		todo[ntodo++] = ps;
 	}
-	sigprocmask(SIG_BLOCK, &dc->sigs, NULL);
+	catch_signals(dc);
 	/* Resume: a rollback that was cut short is finished first, and the rollout stops there. */
 	for (size_t i = 0; dc->cli->resume && i < dc->j->n; i++) {
 		struct journal_service *js = &dc->j->svcs[i];
@@ -1075,18 +1126,43 @@ int deploy_run(struct deploy_ctx *dc)
 		say(dc, "resuming: finishing the rollback of %s", js->name);
 		if (rollback_one(dc, ps, js, NULL, &d))
 			goto out;
-		diag_fail(&d, "%s had failed and is rolled back%s%s; fix it and deploy again", js->name,
-			  js->detail ? ": " : "", js->detail ? js->detail : "");
+		dc->j->active = 0;
+		if (journal_save(dc->j, &d))
+			goto out;
+		if (js->detail) {
+			diag_fail(&d, "%s had failed and is rolled back: %s; fix it and deploy again", js->name,
+				  js->detail);
+			goto out;
+		}
+		say(dc, "finished rolling %s back; run 'dsnflip deploy' to go on", js->name);
+		code = EXIT_OK;
+		goto out;
+	}
+	if (!ntodo && dc->cli->resume && !dc->j->active) {
+		say(dc, "nothing to resume: the last rollout finished (journal %s)", dc->j->path);
+		code = EXIT_OK;
 		goto out;
 	}
 	if (!ntodo) {
+		if (dc->cli->resume) {
+			dc->j->active = 0;
+			if (journal_save(dc->j, &d))
+				goto out;
+		}
 		say(dc, "nothing to deploy: every service to flip is on its new role");
 		code = EXIT_OK;
 		goto out;
 	}
 	if (preflight(dc, todo, ntodo, &d))
 		goto out;
+	started = 1;
 	dc->j->operation = (free(dc->j->operation), xstrdup("deploy"));
+	if (!dc->cli->resume) {
+		strvec_clear(&dc->j->rollout);
+		for (size_t i = 0; i < ntodo; i++)
+			strvec_push(&dc->j->rollout, todo[i]->name);
+	}
+	dc->j->active = 1;
 	for (size_t i = 0; i < ntodo; i++) {
 		struct journal_service *js = journal_get(dc->j, todo[i]->name, 1);
 		if (strcmp(js->state, "in_flight")) {
@@ -1112,6 +1188,13 @@ int deploy_run(struct deploy_ctx *dc)
 	say(dc, "deployed: %zu service(s) on their new roles", ntodo);
 	code = EXIT_OK;
 out:
+	/* The rollout is over (done, rolled back or interrupted): --resume has nothing left. */
+	if (started) {
+		struct diag sub = DIAG_INIT;
+		dc->j->active = 0;
+		journal_save(dc->j, d.set ? &sub : &d);
+		diag_release(&sub);
+	}
 	if (dc->tty)
 		fputs("\r\033[K", stderr);
 	if (d.set)
@@ -1145,8 +1228,10 @@ int rollback_run(struct deploy_ctx *dc)
 				dc->cli->args.v[i]);
 			return EXIT_INPUT;
 		}
-	sigprocmask(SIG_BLOCK, &dc->sigs, NULL);
+	catch_signals(dc);
 	dc->j->operation = (free(dc->j->operation), xstrdup("rollback"));
+	/* A rollback ends any rollout a crash left behind: --resume will not re-flip. */
+	dc->j->active = 0;
 	/* Reverse plan order: the last switched goes back first. */
 	for (size_t k = plan->norder; k-- > 0;) {
 		const char *name = plan->order[k];

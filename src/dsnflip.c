@@ -33,6 +33,11 @@ static const struct command commands[] = {
 	  "put services back on their old DSN (recreated, verified healthy)" },
 	{ "status", cmd_status, "status [--format text|json]",
 	  "what every service really connects as, connections per role, superuser sessions left" },
+	{ "branch", cmd_branch, "branch [--name B] [--base REV] [--force] [--format text|json] [--assume SERVICE=CLASS]...",
+	  "commit the flip (rewritten files, role SQL, runbook, plan) as one commit on branch B "
+	  "(default dsnflip/off-superuser); never touches the work tree, the index or HEAD" },
+	{ "roles", cmd_roles, "roles sql [DATABASE] | roles check | roles apply [--format text|json] [--lock-timeout 2s]",
+	  "the role SQL per database; check it on the server (rolled back); apply it" },
 	{ "help", cmd_help, "help [COMMAND]", "show usage" },
 };
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
@@ -156,6 +161,10 @@ static int parse_args(int argc, char **argv, struct cli *cli)
 			if (!VALUE("--compose-cmd")) return -1;
 			cli->compose_cmd = v;
 			cli->seen |= CLI_OPT_COMPOSE_CMD;
+		} else if (is_opt(a, "--lock-timeout")) {
+			if (!VALUE("--lock-timeout")) return -1;
+			cli->lock_timeout = v;
+			cli->seen |= CLI_OPT_LOCK_TIMEOUT;
 		} else if (!strcmp(a, "--offline")) {
 			cli->offline = 1;
 		} else if (!strcmp(a, "--force")) {

@@ -153,8 +153,12 @@ int journal_load(const char *dir, char *const *env, struct journal **out, struct
 	}
 	j->operation = jstr(root, "operation");
 	j->updated = jstr(root, "updated");
+	j->active = json_is_true(json_object_get(root, "active"));
 	size_t i;
 	json_t *v;
+	json_array_foreach(json_object_get(root, "rollout"), i, v)
+		if (json_is_string(v))
+			strvec_push(&j->rollout, json_string_value(v));
 	json_array_foreach(json_object_get(root, "services"), i, v) {
 		const char *name = json_string_value(json_object_get(v, "name"));
 		if (!name)
@@ -192,6 +196,7 @@ void journal_free(struct journal *j)
 		free(s->updated);
 	}
 	free(j->svcs);
+	strvec_clear(&j->rollout);
 	free(j->dir);
 	free(j->path);
 	free(j->operation);
@@ -210,6 +215,11 @@ int journal_save(struct journal *j, struct diag *d)
 	json_object_set_new(root, "operation", json_string(j->operation ? j->operation : "deploy"));
 	json_object_set_new(root, "updated", json_string(now));
 	json_object_set_new(root, "pid", json_integer(getpid()));
+	json_object_set_new(root, "active", json_boolean(j->active));
+	json_t *ro = json_array();
+	for (size_t i = 0; i < j->rollout.nr; i++)
+		json_array_append_new(ro, json_string(j->rollout.v[i]));
+	json_object_set_new(root, "rollout", ro);
 	for (size_t i = 0; i < j->n; i++) {
 		struct journal_service *s = &j->svcs[i];
 		json_t *o = json_object();

@@ -44,6 +44,8 @@ struct journal {
 	char *updated;
 	struct journal_service *svcs;
 	size_t n, alloc;
+	struct strvec rollout; /* the services of the last deploy, in order */
+	int active;         /* that deploy has not finished (it crashed or runs) */
 	char *const *env;   /* for the fault seam */
 };
 

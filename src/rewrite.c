@@ -143,7 +143,7 @@ static int yaml_escape(struct literal *L, const char *s, size_t i, size_t end, s
 
 /* Decode the YAML scalar whose node span is [start, end). */
 static int yaml_decode(const struct srcfile *f, size_t start, size_t end, int line, int col,
-		       struct literal *L, struct diag *d)
+		       const char *label, struct literal *L, struct diag *d)
 {
 	const char *s = f->data;
 	size_t p = start;
@@ -165,25 +165,25 @@ static int yaml_decode(const struct srcfile *f, size_t start, size_t end, int li
 		}
 	}
 	if (p >= end)
-		return diag_at(d, f->display, line, col, "the value is empty: nothing to rewrite");
+		return diag_at(d, f->display, line, col, "%s: the value is empty: nothing to rewrite", label);
 	char c = s[p];
 	if (c == '\'' || c == '"') {
 		if (end - p < 2 || s[end - 1] != c)
-			return diag_at(d, f->display, line, col, "cannot find the end of this quoted value");
+			return diag_at(d, f->display, line, col, "%s: cannot find the end of this quoted value", label);
 		L->style = c == '"' ? YS_DOUBLE : YS_SINGLE;
 		L->body0 = p + 1;
 		L->body1 = end - 1;
 		if (has_break(s, L->body0, L->body1))
-			return diag_at(d, f->display, line, col, "a quoted value spanning several lines "
-				       "cannot be rewritten safely: put it on one line");
+			return diag_at(d, f->display, line, col, "%s: a quoted value spanning several lines "
+				       "cannot be rewritten safely: put it on one line", label);
 		for (size_t i = L->body0; i < L->body1;) {
 			if (c == '\'' && s[i] == '\'' && i + 1 < L->body1 && s[i + 1] == '\'') {
 				lit_unit(L, i, i + 2, "'", 1);
 				i += 2;
 			} else if (c == '"' && s[i] == '\\') {
 				if (yaml_escape(L, s, i, L->body1, &i))
-					return diag_at(d, f->display, line, col, "an escape in this "
-						       "double-quoted value cannot be rewritten safely");
+					return diag_at(d, f->display, line, col, "%s: an escape in this "
+						       "double-quoted value cannot be rewritten safely", label);
 			} else {
 				lit_unit(L, i, i + 1, s + i, 1);
 				i++;
@@ -197,9 +197,9 @@ static int yaml_decode(const struct srcfile *f, size_t start, size_t end, int li
 		L->style = c == '|' ? YS_LITERAL : YS_FOLDED;
 		while (q < end && s[q] != '\n') {
 			if (isdigit((unsigned char)s[q]))
-				return diag_at(d, f->display, line, col, "a block scalar with an "
+				return diag_at(d, f->display, line, col, "%s: a block scalar with an "
 					       "indentation indicator cannot be rewritten safely: write the "
-					       "value on one line");
+					       "value on one line", label);
 			if (s[q] == '#')
 				break;
 			q++;
@@ -229,8 +229,8 @@ static int yaml_decode(const struct srcfile *f, size_t start, size_t end, int li
 			q = le;
 		}
 		if (lines != 1)
-			return diag_at(d, f->display, line, col, "a block scalar (%c) of %zu lines cannot "
-				       "be rewritten safely: write the value on one line", c, lines);
+			return diag_at(d, f->display, line, col, "%s: a block scalar (%c) of %zu lines cannot "
+				       "be rewritten safely: write the value on one line", label, c, lines);
 		L->body0 = b0;
 		L->body1 = b1;
 		lit_verbatim(L, s, b0, b1);
@@ -240,15 +240,15 @@ static int yaml_decode(const struct srcfile *f, size_t start, size_t end, int li
 	L->body0 = p;
 	L->body1 = end;
 	if (has_break(s, p, end))
-		return diag_at(d, f->display, line, col, "a plain value spanning several lines cannot be "
-			       "rewritten safely: put it on one line");
+		return diag_at(d, f->display, line, col, "%s: a plain value spanning several lines cannot be "
+			       "rewritten safely: put it on one line", label);
 	lit_verbatim(L, s, p, end);
 	return 0;
 }
 
 /* Decode an env-file value whose span [start, end) includes its quotes. */
 static int env_decode(const struct srcfile *f, size_t start, size_t end, int line, int col,
-		      struct literal *L, struct diag *d)
+		      const char *label, struct literal *L, struct diag *d)
 {
 	const char *s = f->data;
 	char q = 0;
@@ -260,8 +260,8 @@ static int env_decode(const struct srcfile *f, size_t start, size_t end, int lin
 	L->body0 = q ? start + 1 : start;
 	L->body1 = q ? end - 1 : end;
 	if (has_break(s, L->body0, L->body1))
-		return diag_at(d, f->display, line, col, "a quoted value spanning several lines cannot "
-			       "be rewritten safely: put it on one line");
+		return diag_at(d, f->display, line, col, "%s: a quoted value spanning several lines cannot "
+			       "be rewritten safely: put it on one line", label);
 	for (size_t i = L->body0; i < L->body1;) {
 		if (!q || s[i] != '\\' || i + 1 >= L->body1) {
 			lit_unit(L, i, i + 1, s + i, 1);
@@ -317,12 +317,14 @@ static int env_decode(const struct srcfile *f, size_t start, size_t end, int lin
 }
 
 static int lit_decode(const struct srcfile *f, int yaml, size_t start, size_t end, int line,
-		      int col, struct literal *L, struct diag *d)
+		      int col, const char *label, struct literal *L, struct diag *d)
 {
+	if (!label)
+		label = "this value";
 	if (start > end || end > f->len)
-		return diag_at(d, f->display, line, col, "the value's position is outside the file");
-	return yaml ? yaml_decode(f, start, end, line, col, L, d)
-		    : env_decode(f, start, end, line, col, L, d);
+		return diag_at(d, f->display, line, col, "%s: its position is outside the file", label);
+	return yaml ? yaml_decode(f, start, end, line, col, label, L, d)
+		    : env_decode(f, start, end, line, col, label, L, d);
 }
 
 /* --- encoding --- */
@@ -415,11 +417,11 @@ static int compose_text(const struct literal *L, int list_form, const struct src
 }
 
 int rewrite_read_value(const struct srcfile *f, int yaml, int list_form, size_t start, size_t end,
-		       int line, int col, struct buf *out, struct diag *d)
+		       int line, int col, const char *label, struct buf *out, struct diag *d)
 {
 	struct literal L = { 0 };
 	buf_init(&L.text);
-	int r = lit_decode(f, yaml, start, end, line, col, &L, d);
+	int r = lit_decode(f, yaml, start, end, line, col, label, &L, d);
 	if (!r)
 		r = compose_text(&L, list_form, f, line, col, out, d);
 	lit_release(&L);
@@ -480,7 +482,7 @@ int rewrite_set_value(struct rewrite *rw, const struct srcfile *f, int yaml, int
 	int ret = -1, style, whole = 0;
 
 	buf_init(&L.text);
-	if (lit_decode(f, yaml, start, end, line, col, &L, d) ||
+	if (lit_decode(f, yaml, start, end, line, col, label, &L, d) ||
 	    compose_text(&L, list_form, f, line, col, &raw, d))
 		goto cleanup;
 	style = L.style;
@@ -601,7 +603,7 @@ static void to_double(struct rewrite *rw, struct rewrite_edit *e)
 	struct diag ignore = DIAG_INIT;
 
 	buf_init(&L.text);
-	if (!lit_decode(e->file, 1, e->start, e->end, e->line, e->col, &L, &ignore)) {
+	if (!lit_decode(e->file, 1, e->start, e->end, e->line, e->col, e->label, &L, &ignore)) {
 		e->rstart = L.body0;
 		e->rend = L.body1;
 	}
@@ -652,9 +654,10 @@ static int build_file(struct rewrite *rw, struct rewrite_file *rf, struct rewrit
 	struct diag sub = DIAG_INIT;
 	if (v[0]->yaml) {
 		struct ylimits lim = YLIMITS_DEFAULT;
-		struct ynode *root = NULL;
+		struct ynode **docs = NULL;
+		size_t ndocs = 0;
 		int again = 0;
-		if (ydoc_load(&a, nf, &lim, &root, &sub)) {
+		if (ydoc_load_all(&a, nf, &lim, &docs, &ndocs, &sub)) {
 			for (size_t i = 0; i < n; i++)
 				if (v[i]->style == YS_PLAIN) {
 					to_double(rw, v[i]);
@@ -667,7 +670,9 @@ static int build_file(struct rewrite *rw, struct rewrite_file *rf, struct rewrit
 			goto done;
 		}
 		for (size_t i = 0; i < n; i++) {
-			const struct ynode *node = scalar_at(root, nstart[i], 0);
+			const struct ynode *node = NULL;
+			for (size_t k = 0; k < ndocs && !node; k++)
+				node = scalar_at(docs[k], nstart[i], 0);
 			int block = v[i]->style == YS_LITERAL || v[i]->style == YS_FOLDED;
 			if (!block && (!node || node->len != strlen(v[i]->want) ||
 				       memcmp(node->str, v[i]->want, node->len))) {
@@ -709,7 +714,7 @@ static int build_file(struct rewrite *rw, struct rewrite_file *rf, struct rewrit
 	for (size_t i = 0; i < n; i++) {
 		struct literal L = { 0 };
 		buf_init(&L.text);
-		int bad = lit_decode(nf, v[i]->yaml, nstart[i], nend[i], v[i]->line, v[i]->col, &L, &sub) ||
+		int bad = lit_decode(nf, v[i]->yaml, nstart[i], nend[i], v[i]->line, v[i]->col, v[i]->label, &L, &sub) ||
 			  strcmp(L.text.buf, v[i]->want);
 		lit_release(&L);
 		if (bad) {
@@ -833,7 +838,7 @@ static int add_target(struct target_ctx *c, const struct env_entry *e, enum rewr
 	const struct srcfile *f = site->pos.file;
 	int yaml = site->kind == ORIGIN_YAML, line = site->pos.line, col = site->pos.col;
 	if (rewrite_read_value(f, yaml, site->list_form, site->pos.start, site->pos.end, line, col,
-			       &raw, d))
+			       label, &raw, d))
 		goto cleanup;
 	if (kind == RW_DSN) {
 		struct diag sub = DIAG_INIT;
@@ -869,6 +874,7 @@ static int add_target(struct target_ctx *c, const struct env_entry *e, enum rewr
 	t->password = password;
 	t->file = f;
 	t->line = line;
+	t->start = site->pos.start;
 	if ((kind == RW_PASSWORD || (kind == RW_DSN && password)) && !strvec_contains(&rw->roles, role))
 		strvec_push(&rw->roles, role);
 	ret = 0;

@@ -58,6 +58,7 @@ struct rewrite_target {
 	int user, password;     /* RW_DSN: the user / password field is rewritten */
 	const struct srcfile *file; /* where its literal is edited */
 	int line;
+	size_t start;           /* the literal's first byte in file */
 };
 
 /* One replacement of bytes in one file. */
@@ -128,10 +129,11 @@ const struct rewrite_file *rewrite_file_for(const struct rewrite *rw, const stru
  * The literal-level primitive (used by rewrite_compute, exposed for tests).
  * Read the compose-level text of the literal at [start, end) of f: a YAML
  * scalar (for list_form, the part after "KEY=") or an env-file value with
- * its quotes.  Returns 0, or -1 with d set.
+ * its quotes.  label names the value in messages (NULL: "this value").
+ * Returns 0, or -1 with d set.
  */
 int rewrite_read_value(const struct srcfile *f, int yaml, int list_form, size_t start, size_t end,
-		       int line, int col, struct buf *out, struct diag *d);
+		       int line, int col, const char *label, struct buf *out, struct diag *d);
 /*
  * Record an edit making that literal's compose-level text `value`, and
  * (re)build rw->files.  label names the value in messages.  An identical

@@ -293,8 +293,10 @@ int runtime_inspect(struct runtime *rt, const char *id, struct container *out, s
 			if (p)
 				*p++ = '\0';
 		}
+		char keep[sizeof(out->id)];
+		copy_field(keep, sizeof(keep), id);
 		memset(out, 0, sizeof(*out));
-		copy_field(out->id, sizeof(out->id), id);
+		memcpy(out->id, keep, sizeof(keep));
 		copy_field(out->status, sizeof(out->status), f[0]);
 		out->running = f[1] && !strcmp(f[1], "true");
 		out->exit_code = f[2] ? atoi(f[2]) : 0;
@@ -356,7 +358,7 @@ static size_t container_inodes(const struct container *ct, unsigned long **inode
 		FILE *f = fopen(path, "re");
 		if (!f)
 			continue;
-		while (!mine && fgets(line, sizeof(line), f))
+		while (!mine && ct->id[0] && fgets(line, sizeof(line), f))
 			mine = strstr(line, ct->id) != NULL;
 		fclose(f);
 		if (!mine && atol(de->d_name) != ct->pid)

@@ -2,6 +2,7 @@
  * ydoc: YAML event stream -> positioned node tree (see ydoc.h for why).
  */
 #include "ydoc.h"
+#include "strmap.h"
 
 #include <errno.h>
 #include <stdint.h>
@@ -428,14 +429,28 @@ static int close_map(struct builder *b, struct frame *fr)
 	size_t npairs = fr->n / 2;
 	int merges = 0;
 
+	/* Big mappings (a large stack's services) find duplicates by hash. */
+	struct strmap seen = STRMAP_INIT;
+	int hashed = npairs > 32;
 	for (size_t i = 0; i < npairs; i++) {
 		struct ynode *k = fr->tmp[2 * i];
 		if (is_merge_key(k)) {
 			merges = 1;
 			continue;
 		}
-		for (size_t j = 0; j < i; j++)
+		size_t from = 0, to = i;
+		if (hashed && k->kind == YN_SCALAR && strlen(k->str) == k->len) {
+			size_t at = (size_t)(uintptr_t)strmap_getn(&seen, k->str, k->len);
+			if (!at) {
+				strmap_put(&seen, k->str, (void *)(uintptr_t)(i + 1));
+				continue;
+			}
+			from = at - 1;
+			to = at;
+		}
+		for (size_t j = from; j < to; j++)
 			if (!is_merge_key(fr->tmp[2 * j]) && key_eq(fr->tmp[2 * j], k)) {
+				strmap_clear(&seen);
 				struct buf path = BUF_INIT;
 				key_path(b, b->depth, 0, &path);
 				diag_at(b->d, b->f->display, k->pos.line, k->pos.col,
@@ -445,6 +460,7 @@ static int close_map(struct builder *b, struct frame *fr)
 				return -1;
 			}
 	}
+	strmap_clear(&seen);
 	for (size_t i = 0; i < npairs; i++) {
 		struct ynode *k = fr->tmp[2 * i], *v = fr->tmp[2 * i + 1];
 		if (!is_merge_key(k)) {
