@@ -216,3 +216,23 @@ int str_casestarts(const char *s, const char *prefix)
 {
 	return !strncasecmp(s, prefix, strlen(prefix));
 }
+
+char *read_file(const char *path, size_t *len)
+{
+	FILE *f = fopen(path, "rb");
+	struct buf b = BUF_INIT;
+	char tmp[8192];
+	size_t n;
+
+	if (!f)
+		return NULL;
+	while ((n = fread(tmp, 1, sizeof(tmp), f)) > 0)
+		buf_add(&b, tmp, n);
+	if (ferror(f)) {
+		fclose(f);
+		buf_release(&b);
+		return NULL;
+	}
+	fclose(f);
+	return buf_detach(&b, len);
+}

@@ -33,6 +33,8 @@ void buf_addf(struct buf *b, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 void buf_vaddf(struct buf *b, const char *fmt, va_list ap);
 void buf_setlen(struct buf *b, size_t len);
+/* Read a whole file into a malloc'd NUL-terminated string (*len may be NULL); NULL on error. */
+char *read_file(const char *path, size_t *len);
 /* Hand the storage to the caller (free() it); b is left empty. */
 char *buf_detach(struct buf *b, size_t *len_out);
 

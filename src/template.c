@@ -211,17 +211,11 @@ int template_render(const char *display, const char *text, const struct tvars *v
 
 int template_render_file(const char *path, const struct tvars *v, struct buf *out, struct diag *d)
 {
-	FILE *fp = fopen(path, "rb");
-	struct buf text = BUF_INIT;
-	char chunk[8192];
-	size_t n;
-	if (!fp)
-		return diag_err(d, "cannot open template '%s'", path);
-	while ((n = fread(chunk, 1, sizeof(chunk), fp)) > 0)
-		buf_add(&text, chunk, n);
-	fclose(fp);
-	int r = template_render(path_basename(path), text.buf, v, out, d);
-	buf_release(&text);
+	char *text = read_file(path, NULL);
+	if (!text)
+		return diag_err(d, "cannot read template '%s'", path);
+	int r = template_render(path_basename(path), text, v, out, d);
+	free(text);
 	return r;
 }
 

@@ -21,20 +21,6 @@
 #define GOOD "fixtures/config/good"
 #define BAD "fixtures/config/bad"
 
-static char *read_all(const char *path, size_t *len)
-{
-	FILE *f = fopen(path, "rb");
-	struct buf b = BUF_INIT;
-	char tmp[4096];
-	size_t n;
-
-	if (!f)
-		return NULL;
-	while ((n = fread(tmp, 1, sizeof(tmp), f)) > 0)
-		buf_add(&b, tmp, n);
-	fclose(f);
-	return buf_detach(&b, len);
-}
 
 /* Load a good fixture; fails the test with the message if it does not load. */
 static struct config *load_good(const char *name)
@@ -339,7 +325,7 @@ static void test_bad(void **state)
 	const char *name = *state;
 	char *yml = xstrfmt("%s/%s.yml", BAD, name), *errp = xstrfmt("%s/%s.err", BAD, name);
 	size_t len;
-	char *want = read_all(errp, &len);
+	char *want = read_file(errp, &len);
 
 	if (!want)
 		fail_msg("%s: no %s beside it", yml, errp);

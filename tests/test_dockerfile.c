@@ -27,22 +27,6 @@
 
 static char fixture_dir[4096];
 
-static char *slurp(const char *path, size_t *len)
-{
-	FILE *f = fopen(path, "rb");
-	struct buf b = BUF_INIT;
-	char tmp[8192];
-	size_t n;
-
-	if (!f)
-		return NULL;
-	while ((n = fread(tmp, 1, sizeof(tmp), f)) > 0)
-		buf_add(&b, tmp, n);
-	fclose(f);
-	if (len)
-		*len = b.len;
-	return buf_detach(&b, NULL);
-}
 
 static void add_quoted(struct buf *b, const char *s)
 {
@@ -144,8 +128,8 @@ static void test_fixture(void **state)
 	char *exp_path = xstrfmt("%s/%s.expected", fixture_dir, name);
 	char *display = xstrfmt("%s.Dockerfile", name);
 	size_t len;
-	char *data = slurp(in_path, &len);
-	char *expected = slurp(exp_path, NULL);
+	char *data = read_file(in_path, &len);
+	char *expected = read_file(exp_path, NULL);
 	struct dockerfile df;
 	struct diag d = DIAG_INIT;
 	struct buf got = BUF_INIT;

@@ -230,20 +230,6 @@ static void test_empty(void **state)
 	assert_int_equal(ef.nr, 0);
 }
 
-static char *read_all(const char *path, size_t *len)
-{
-	FILE *f = fopen(path, "rb");
-	struct buf b = BUF_INIT;
-	char tmp[4096];
-	size_t n;
-
-	if (!f)
-		return NULL;
-	while ((n = fread(tmp, 1, sizeof(tmp), f)) > 0)
-		buf_add(&b, tmp, n);
-	fclose(f);
-	return buf_detach(&b, len);
-}
 
 static void add_escaped(struct buf *b, const char *s, size_t n)
 {
@@ -281,10 +267,10 @@ static void test_fixtures(void **state)
 		if (nl < 5 || strcmp(de->d_name + nl - 4, ".env"))
 			continue;
 		path = xstrfmt("%s/%s", dir, de->d_name);
-		data = read_all(path, &len);
+		data = read_file(path, &len);
 		free(path);
 		path = xstrfmt("%s/%.*s.expected", dir, (int)(nl - 4), de->d_name);
-		want = read_all(path, &wlen);
+		want = read_file(path, &wlen);
 		if (!data || !want)
 			fail_msg("missing fixture pair for %s", de->d_name);
 		if (envfile_parse(de->d_name, data, len, &ef, &d))

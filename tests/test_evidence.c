@@ -24,22 +24,6 @@
 
 static char fixture_dir[4096];
 
-static char *slurp(const char *path, size_t *len)
-{
-	FILE *f = fopen(path, "rb");
-	struct buf b = BUF_INIT;
-	char tmp[8192];
-	size_t n;
-
-	if (!f)
-		return NULL;
-	while ((n = fread(tmp, 1, sizeof(tmp), f)) > 0)
-		buf_add(&b, tmp, n);
-	fclose(f);
-	if (len)
-		*len = b.len;
-	return buf_detach(&b, NULL);
-}
 
 /* ---- commands.cases ---- */
 
@@ -71,7 +55,7 @@ static void case_clear(struct cmd_case *c)
 
 static int load_cases(const char *path)
 {
-	char *text = slurp(path, NULL);
+	char *text = read_file(path, NULL);
 	size_t alloc = 0;
 	int lineno = 0;
 
@@ -207,8 +191,8 @@ static void test_script(void **state)
 	char *exp_path = xstrfmt("%s/scripts/%s.expected", fixture_dir, name);
 	char *display = xstrfmt("scripts/%s", name);
 	size_t len;
-	char *data = slurp(path, &len);
-	char *expected = slurp(exp_path, NULL);
+	char *data = read_file(path, &len);
+	char *expected = read_file(exp_path, NULL);
 	struct patterns *p = patterns_default();
 	struct evidence_list out = EVIDENCE_LIST_INIT;
 	struct strvec called = STRVEC_INIT;
