@@ -803,8 +803,12 @@ int detect_services(struct plan *plan, const struct config *cfg, const struct pl
 		memset(ps, 0, sizeof(*ps));
 		ps->svc = s;
 		ps->name = s->name;
-		if (find_connections(&c, ps))
+		if (find_connections(&c, ps)) {
+			/* not counted in nservices yet: plan_free would miss these */
+			free(ps->conns);
+			free(ps->evidence);
 			goto cleanup;
+		}
 		if (!ps->nconns) {
 			free(ps->conns);
 			free(ps->evidence);
