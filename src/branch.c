@@ -677,6 +677,20 @@ static char *project_prefix(struct gitrepo *repo, const char *dir)
 	return rel;
 }
 
+/* A work-tree path (rel) as seen from the project directory (prefix "" or "dir/"). */
+static char *from_project(const char *prefix, const char *rel)
+{
+	size_t n = strlen(prefix);
+	if (!strncmp(rel, prefix, n))
+		return xstrdup(rel + n);
+	struct buf b = BUF_INIT;
+	for (const char *c = prefix; *c; c++)
+		if (*c == '/')
+			buf_addstr(&b, "../");
+	buf_addstr(&b, rel);
+	return buf_detach(&b, NULL);
+}
+
 /* The edited lines of a file left out of the commit. */
 static void left_out_lines(struct branch_left_out *lo, const struct rewrite *rw,
 			   const struct rewrite_file *rf)
@@ -823,9 +837,11 @@ int branch_run(const struct session *s, const struct branch_opts *o, struct bran
 			goto cleanup;
 		}
 		if (gp.in_base) {
+			char *shown = from_project(prefix, rel);
 			add_file(&paths, &out->what, datas, lens, &nfiles, rel, "rewritten connections",
 				 rf->data, rf->len);
-			strvec_push(&changed, rf->src->display);
+			strvec_push(&changed, shown);
+			free(shown);
 		} else {
 			out->left_out = xrealloc(out->left_out, (out->nleft_out + 1) * sizeof(*out->left_out));
 			struct branch_left_out *lo = &out->left_out[out->nleft_out++];
@@ -889,7 +905,10 @@ int branch_run(const struct session *s, const struct branch_opts *o, struct bran
 		dotenv_rel = gitrepo_relpath(repo, env_abs);
 		if (dotenv_rel && gitrepo_path(repo, dotenv_rel, "", 0, &gp, d))
 			goto cleanup;
-		out->env_ignored = dotenv_rel && gp.ignored && !gp.in_base && !gp.in_index;
+		struct stat st;
+		/* Never through a symlink: the file written must be the one git ignores. */
+		out->env_ignored = dotenv_rel && gp.ignored && !gp.in_base && !gp.in_index &&
+				   (lstat(env_abs, &st) || S_ISREG(st.st_mode));
 	}
 
 	/* The artifacts. */
