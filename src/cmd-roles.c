@@ -2,7 +2,8 @@
  * cmd-roles: `dsnflip roles sql [DATABASE]`, `roles check`, `roles apply`.
  *
  *   sql    prints sql/dsnflip/<database>.sql (every database of the plan,
- *          or the one named); offline, writes nothing
+ *          or the one named), from the same plan `branch` commits; writes
+ *          nothing
  *   check  runs it on the server (--db) inside one transaction per
  *          database, verifies as each role, rolls back; writes nothing
  *   apply  the same, committed; new passwords go to the secrets file
@@ -82,7 +83,6 @@ static int roles_sql(struct cli *cli, const struct rolesql_opts *ro)
 {
 	struct diag d = DIAG_INIT;
 	struct session s;
-	struct cli offline = *cli;
 	struct buf out = BUF_INIT;
 	const char *dbs[256];
 	char *tdir = NULL;
@@ -94,8 +94,9 @@ static int roles_sql(struct cli *cli, const struct rolesql_opts *ro)
 		diag_err(&d, "'roles sql' takes at most one database (got '%s')", cli->args.v[2]);
 		return print_err(&d);
 	}
-	offline.offline = 1; /* the file is the plan's, not the server's: same text everywhere */
-	if (session_open(&offline, &s, &d))
+	/* The same plan as `branch` commits: live when the server is reachable (limits
+	 * raised to observed peaks), offline with --offline or when it is not. */
+	if (session_open(cli, &s, &d))
 		return print_err(&d);
 	tdir = template_dir(cli->environ);
 	size_t n = rolesql_databases(s.plan, dbs, sizeof(dbs) / sizeof(dbs[0]));

@@ -23,6 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #define VERIFY_SHOWN 5  /* failures listed per check before "and N more" */
 #define KEPT_SHOWN 12   /* kept objects listed in the text report */
@@ -366,8 +367,12 @@ static int reown_one(struct ctx *c, struct pgconn *pc, const struct objrow *o, s
 		if (strcmp(state, "55P03") && strcmp(state, "40P01")) {
 			/* Word the error the project's way (pgconn), then clean up. */
 			const char *msg = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
-			diag_fail(d, "%s: %s (SQLSTATE %s)", what.buf,
-				  msg ? msg : PQerrorMessage(pc->conn), state[0] ? state : "?????");
+			diag_fail(d, "%s: %s (SQLSTATE %s)%s", what.buf,
+				  msg ? msg : PQerrorMessage(pc->conn), state[0] ? state : "?????",
+				  c->o->check && !strcmp(state, "53200")
+				  ? " (check holds every object's lock in one transaction: raise "
+				    "max_locks_per_transaction for it, or rely on apply, which takes one at a time)"
+				  : "");
 			PQclear(res);
 			recover(pc, c->o->check ? "dsnflip_obj" : NULL);
 			break;
@@ -524,10 +529,12 @@ static int verify_step(struct ctx *c, struct pgconn *pc, const struct rolesql_pa
 				if (strcmp(s->kind, "schema"))
 					continue;
 				struct buf stmt = BUF_INIT;
-				buf_addf(&stmt, "CREATE TABLE %s.dsnflip_verify_t (id int PRIMARY KEY, note text); "
-					 "ALTER TABLE %s.dsnflip_verify_t ADD COLUMN extra int; "
-					 "CREATE INDEX dsnflip_verify_i ON %s.dsnflip_verify_t (note)",
-					 s->object, s->object, s->object);
+				/* A name no application uses; rolled back whatever happens. */
+				unsigned tag = (unsigned)getpid() ^ (unsigned)now_ms();
+				buf_addf(&stmt, "CREATE TABLE %s.dsnflip_verify_%08x (id int PRIMARY KEY, note text); "
+					 "ALTER TABLE %s.dsnflip_verify_%08x ADD COLUMN extra int; "
+					 "CREATE INDEX dsnflip_verify_%08x_i ON %s.dsnflip_verify_%08x (note)",
+					 s->object, tag, s->object, tag, tag, s->object, tag);
 				if (try_as(pc, r->name, stmt.buf, state, &msg))
 					strvec_pushf(&rd->verify_failures,
 						     "%s cannot create, alter and index a table in schema %s: %s "
@@ -669,10 +676,11 @@ static int run_db(struct ctx *c, const char *db, struct roles_db *rd, struct dia
 	}
 
 	/* 1. Roles, privileges, passwords. */
-	if (fingerprint(&pc, &roles, &before, &why) || roles_step(c, &pc, &parts, &roles, rd, &why) ||
-	    fingerprint(&pc, &roles, &after, &why))
+	if (fingerprint(&pc, &roles, &before, &why) || roles_step(c, &pc, &parts, &roles, rd, &why))
 		goto failed;
 	pr.roles_committed = 1;
+	if (fingerprint(&pc, &roles, &after, &why))
+		goto failed;
 	for (size_t i = 0; i < roles.nr; i++) {
 		if (!before[i] && after[i])
 			strvec_push(&rd->roles_created, roles.v[i]);

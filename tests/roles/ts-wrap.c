@@ -38,9 +38,9 @@ int __wrap_pg_exec(struct pgconn *pc, const char *sql, const char *what, PGresul
 	if (!v || !*v)
 		return __real_pg_exec(pc, sql, what, out, d);
 	struct buf ver = BUF_INIT;
-	buf_addf(&ver, "(SELECT '%s'::text AS extversion) AS x", v);
+	buf_addf(&ver, "FROM (SELECT '%s'::text AS extversion) AS x", v);
 	char *a = replace(sql, "EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'timescaledb')", "true");
-	char *b = replace(a, "pg_extension WHERE extname = 'timescaledb'", ver.buf);
+	char *b = replace(a, "FROM pg_extension WHERE extname = 'timescaledb'", ver.buf);
 	int r = __real_pg_exec(pc, b, what, out, d);
 	free(a);
 	free(b);
