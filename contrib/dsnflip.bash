@@ -15,7 +15,7 @@ _dsnflip()
 	local cur prev cmd i
 	cur=${COMP_WORDS[COMP_CWORD]}
 	prev=${COMP_WORDS[COMP_CWORD - 1]}
-	local globals="-C -f -p --env-file --profile --config --db -q -v --help"
+	local globals="-C -f -p --env-file --profile --config --db --offline -q -v --help"
 	local commands="plan config branch roles deploy rollback status help"
 
 	case $prev in
@@ -26,7 +26,7 @@ _dsnflip()
 	--name) COMPREPLY=($(compgen -W "$(git for-each-ref --format='%(refname:short)' refs/heads 2>/dev/null) dsnflip/off-superuser" -- "$cur")); return ;;
 	--assume) COMPREPLY=($(compgen -W "$(_dsnflip_services | sed 's/$/=/')" -- "$cur")); compopt -o nospace; return ;;
 	--compose-cmd) COMPREPLY=($(compgen -W "docker-compose 'docker compose'" -- "$cur")); return ;;
-	-p | --db | --profile | --window) return ;;
+	-p | --db | --profile | --window | --lock-timeout) return ;;
 	esac
 
 	for ((i = 1; i < COMP_CWORD; i++)); do
@@ -45,7 +45,7 @@ _dsnflip()
 	plan) COMPREPLY=($(compgen -W "--format --assume $globals" -- "$cur")) ;;
 	config | status) COMPREPLY=($(compgen -W "--format $globals" -- "$cur")) ;;
 	branch) COMPREPLY=($(compgen -W "--name --base --force --format $globals" -- "$cur")) ;;
-	roles) COMPREPLY=($(compgen -W "sql check apply --format $globals" -- "$cur")) ;;
+	roles) COMPREPLY=($(compgen -W "sql check apply --format --lock-timeout $globals" -- "$cur")) ;;
 	deploy) COMPREPLY=($(compgen -W "--window --resume --compose-cmd $(_dsnflip_services)" -- "$cur")) ;;
 	rollback) COMPREPLY=($(compgen -W "--all $(_dsnflip_services)" -- "$cur")) ;;
 	help) COMPREPLY=($(compgen -W "$commands" -- "$cur")) ;;
