@@ -573,12 +573,12 @@ static int defines(const char *line, size_t n, const struct strvec *vars)
  * replacing earlier definitions of those names (at the top, they are set
  * before any line that refers to them).  Written atomically; *changed says
  * whether the file changed.  The passwords pass only through memory wiped
- * afterwards.
+ * afterwards.  The new file is private (0600 or the owner's own bits).
  */
 static int write_dotenv(const char *path, const struct strvec *vars, int *changed, struct diag *d)
 {
 	struct buf old = BUF_INIT, neu = BUF_INIT;
-	struct stat st;
+	struct stat st = { 0 };
 	mode_t mode = 0600;
 	const char *eol = "\n";
 	char *tmp = NULL;
@@ -592,8 +592,11 @@ static int write_dotenv(const char *path, const struct strvec *vars, int *change
 		while ((got = fread(chunk, 1, sizeof(chunk), fp)) > 0)
 			buf_add(&old, chunk, got);
 		fclose(fp);
+		/* The owner's bits are kept; group and others lose theirs: the file
+		 * now holds passwords, and every file that does is 0600 (PRODUCT.md
+		 * §5, issue 6; tests/tier-faults secrets proof). */
 		if (!stat(path, &st))
-			mode = st.st_mode & 07777;
+			mode = (st.st_mode & S_IRWXU) | S_IRUSR | S_IWUSR;
 	} else if (errno != ENOENT) {
 		diag_fail(d, "cannot read %s: %s", path, strerror(errno));
 		goto cleanup;
@@ -616,6 +619,12 @@ static int write_dotenv(const char *path, const struct strvec *vars, int *change
 		at = end;
 	}
 	if (neu.len == old.len && !memcmp(neu.buf, old.buf, old.len)) {
+		/* Already holds these passwords: still make it private. */
+		if ((st.st_mode & (S_IRWXG | S_IRWXO)) && chmod(path, mode)) {
+			diag_fail(d, "cannot make %s private (chmod %o): %s", path, (unsigned)mode,
+				  strerror(errno));
+			goto cleanup;
+		}
 		ret = 0;
 		goto cleanup;
 	}

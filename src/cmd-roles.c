@@ -160,7 +160,8 @@ static int roles_live(struct cli *cli, int check, const struct rolesql_opts *ro)
 	tdir = template_dir(cli->environ);
 	bar.on = isatty(STDERR_FILENO) && !cli->quiet;
 	bar.color = bar.on && !getenv("NO_COLOR");
-	struct roles_opts o = { .check = check, .sql = *ro, .progress = progress, .progress_ctx = &bar };
+	struct roles_opts o = { .check = check, .sql = *ro, .progress = progress, .progress_ctx = &bar,
+			   .environ = cli->environ };
 	failed = roles_run(&pc, s.plan, s.config, sec, tdir, &o, &res, &d);
 
 	if (s.format == FORMAT_JSON) {

@@ -12,10 +12,22 @@
  * that uses them commits, so a role never ends up with a password nobody
  * kept), hashed here with PQencryptPasswordConn(..., "scram-sha-256") and
  * sent as a verifier; no message, log line or argv ever holds one.
+ *
+ * Fault-injection seam (tests/tier-faults), the same one deploy uses
+ * (run_fault_point, run.h): with DSNFLIP_FAULT in the environment, apply
+ * ends with _exit(137), as if SIGKILLed, nothing flushed or rolled back:
+ *   DSNFLIP_FAULT=roles[@DB]  right after the roles-and-grants transaction
+ *                             of database DB (of any database) commits;
+ *   DSNFLIP_FAULT=reown@N     right after the N-th ownership change (N from
+ *                             1, counted over the whole run, every database)
+ *                             commits.
+ * `check` commits nothing and never stops there.  Only the environment given
+ * in roles_opts is read, so it is a seam in the real binary, not a mock.
  */
 #include "roles.h"
 #include "config.h"
 #include "plan.h"
+#include "run.h"
 #include "secrets.h"
 #include "sqlquote.h"
 
@@ -37,6 +49,7 @@ struct ctx {
 	const struct roles_opts *o;
 	struct rolesql_opts sql;
 	struct roles_result *res;
+	size_t reowned_run;  /* ownership changes committed in this run (the fault seam) */
 };
 
 /* What one database run has done so far, for error messages. */
@@ -355,30 +368,25 @@ static int reown_one(struct ctx *c, struct pgconn *pc, const struct objrow *o, s
 			 o->stmt);
 	buf_addf(&what, "re-owning %s %s", o->kind, o->object);
 	for (int attempt = 1;; attempt++) {
-		PGresult *res = PQexec(pc->conn, sql.buf);
-		ExecStatusType st = PQresultStatus(res);
-		if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK) {
-			PQclear(res);
+		/* pg_exec words every failure the project's way, a lost connection
+		 * included ("... (SQLSTATE 08006)"), as roles_step does. */
+		struct diag why = DIAG_INIT;
+		if (!pg_exec(pc, sql.buf, what.buf, NULL, &why)) {
 			ret = 0;
 			break;
 		}
-		char state[6];
-		snprintf(state, sizeof(state), "%s", pg_sqlstate(res));
-		if (strcmp(state, "55P03") && strcmp(state, "40P01")) {
-			/* Word the error the project's way (pgconn), then clean up. */
-			const char *msg = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
-			diag_fail(d, "%s: %s (SQLSTATE %s)%s", what.buf,
-				  msg ? msg : PQerrorMessage(pc->conn), state[0] ? state : "?????",
-				  c->o->check && !strcmp(state, "53200")
+		recover(pc, c->o->check ? "dsnflip_obj" : NULL);
+		int busy = strstr(why.msg.buf, "(SQLSTATE 55P03)") || strstr(why.msg.buf, "(SQLSTATE 40P01)");
+		if (!busy) {
+			diag_fail(d, "%s%s", why.msg.buf,
+				  c->o->check && strstr(why.msg.buf, "(SQLSTATE 53200)")
 				  ? " (check holds every object's lock in one transaction: raise "
 				    "max_locks_per_transaction for it, or rely on apply, which takes one at a time)"
 				  : "");
-			PQclear(res);
-			recover(pc, c->o->check ? "dsnflip_obj" : NULL);
+			diag_release(&why);
 			break;
 		}
-		PQclear(res);
-		recover(pc, c->o->check ? "dsnflip_obj" : NULL);
+		diag_release(&why);
 		if (attempt >= c->sql.lock_attempts) {
 			ret = 1;
 			break;
@@ -679,6 +687,8 @@ static int run_db(struct ctx *c, const char *db, struct roles_db *rd, struct dia
 	if (fingerprint(&pc, &roles, &before, &why) || roles_step(c, &pc, &parts, &roles, rd, &why))
 		goto failed;
 	pr.roles_committed = 1;
+	if (!c->o->check)
+		run_fault_point(c->o->environ, "roles", db);
 	if (fingerprint(&pc, &roles, &after, &why))
 		goto failed;
 	for (size_t i = 0; i < roles.nr; i++) {
@@ -716,6 +726,11 @@ static int run_db(struct ctx *c, const char *db, struct roles_db *rd, struct dia
 		else {
 			pr.reowned++;
 			count_kind(rd, o->kind);
+			if (!c->o->check) {
+				char n[24];
+				snprintf(n, sizeof(n), "%zu", ++c->reowned_run);
+				run_fault_point(c->o->environ, "reown", n);
+			}
 		}
 		seen++;
 		if (c->o->progress)
@@ -760,7 +775,7 @@ int roles_run(struct pgconn *admin, const struct plan *plan, const struct config
 {
 	const char *dbs[256];
 	size_t n = rolesql_databases(plan, dbs, sizeof(dbs) / sizeof(dbs[0]));
-	struct ctx c = { admin, plan, cfg, sec, templates_dir, o, o->sql, out };
+	struct ctx c = { admin, plan, cfg, sec, templates_dir, o, o->sql, out, 0 };
 
 	if (c.sql.lock_timeout_ms <= 0)
 		c.sql.lock_timeout_ms = ROLESQL_LOCK_TIMEOUT_MS;

@@ -41,6 +41,8 @@ struct roles_opts {
 	/* Called after each object (may be NULL): total is the number to re-own. */
 	void (*progress)(void *ctx, const char *database, size_t done, size_t total);
 	void *progress_ctx;
+	/* The process environment, read only for the DSNFLIP_FAULT seam (roles.c); may be NULL. */
+	char *const *environ;
 };
 
 struct roles_count {
