@@ -3,6 +3,9 @@
 #   make              build ./dsnflip
 #   make check        every test tier (unit, fixtures, PostgreSQL, Docker)
 #   make check SANITIZE=1   the same under AddressSanitizer + UBSan
+#   make check VALGRIND=1   the same plus the unit and fixture tiers under
+#                     valgrind memcheck (tests/tier-valgrind, ~2 min on 2 CPUs)
+#   make valgrind-check     only that valgrind tier
 #   make demo         dsnflip plan on examples/fleet
 #   make bench        benchmarks (see bench/README.md)
 #   make install PREFIX=/usr/local DESTDIR=
@@ -61,7 +64,7 @@ TEST_SRC := $(wildcard tests/test_*.c)
 TEST_BIN := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
 LIBA := $(BUILD)/libdsnflip.a
 
-.PHONY: fuzz all check unit-check fixture-check pg-check docker-check demo bench install clean deps
+.PHONY: fuzz all check unit-check fixture-check pg-check docker-check valgrind-check demo bench install clean deps
 
 all: dsnflip
 
@@ -93,7 +96,10 @@ $(BUILD)/tests/test_%: $(BUILD)/tests/test_%.o $(LIBA)
 # Every tier; each prints its own summary and the last line is the total.
 check: dsnflip $(TEST_BIN)
 	$(Q)./tests/install-deps
-	$(Q)BUILD=$(BUILD) ./tests/run-all
+	$(Q)BUILD=$(BUILD) VALGRIND=$(VALGRIND) ./tests/run-all
+
+valgrind-check: dsnflip $(TEST_BIN)
+	$(Q)BUILD=$(BUILD) ./tests/run-all valgrind
 
 unit-check: $(TEST_BIN)
 	$(Q)BUILD=$(BUILD) ./tests/run-all unit

@@ -109,7 +109,7 @@ int cmd_config(struct cli *cli)
 	co.environ = cli->environ;
 	if (cli_check_options(cli, CLI_OPT_FORMAT, &d) ||
 	    (cli->format && (report_format_parse(cli->format, &fmt) || fmt == FORMAT_MARKDOWN) &&
-	     diag_err(&d, "config: --format must be text or json")) ||
+	     diag_err(&d, "--format must be text or json for 'config', not '%s'", cli->format)) ||
 	    compose_load(&co, &p, &d)) {
 		fprintf(stderr, "dsnflip: %s\n", d.msg.buf);
 		diag_release(&d);

@@ -645,9 +645,19 @@ static struct ynode *canon_kv(struct loader *L, struct ynode *n, const char *wha
 	if (n->kind == YN_MAP) {
 		struct ynode *m = ynode_copy(L->a, n);
 		for (size_t i = 0; i < m->n; i++) {
-			if (m->vals[i]->kind != YN_SCALAR) {
-				err_node(L, m->vals[i], "services.%s.%s: a value must be a string, number, "
-					 "boolean or null", svc, what);
+			const struct ynode *k = m->keys[i], *v = m->vals[i];
+			if (k->kind != YN_SCALAR) {
+				err_node(L, k, "services.%s.%s: keys must be strings, not %s", svc, what,
+					 ykind_name(k));
+				return NULL;
+			}
+			if (!*k->str) {
+				err_node(L, k, "services.%s.%s: a key must not be empty", svc, what);
+				return NULL;
+			}
+			if (v->kind != YN_SCALAR) {
+				err_node(L, v, "services.%s.%s.%s must be a string, number, boolean or "
+					 "null, not %s", svc, what, k->str, ykind_name(v));
 				return NULL;
 			}
 			if (is_null(m->vals[i]))
@@ -656,7 +666,8 @@ static struct ynode *canon_kv(struct loader *L, struct ynode *n, const char *wha
 		return m;
 	}
 	if (n->kind != YN_SEQ) {
-		err_node(L, n, "services.%s.%s must be a mapping or a list", svc, what);
+		err_node(L, n, "services.%s.%s must be a mapping or a list, not %s", svc, what,
+			 ykind_name(n));
 		return NULL;
 	}
 	struct ynode *m = ynode_new(L->a, YN_MAP);
@@ -665,10 +676,16 @@ static struct ynode *canon_kv(struct loader *L, struct ynode *n, const char *wha
 	for (size_t i = 0; i < n->n; i++) {
 		struct ynode *it = n->items[i];
 		if (it->kind != YN_SCALAR) {
-			err_node(L, it, "services.%s.%s: list entries must be strings", svc, what);
+			err_node(L, it, "services.%s.%s[%zu] must be a string, not %s", svc, what,
+				 i, ykind_name(it));
 			return NULL;
 		}
 		const char *eq = strchr(it->str, '=');
+		if (eq == it->str || !*it->str) {
+			err_node(L, it, "services.%s.%s[%zu]: %s", svc, what, i,
+				 *it->str ? "no name before '='" : "an empty entry");
+			return NULL;
+		}
 		struct ynode *k = scalar_at(L, it->str, eq ? (size_t)(eq - it->str) : it->len, it);
 		struct ynode *v = NULL;
 		if (eq) {
@@ -703,6 +720,130 @@ static struct ynode *rebased(struct loader *L, const struct ynode *n, const char
 	return c;
 }
 
+/* Shapes a value may take, for want_shape(). */
+enum { SH_NULL = 1, SH_STR = 2, SH_SEQ = 4, SH_MAP = 8 };
+
+static int shape_of(const struct ynode *v)
+{
+	if (!v || is_null(v))
+		return SH_NULL;
+	return v->kind == YN_SCALAR ? SH_STR : v->kind == YN_SEQ ? SH_SEQ : SH_MAP;
+}
+
+/*
+ * The value at services.SVC.PATH must have one of the shapes in `ok`
+ * (null is allowed only when ok has SH_NULL); else report it with the
+ * shapes it may have and the one it has.  Returns 0 or -1.
+ */
+static int want_shape(struct loader *L, const struct ynode *v, const char *svc, const char *path,
+		      int ok)
+{
+	static const char *const names[] = { "a string", "a list", "a mapping" };
+	struct buf want = BUF_INIT;
+	int has = shape_of(v), n = 0;
+
+	if (has & ok)
+		return 0;
+	for (int i = 0; i < 3; i++)
+		if (ok & (SH_STR << i))
+			buf_addf(&want, "%s%s", n++ ? " or " : "", names[i]);
+	err_node(L, v, "services.%s.%s must be %s, not %s", svc, path, want.buf,
+		 has == SH_NULL ? "null" : has == SH_STR ? "a string" : has == SH_SEQ ? "a list" :
+		 "a mapping");
+	buf_release(&want);
+	return -1;
+}
+
+/* A list whose entries are all strings (command, entrypoint, profiles). */
+static int want_strings(struct loader *L, const struct ynode *v, const char *svc, const char *path)
+{
+	for (size_t i = 0; v && v->kind == YN_SEQ && i < v->n; i++) {
+		const struct ynode *it = v->items[i];
+		if (shape_of(it) != SH_STR)
+			return err_node(L, it ? it : v, "services.%s.%s[%zu] must be a string, not %s",
+					svc, path, i, ykind_name(it));
+	}
+	return 0;
+}
+
+/* A count (scale, deploy.replicas): a non-negative decimal integer, maybe quoted. */
+static int want_count(struct loader *L, const struct ynode *v, const char *svc, const char *path)
+{
+	const char *p;
+
+	if (shape_of(v) == SH_NULL)
+		return 0;
+	if (v->kind != YN_SCALAR)
+		return want_shape(L, v, svc, path, SH_STR);
+	p = v->str + (v->str[0] == '+');
+	if (*p == '-' && p[1] >= '0' && p[1] <= '9' && strspn(p + 1, "0123456789") == strlen(p + 1))
+		return err_node(L, v, "services.%s.%s must not be negative", svc, path);
+	if (!*p || strspn(p, "0123456789") != strlen(p) || strlen(p) > 9)
+		return err_node(L, v, "services.%s.%s must be a whole number, not '%.40s'", svc,
+				path, v->str);
+	return 0;
+}
+
+/* extends as a mapping: only `service` and `file`, both strings. */
+static int check_extends_map(struct loader *L, const char *name, const struct ynode *m)
+{
+	for (size_t q = 0; q < m->n; q++) {
+		const struct ynode *ek = m->keys[q];
+		int is_file = ek->kind == YN_SCALAR && !strcmp(ek->str, "file");
+		if (!is_file && (ek->kind != YN_SCALAR || strcmp(ek->str, "service")))
+			return err_node(L, ek, "services.%s.extends: unknown key '%s' (expected "
+					"service, file)", name, ek->kind == YN_SCALAR ? ek->str : "?");
+		if (want_shape(L, m->vals[q], name, is_file ? "extends.file" : "extends.service",
+			       SH_STR))
+			return -1;
+	}
+	return 0;
+}
+
+/* env_file's `required`: a YAML boolean. */
+static int check_required(struct loader *L, const char *name, size_t j, const struct ynode *req)
+{
+	static const char *const bools[] = { "true", "false", "True", "False", "TRUE", "FALSE",
+					     NULL };
+	if (req->kind == YN_SCALAR && in_list(bools, req->str))
+		return 0;
+	if (req->kind != YN_SCALAR)
+		return err_node(L, req, "services.%s.env_file[%zu].required must be true or false, "
+				"not %s", name, j, ykind_name(req));
+	return err_node(L, req, "services.%s.env_file[%zu].required must be true or false, "
+			"not '%.40s'", name, j, req->str);
+}
+
+/*
+ * The keys dsnflip reads, checked against compose's schema where a wrong
+ * type would otherwise be read as absent (a `ports: 80` that publishes
+ * nothing, a `replicas: two` that counts as one).
+ */
+static int check_service_shapes(struct loader *L, const char *name, const struct ynode *key,
+				 const struct ynode *v)
+{
+	const char *k = key->str;
+
+	if (!strcmp(k, "image") || !strcmp(k, "network_mode"))
+		return want_shape(L, v, name, k, SH_NULL | SH_STR);
+	if (!strcmp(k, "command") || !strcmp(k, "entrypoint"))
+		return want_shape(L, v, name, k, SH_NULL | SH_STR | SH_SEQ) ||
+		       want_strings(L, v, name, k);
+	if (!strcmp(k, "profiles"))
+		return want_shape(L, v, name, k, SH_NULL | SH_SEQ) || want_strings(L, v, name, k);
+	if (!strcmp(k, "ports"))
+		return want_shape(L, v, name, k, SH_NULL | SH_SEQ);
+	if (!strcmp(k, "scale"))
+		return want_count(L, v, name, k);
+	if (!strcmp(k, "deploy")) {
+		if (want_shape(L, v, name, k, SH_NULL | SH_MAP))
+			return -1;
+		return shape_of(v) == SH_MAP ? want_count(L, ymap_get(v, "replicas"), name,
+							    "deploy.replicas") : 0;
+	}
+	return 0;
+}
+
 /* Put one service into canonical shape, with paths made absolute against base. */
 static struct ynode *canon_service(struct loader *L, const char *name, struct ynode *svc,
 				   const char *base)
@@ -729,6 +870,8 @@ static struct ynode *canon_service(struct loader *L, const char *name, struct yn
 		}
 		if (v && v->tag && !strcmp(v->tag, "!reset"))
 			continue;
+		if (check_service_shapes(L, name, k, v))
+			return NULL;
 		if (!strcmp(key, "environment") || !strcmp(key, "labels")) {
 			struct ynode *m = canon_kv(L, v, key, name);
 			if (!m)
@@ -736,6 +879,8 @@ static struct ynode *canon_service(struct loader *L, const char *name, struct yn
 			m->tag = v ? v->tag : NULL;
 			c->vals[i] = m;
 		} else if (!strcmp(key, "env_file")) {
+			if (want_shape(L, v, name, "env_file", SH_STR | SH_SEQ))
+				return NULL;
 			struct ynode *seq = ynode_new(L->a, YN_SEQ);
 			seq->pos = v->pos;
 			seq->tag = v->tag;
@@ -755,9 +900,12 @@ static struct ynode *canon_service(struct loader *L, const char *name, struct yn
 						}
 				}
 				if (!pathn || pathn->kind != YN_SCALAR || !*pathn->str) {
-					err_node(L, e, "services.%s.env_file: each entry needs a path", name);
+					err_node(L, pathn ? pathn : e, "services.%s.env_file[%zu]: each "
+						 "entry needs a path (a non-empty string)", name, j);
 					return NULL;
 				}
+				if (req && check_required(L, name, j, req))
+					return NULL;
 				m->pos = e->pos;
 				ymap_push(L->a, m, scalar_at(L, "path", 4, pathn), rebased(L, pathn, base));
 				if (req)
@@ -766,16 +914,20 @@ static struct ynode *canon_service(struct loader *L, const char *name, struct yn
 			}
 			c->vals[i] = seq;
 		} else if (!strcmp(key, "build")) {
-			struct ynode *m;
+			struct ynode *m = NULL;
+			if (want_shape(L, v, name, "build", SH_STR | SH_MAP))
+				return NULL;
 			if (v->kind == YN_SCALAR) {
 				m = ynode_new(L->a, YN_MAP);
 				m->pos = v->pos;
 				ymap_push(L->a, m, scalar_at(L, "context", 7, v), v);
 			} else if (v->kind == YN_MAP) {
 				m = ynode_copy(L->a, v);
-			} else {
-				err_node(L, v, "services.%s.build must be a string or a mapping", name);
-				return NULL;
+				if (want_shape(L, ymap_get(m, "context"), name, "build.context",
+					       SH_NULL | SH_STR) ||
+				    want_shape(L, ymap_get(m, "dockerfile"), name,
+					       "build.dockerfile", SH_NULL | SH_STR))
+					return NULL;
 			}
 			long ci = ymap_index(m, "context");
 			if (ci < 0) {
@@ -787,15 +939,16 @@ static struct ynode *canon_service(struct loader *L, const char *name, struct yn
 			c->vals[i] = m;
 		} else if (!strcmp(key, "extends")) {
 			struct ynode *m = v;
+			if (want_shape(L, v, name, "extends", SH_STR | SH_MAP))
+				return NULL;
 			if (v->kind == YN_SCALAR) {
 				m = ynode_new(L->a, YN_MAP);
 				m->pos = v->pos;
 				ymap_push(L->a, m, scalar_at(L, "service", 7, v), v);
-			} else if (v->kind != YN_MAP) {
-				err_node(L, v, "services.%s.extends must be a string or a mapping", name);
-				return NULL;
 			} else {
 				m = ynode_copy(L->a, v);
+				if (check_extends_map(L, name, m))
+					return NULL;
 			}
 			long fi = ymap_index(m, "file");
 			if (fi >= 0 && m->vals[fi]->kind == YN_SCALAR)
@@ -969,17 +1122,24 @@ static int validate_top(struct loader *L, struct ynode *root)
 	struct ynode *svcs = ymap_get(root, "services");
 	if (svcs && !ynode_is_null(svcs) && svcs->kind != YN_MAP)
 		return err_node(L, svcs, "services must be a mapping, not %s", ykind_name(svcs));
+	struct ynode *pname = ymap_get(root, "name");
+	if (pname && pname->kind != YN_SCALAR)
+		return err_node(L, pname, "name must be a string, not %s", ykind_name(pname));
 	if (svcs && svcs->kind == YN_MAP)
 		for (size_t i = 0; i < svcs->n; i++) {
 			const char *name = svcs->keys[i]->str;
+			if (svcs->keys[i]->kind != YN_SCALAR)
+				return err_node(L, svcs->keys[i], "services: a service name must "
+						"be a string, not %s", ykind_name(svcs->keys[i]));
 			/* compose's own rule for service names: [a-zA-Z0-9][a-zA-Z0-9_.-]* */
-			int ok = svcs->keys[i]->kind == YN_SCALAR && isalnum((unsigned char)name[0]);
+			int ok = isalnum((unsigned char)name[0]);
 			for (const char *c = name; ok && *c; c++)
 				ok = isalnum((unsigned char)*c) || *c == '_' || *c == '.' || *c == '-';
 			if (!ok || strlen(name) > 63)
-				return err_node(L, svcs->keys[i],
-						"invalid service name '%s': use letters, digits, '_', '.', '-' "
-						"(first a letter or digit, at most 63)", name);
+				return err_node(L, svcs->keys[i], "invalid service name '%.64s%s': "
+						"use letters, digits, '_', '.', '-' (first a letter or "
+						"digit, at most 63 characters)", name,
+						strlen(name) > 64 ? "..." : "");
 		}
 	return 0;
 }

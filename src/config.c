@@ -199,13 +199,19 @@ static int is_role_name(const char *s)
 	return n <= 63;
 }
 
-static int check_role_name(struct loader *l, const struct ynode *at, const char *s)
+/* where: the key path ("services.api.role", "roles"). */
+static int check_role_name(struct loader *l, const struct ynode *at, const char *where,
+			   const char *s)
 {
 	if (!is_role_name(s))
-		return err(l, at, "'%s' is not a valid role name (lowercase letters, digits and _, "
-			   "not starting with a digit, at most 63 bytes)", show(l, s));
+		return err(l, at, "%s: '%s' is not a valid role name (lowercase letters, digits and _, "
+			   "not starting with a digit, at most 63 bytes)", where, show(l, s));
 	if (!strncmp(s, "pg_", 3) || lookup(reserved_roles, s) >= 0)
-		return err(l, at, "role name '%s' is reserved by PostgreSQL", s);
+		return err(l, at, "%s: '%s' is reserved by PostgreSQL", where, s);
+	/* ALTER ROLE postgres NOSUPERUSER CONNECTION LIMIT n would lock the admin out. */
+	if (!strcmp(s, "postgres"))
+		return err(l, at, "%s: 'postgres' is the superuser that services are moved off; "
+			   "choose another role name", where);
 	return 0;
 }
 
@@ -266,15 +272,16 @@ static int load_settings(struct loader *l, const struct ynode *v, const char *wh
 		if (idx < 0)
 			return -1;
 		name = setting_keys[idx];
-		if (get_str(l, val, name, &text))
+		const char *path = sub(l, where, name);
+		if (get_str(l, val, path, &text))
 			return -1;
 		if (str_ends(name, "_timeout") && !is_pg_quantity(text, time_units))
-			return err(l, val, "%s '%s' is not a PostgreSQL duration "
-				   "(a number and one of: %s)", name, show(l, text),
+			return err(l, val, "%s: '%s' is not a PostgreSQL duration "
+				   "(a number and one of: %s)", path, show(l, text),
 				   join(l, time_units));
 		if (!strcmp(name, "work_mem") && !is_pg_quantity(text, memory_units))
-			return err(l, val, "%s '%s' is not a PostgreSQL memory size "
-				   "(a number and one of: %s)", name, show(l, text),
+			return err(l, val, "%s: '%s' is not a PostgreSQL memory size "
+				   "(a number and one of: %s)", path, show(l, text),
 				   join(l, memory_units));
 		kv[i].key = arena_strdup(&l->c->arena, name);
 		kv[i].value = text;
@@ -298,15 +305,15 @@ static int load_server(struct loader *l, const struct ynode *v)
 
 		switch (idx) {
 		case 0:
-			ret = get_int(l, val, "max_connections", 1, MAX_CONN, &c->max_connections);
+			ret = get_int(l, val, "server.max_connections", 1, MAX_CONN, &c->max_connections);
 			max_node = val;
 			break;
 		case 1:
-			ret = get_int(l, val, "superuser_reserved_connections", 0, MAX_CONN,
+			ret = get_int(l, val, "server.superuser_reserved_connections", 0, MAX_CONN,
 				      &c->superuser_reserved);
 			break;
 		case 2:
-			ret = get_int(l, val, "reserved_connections", 0, MAX_CONN, &c->reserved);
+			ret = get_int(l, val, "server.reserved_connections", 0, MAX_CONN, &c->reserved);
 			break;
 		default:
 			return -1;
@@ -319,7 +326,7 @@ static int load_server(struct loader *l, const struct ynode *v)
 		int sr = c->superuser_reserved > 0 ? c->superuser_reserved : 0;
 		int r = c->reserved > 0 ? c->reserved : 0;
 		if (sr + r >= c->max_connections)
-			return err(l, max_node, "max_connections (%d) must be more than "
+			return err(l, max_node, "server.max_connections (%d) must be more than "
 				   "superuser_reserved_connections plus reserved_connections (%d)",
 				   c->max_connections, sr + r);
 	}
@@ -347,19 +354,21 @@ static int load_service(struct loader *l, const struct ynode *k, const struct yn
 			cls = val->kind == YN_SCALAR && strlen(val->str) == val->len ?
 			      lookup(classes, val->str) : -1;
 			if (cls < 0)
-				return err(l, val, "class must be one of %s", join(l, classes));
+				return err(l, val, "%s must be one of %s", sub(l, where, "class"),
+					   join(l, classes));
 			s->cls = arena_strdup(&l->c->arena, classes[cls]);
 			s->cls_pos = val->pos;
 			break;
 		case 1:
-			ret = get_str(l, val, "role", &s->role) ||
-			      check_role_name(l, val, s->role);
+			ret = get_str(l, val, sub(l, where, "role"), &s->role) ||
+			      check_role_name(l, val, sub(l, where, "role"), s->role);
 			break;
 		case 2:
-			ret = get_int(l, val, "connection_limit", 1, MAX_CONN, &s->connection_limit);
+			ret = get_int(l, val, sub(l, where, "connection_limit"), 1, MAX_CONN,
+				      &s->connection_limit);
 			break;
 		case 3:
-			ret = get_int(l, val, "order", 1, INT_MAX, &s->order);
+			ret = get_int(l, val, sub(l, where, "order"), 1, INT_MAX, &s->order);
 			break;
 		default:
 			return -1;
@@ -375,7 +384,7 @@ static int load_role(struct loader *l, const struct ynode *k, const struct ynode
 {
 	const char *where;
 
-	if (get_name(l, k, "a role name", &r->name) || check_role_name(l, k, r->name))
+	if (get_name(l, k, "a role name", &r->name) || check_role_name(l, k, "roles", r->name))
 		return -1;
 	r->pos = k->pos;
 	where = sub(l, "roles", r->name);
@@ -388,7 +397,8 @@ static int load_role(struct loader *l, const struct ynode *k, const struct ynode
 
 		switch (idx) {
 		case 0:
-			ret = get_int(l, val, "connection_limit", 1, MAX_CONN, &r->connection_limit);
+			ret = get_int(l, val, sub(l, where, "connection_limit"), 1, MAX_CONN,
+				      &r->connection_limit);
 			break;
 		case 1:
 			ret = load_settings(l, val, sub(l, where, "settings"), &r->settings,

@@ -127,14 +127,29 @@ static int origin_line(const struct env_entry *e)
 	return o->pos.line;
 }
 
+/* "file:line:col: services.SVC.environment.KEY: WHY" at the value's origin; returns -1. */
 static int input_error_at(struct detect_ctx *c, const struct env_entry *e, const char *svc,
-			  const char *msg)
+			  const char *why)
 {
 	const struct origin *o = &e->origin;
 	const struct ypos *pos = o->kind == ORIGIN_PROCESS && o->via ? &o->via->pos : &o->pos;
 	return diag_at(c->d, pos->file ? pos->file->display : "(environment)", pos->line, pos->col,
-		       "services.%s: %s does not parse as a PostgreSQL connection string: %s",
-		       svc, e->key, msg);
+		       "services.%s.environment.%s: %s", svc, e->key, why);
+}
+
+/* A port as libpq takes it: empty (the default) or 1..65535. */
+static int is_port(const char *v)
+{
+	long n = 0;
+
+	if (!*v)
+		return 1;
+	for (const char *p = v; *p; p++) {
+		if (*p < '0' || *p > '9' || p - v > 5)
+			return 0;
+		n = n * 10 + (*p - '0');
+	}
+	return n >= 1 && n <= 65535;
 }
 
 static int is_superuser(struct detect_ctx *c, const char *user)
@@ -177,7 +192,10 @@ static int add_dsn_conn(struct detect_ctx *c, struct plan_service *ps, const str
 	const struct service *s = ps->svc;
 
 	if (dsn_parse(e->value, &dsn, &sub)) {
-		input_error_at(c, e, s->name, sub.msg.buf);
+		struct buf why = BUF_INIT;
+		buf_addf(&why, "does not parse as a PostgreSQL connection string: %s", sub.msg.buf);
+		input_error_at(c, e, s->name, why.buf);
+		buf_release(&why);
 		diag_release(&sub);
 		return -1;
 	}
@@ -293,6 +311,9 @@ static int add_split_conn(struct detect_ctx *c, struct plan_service *ps, const c
 		if (!pgish)
 			return 0;
 	}
+	if (po && !is_port(po->value))
+		return input_error_at(c, po, s->name,
+				      "not a port: expected a number from 1 to 65535");
 	struct plan_conn *pc = add_conn(c->plan, ps);
 	const struct env_entry *anchor = u ? u : h ? h : db;
 	pc->variable = anchor->key;
@@ -776,16 +797,29 @@ int detect_services(struct plan *plan, const struct config *cfg, const struct pl
 				strvec_push(&c.superusers, u->value);
 		}
 	}
-	/* Validate --assume names before anything else. */
+	/* Validate every --assume before anything else: the syntax, the
+	 * service, the class, and no service assumed to be two things. */
 	for (size_t i = 0; opts && i < opts->nassume; i++) {
 		const char *a = opts->assume[i], *eq = strchr(a, '=');
-		char *name = eq ? xstrndup(a, (size_t)(eq - a)) : xstrdup(a);
-		int known = eq && compose_service(p, name);
-		free(name);
-		if (!known) {
-			diag_err(d, "--assume '%s': expected SERVICE=CLASS naming a service of the stack", a);
+		enum svc_class cls;
+		if (!eq || eq == a) {
+			diag_err(d, "--assume '%s': expected SERVICE=CLASS", a);
 			goto cleanup;
 		}
+		char *name = xstrndup(a, (size_t)(eq - a));
+		int known = compose_service(p, name) != NULL;
+		if (!known)
+			diag_err(d, "--assume '%s': no service '%s' in the stack", a, name);
+		else if (class_parse(eq + 1, &cls) || cls == CLASS_UNCONFIRMED)
+			diag_err(d, "--assume '%s': the class must be migrator, writer or reader", a);
+		for (size_t j = 0; known && !d->set && j < i; j++) {
+			const char *b = opts->assume[j];
+			if (!strncmp(b, a, (size_t)(eq - a) + 1) && strcmp(b, a))
+				diag_err(d, "--assume '%s' contradicts --assume '%s'", a, b);
+		}
+		free(name);
+		if (d->set)
+			goto cleanup;
 	}
 	for (size_t i = 0; cfg && i < cfg->nservices; i++)
 		if (!compose_service(p, cfg->services[i].name)) {

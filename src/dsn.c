@@ -365,6 +365,8 @@ static int parse_param(struct parser *p, size_t a, size_t b)
 
 	if (eq == b && !p->jdbc)
 		return diag_err(p->d, "query parameter without '=' at offset %zu", a + 1);
+	if (eq == a && !p->jdbc)
+		return diag_err(p->d, "query parameter without a name at offset %zu", a + 1);
 	if (decode(p, a, eq, p->jdbc, "a query parameter name", &key) < 0)
 		return -1;
 	/* A bare JDBC "user" or "password" names nothing a rewrite could keep. */
@@ -624,6 +626,10 @@ static int kv_candidate(const char *s)
 		if (r == KV_UNTERMINATED)
 			return seen;
 	}
+	/* "host=db user=app dbname": libpq refuses it, so report it rather
+	 * than pass over a connection (a keyword of libpq's, not free text). */
+	if (r == KV_NOEQ && seen && kv_known(s + t.kstart, t.kend - t.kstart))
+		return 1;
 	return r == KV_END && seen;
 }
 
@@ -768,8 +774,7 @@ static int parse_all(struct parser *p, const char *s, struct diag *d)
 	p->d = d;
 	p->len = strnlen(s, DSN_MAX_LEN + 1);
 	if (p->len > DSN_MAX_LEN)
-		return diag_err(d, "connection string too long at offset %d (limit %d bytes)",
-				DSN_MAX_LEN + 1, DSN_MAX_LEN);
+		return diag_err(d, "longer than %d bytes", DSN_MAX_LEN);
 
 	if ((n = uri_prefix(s, &scheme_len))) {
 		p->dsn.form = DSN_URI;
@@ -1037,7 +1042,7 @@ int dsn_rewrite(const char *s, const char *new_user, const char *new_password_re
 {
 	struct parser p;
 	struct edits e = { NULL, 0, 0 };
-	size_t i, at = 0;
+	size_t i, at = 0, start = out->len;
 
 	if (parse_all(&p, s, d) < 0) {
 		parser_release(&p);
@@ -1069,5 +1074,12 @@ int dsn_rewrite(const char *s, const char *new_user, const char *new_password_re
 	buf_add(out, s + at, p.len - at);
 	free(e.v);
 	parser_release(&p);
+	/* The result must parse again (found by fuzz_dsn: many password
+	 * occurrences, each replaced by a longer reference). */
+	if (out->len - start > DSN_MAX_LEN) {
+		buf_setlen(out, start);
+		return diag_err(d, "the rewritten connection string would be longer than %d bytes",
+				DSN_MAX_LEN);
+	}
 	return 0;
 }

@@ -143,7 +143,8 @@ const char *dsn_param(const struct dsn *dsn, const char *key);
  * its value is empty or ends in a backslash, which would swallow it).
  *
  * Either argument may be NULL: that field is neither changed nor added.
- * Returns 0, or -1 with d set when s does not parse (out is unchanged).
+ * Returns 0, or -1 with d set when s does not parse or the result would be
+ * longer than DSN_MAX_LEN (out is unchanged).
  */
 int dsn_rewrite(const char *s, const char *new_user, const char *new_password_ref,
 		struct buf *out, struct diag *d);

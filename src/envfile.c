@@ -241,7 +241,7 @@ static void expand_escapes(struct buf *out, const char *s, size_t n)
  * *end is just past the closing quote and raw holds the text with \<quote>
  * unescaped (other backslashes kept).
  */
-static int read_quoted(struct parser *p, size_t pos, struct buf *raw, size_t *end)
+static int read_quoted(struct parser *p, const char *key, size_t pos, struct buf *raw, size_t *end)
 {
 	char q = p->data[pos];
 	size_t i;
@@ -263,14 +263,13 @@ static int read_quoted(struct parser *p, size_t pos, struct buf *raw, size_t *en
 			buf_addch(raw, c);
 		}
 	}
+	/* The value is not shown: it may be a password. */
 	{
-		struct buf shown = BUF_INIT;
-		size_t eol = line_end(p->data, p->len, pos);
-		if (eol > pos && p->data[eol - 1] == '\r')
-			eol--;
-		add_shown(&shown, p->data + pos, eol - pos);
-		error_at(p, pos, "unterminated quoted value %s", shown.buf);
-		buf_release(&shown);
+		struct buf k = BUF_INIT;
+		add_shown(&k, key, strlen(key));
+		error_at(p, pos, "unterminated quoted value for %s (no closing %c before the end "
+			 "of the file)", k.buf, q);
+		buf_release(&k);
 	}
 	return -1;
 }
@@ -324,11 +323,14 @@ static int parse_statement(struct parser *p, size_t *pos, struct envfile *ef)
 		if (!key_char(data + i, len - i, &clen)) {
 			struct buf ch = BUF_INIT, line = BUF_INIT;
 			int ret;
-			size_t eol = line_end(data, len, kstart);
+			/* The name up to '=' (the value may be a password). */
+			size_t eol = line_end(data, len, kstart), k;
 			if (eol > kstart && data[eol - 1] == '\r')
 				eol--;
+			for (k = i; k < eol && data[k] != '=' && data[k] != ':'; k++)
+				;
 			add_shown(&ch, data + i, clen);
-			add_shown(&line, data + kstart, eol - kstart);
+			add_shown(&line, data + kstart, k - kstart);
 			ret = error_at(p, i, "unexpected character \"%s\" in variable name \"%s\"",
 				       ch.buf, line.buf);
 			buf_release(&ch);
@@ -380,7 +382,7 @@ static int parse_statement(struct parser *p, size_t *pos, struct envfile *ef)
 		e->quote = data[vpos];
 		e->vstart = vpos;
 		set_position(p, e);
-		if (read_quoted(p, vpos, &raw, &e->vend)) {
+		if (read_quoted(p, e->key, vpos, &raw, &e->vend)) {
 			buf_release(&raw);
 			return -1;
 		}

@@ -8,6 +8,7 @@
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 struct gitrepo {
 	git_repository *repo;
@@ -38,10 +39,18 @@ int gitrepo_open(const char *dir, struct gitrepo **out, struct diag *d)
 	int e;
 
 	git_libgit2_init();
-	e = git_repository_open_ext(&r->repo, dir, 0, NULL);
+	/* Discovery stops where git's would: at GIT_CEILING_DIRECTORIES. */
+	e = git_repository_open_ext(&r->repo, dir, 0, getenv("GIT_CEILING_DIRECTORIES"));
 	if (e == GIT_ENOTFOUND) {
-		diag_err(d, "'%s' is not in a git repository: dsnflip branch commits the change to the "
-			 "repository that holds the stack (git init, commit the stack, then re-run)", dir);
+		/* Name the directory as the user would: relative to where they are. */
+		const char *shown = dir;
+		size_t n;
+		if (getcwd(real, sizeof(real)) && (n = strlen(real)) > 1 &&
+		    !strncmp(dir, real, n) && (dir[n] == '/' || !dir[n]))
+			shown = dir[n] ? dir + n + 1 : ".";
+		diag_err(d, "'%s' is not in a git repository: dsnflip branch commits the change to "
+			 "the repository that holds the stack (git init, commit the stack, then "
+			 "re-run)", shown);
 		goto fail;
 	}
 	if (e) {

@@ -296,7 +296,19 @@ int rolesql_build(const struct plan *plan, const struct config *cfg, const char 
 	}
 	if (!nroles) {
 		char *t = comment_text(database);
-		diag_err(d, "no planned role connects to database '%s'", t);
+		/* Name the databases there are, each once. */
+		struct strvec dbs = STRVEC_INIT;
+		struct buf list = BUF_INIT;
+		for (size_t i = 0; i < plan->nroles; i++)
+			for (size_t k = 0; k < plan->roles[i].ndatabases; k++)
+				if (!strvec_contains(&dbs, plan->roles[i].databases[k]))
+					strvec_push(&dbs, plan->roles[i].databases[k]);
+		for (size_t i = 0; i < dbs.nr; i++)
+			buf_addf(&list, "%s'%s'", i ? ", " : "", dbs.v[i]);
+		diag_err(d, "no planned role connects to database '%s' (the plan's databases: %s)",
+			 t, dbs.nr ? list.buf : "none");
+		strvec_clear(&dbs);
+		buf_release(&list);
 		free(t);
 		goto cleanup;
 	}

@@ -105,6 +105,10 @@ int session_open(const struct cli *cli, struct session *s, struct diag *d)
 		return -1;
 
 	if (cli->config) {
+		if (!path_exists(cli->config)) {
+			diag_err(d, "--config %s: no such file", cli->config);
+			goto fail;
+		}
 		if (config_load(cli->config, cli->config, &s->config, d))
 			goto fail;
 	} else {

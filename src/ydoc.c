@@ -660,6 +660,36 @@ static void yaml_error(struct builder *b, const yaml_parser_t *parser)
 	yaml_mark_t m = parser->problem_mark, cm = parser->context_mark;
 	struct buf path = BUF_INIT, ctx = BUF_INIT;
 
+	/*
+	 * A reader error (bad UTF-8, a control character) has no mark, only a
+	 * byte offset, and the reader runs ahead of the parser: place it at
+	 * that byte and name the byte, without the key path of wherever the
+	 * parser happens to be.
+	 */
+	if (parser->error == YAML_READER_ERROR) {
+		size_t off = parser->problem_offset;
+		if (off > b->f->len)
+			off = b->f->len;
+		int line = 1, col = 1;
+		for (size_t i = 0; i < off; i++) {
+			unsigned char ch = (unsigned char)b->f->data[i];
+			if (ch == '\n') {
+				line++;
+				col = 1;
+			} else if ((ch & 0xc0) != 0x80) {
+				col++;
+			}
+		}
+		if (parser->problem_value >= 0)
+			diag_at(b->d, b->f->display, line, col, "%s (byte 0x%02x)",
+				parser->problem ? parser->problem : "invalid input",
+				(unsigned)parser->problem_value & 0xffu);
+		else
+			diag_at(b->d, b->f->display, line, col, "%s",
+				parser->problem ? parser->problem : "invalid input");
+		return;
+	}
+
 	key_path(b, b->depth, 1, &path);
 	if (parser->context) {
 		buf_addf(&ctx, " %s", parser->context);

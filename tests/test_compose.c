@@ -594,8 +594,10 @@ static void test_loader_errors(void **state)
 	put(fx, "compose.yaml", "services:\n  api:\n    extends: {file: ../../nowhere.yml, service: x}\n");
 	assert_int_equal(load(fx), -1);
 	assert_non_null(strstr(fx->d.msg.buf, "services.api.extends: file '../../nowhere.yml' not found"));
-	put(fx, "compose.yaml", "services:\n  api:\n    env_file: {bogus: x}\n");
-	load_err(fx, "compose.yaml:3:16: services.api.env_file: unknown key 'bogus'");
+	put(fx, "compose.yaml", "services:\n  api:\n    env_file: [{bogus: x}]\n");
+	load_err(fx, "compose.yaml:3:17: services.api.env_file: unknown key 'bogus'");
+	put(fx, "compose.yaml", "services:\n  api:\n    env_file: {path: a.env}\n");
+	load_err(fx, "compose.yaml:3:15: services.api.env_file must be a string or a list, not a mapping");
 	put(fx, "compose.yaml", "services:\n  a: {extends: b}\n  b: {extends: {service: a}}\n");
 	load_err(fx, "compose.yaml:2:16: extends cycle: a -> b -> a");
 	fx->o.limits.max_bytes = 8;
