@@ -13,11 +13,13 @@
  * `rollback` takes every switched service back; both converge.
  */
 #include "deploy.h"
+#include "path.h"
 #include "dsn.h"
 #include "mask.h"
 #include "secrets.h"
 
 #include <errno.h>
+#include <jansson.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,7 +29,7 @@
 
 #define RECREATE_MS (5 * 60 * 1000)
 #define START_GRACE_S 60      /* for the container to be running/healthy */
-#define ROLLBACK_STABLE_MS 3000
+#define ROLLBACK_STABLE_MS 2000
 #define EVIDENCE_LINES 12
 
 static long long real_ms(void)
@@ -101,6 +103,43 @@ static void progress(struct deploy_ctx *dc, const char *svc, const char *phase, 
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
 	fflush(stderr);
+}
+
+/* Fill dc->merged from the committed plan: flipped in the files, on its planned role. */
+static void find_merged(struct deploy_ctx *dc)
+{
+	struct arena tmp = ARENA_INIT;
+	char *path = path_join(&tmp, dc->s.project->dir, "dsnflip.plan.json");
+	json_t *root = access(path, R_OK) ? NULL : json_load_file(path, 0, NULL);
+	size_t i;
+	json_t *v;
+	json_array_foreach(json_object_get(root, "services"), i, v) {
+		const char *name = json_string_value(json_object_get(v, "name"));
+		const char *action = json_string_value(json_object_get(v, "action"));
+		const char *role = json_string_value(json_object_get(v, "role"));
+		const struct plan_service *ps = name ? plan_service(dc->s.plan, name) : NULL;
+		if (!ps || !action || strcmp(action, "flip") || !role || ps->action != ACTION_SKIP ||
+		    !ps->nconns)
+			continue;
+		int all = 1;
+		for (size_t k = 0; k < ps->nconns; k++)
+			all &= ps->conns[k].user && !strcmp(ps->conns[k].user, role);
+		if (all) {
+			strvec_push(&dc->merged, name);
+			strvec_push(&dc->merged_roles, role);
+		}
+	}
+	json_decref(root);
+	arena_release(&tmp);
+}
+
+/* The role a merged checkout gives the service, or NULL. */
+static const char *merged_role(const struct deploy_ctx *dc, const char *name)
+{
+	for (size_t i = 0; i < dc->merged.nr; i++)
+		if (!strcmp(dc->merged.v[i], name))
+			return dc->merged_roles.v[i];
+	return NULL;
 }
 
 int deploy_open(struct deploy_ctx *dc, struct cli *cli, int flags, struct diag *d)
@@ -190,6 +229,7 @@ int deploy_open(struct deploy_ctx *dc, struct cli *cli, int flags, struct diag *
 	}
 	if (!access(dc->override_path, F_OK))
 		runtime_set_override(&dc->rt, dc->override_path);
+	find_merged(dc);
 
 	if (flags & (DEPLOY_NEED_PG | DEPLOY_SOFT_PG)) {
 		struct diag sub = DIAG_INIT;
@@ -221,6 +261,8 @@ void deploy_close(struct deploy_ctx *dc)
 	failpat_release(&dc->pats);
 	if (dc->session_open)
 		session_close(&dc->s);
+	strvec_clear(&dc->merged);
+	strvec_clear(&dc->merged_roles);
 	free(dc->dir);
 	free(dc->override_path);
 	memset(dc, 0, sizeof(*dc));
@@ -805,17 +847,20 @@ static int flip_one(struct deploy_ctx *dc, const struct plan_service *ps, size_t
 		    struct diag *d)
 {
 	struct journal_service *js = journal_get(dc->j, ps->name, 1);
-	const struct plan_role *role = role_of(dc->s.plan, ps->role);
+	const char *merged = merged_role(dc, ps->name);
+	const char *rname = merged ? merged : ps->role;
+	const struct plan_role *role = role_of(dc->s.plan, rname);
 	struct watch w;
 	int r;
 
 	free(js->role);
-	js->role = xstrdup(ps->role);
+	js->role = xstrdup(rname);
 	journal_set_detail(js, NULL);
-	say(dc, "[%zu/%zu] %s -> %s", idx + 1, total, ps->name, ps->role);
+	say(dc, "[%zu/%zu] %s -> %s%s", idx + 1, total, ps->name, rname,
+	    merged ? " (the checkout already holds the flip: no override)" : "");
 	if (journal_step(dc->j, js, "in_flight", "begin", d))
 		return -1;
-	js->in_override = 1;
+	js->in_override = !merged;
 	if (journal_step(dc->j, js, NULL, "override", d) || override_write(dc, d))
 		return -1;
 	if (journal_step(dc->j, js, NULL, "recreate", d))
@@ -824,7 +869,7 @@ static int flip_one(struct deploy_ctx *dc, const struct plan_service *ps, size_t
 	struct diag up = DIAG_INIT;
 	long long t_up = run_now_ms();
 	watch_init(&w, ps);
-	w.role = ps->role;
+	w.role = rname;
 	w.role_limit = role ? role->connection_limit : 0;
 	if (runtime_recreate(&dc->rt, ps->name, RECREATE_MS, &up)) {
 		fail(&w, 0, "recreating failed");
@@ -848,17 +893,17 @@ static int flip_one(struct deploy_ctx *dc, const struct plan_service *ps, size_t
 			return -1;
 		}
 		if (w.done_early)
-			say(dc, "  ok: %s ran its migrations as %s and exited 0 (%.1f s)", ps->name, ps->role,
+			say(dc, "  ok: %s ran its migrations as %s and exited 0 (%.1f s)", ps->name, rname,
 			    (run_now_ms() - t_up) / 1000.0);
 		else if (!dc->have_pg)
-			say(dc, "  ok: %s stayed up for %d s as %s", ps->name, dc->window_s, ps->role);
+			say(dc, "  ok: %s stayed up for %d s as %s", ps->name, dc->window_s, rname);
 		else if (w.own_role_sessions || w.role_sessions_max)
 			say(dc, "  ok: %s stayed up for %d s; sessions as %s: %d from it (%d in all, limit %d), "
-				"none as the superuser", ps->name, dc->window_s, ps->role, w.own_role_sessions,
+				"none as the superuser", ps->name, dc->window_s, rname, w.own_role_sessions,
 			    w.role_sessions_max, w.role_limit);
 		else
 			say(dc, "  ok: %s stayed up for %d s with no failure; warning: no session as %s was "
-				"seen (it may connect lazily)", ps->name, dc->window_s, ps->role);
+				"seen (it may connect lazily)", ps->name, dc->window_s, rname);
 		watch_release(&w);
 		return 0;
 	}
@@ -874,6 +919,16 @@ static int flip_one(struct deploy_ctx *dc, const struct plan_service *ps, size_t
 		say(dc, "  rolling %s back to its old DSN", ps->name);
 	}
 	journal_set_detail(js, w.reason);
+	if (merged) {
+		/* The old DSN is not in the files any more: only git has it. */
+		diag_fail(d, "%s failed on %s and cannot be rolled back automatically: the checkout "
+			     "itself holds the flip (the branch was merged).  Revert the merge (or check out "
+			     "the commit before it) and run 'docker compose up -d %s'", ps->name, rname,
+			  ps->name);
+		journal_step(dc->j, js, "failed", "failed-in-checkout", NULL);
+		watch_release(&w);
+		return -1;
+	}
 	int rr = rollback_one(dc, ps, js, &healthy, &rb);
 	if (rr) {
 		diag_fail(d, "%s failed (%s) and rolling it back failed too: %s", ps->name, w.reason,
@@ -995,6 +1050,21 @@ static int preflight(struct deploy_ctx *dc, const struct plan_service **todo, si
 	int ret = -1;
 
 	for (size_t i = 0; i < ntodo; i++) {
+		const char *merged = merged_role(dc, todo[i]->name);
+		if (merged) {
+			/* Not in this plan's roles (the checkout's plan skips it): log in only. */
+			struct plan_role tmp;
+			const char *db = todo[i]->conns[0].database ? todo[i]->conns[0].database : "postgres";
+			memset(&tmp, 0, sizeof(tmp));
+			tmp.name = merged;
+			tmp.databases = &db;
+			tmp.ndatabases = 1;
+			if (!strvec_contains(&seen, merged)) {
+				strvec_push(&seen, merged);
+				check_login(dc, &tmp, &problems);
+			}
+			continue;
+		}
 		const struct plan_role *r = role_of(dc->s.plan, todo[i]->role);
 		if (!r) {
 			buf_addf(&problems, "\n  %s: the plan has no role for it", todo[i]->name);
@@ -1017,6 +1087,10 @@ static int preflight(struct deploy_ctx *dc, const struct plan_service **todo, si
 		struct container *cts = NULL;
 		size_t n = 0;
 		struct diag sub = DIAG_INIT;
+		const struct journal_service *js = journal_get(dc->j, todo[i]->name, 0);
+		/* Resuming a service a crash left half-recreated: it is recreated next anyway. */
+		if (js && !strcmp(js->state, "in_flight"))
+			continue;
 		if (service_containers(dc, todo[i]->name, &cts, &n, &sub)) {
 			buf_addf(&problems, "\n  %s: %s", todo[i]->name, sub.msg.buf);
 		} else {
@@ -1064,12 +1138,14 @@ int deploy_run(struct deploy_ctx *dc)
 {
 	struct diag d = DIAG_INIT;
 	const struct plan *plan = dc->s.plan;
-	const struct plan_service **todo = xcalloc(plan->norder + 1, sizeof(*todo));
+	const struct plan_service **todo = xcalloc(plan->norder + dc->merged.nr + 1, sizeof(*todo));
 	size_t ntodo = 0;
 	int code = EXIT_FAILED, started = 0;
 
 	for (size_t i = 0; i < dc->cli->args.nr; i++) {
 		const struct plan_service *ps = plan_service(plan, dc->cli->args.v[i]);
+		if (ps && merged_role(dc, ps->name))
+			continue;
 		if (!ps || ps->action != ACTION_FLIP) {
 			diag_err(&d, "'%s' is not a service the plan flips%s", dc->cli->args.v[i],
 				 ps ? (ps->action == ACTION_HOLD ? " (it is held)" : " (nothing to do)") : "");
@@ -1108,6 +1184,20 @@ int deploy_run(struct deploy_ctx *dc)
 		const struct journal_service *js = journal_get(dc->j, ps->name, 0);
 		if (js && !strcmp(js->state, "flipped") && js->in_override) {
 			say(dc, "%s is already on %s", ps->name, js->role ? js->role : ps->role);
+			continue;
+		}
+		todo[ntodo++] = ps;
+	}
+	/* Then those the merged checkout already flips: recreated and watched, no override. */
+	for (size_t i = 0; i < dc->merged.nr; i++) {
+		const struct plan_service *ps = plan_service(plan, dc->merged.v[i]);
+		const struct journal_service *js = journal_get(dc->j, ps->name, 0);
+		if (dc->cli->args.nr && !in_args(dc->cli, ps->name))
+			continue;
+		if (dc->cli->resume && (!dc->j->active || !strvec_contains(&dc->j->rollout, ps->name)))
+			continue;
+		if (js && !strcmp(js->state, "flipped") && !dc->cli->args.nr) {
+			say(dc, "%s is already on %s (in the checkout)", ps->name, dc->merged_roles.v[i]);
 			continue;
 		}
 		todo[ntodo++] = ps;
@@ -1228,6 +1318,15 @@ int rollback_run(struct deploy_ctx *dc)
 				dc->cli->args.v[i]);
 			return EXIT_INPUT;
 		}
+	for (size_t i = 0; i < dc->cli->args.nr; i++)
+		if (merged_role(dc, dc->cli->args.v[i]) &&
+		    !(journal_get(dc->j, dc->cli->args.v[i], 0) &&
+		      journal_get(dc->j, dc->cli->args.v[i], 0)->in_override)) {
+			fprintf(stderr, "dsnflip: %s: the checkout itself holds the flip (the branch was "
+					"merged): revert the merge and run 'docker compose up -d %s'\n",
+				dc->cli->args.v[i], dc->cli->args.v[i]);
+			code = EXIT_FAILED;
+		}
 	catch_signals(dc);
 	dc->j->operation = (free(dc->j->operation), xstrdup("rollback"));
 	/* A rollback ends any rollout a crash left behind: --resume will not re-flip. */
@@ -1249,6 +1348,12 @@ int rollback_run(struct deploy_ctx *dc)
 		}
 		const struct plan_service *ps = plan_service(plan, name);
 		long long t0 = real_ms(), healthy = 0;
+		if (merged_role(dc, name) && !js->in_override) {
+			fprintf(stderr, "dsnflip: %s: the checkout itself holds the flip (the branch was merged): "
+					"revert the merge and run 'docker compose up -d %s'\n", name, name);
+			code = EXIT_FAILED;
+			continue;
+		}
 		say(dc, "rolling %s back to its old DSN", name);
 		if (rollback_one(dc, ps, js, &healthy, &d)) {
 			code = EXIT_FAILED;

@@ -46,6 +46,12 @@ struct deploy_ctx {
 	int tty;              /* progress on stderr */
 	sigset_t sigs;        /* SIGINT, SIGTERM: blocked, polled */
 	int interrupted;
+	/*
+	 * Services the checkout already flips (the branch was merged): their
+	 * effective DSN uses the role the committed plan (dsnflip.plan.json)
+	 * gave them.  No override is needed; deploy recreates and watches them.
+	 */
+	struct strvec merged, merged_roles;
 };
 
 /* What opening needs. */

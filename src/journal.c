@@ -265,7 +265,10 @@ int journal_step(struct journal *j, struct journal_service *s, const char *state
 	s->step = xstrdup(step);
 	free(s->updated);
 	s->updated = xstrdup(now);
-	if (journal_save(j, d))
+	struct diag scratch = DIAG_INIT;
+	int r = journal_save(j, d ? d : &scratch);
+	diag_release(&scratch);
+	if (r)
 		return -1;
 	run_fault_point(j->env, step, s->name);
 	return 0;

@@ -65,8 +65,9 @@ struct journal_service *journal_get(struct journal *j, const char *name, int cre
 /* Write the journal atomically.  Returns 0 or -1 with d. */
 int journal_save(struct journal *j, struct diag *d);
 /*
- * Record state/step for s (state or detail may be NULL: unchanged), save,
- * then pass the fault seam for step ("DSNFLIP_FAULT=step[@service]").
+ * Record state/step for s (state may be NULL: unchanged), save, then pass
+ * the fault seam for step ("DSNFLIP_FAULT=step[@service]").  d may be NULL
+ * when the caller is already reporting an earlier error.
  */
 int journal_step(struct journal *j, struct journal_service *s, const char *state,
 		 const char *step, struct diag *d);

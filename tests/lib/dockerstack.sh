@@ -12,9 +12,8 @@
 # the stack (tests/docker-apps/stack/docker-compose.yml and the python apps)
 # into a temp project directory with a 0600 .env holding the superuser's
 # password, starts every service as the superuser, waits for the one-shot
-# migrators, then creates the plan's roles: `dsnflip roles apply` when this
-# build has it, else tests/lib/roles-fallback.py (same end state for these
-# tests).  Exports:
+# migrators, then creates the plan's roles with `dsnflip roles apply`.
+# Exports:
 #   DS_DIR       the project directory      DS_PROJECT  its compose project name
 #   DS_STATE     XDG_STATE_HOME for dsnflip (its secrets, journal, override)
 #   DS_COMPOSE   the compose command as an array-friendly string
@@ -103,6 +102,12 @@ ds_setup() {
 	cp "$root"/tests/docker-apps/*.py "$DS_DIR/apps/"
 	(umask 077; printf 'POSTGRES_PASSWORD=%s\nDB_PORT=%s\n' "$(cat "$PG_TEST_PWFILE")" "$PGPORT" >"$DS_DIR/.env")
 	export DS_DIR DS_PROJECT DS_STATE DS_COMPOSE DSNFLIP DS_TMP
+	# A repository, as a real stack lives in one (`dsnflip branch` commits there).
+	if command -v git >/dev/null 2>&1; then
+		(cd "$DS_DIR" && git init -q -b main . && git config user.name "dsnflip tests" &&
+			git config user.email tests@dsnflip.invalid && printf '.env\n' >.gitignore &&
+			git add -A && git commit -qm "the stack, on the superuser") >/dev/null 2>&1
+	fi
 	ds_compose up -d >"$DS_TMP/up.log" 2>&1 || { echo "dockerstack: compose up failed:" >&2; tail -5 "$DS_TMP/up.log" >&2; return 1; }
 	# The one-shot migrators must have run before ownership moves.
 	local i
@@ -114,23 +119,10 @@ ds_setup() {
 	ds_roles
 }
 
-# Create the plan's roles with the secrets file's passwords.
+# Create the plan's roles with the secrets file's passwords (`dsnflip roles apply`).
 ds_roles() {
-	local root
-	root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
-	if "$DSNFLIP" help 2>/dev/null | grep -q '^  roles '; then
-		ds_dsnflip roles apply >"$DS_TMP/roles.log" 2>&1 || { echo "dockerstack: roles apply failed:" >&2; tail -5 "$DS_TMP/roles.log" >&2; return 1; }
-		DS_ROLES_HOW="dsnflip roles apply"
-	else
-		ds_dsnflip plan --format json >"$DS_TMP/plan.json" 2>/dev/null
-		[ -s "$DS_TMP/plan.json" ] || { echo "dockerstack: plan failed" >&2; return 1; }
-		python3 "$root/tests/lib/roles-fallback.py" "$DS_TMP/plan.json" \
-			"$DS_STATE/dsnflip/$DS_PROJECT/secrets.env" >"$DS_TMP/roles.sql" || return 1
-		psql -q -f "$DS_TMP/roles.sql" postgres >"$DS_TMP/roles.log" 2>&1 || { echo "dockerstack: roles SQL failed:" >&2; tail -5 "$DS_TMP/roles.log" >&2; return 1; }
-		rm -f "$DS_TMP/roles.sql"
-		DS_ROLES_HOW="tests/lib/roles-fallback.py (no 'roles apply' in this build)"
-	fi
-	export DS_ROLES_HOW
+	ds_dsnflip roles apply >"$DS_TMP/roles.log" 2>&1 ||
+		{ echo "dockerstack: roles apply failed:" >&2; tail -5 "$DS_TMP/roles.log" >&2; return 1; }
 }
 
 ds_cleanup() {
