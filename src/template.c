@@ -236,6 +236,12 @@ char *template_dir(char *const *env)
 			if (path_is_dir(cand))
 				return cand;
 			free(cand);
+			/* Installed: <prefix>/bin/dsnflip finds <prefix>/share/dsnflip/templates,
+			 * wherever the prefix is (also under a DESTDIR staging tree). */
+			cand = xstrfmt("%s/../share/dsnflip/templates", exe);
+			if (path_is_dir(cand))
+				return cand;
+			free(cand);
 			/* build/<variant>/dsnflip or tests binaries two levels down */
 			for (int up = 0; up < 3; up++) {
 				slash = strrchr(exe, '/');
