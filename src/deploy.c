@@ -1339,8 +1339,11 @@ int rollback_run(struct deploy_ctx *dc)
 			continue;
 		if (!js)
 			continue;
+		/* "failed": a flip whose own rollback did not finish (compose refused,
+		 * say); the container may still run on the new DSN, so it goes back too. */
 		int switched = js->in_override || !strcmp(js->state, "in_flight") ||
-			       !strcmp(js->state, "rolling_back") || !strcmp(js->state, "flipped");
+			       !strcmp(js->state, "rolling_back") || !strcmp(js->state, "flipped") ||
+			       !strcmp(js->state, "failed");
 		if (!switched) {
 			if (dc->cli->args.nr)
 				say(dc, "%s is not switched (%s): nothing to roll back", name, js->state);
