@@ -64,7 +64,7 @@ TEST_SRC := $(wildcard tests/test_*.c)
 TEST_BIN := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
 LIBA := $(BUILD)/libdsnflip.a
 
-.PHONY: fuzz all check unit-check fixture-check pg-check docker-check valgrind-check demo bench install clean deps
+.PHONY: dsnflip fuzz all check unit-check fixture-check pg-check docker-check valgrind-check demo bench install clean deps
 
 all: dsnflip
 
