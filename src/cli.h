@@ -58,6 +58,8 @@ struct session {
 	struct live_facts *live;  /* the live server's facts (--db or derived), or NULL: offline */
 };
 
+/* The compose loader's options from the global options (-C, -f, -p, ...). */
+void cli_compose_opts(const struct cli *cli, struct compose_opts *co);
 /* Load stack, config and plan as the options say.  Returns 0 or -1 with d. */
 int session_open(const struct cli *cli, struct session *s, struct diag *d);
 void session_close(struct session *s);

@@ -98,15 +98,7 @@ int cmd_config(struct cli *cli)
 	enum report_format fmt = FORMAT_TEXT;
 	struct buf out = BUF_INIT, v = BUF_INIT, o = BUF_INIT;
 
-	co.dir = cli->dir;
-	co.files = (const char *const *)cli->files.v;
-	co.nfiles = cli->files.nr;
-	co.project_name = cli->project;
-	co.env_files = (const char *const *)cli->env_files.v;
-	co.nenv_files = cli->env_files.nr;
-	co.profiles = (const char *const *)cli->profiles.v;
-	co.nprofiles = cli->profiles.nr;
-	co.environ = cli->environ;
+	cli_compose_opts(cli, &co);
 	if (cli_check_options(cli, CLI_OPT_FORMAT, &d) ||
 	    (cli->format && (report_format_parse(cli->format, &fmt) || fmt == FORMAT_MARKDOWN) &&
 	     diag_err(&d, "--format must be text or json for 'config', not '%s'", cli->format)) ||

@@ -83,6 +83,19 @@ cleanup:
 	return rc;
 }
 
+void cli_compose_opts(const struct cli *cli, struct compose_opts *co)
+{
+	co->dir = cli->dir;
+	co->files = (const char *const *)cli->files.v;
+	co->nfiles = cli->files.nr;
+	co->project_name = cli->project;
+	co->env_files = (const char *const *)cli->env_files.v;
+	co->nenv_files = cli->env_files.nr;
+	co->profiles = (const char *const *)cli->profiles.v;
+	co->nprofiles = cli->profiles.nr;
+	co->environ = cli->environ;
+}
+
 int session_open(const struct cli *cli, struct session *s, struct diag *d)
 {
 	struct compose_opts co = COMPOSE_OPTS_INIT;
@@ -92,15 +105,7 @@ int session_open(const struct cli *cli, struct session *s, struct diag *d)
 	s->format = FORMAT_TEXT;
 	if (cli->format && report_format_parse(cli->format, &s->format))
 		return diag_err(d, "--format must be text, json or markdown, not '%s'", cli->format);
-	co.dir = cli->dir;
-	co.files = (const char *const *)cli->files.v;
-	co.nfiles = cli->files.nr;
-	co.project_name = cli->project;
-	co.env_files = (const char *const *)cli->env_files.v;
-	co.nenv_files = cli->env_files.nr;
-	co.profiles = (const char *const *)cli->profiles.v;
-	co.nprofiles = cli->profiles.nr;
-	co.environ = cli->environ;
+	cli_compose_opts(cli, &co);
 	if (compose_load(&co, &s->project, d))
 		return -1;
 
