@@ -105,7 +105,7 @@ unit-check: $(TEST_BIN)
 	$(Q)BUILD=$(BUILD) ./tests/run-all unit
 
 demo: dsnflip
-	./dsnflip -C examples/fleet plan; test $$? -ne 2
+	./dsnflip -C examples/fleet --offline plan; test $$? -ne 2
 
 bench: dsnflip
 	$(Q)./bench/run
