@@ -693,7 +693,7 @@ static int watch_service(struct deploy_ctx *dc, struct watch *w, int window_s, i
 			for (size_t i = 0; i < ncts; i++) {
 				struct container *ct = &cts[i];
 				if (runtime_inspect(&dc->rt, ct->id, ct, &sub)) {
-					fail(w, 0, "container %.12s of %s is gone: %s", ct->id, svc, sub.msg.buf);
+					fail(w, 0, "cannot inspect container %.12s of %s (gone, or the Docker daemon does not answer): %s", ct->id, svc, sub.msg.buf);
 					break;
 				}
 				struct buf st = BUF_INIT;
