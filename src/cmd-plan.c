@@ -23,7 +23,19 @@ static void note_untracked_origins(struct session *s)
 	struct diag ignore = DIAG_INIT;
 	struct strvec said = STRVEC_INIT;
 
-	if (gitrepo_open(s->project->dir, &repo, &ignore) || gitrepo_set_base(repo, NULL, &ignore))
+	/* Opening a repository costs libgit2's start-up (~10 ms): only when some
+	 * flipped connection lives in an env file, the usual untracked place. */
+	int any = 0;
+	for (size_t i = 0; i < plan->nservices && !any; i++)
+		for (size_t k = 0; k < plan->services[i].nconns && !any; k++) {
+			const struct plan_conn *c = &plan->services[i].conns[k];
+			any = plan->services[i].action != ACTION_SKIP &&
+			      ((c->entry && c->entry->origin.kind == ORIGIN_ENVFILE) ||
+			       (c->user_entry && c->user_entry->origin.kind == ORIGIN_ENVFILE) ||
+			       (c->password_entry && c->password_entry->origin.kind == ORIGIN_ENVFILE));
+		}
+	if (!any || gitrepo_open(s->project->dir, &repo, &ignore) ||
+	    gitrepo_set_base(repo, NULL, &ignore))
 		goto out;
 	for (size_t i = 0; i < plan->nservices; i++) {
 		const struct plan_service *ps = &plan->services[i];
