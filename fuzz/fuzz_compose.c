@@ -10,8 +10,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "compose.h"
-#include "plan.h"
+#include "stack/compose.h"
+#include "plan/plan.h"
 
 static void put(const char *dir, const char *name, const uint8_t *p, size_t n)
 {

@@ -5,7 +5,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 
-#include "envfile.h"
+#include "stack/envfile.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

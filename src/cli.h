@@ -8,12 +8,12 @@
 #ifndef DSNFLIP_CLI_H
 #define DSNFLIP_CLI_H
 
-#include "buf.h"
-#include "compose.h"
-#include "config.h"
-#include "diag.h"
-#include "plan.h"
-#include "report.h"
+#include "util/buf.h"
+#include "stack/compose.h"
+#include "stack/config.h"
+#include "util/diag.h"
+#include "plan/plan.h"
+#include "plan/report.h"
 
 struct cli {
 	const char *dir;          /* -C */

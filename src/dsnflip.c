@@ -6,7 +6,7 @@
  * 0 ok, 1 an operation failed, 2 usage or input error, 3 plan over budget.
  */
 #include "cli.h"
-#include "deploy.h"
+#include "running/deploy.h"
 
 #include <stdio.h>
 #include <stdlib.h>

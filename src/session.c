@@ -4,9 +4,9 @@
  * `branch`, `roles` and `deploy` can never disagree about the stack.
  */
 #include "cli.h"
-#include "discover.h"
-#include "path.h"
-#include "pgconn.h"
+#include "server/discover.h"
+#include "util/path.h"
+#include "server/pgconn.h"
 
 #include <stdio.h>
 #include <string.h>

@@ -19,8 +19,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "compose.h"
-#include "path.h"
+#include "stack/compose.h"
+#include "util/path.h"
 
 struct fx {
 	char dir[64];

@@ -16,7 +16,7 @@
 #include <dirent.h>
 #include <unistd.h>
 
-#include "config.h"
+#include "stack/config.h"
 
 #define GOOD "fixtures/config/good"
 #define BAD "fixtures/config/bad"

@@ -13,7 +13,7 @@
 #include <cmocka.h>
 #include <unistd.h>
 
-#include "deploy.h"
+#include "running/deploy.h"
 
 static const char stack[] =
 	"services:\n"

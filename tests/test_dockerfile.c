@@ -21,9 +21,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "buf.h"
-#include "diag.h"
-#include "dockerfile.h"
+#include "util/buf.h"
+#include "util/diag.h"
+#include "stack/dockerfile.h"
 
 static char fixture_dir[4096];
 

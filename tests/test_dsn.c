@@ -29,9 +29,9 @@
 
 #include <cmocka.h>
 
-#include "buf.h"
-#include "diag.h"
-#include "dsn.h"
+#include "util/buf.h"
+#include "util/diag.h"
+#include "detect/dsn.h"
 
 #define MAX_FIELDS 12
 

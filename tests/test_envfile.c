@@ -15,7 +15,7 @@
 #include <cmocka.h>
 #include <dirent.h>
 
-#include "envfile.h"
+#include "stack/envfile.h"
 
 struct want {
 	const char *key;

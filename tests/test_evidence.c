@@ -18,9 +18,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "buf.h"
-#include "diag.h"
-#include "evidence.h"
+#include "util/buf.h"
+#include "util/diag.h"
+#include "detect/evidence.h"
 
 static char fixture_dir[4096];
 

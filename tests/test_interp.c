@@ -11,7 +11,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "interp.h"
+#include "stack/interp.h"
 
 struct var {
 	const char *name;

@@ -16,7 +16,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "journal.h"
+#include "running/journal.h"
 
 static char *tmpdir(void)
 {

@@ -8,8 +8,8 @@
 #include <cmocka.h>
 #include <string.h>
 
-#include "diag.h"
-#include "mask.h"
+#include "util/diag.h"
+#include "util/mask.h"
 
 static const char *const cases[][2] = {
 	{ "postgresql://postgres:s3cret@db:5432/app", "postgresql://postgres:****@db:5432/app" },

@@ -11,8 +11,8 @@
 #include <cmocka.h>
 #include <string.h>
 
-#include "diag.h"
-#include "pgconn.h"
+#include "util/diag.h"
+#include "server/pgconn.h"
 
 static const char *const cases[][2] = {
 	{ "postgresql://postgres:s3cret@db:5432/app",

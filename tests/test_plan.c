@@ -11,9 +11,9 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "compose.h"
-#include "config.h"
-#include "plan.h"
+#include "stack/compose.h"
+#include "stack/config.h"
+#include "plan/plan.h"
 
 struct loaded {
 	struct compose_project *p;

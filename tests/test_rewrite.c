@@ -27,9 +27,9 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "config.h"
-#include "plan.h"
-#include "rewrite.h"
+#include "stack/config.h"
+#include "plan/plan.h"
+#include "artifacts/rewrite.h"
 
 #define FIXTURES "fixtures/rewrite"
 

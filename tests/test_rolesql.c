@@ -20,10 +20,10 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "config.h"
-#include "plan.h"
-#include "rolesql.h"
-#include "sqlquote.h"
+#include "stack/config.h"
+#include "plan/plan.h"
+#include "artifacts/rolesql.h"
+#include "artifacts/sqlquote.h"
 
 #define TDIR "templates"
 

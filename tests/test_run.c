@@ -14,7 +14,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "run.h"
+#include "util/run.h"
 
 static void sh(struct child *c, const char *script)
 {

@@ -16,7 +16,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "secrets.h"
+#include "artifacts/secrets.h"
 
 struct fx {
 	char dir[64];

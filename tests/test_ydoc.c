@@ -12,7 +12,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "ydoc.h"
+#include "stack/ydoc.h"
 
 struct fx {
 	struct arena a;

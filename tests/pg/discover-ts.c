@@ -9,7 +9,7 @@
  *
  * usage: discover-ts CONNINFO DBNAME
  */
-#include "discover.h"
+#include "server/discover.h"
 
 #include <stdio.h>
 #include <string.h>

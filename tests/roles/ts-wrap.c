@@ -10,7 +10,7 @@
  * so the server checks the TimescaleDB branches against the catalog shapes
  * POSTGRES.md documents.
  */
-#include "pgconn.h"
+#include "server/pgconn.h"
 
 #include <stdlib.h>
 #include <string.h>

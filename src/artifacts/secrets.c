@@ -1,0 +1,410 @@
+/*
+ * secrets: the generated role passwords, kept outside the repository (see
+ * secrets.h).
+ *
+ * The rules that make this file safe to hold production passwords:
+ *  - passwords come from getrandom(2) (24 bytes, 48 lower-case hex chars);
+ *  - the file is created 0600 inside directories created 0700, and a file
+ *    or directory someone else could read is refused (load) or tightened
+ *    (the directory, when we own it) — never silently trusted;
+ *  - a save never leaves a torn file: a temp file in the same directory is
+ *    written, fsync'ed and renamed over the old one, then the directory is
+ *    fsync'ed so the rename itself survives a crash;
+ *  - no message ever quotes the file's content (a malformed line is named
+ *    by its number only), and freed passwords are wiped.
+ */
+#include "artifacts/secrets.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define SECRETS_MAX_BYTES (1024 * 1024)
+#define SECRET_RANDOM_BYTES 24
+
+struct secret {
+	char *key;   /* "<ROLE>_PASSWORD" (or any other KEY found in the file) */
+	char *value;
+};
+
+struct secrets {
+	char *path;
+	struct secret *v;
+	size_t nr, alloc;
+	int dirty;
+};
+
+static void wipe(char *s)
+{
+	if (s)
+		explicit_bzero(s, strlen(s));
+}
+
+static const char *env_get(char *const *env, const char *name)
+{
+	size_t n = strlen(name);
+	for (char *const *e = env; e && *e; e++)
+		if (!strncmp(*e, name, n) && (*e)[n] == '=')
+			return *e + n + 1;
+	return NULL;
+}
+
+char *secrets_path(const char *project, char *const *env)
+{
+	const char *state = env_get(env, "XDG_STATE_HOME");
+	struct buf b = BUF_INIT;
+
+	/* XDG: a relative XDG_STATE_HOME is invalid and must be ignored. */
+	if (state && state[0] == '/') {
+		buf_addstr(&b, state);
+	} else {
+		const char *home = env_get(env, "HOME");
+		if (!home || !*home) {
+			struct passwd *pw = getpwuid(geteuid());
+			home = pw && pw->pw_dir ? pw->pw_dir : "/";
+		}
+		buf_addf(&b, "%s/.local/state", home);
+	}
+	buf_addstr(&b, "/dsnflip/");
+	/* A project name is a path component here: nothing that escapes it. */
+	const char *p = project && *project ? project : "default";
+	if (!strcmp(p, ".") || !strcmp(p, ".."))
+		buf_addch(&b, '_');
+	for (; *p; p++)
+		buf_addch(&b, isalnum((unsigned char)*p) || *p == '-' || *p == '_' || *p == '.' ? *p : '_');
+	buf_addstr(&b, "/secrets.env");
+	return buf_detach(&b, NULL);
+}
+
+char *secrets_var_name(const char *role)
+{
+	struct buf b = BUF_INIT;
+	for (const char *p = role; *p; p++)
+		buf_addch(&b, isalnum((unsigned char)*p) ? toupper((unsigned char)*p) : '_');
+	buf_addstr(&b, "_PASSWORD");
+	return buf_detach(&b, NULL);
+}
+
+static struct secret *find(const struct secrets *s, const char *key)
+{
+	for (size_t i = 0; i < s->nr; i++)
+		if (!strcmp(s->v[i].key, key))
+			return &s->v[i];
+	return NULL;
+}
+
+static void put(struct secrets *s, const char *key, const char *value)
+{
+	struct secret *e = find(s, key);
+	if (e) {
+		wipe(e->value);
+		free(e->value);
+		e->value = xstrdup(value);
+		return;
+	}
+	ALLOC_GROW(s->v, s->nr + 1, s->alloc);
+	s->v[s->nr].key = xstrdup(key);
+	s->v[s->nr].value = xstrdup(value);
+	s->nr++;
+}
+
+static int valid_key(const char *k, size_t n)
+{
+	if (!n || isdigit((unsigned char)k[0]))
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		if (!isalnum((unsigned char)k[i]) && k[i] != '_')
+			return 0;
+	return 1;
+}
+
+/* Parse "KEY=VALUE" lines ('#' comments, blank lines).  Never quotes a value. */
+static int parse(struct secrets *s, const char *data, size_t len, struct diag *d)
+{
+	size_t pos = 0;
+	int line = 0;
+	while (pos < len) {
+		const char *l = data + pos, *nl = memchr(l, '\n', len - pos);
+		size_t n = nl ? (size_t)(nl - l) : len - pos;
+		pos += n + (nl != NULL);
+		line++;
+		if (n && l[n - 1] == '\r')
+			n--;
+		while (n && (*l == ' ' || *l == '\t'))
+			l++, n--;
+		if (!n || *l == '#')
+			continue;
+		const char *eq = memchr(l, '=', n);
+		size_t klen = eq ? (size_t)(eq - l) : 0, vlen = eq ? n - klen - 1 : 0;
+		if (!eq || !valid_key(l, klen) || !vlen || memchr(eq + 1, '\0', vlen))
+			return diag_err(d, "%s:%d: not a KEY=VALUE line (the value is not shown)",
+					s->path, line);
+		char *key = xstrndup(l, klen), *value = xstrndup(eq + 1, vlen);
+		put(s, key, value);
+		wipe(value);
+		free(key);
+		free(value);
+	}
+	return 0;
+}
+
+int secrets_load(const char *path, struct secrets **out, struct diag *d)
+{
+	struct secrets *s = xcalloc(1, sizeof(*s));
+	struct stat st;
+	char *data = NULL;
+	int fd = -1, ret = -1;
+
+	s->path = xstrdup(path);
+	fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0) {
+		if (errno == ENOENT) {
+			*out = s;
+			return 0;
+		}
+		if (errno == ELOOP)
+			diag_err(d, "secrets file '%s' is a symbolic link; refusing to follow it", path);
+		else
+			diag_err(d, "cannot open secrets file '%s': %s", path, strerror(errno));
+		goto cleanup;
+	}
+	if (fstat(fd, &st)) {
+		diag_err(d, "cannot stat secrets file '%s': %s", path, strerror(errno));
+		goto cleanup;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		diag_err(d, "secrets file '%s' is not a regular file", path);
+		goto cleanup;
+	}
+	if (st.st_mode & (S_IRWXG | S_IRWXO)) {
+		diag_err(d, "secrets file '%s' has mode %04o: group or others may read it; "
+			 "refusing to use it (chmod 600 '%s', and rotate the passwords if someone did)",
+			 path, (unsigned)(st.st_mode & 07777), path);
+		goto cleanup;
+	}
+	if (st.st_uid != geteuid()) {
+		diag_err(d, "secrets file '%s' belongs to uid %u, not to you (uid %u); refusing to use it",
+			 path, (unsigned)st.st_uid, (unsigned)geteuid());
+		goto cleanup;
+	}
+	if (st.st_size > SECRETS_MAX_BYTES) {
+		diag_err(d, "secrets file '%s' is larger than %d bytes", path, SECRETS_MAX_BYTES);
+		goto cleanup;
+	}
+	size_t want = (size_t)st.st_size, got = 0;
+	data = xmalloc(want + 1);
+	while (got < want) {
+		ssize_t r = read(fd, data + got, want - got);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0) {
+			diag_err(d, "cannot read secrets file '%s': %s", path, strerror(errno));
+			goto cleanup;
+		}
+		if (r == 0)
+			break;
+		got += (size_t)r;
+	}
+	data[got] = '\0';
+	if (parse(s, data, got, d))
+		goto cleanup;
+	*out = s;
+	s = NULL;
+	ret = 0;
+cleanup:
+	if (data) {
+		explicit_bzero(data, (size_t)st.st_size);
+		free(data);
+	}
+	if (fd >= 0)
+		close(fd);
+	secrets_free(s);
+	return ret;
+}
+
+const char *secrets_get(const struct secrets *s, const char *role)
+{
+	char *key = secrets_var_name(role);
+	const struct secret *e = find(s, key);
+	free(key);
+	return e ? e->value : NULL;
+}
+
+int secrets_ensure(struct secrets *s, const char *role, int *created, struct diag *d)
+{
+	unsigned char raw[SECRET_RANDOM_BYTES];
+	char hex[2 * SECRET_RANDOM_BYTES + 1];
+	size_t got = 0;
+	static const char digits[] = "0123456789abcdef";
+
+	if (created)
+		*created = 0;
+	if (secrets_get(s, role))
+		return 0;
+	while (got < sizeof(raw)) {
+		ssize_t r = getrandom(raw + got, sizeof(raw) - got, 0);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0)
+			return diag_fail(d, "cannot generate a password for role '%s': getrandom: %s", role,
+					 strerror(errno));
+		got += (size_t)r;
+	}
+	for (size_t i = 0; i < sizeof(raw); i++) {
+		hex[2 * i] = digits[raw[i] >> 4];
+		hex[2 * i + 1] = digits[raw[i] & 15];
+	}
+	hex[sizeof(hex) - 1] = '\0';
+	char *key = secrets_var_name(role);
+	put(s, key, hex);
+	free(key);
+	explicit_bzero(raw, sizeof(raw));
+	explicit_bzero(hex, sizeof(hex));
+	s->dirty = 1;
+	if (created)
+		*created = 1;
+	return 0;
+}
+
+/* mkdir -p for the parents of path, each new directory 0700; the last one tightened to 0700. */
+static int make_dirs(const char *path, struct diag *d)
+{
+	char *dir = xstrdup(path);
+	char *slash = strrchr(dir, '/');
+	int ret = -1;
+
+	if (!slash || slash == dir) {
+		free(dir);
+		return 0;
+	}
+	*slash = '\0';
+	for (char *p = dir + 1; ; p++) {
+		if (*p != '/' && *p != '\0')
+			continue;
+		char save = *p;
+		*p = '\0';
+		if (mkdir(dir, 0700) && errno != EEXIST) {
+			diag_fail(d, "cannot create directory '%s': %s", dir, strerror(errno));
+			goto cleanup;
+		}
+		*p = save;
+		if (!save)
+			break;
+	}
+	struct stat st;
+	if (lstat(dir, &st) || !S_ISDIR(st.st_mode)) {
+		diag_fail(d, "'%s' is not a directory", dir);
+		goto cleanup;
+	}
+	if ((st.st_mode & (S_IRWXG | S_IRWXO)) && st.st_uid == geteuid() && chmod(dir, 0700)) {
+		diag_fail(d, "cannot make '%s' private (chmod 700): %s", dir, strerror(errno));
+		goto cleanup;
+	}
+	if (st.st_mode & (S_IRWXG | S_IRWXO) && st.st_uid != geteuid()) {
+		diag_fail(d, "directory '%s' is open to others and not yours; refusing to keep secrets in it",
+			  dir);
+		goto cleanup;
+	}
+	ret = 0;
+cleanup:
+	free(dir);
+	return ret;
+}
+
+static int write_all(int fd, const char *p, size_t n)
+{
+	while (n) {
+		ssize_t w = write(fd, p, n);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0)
+			return -1;
+		p += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+int secrets_save(struct secrets *s, struct diag *d)
+{
+	struct buf body = BUF_INIT, tmp = BUF_INIT;
+	int fd = -1, ret = -1;
+
+	if (!s->dirty)
+		return 0;
+	if (make_dirs(s->path, d))
+		return -1;
+	buf_addstr(&body, "# dsnflip: generated role passwords. Keep this file private (0600);\n"
+			  "# never commit it. One line per role: <ROLE>_PASSWORD=<48 hex chars>.\n");
+	for (size_t i = 0; i < s->nr; i++)
+		buf_addf(&body, "%s=%s\n", s->v[i].key, s->v[i].value);
+
+	buf_addf(&tmp, "%s.tmp.XXXXXX", s->path);
+	fd = mkstemp(tmp.buf); /* created 0600 */
+	if (fd < 0) {
+		diag_fail(d, "cannot create a temporary file beside '%s': %s", s->path, strerror(errno));
+		goto cleanup;
+	}
+	if (fchmod(fd, 0600) || write_all(fd, body.buf, body.len) || fsync(fd)) {
+		diag_fail(d, "cannot write '%s': %s", tmp.buf, strerror(errno));
+		goto cleanup;
+	}
+	if (close(fd)) {
+		fd = -1;
+		diag_fail(d, "cannot write '%s': %s", tmp.buf, strerror(errno));
+		goto cleanup;
+	}
+	fd = -1;
+	if (rename(tmp.buf, s->path)) {
+		diag_fail(d, "cannot rename '%s' to '%s': %s", tmp.buf, s->path, strerror(errno));
+		goto cleanup;
+	}
+	buf_reset(&tmp);
+	{
+		char *dir = xstrdup(s->path), *slash = strrchr(dir, '/');
+		if (slash)
+			*(slash == dir ? slash + 1 : slash) = '\0';
+		int dfd = open(slash ? dir : ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		int bad = dfd < 0 || fsync(dfd);
+		if (dfd >= 0)
+			close(dfd);
+		if (bad) {
+			diag_fail(d, "cannot sync directory '%s': %s", dir, strerror(errno));
+			free(dir);
+			goto cleanup;
+		}
+		free(dir);
+	}
+	s->dirty = 0;
+	ret = 0;
+cleanup:
+	if (fd >= 0)
+		close(fd);
+	if (tmp.len)
+		unlink(tmp.buf);
+	explicit_bzero(body.buf, body.len);
+	buf_release(&body);
+	buf_release(&tmp);
+	return ret;
+}
+
+void secrets_free(struct secrets *s)
+{
+	if (!s)
+		return;
+	for (size_t i = 0; i < s->nr; i++) {
+		wipe(s->v[i].value);
+		free(s->v[i].key);
+		free(s->v[i].value);
+	}
+	free(s->v);
+	free(s->path);
+	free(s);
+}

@@ -1,0 +1,33 @@
+/*
+ * secrets: the generated role passwords, kept outside the repository.
+ *
+ * One file per project: $XDG_STATE_HOME/dsnflip/<project>/secrets.env
+ * (~/.local/state when XDG_STATE_HOME is unset), mode 0600 in a 0700
+ * directory, lines "<ROLE>_PASSWORD=<48 hex chars>" (24 random bytes from
+ * getrandom).  A password is generated once per role and reused by every
+ * later command; the file is written atomically (temp file, fsync, rename).
+ * Nothing here ever prints a password.
+ */
+#ifndef DSNFLIP_SECRETS_H
+#define DSNFLIP_SECRETS_H
+
+#include "util/buf.h"
+#include "util/diag.h"
+
+struct secrets;
+
+/* The path for a project (malloc'd). env: the process environment. */
+char *secrets_path(const char *project, char *const *env);
+/* Load (a missing file is an empty set). Refuses a file readable by others. */
+int secrets_load(const char *path, struct secrets **out, struct diag *d);
+/* The password of a role, or NULL. */
+const char *secrets_get(const struct secrets *s, const char *role);
+/* Generate one for role unless present; *created = 1 when new. */
+int secrets_ensure(struct secrets *s, const char *role, int *created, struct diag *d);
+/* Write the file (0600, atomic) if anything changed. */
+int secrets_save(struct secrets *s, struct diag *d);
+/* "<ROLE>_PASSWORD", upper case (malloc'd). */
+char *secrets_var_name(const char *role);
+void secrets_free(struct secrets *s);
+
+#endif

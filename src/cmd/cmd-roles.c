@@ -1,0 +1,228 @@
+/*
+ * cmd-roles: `dsnflip roles sql [DATABASE]`, `roles check`, `roles apply`.
+ *
+ *   sql    prints sql/dsnflip/<database>.sql (every database of the plan,
+ *          or the one named), from the same plan `branch` commits; writes
+ *          nothing
+ *   check  runs it on the server (--db) inside one transaction per
+ *          database, verifies as each role, rolls back; writes nothing
+ *   apply  the same, committed; new passwords go to the secrets file
+ *
+ * Exit: 0 done (and verified); 1 a server error, a failed verification, or
+ * objects left busy (run apply again); 2 usage or input error.
+ */
+#include "cli.h"
+#include "server/pgconn.h"
+#include "server/roles.h"
+#include "artifacts/rolesql.h"
+#include "artifacts/secrets.h"
+#include "artifacts/template.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+struct bar {
+	int on, color;
+	long last_ms;
+	size_t last_done;
+};
+
+static long now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Draw the ownership progress bar on stderr (a terminal only). */
+static void progress(void *ctx, const char *db, size_t done, size_t total)
+{
+	struct bar *b = ctx;
+	long t = now_ms();
+	if (!b->on || (done != total && t - b->last_ms < 100))
+		return;
+	b->last_ms = t;
+	int width = 30, n = total ? (int)(done * (size_t)width / total) : width;
+	fprintf(stderr, "\r%sre-owning in %s [", b->color ? "\033[K\033[1m" : "", db);
+	for (int i = 0; i < width; i++)
+		fputs(i < n ? "#" : ".", stderr);
+	fprintf(stderr, "] %zu/%zu%s    ", done, total, b->color ? "\033[0m" : "");
+	if (done == total)
+		fputc('\n', stderr);
+	fflush(stderr);
+}
+
+/* "2s", "500ms", "1min", "1.5s" -> milliseconds; -1 if bad. */
+static int parse_ms(const char *s)
+{
+	char *end;
+	double v = strtod(s, &end);
+	if (end == s || v <= 0)
+		return -1;
+	while (*end == ' ')
+		end++;
+	double mul = !*end || !strcmp(end, "ms") ? 1 : !strcmp(end, "s") ? 1000
+		   : !strcmp(end, "min") ? 60000 : !strcmp(end, "h") ? 3600000 : -1;
+	if (mul < 0 || v * mul > 3600000 || v * mul < 1)
+		return -1;
+	return (int)(v * mul + 0.5);
+}
+
+static int print_err(struct diag *d)
+{
+	int code = d->code;
+	fprintf(stderr, "dsnflip: %s\n", d->msg.buf);
+	diag_release(d);
+	return code;
+}
+
+static int roles_sql(struct cli *cli, const struct rolesql_opts *ro)
+{
+	struct diag d = DIAG_INIT;
+	struct session s;
+	struct buf out = BUF_INIT;
+	const char *dbs[256];
+	char *tdir = NULL;
+	int code = EXIT_OK;
+
+	if (cli_check_options(cli, CLI_OPT_LOCK_TIMEOUT, &d))
+		return print_err(&d);
+	if (cli->args.nr > 2) {
+		diag_err(&d, "'roles sql' takes at most one database (got '%s')", cli->args.v[2]);
+		return print_err(&d);
+	}
+	/* The same plan as `branch` commits: live when the server is reachable (limits
+	 * raised to observed peaks), offline with --offline or when it is not. */
+	if (session_open(cli, &s, &d))
+		return print_err(&d);
+	tdir = template_dir(cli->environ);
+	size_t n = rolesql_databases(s.plan, dbs, sizeof(dbs) / sizeof(dbs[0]));
+	if (cli->args.nr == 2) {
+		dbs[0] = cli->args.v[1];
+		n = 1;
+	}
+	if (!n)
+		diag_err(&d, "the plan has no role to create (no service flips or is held)");
+	for (size_t i = 0; i < n && !d.set; i++) {
+		struct rolesql_parts p;
+		if (rolesql_build(s.plan, s.config, dbs[i], tdir, ro, &p, &d))
+			break;
+		if (i)
+			buf_addch(&out, '\n');
+		buf_addstr(&out, p.file);
+		rolesql_parts_release(&p);
+	}
+	if (d.set)
+		code = print_err(&d);
+	else
+		fwrite(out.buf, 1, out.len, stdout);
+	free(tdir);
+	buf_release(&out);
+	session_close(&s);
+	return code;
+}
+
+static int roles_live(struct cli *cli, int check, const struct rolesql_opts *ro)
+{
+	struct diag d = DIAG_INIT;
+	struct session s;
+	struct pgconn pc = { 0 };
+	struct secrets *sec = NULL;
+	struct roles_result res = { 0 };
+	struct bar bar = { 0 };
+	struct buf out = BUF_INIT;
+	char *tdir = NULL, *spath = NULL;
+	int code = EXIT_OK, failed;
+
+	if (cli_check_options(cli, CLI_OPT_FORMAT | CLI_OPT_LOCK_TIMEOUT, &d))
+		return print_err(&d);
+	if (cli->args.nr > 1) {
+		diag_err(&d, "'roles %s' takes no arguments (got '%s')", cli->args.v[0], cli->args.v[1]);
+		return print_err(&d);
+	}
+	if (session_open(cli, &s, &d))
+		return print_err(&d);
+	if (s.format == FORMAT_MARKDOWN) {
+		diag_err(&d, "'roles %s' prints text or json, not markdown", cli->args.v[0]);
+		session_close(&s);
+		return print_err(&d);
+	}
+	spath = secrets_path(s.plan->project_name, cli->environ);
+	if (secrets_load(spath, &sec, &d) || pgconn_open(&pc, cli->db, s.plan, &d)) {
+		code = print_err(&d);
+		goto cleanup;
+	}
+	if (pc.derived && !cli->quiet)
+		fprintf(stderr, "dsnflip: admin connection %s\n", pc.derived);
+	tdir = template_dir(cli->environ);
+	bar.on = isatty(STDERR_FILENO) && !cli->quiet;
+	bar.color = bar.on && !getenv("NO_COLOR");
+	struct roles_opts o = { .check = check, .sql = *ro, .progress = progress, .progress_ctx = &bar,
+			   .environ = cli->environ };
+	failed = roles_run(&pc, s.plan, s.config, sec, tdir, &o, &res, &d);
+
+	if (s.format == FORMAT_JSON) {
+		json_t *j = roles_result_json(&res);
+		char *text = json_dumps(j, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+		buf_addstr(&out, text);
+		buf_addch(&out, '\n');
+		free(text);
+		json_decref(j);
+	} else {
+		roles_result_text(&res, cli->color, &out);
+	}
+	fwrite(out.buf, 1, out.len, stdout);
+	fflush(stdout);
+	for (size_t i = 0; i < res.warnings.nr && !cli->quiet; i++)
+		fprintf(stderr, "dsnflip: warning: %s\n", res.warnings.v[i]);
+	if (failed) {
+		code = print_err(&d);
+		goto cleanup;
+	}
+	for (size_t i = 0; i < res.ndbs; i++) {
+		const struct roles_db *rd = &res.dbs[i];
+		if (rd->lock_busy.nr) {
+			fprintf(stderr, "dsnflip: database '%s': %zu object(s) never got their lock (%s first); "
+				"%s\n", rd->database, rd->lock_busy.nr, rd->lock_busy.v[0],
+				check ? "the check could not take them" : "run 'dsnflip roles apply' again");
+			code = EXIT_FAILED;
+		}
+		if (!rd->verified) {
+			fprintf(stderr, "dsnflip: database '%s': verification failed: %s\n", rd->database,
+				rd->verify_failures.nr ? rd->verify_failures.v[0] : "(no detail)");
+			code = EXIT_FAILED;
+		}
+	}
+cleanup:
+	roles_result_release(&res);
+	secrets_free(sec);
+	pgconn_close(&pc);
+	free(spath);
+	free(tdir);
+	buf_release(&out);
+	session_close(&s);
+	return code;
+}
+
+int cmd_roles(struct cli *cli)
+{
+	struct diag d = DIAG_INIT;
+	struct rolesql_opts ro = { 0 };
+	const char *sub = cli->args.nr ? cli->args.v[0] : NULL;
+
+	if (cli->lock_timeout && (ro.lock_timeout_ms = parse_ms(cli->lock_timeout)) < 0) {
+		diag_err(&d, "--lock-timeout must be a duration such as 2s or 500ms (at most 1h), not '%s'",
+			 cli->lock_timeout);
+		return print_err(&d);
+	}
+	if (sub && !strcmp(sub, "sql"))
+		return roles_sql(cli, &ro);
+	if (sub && (!strcmp(sub, "check") || !strcmp(sub, "apply")))
+		return roles_live(cli, !strcmp(sub, "check"), &ro);
+	diag_err(&d, "'roles' needs one of: sql [DATABASE], check, apply%s%s%s", sub ? " (not '" : "",
+		 sub ? sub : "", sub ? "')" : "");
+	return print_err(&d);
+}

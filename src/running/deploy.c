@@ -1,0 +1,1386 @@
+/*
+ * deploy: staged cutover with automatic rollback, and rollback itself.
+ * See deploy.h for the override design; the journal steps a service goes
+ * through (each written before the action it names, then the fault seam
+ * DSNFLIP_FAULT=<step> may kill the process right there):
+ *
+ *   flip:      begin -> override -> recreate -> watch -> done
+ *   rollback:  rollback-begin -> rollback-override -> rollback-recreate
+ *              -> rollback-verify -> rollback-done
+ *
+ * After a kill anywhere, `deploy --resume` redoes the step in flight
+ * (writing the override and recreating are idempotent) and goes on, and
+ * `rollback` takes every switched service back; both converge.
+ */
+#include "running/deploy.h"
+#include "util/path.h"
+#include "detect/dsn.h"
+#include "util/mask.h"
+#include "artifacts/secrets.h"
+
+#include <errno.h>
+#include <jansson.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#define RECREATE_MS (5 * 60 * 1000)
+#define START_GRACE_S 60      /* for the container to be running/healthy */
+#define ROLLBACK_STABLE_MS 2000
+#define EVIDENCE_LINES 12
+
+static long long real_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* "2026-11-24T04:02:02.123456789Z" (docker's timestamps) as epoch ms; 0 if not one. */
+static long long parse_ts(const char *s)
+{
+	struct tm tm;
+	char frac[16] = "";
+	memset(&tm, 0, sizeof(tm));
+	if (sscanf(s, "%d-%d-%dT%d:%d:%d.%15[0-9]", &tm.tm_year, &tm.tm_mon, &tm.tm_mday,
+		   &tm.tm_hour, &tm.tm_min, &tm.tm_sec, frac) < 6 || tm.tm_year < 2000)
+		return 0;
+	tm.tm_year -= 1900;
+	tm.tm_mon -= 1;
+	long long ms = (long long)timegm(&tm) * 1000;
+	for (int i = 0, scale = 100; i < 3 && frac[i]; i++, scale /= 10)
+		ms += (frac[i] - '0') * scale;
+	return ms;
+}
+
+static int signalled(struct deploy_ctx *dc)
+{
+	sigset_t pend;
+	if (dc->interrupted)
+		return 1;
+	if (!sigpending(&pend) && (sigismember(&pend, SIGINT) || sigismember(&pend, SIGTERM))) {
+		struct timespec zero = { 0, 0 };
+		while (sigtimedwait(&dc->sigs, NULL, &zero) > 0)
+			;
+		dc->interrupted = 1;
+	}
+	return dc->interrupted;
+}
+
+static void say(struct deploy_ctx *dc, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void say(struct deploy_ctx *dc, const char *fmt, ...)
+{
+	va_list ap;
+	struct buf raw = BUF_INIT, out = BUF_INIT;
+	if (dc->cli->quiet)
+		return;
+	va_start(ap, fmt);
+	buf_vaddf(&raw, fmt, ap);
+	va_end(ap);
+	mask_secrets(raw.buf, &out);
+	if (dc->tty)
+		fputs("\r\033[K", stderr);
+	fprintf(stdout, "%s\n", out.buf);
+	fflush(stdout);
+	buf_release(&raw);
+	buf_release(&out);
+}
+
+/* One progress line on a terminal: service, phase, the window counting down. */
+static void progress(struct deploy_ctx *dc, const char *svc, const char *phase, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+static void progress(struct deploy_ctx *dc, const char *svc, const char *phase, const char *fmt, ...)
+{
+	va_list ap;
+	if (!dc->tty || dc->cli->quiet)
+		return;
+	fprintf(stderr, "\r\033[K%s%-16s%s %-12s ", dc->cli->color ? "\033[1m" : "", svc,
+		dc->cli->color ? "\033[0m" : "", phase);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fflush(stderr);
+}
+
+/* Fill dc->merged from the committed plan: flipped in the files, on its planned role. */
+static void find_merged(struct deploy_ctx *dc)
+{
+	struct arena tmp = ARENA_INIT;
+	char *path = path_join(&tmp, dc->s.project->dir, "dsnflip.plan.json");
+	json_t *root = access(path, R_OK) ? NULL : json_load_file(path, 0, NULL);
+	size_t i;
+	json_t *v;
+	json_array_foreach(json_object_get(root, "services"), i, v) {
+		const char *name = json_string_value(json_object_get(v, "name"));
+		const char *action = json_string_value(json_object_get(v, "action"));
+		const char *role = json_string_value(json_object_get(v, "role"));
+		const struct plan_service *ps = name ? plan_service(dc->s.plan, name) : NULL;
+		if (!ps || !action || strcmp(action, "flip") || !role || ps->action != ACTION_SKIP ||
+		    !ps->nconns)
+			continue;
+		int all = 1;
+		for (size_t k = 0; k < ps->nconns; k++)
+			all &= ps->conns[k].user && !strcmp(ps->conns[k].user, role);
+		if (all) {
+			strvec_push(&dc->merged, name);
+			strvec_push(&dc->merged_roles, role);
+		}
+	}
+	json_decref(root);
+	arena_release(&tmp);
+}
+
+/* The role a merged checkout gives the service, or NULL. */
+static const char *merged_role(const struct deploy_ctx *dc, const char *name)
+{
+	for (size_t i = 0; i < dc->merged.nr; i++)
+		if (!strcmp(dc->merged.v[i], name))
+			return dc->merged_roles.v[i];
+	return NULL;
+}
+
+int deploy_open(struct deploy_ctx *dc, struct cli *cli, int flags, struct diag *d)
+{
+	struct buf note = BUF_INIT;
+	memset(dc, 0, sizeof(*dc));
+	dc->cli = cli;
+	dc->tty = isatty(STDERR_FILENO) && !cli->quiet;
+	failpat_init(&dc->pats);
+	sigemptyset(&dc->sigs);
+	sigaddset(&dc->sigs, SIGINT);
+	sigaddset(&dc->sigs, SIGTERM);
+	if (session_open(cli, &dc->s, d))
+		return -1;
+	dc->session_open = 1;
+	const char *project = dc->s.project->name;
+	dc->dir = state_dir(project, cli->environ);
+	dc->override_path = xstrfmt("%s/override.yml", dc->dir);
+
+	dc->window_s = dc->s.config && dc->s.config->window_seconds > 0 ? dc->s.config->window_seconds : 30;
+	if (cli->window) {
+		dc->window_s = parse_duration(cli->window);
+		if (dc->window_s <= 0)
+			return diag_err(d, "--window must be a duration such as 30s or 2m, not '%s'",
+					cli->window);
+	}
+	failpat_add_defaults(&dc->pats);
+	for (size_t i = 0; dc->s.config && i < dc->s.config->nfailure_patterns; i++)
+		if (failpat_add(&dc->pats, dc->s.config->failure_patterns[i], d))
+			return -1;
+
+	if (flags & DEPLOY_LOCK) {
+		if (state_dir_make(dc->dir, d))
+			return -1;
+		if (lock_acquire(&dc->lock, dc->dir, cli->command, &note, d)) {
+			buf_release(&note);
+			return -1;
+		}
+		if (note.len)
+			fprintf(stderr, "dsnflip: %s\n", note.buf);
+		buf_release(&note);
+	}
+	if (journal_load(dc->dir, cli->environ, &dc->j, d))
+		return -1;
+
+	char *spath = secrets_path(project, cli->environ);
+	int r = secrets_load(spath, &dc->sec, d);
+	free(spath);
+	if (r)
+		return -1;
+
+	runtime_init(&dc->rt);
+	dc->have_runtime = 1;
+	dc->rt.dir = dc->s.project->dir;
+	dc->rt.project = project;
+	for (size_t i = 0; i < dc->s.project->nfiles; i++) {
+		const char *f = dc->s.project->files[i];
+		if (f[0] == '/')
+			strvec_push(&dc->rt.files, f);
+		else
+			strvec_pushf(&dc->rt.files, "%s/%s", dc->s.project->dir, f);
+	}
+	for (size_t i = 0; i < cli->env_files.nr; i++)
+		strvec_push(&dc->rt.env_files, cli->env_files.v[i]);
+	for (size_t i = 0; i < cli->profiles.nr; i++)
+		strvec_push(&dc->rt.profiles, cli->profiles.v[i]);
+	{
+		struct diag sub = DIAG_INIT;
+		r = runtime_detect(&dc->rt, cli->compose_cmd, cli->environ, &sub);
+		if (r && (flags & DEPLOY_NEED_COMPOSE)) {
+			diag_fail(d, "%s", sub.msg.buf);
+			diag_release(&sub);
+			return -1;
+		}
+		diag_release(&sub);
+	}
+	/* Every role password the project has goes to compose children: the override
+	 * (and a merged branch) reference them. */
+	for (size_t i = 0; i < dc->s.plan->nroles; i++) {
+		const char *role = dc->s.plan->roles[i].name;
+		const char *pw = secrets_get(dc->sec, role);
+		if (pw) {
+			char *var = secrets_var_name(role);
+			runtime_setenv(&dc->rt, var, pw);
+			free(var);
+		}
+	}
+	if (!access(dc->override_path, F_OK))
+		runtime_set_override(&dc->rt, dc->override_path);
+	find_merged(dc);
+
+	if (flags & (DEPLOY_NEED_PG | DEPLOY_SOFT_PG)) {
+		struct diag sub = DIAG_INIT;
+		if (pgconn_open(&dc->pc, cli->db, dc->s.plan, &sub)) {
+			if (flags & DEPLOY_NEED_PG) {
+				diag_fail(d, "%s", sub.msg.buf);
+				diag_release(&sub);
+				return -1;
+			}
+			fprintf(stderr, "dsnflip: the server is not reachable, status shows docker only: %s\n",
+				sub.msg.buf);
+		} else {
+			dc->have_pg = 1;
+		}
+		diag_release(&sub);
+	}
+	return 0;
+}
+
+void deploy_close(struct deploy_ctx *dc)
+{
+	if (dc->have_pg)
+		pgconn_close(&dc->pc);
+	if (dc->have_runtime)
+		runtime_release(&dc->rt);
+	secrets_free(dc->sec);
+	journal_free(dc->j);
+	lock_release(&dc->lock);
+	failpat_release(&dc->pats);
+	if (dc->session_open)
+		session_close(&dc->s);
+	strvec_clear(&dc->merged);
+	strvec_clear(&dc->merged_roles);
+	free(dc->dir);
+	free(dc->override_path);
+	memset(dc, 0, sizeof(*dc));
+}
+
+/* --- the override file ------------------------------------------------- */
+
+#define PW_MARK '\001'
+
+/* v as a YAML double-quoted scalar for compose: $ doubled, PW_MARK -> ref. */
+static void yaml_quote(struct buf *out, const char *v, const char *ref)
+{
+	buf_addch(out, '"');
+	for (const unsigned char *p = (const unsigned char *)v; *p; p++) {
+		if (*p == PW_MARK)
+			buf_addstr(out, ref);
+		else if (*p == '$')
+			buf_addstr(out, "$$");
+		else if (*p == '"' || *p == '\\')
+			buf_addf(out, "\\%c", *p);
+		else if (*p < 0x20 || *p == 0x7f)
+			buf_addf(out, "\\x%02x", *p);
+		else
+			buf_addch(out, *p);
+	}
+	buf_addch(out, '"');
+}
+
+struct envset {
+	struct strvec keys, vals; /* vals: with PW_MARK where the reference goes */
+	struct strvec refs;
+};
+
+static void envset_put(struct envset *es, const char *key, const char *val, const char *ref)
+{
+	if (strvec_contains(&es->keys, key))
+		return;
+	strvec_push(&es->keys, key);
+	strvec_push(&es->vals, val);
+	strvec_push(&es->refs, ref ? ref : "");
+}
+
+static void envset_clear(struct envset *es)
+{
+	strvec_clear(&es->keys);
+	strvec_clear(&es->vals);
+	strvec_clear(&es->refs);
+}
+
+/* The variables that switch one connection of a service to its role. */
+static int conn_overrides(const struct plan_service *ps, const struct plan_conn *pc,
+			  struct envset *es, struct diag *d)
+{
+	char *var = secrets_var_name(pc->role);
+	char *ref = xstrfmt("${%s:?%s must be set (dsnflip passes it)}", var, var);
+	char mark[2] = { PW_MARK, 0 };
+	int ret = -1;
+
+	if (pc->form != CONN_SPLIT) {
+		struct dsn dsn = DSN_INIT;
+		struct buf nv = BUF_INIT;
+		struct diag sub = DIAG_INIT;
+		const char *v = pc->entry && pc->entry->value ? pc->entry->value : "";
+		if (dsn_parse(v, &dsn, &sub)) {
+			diag_fail(d, "%s: %s of %s does not parse: %s", ps->name, pc->variable, ps->name,
+				  sub.msg.buf);
+			diag_release(&sub);
+			goto out;
+		}
+		int pw_in_dsn = dsn.password != NULL || !pc->password_entry;
+		dsn_release(&dsn);
+		if (dsn_rewrite(v, pc->role, pw_in_dsn ? mark : NULL, &nv, &sub)) {
+			diag_fail(d, "%s: cannot rewrite %s: %s", ps->name, pc->variable, sub.msg.buf);
+			diag_release(&sub);
+			buf_release(&nv);
+			goto out;
+		}
+		envset_put(es, pc->entry->key, nv.buf, ref);
+		buf_release(&nv);
+		if (pc->user_entry)
+			envset_put(es, pc->user_entry->key, pc->role, NULL);
+		if (pc->password_entry)
+			envset_put(es, pc->password_entry->key, mark, ref);
+	} else {
+		int pg_style = pc->variable && str_starts(pc->variable, "PG");
+		if (pc->user_entry)
+			envset_put(es, pc->user_entry->key, pc->role, NULL);
+		else if (pg_style)
+			envset_put(es, "PGUSER", pc->role, NULL);
+		else {
+			diag_fail(d, "%s: the connection at %s has no user variable to set", ps->name,
+				  pc->variable);
+			goto out;
+		}
+		if (pc->password_entry)
+			envset_put(es, pc->password_entry->key, mark, ref);
+		else if (pg_style)
+			envset_put(es, "PGPASSWORD", mark, ref);
+		else {
+			diag_fail(d, "%s: the connection at %s has no password variable to set", ps->name,
+				  pc->variable);
+			goto out;
+		}
+	}
+	ret = 0;
+out:
+	free(var);
+	free(ref);
+	return ret;
+}
+
+int deploy_render_override(const struct plan *plan, const struct journal *j, struct buf *out,
+			   struct diag *d)
+{
+	int any = 0;
+	buf_addstr(out, "# Written by dsnflip deploy: the services below run as their new roles.\n"
+			"# It holds no password: compose gets each <ROLE>_PASSWORD from dsnflip.\n"
+			"# Do not edit; `dsnflip rollback` removes services from it.\n"
+			"services:\n");
+	for (size_t i = 0; i < j->n; i++) {
+		const struct journal_service *js = &j->svcs[i];
+		if (!js->in_override)
+			continue;
+		const struct plan_service *ps = plan_service(plan, js->name);
+		if (!ps)
+			return diag_fail(d, "the journal switches '%s', which the stack no longer has",
+					 js->name);
+		struct envset es = { STRVEC_INIT, STRVEC_INIT, STRVEC_INIT };
+		for (size_t k = 0; k < ps->nconns; k++) {
+			const struct plan_conn *pc = &ps->conns[k];
+			if (!pc->role || !pc->superuser)
+				continue;
+			if (conn_overrides(ps, pc, &es, d)) {
+				envset_clear(&es);
+				return -1;
+			}
+		}
+		if (es.keys.nr) {
+			buf_addf(out, "  %s:\n    environment:\n", ps->name);
+			for (size_t k = 0; k < es.keys.nr; k++) {
+				buf_addf(out, "      %s: ", es.keys.v[k]);
+				yaml_quote(out, es.vals.v[k], es.refs.v[k]);
+				buf_addch(out, '\n');
+			}
+			any = 1;
+		}
+		envset_clear(&es);
+	}
+	return any;
+}
+
+/* Rewrite the override from the journal (or remove it when it switches nothing). */
+static int override_write(struct deploy_ctx *dc, struct diag *d)
+{
+	struct buf text = BUF_INIT;
+	int r = deploy_render_override(dc->s.plan, dc->j, &text, d);
+	if (r < 0) {
+		buf_release(&text);
+		return -1;
+	}
+	if (r == 0) {
+		if (unlink(dc->override_path) && errno != ENOENT) {
+			buf_release(&text);
+			return diag_fail(d, "cannot remove '%s': %s", dc->override_path, strerror(errno));
+		}
+		runtime_set_override(&dc->rt, NULL);
+	} else {
+		if (write_file_atomic(dc->override_path, text.buf, text.len, 0600, d)) {
+			buf_release(&text);
+			return -1;
+		}
+		runtime_set_override(&dc->rt, dc->override_path);
+	}
+	buf_release(&text);
+	return 0;
+}
+
+/* --- watching a container ------------------------------------------------ */
+
+struct watch {
+	const struct plan_service *ps;
+	const char *role;          /* the role it should connect as, or NULL (rollback) */
+	int role_limit;
+	int server_port;
+	struct strvec evidence;    /* masked lines */
+	char *reason;
+	long long event_ms;        /* realtime of the failing line / exit */
+	long long detect_ms;       /* realtime when dsnflip saw it */
+	int role_sessions_max;     /* sessions of the role seen at once (whole server) */
+	int own_role_sessions;     /* sessions attributed to the service as the role */
+	int own_super_sessions;
+	int done_early;            /* a one-shot migrator exited 0 */
+	long long up_ms;           /* realtime when it was running (healthy) or done */
+	char *tail[4];             /* the last log lines (masked), for evidence */
+	size_t ntail;
+	int matched;               /* a log line matched a failure pattern */
+};
+
+static void watch_init(struct watch *w, const struct plan_service *ps)
+{
+	memset(w, 0, sizeof(*w));
+	w->ps = ps;
+	w->server_port = 5432;
+	for (size_t k = 0; k < ps->nconns; k++)
+		if (ps->conns[k].port > 0) {
+			w->server_port = ps->conns[k].port;
+			break;
+		}
+}
+
+static void watch_release(struct watch *w)
+{
+	strvec_clear(&w->evidence);
+	free(w->reason);
+	for (size_t i = 0; i < w->ntail; i++)
+		free(w->tail[i]);
+}
+
+static void tail_add(struct watch *w, const char *line)
+{
+	struct buf b = BUF_INIT;
+	mask_secrets(line, &b);
+	if (w->ntail == sizeof(w->tail) / sizeof(w->tail[0])) {
+		free(w->tail[0]);
+		memmove(w->tail, w->tail + 1, (w->ntail - 1) * sizeof(w->tail[0]));
+		w->ntail--;
+	}
+	w->tail[w->ntail++] = buf_detach(&b, NULL);
+}
+
+static void evidence_add(struct watch *w, const char *line)
+{
+	struct buf b = BUF_INIT;
+	mask_secrets(line, &b);
+	if (w->evidence.nr < EVIDENCE_LINES)
+		strvec_push(&w->evidence, b.buf);
+	buf_release(&b);
+}
+
+static void fail(struct watch *w, long long event_ms, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static void fail(struct watch *w, long long event_ms, const char *fmt, ...)
+{
+	va_list ap;
+	struct buf b = BUF_INIT;
+	if (w->reason)
+		return;
+	va_start(ap, fmt);
+	buf_vaddf(&b, fmt, ap);
+	va_end(ap);
+	w->reason = buf_detach(&b, NULL);
+	w->detect_ms = real_ms();
+	w->event_ms = event_ms ? event_ms : w->detect_ms;
+}
+
+struct line_ctx {
+	struct deploy_ctx *dc;
+	struct watch *w;
+};
+
+static void on_line(void *vctx, const char *line)
+{
+	struct line_ctx *lc = vctx;
+	const char *text = line;
+	long long ts = parse_ts(line);
+	const char *sp = strchr(line, ' ');
+	if (ts && sp)
+		text = sp + 1;
+	if (lc->dc->cli->verbose) {
+		struct buf b = BUF_INIT;
+		mask_secrets(text, &b);
+		fprintf(stderr, "  | %s\n", b.buf);
+		buf_release(&b);
+	}
+	const char *pat = failpat_match(&lc->dc->pats, text);
+	tail_add(lc->w, text);
+	if (pat)
+		lc->w->matched = 1;
+	if (pat && !lc->w->reason) {
+		fail(lc->w, ts, "log line matches /%s/", pat);
+		evidence_add(lc->w, text);
+	} else if (pat) {
+		evidence_add(lc->w, text);
+	}
+}
+
+/* Sessions as the superuser / as the role among the container's connections. */
+static void check_sessions(struct deploy_ctx *dc, struct watch *w, const struct container *ct)
+{
+	int *ports = NULL;
+	size_t nports = 0;
+	if (!dc->have_pg)
+		return;
+	if (w->role) {
+		PGresult *res = NULL;
+		struct diag sub = DIAG_INIT;
+		const char *p[1] = { w->role };
+		if (!pg_execp(&dc->pc, "SELECT count(*) FROM pg_stat_activity WHERE usename = $1", 1, p,
+			      "sessions of the role", &res, &sub)) {
+			int n = atoi(PQgetvalue(res, 0, 0));
+			if (n > w->role_sessions_max)
+				w->role_sessions_max = n;
+			if (w->role_limit > 0 && n > w->role_limit)
+				fail(w, 0, "%d sessions as %s, over its connection limit %d", n, w->role,
+				     w->role_limit);
+		}
+		PQclear(res);
+		diag_release(&sub);
+	}
+	if (runtime_client_ports(ct, w->server_port, &ports, &nports) || !nports) {
+		free(ports);
+		return;
+	}
+	struct buf arr = BUF_INIT;
+	buf_addch(&arr, '{');
+	for (size_t i = 0; i < nports; i++)
+		buf_addf(&arr, "%s%d", i ? "," : "", ports[i]);
+	buf_addch(&arr, '}');
+	free(ports);
+	PGresult *res = NULL;
+	struct diag sub = DIAG_INIT;
+	const char *p[1] = { arr.buf };
+	if (!pg_execp(&dc->pc,
+		      "SELECT a.usename, coalesce(r.rolsuper, false), count(*) FROM pg_stat_activity a "
+		      "LEFT JOIN pg_roles r ON r.rolname = a.usename "
+		      "WHERE a.client_port = ANY($1::int[]) AND a.pid <> pg_backend_pid() GROUP BY 1, 2",
+		      1, p, "the service's sessions", &res, &sub)) {
+		for (int i = 0; i < PQntuples(res); i++) {
+			const char *user = PQgetvalue(res, i, 0);
+			int super = PQgetvalue(res, i, 1)[0] == 't';
+			int n = atoi(PQgetvalue(res, i, 2));
+			if (w->role && !strcmp(user, w->role) && n > w->own_role_sessions)
+				w->own_role_sessions = n;
+			if (super) {
+				w->own_super_sessions = n;
+				if (w->role)
+					fail(w, 0, "%s still has %d session(s) as the superuser %s",
+					     w->ps->name, n, user);
+			}
+		}
+	}
+	PQclear(res);
+	diag_release(&sub);
+	buf_release(&arr);
+}
+
+/* The current containers of the service: inspect them all. */
+static int service_containers(struct deploy_ctx *dc, const char *svc, struct container **out,
+			      size_t *n, struct diag *d)
+{
+	struct strvec ids = STRVEC_INIT;
+	*out = NULL;
+	*n = 0;
+	if (runtime_containers(&dc->rt, svc, &ids, d)) {
+		strvec_clear(&ids);
+		return -1;
+	}
+	if (ids.nr)
+		*out = xcalloc(ids.nr, sizeof(**out));
+	for (size_t i = 0; i < ids.nr; i++) {
+		struct diag sub = DIAG_INIT;
+		if (!runtime_inspect(&dc->rt, ids.v[i], &(*out)[*n], &sub))
+			(*n)++;
+		diag_release(&sub);
+	}
+	strvec_clear(&ids);
+	return 0;
+}
+
+static void describe_state(const struct container *ct, struct buf *out)
+{
+	buf_addf(out, "container %.12s: %s", ct->id, ct->status);
+	if (!ct->running)
+		buf_addf(out, ", exit code %d", ct->exit_code);
+	buf_addf(out, ", restarts %d", ct->restart_count);
+	if (ct->health[0])
+		buf_addf(out, ", health %s", ct->health);
+}
+
+#define MAX_STREAMS 8
+
+/*
+ * Watch a freshly recreated service: first until it runs (or is healthy
+ * when it has a healthcheck), then for window_s.  Returns 0 when it passed,
+ * -1 with w->reason set when it failed, 1 when interrupted.
+ */
+static int watch_service(struct deploy_ctx *dc, struct watch *w, int window_s, int settle_ms)
+{
+	const char *svc = w->ps->name;
+	struct container *cts = NULL;
+	size_t ncts = 0;
+	struct logstream ls[MAX_STREAMS];
+	size_t nls = 0;
+	int base_restarts[MAX_STREAMS] = { 0 };
+	struct diag sub = DIAG_INIT;
+	struct line_ctx lc = { dc, w };
+	int migrator = w->ps->cls == CLASS_MIGRATOR;
+	int ret = -1;
+	long long start = run_now_ms(), window_end = 0, last_inspect = 0, last_pg = 0;
+	long long start_deadline = start + (long long)(START_GRACE_S + window_s) * 1000;
+
+	if (service_containers(dc, svc, &cts, &ncts, &sub) || !ncts) {
+		fail(w, 0, "no container of %s after recreating it%s%s", svc, sub.set ? ": " : "",
+		     sub.msg.buf);
+		goto out;
+	}
+	for (size_t i = 0; i < ncts && nls < MAX_STREAMS; i++) {
+		base_restarts[nls] = cts[i].restart_count;
+		if (!logstream_start(&ls[nls], &dc->rt, cts[i].id, NULL, &sub))
+			nls++;
+	}
+	for (;;) {
+		long long now = run_now_ms();
+		for (size_t i = 0; i < nls; i++)
+			logstream_poll(&ls[i], i + 1 == nls ? 150 : 0, on_line, &lc);
+		if (!nls)
+			poll(NULL, 0, 150);
+		if (signalled(dc)) {
+			ret = 1;
+			goto out;
+		}
+		if (w->reason)
+			break;
+		now = run_now_ms();
+		if (now - last_inspect >= 400) {
+			last_inspect = now;
+			int all_up = 1, all_done = 1;
+			for (size_t i = 0; i < ncts; i++) {
+				struct container *ct = &cts[i];
+				if (runtime_inspect(&dc->rt, ct->id, ct, &sub)) {
+					fail(w, 0, "cannot inspect container %.12s of %s (gone, or the Docker daemon does not answer): %s", ct->id, svc, sub.msg.buf);
+					break;
+				}
+				struct buf st = BUF_INIT;
+				describe_state(ct, &st);
+				if (i < MAX_STREAMS && ct->restart_count > base_restarts[i])
+					fail(w, 0, "%s restarted (%s)", svc, st.buf);
+				else if (!ct->running && ct->exit_code != 0 && strcmp(ct->status, "created"))
+					fail(w, parse_ts(ct->finished_at), "%s exited with code %d (%s)", svc,
+					     ct->exit_code, st.buf);
+				else if (!strcmp(ct->health, "unhealthy"))
+					fail(w, 0, "%s is unhealthy (%s)", svc, st.buf);
+				else if (!ct->running && !strcmp(ct->status, "exited") && !migrator)
+					fail(w, parse_ts(ct->finished_at), "%s exited during the window (%s)",
+					     svc, st.buf);
+				buf_release(&st);
+				if (!ct->running || (ct->health[0] && strcmp(ct->health, "healthy")))
+					all_up = 0;
+				if (!(!ct->running && !strcmp(ct->status, "exited") && ct->exit_code == 0))
+					all_done = 0;
+			}
+			if (w->reason)
+				break;
+			if (migrator && all_done) {
+				/* One-shot: drain the rest of its logs, then it got through. */
+				for (int k = 0; k < 10; k++)
+					for (size_t i = 0; i < nls; i++)
+						logstream_poll(&ls[i], 50, on_line, &lc);
+				if (w->reason)
+					break;
+				w->done_early = 1;
+				w->up_ms = real_ms();
+				ret = 0;
+				goto out;
+			}
+			if (!window_end && all_up) {
+				window_end = now + (long long)window_s * 1000;
+				w->up_ms = real_ms();
+			}
+			if (!window_end && now > start_deadline) {
+				fail(w, 0, "%s did not become %s within %d s", svc,
+				     cts[0].health[0] ? "healthy" : "running", START_GRACE_S + window_s);
+				break;
+			}
+		}
+		if (dc->have_pg && window_end && now - last_pg >= 1000) {
+			last_pg = now;
+			for (size_t i = 0; i < ncts; i++)
+				check_sessions(dc, w, &cts[i]);
+			if (w->reason)
+				break;
+		}
+		if (window_end) {
+			long long left = window_end - now;
+			if (settle_ms && now - (window_end - (long long)window_s * 1000) >= settle_ms) {
+				ret = 0;
+				goto out;
+			}
+			if (left <= 0) {
+				ret = 0;
+				goto out;
+			}
+			if (w->role)
+				progress(dc, svc, "watching", "%2llds left  %s sessions: %d (limit %d)",
+					 (left + 999) / 1000, w->role, w->own_role_sessions, w->role_limit);
+			else
+				progress(dc, svc, "verifying", "%2llds", (left + 999) / 1000);
+		} else {
+			progress(dc, svc, "starting", "%llds", (now - start) / 1000);
+		}
+	}
+	ret = w->reason ? -1 : 0;
+out:
+	if (w->reason) {
+		/* The lines that explain an exit often arrive just after it: drain briefly. */
+		long long until = run_now_ms() + 700;
+		while (nls && run_now_ms() < until)
+			for (size_t i = 0; i < nls; i++)
+				logstream_poll(&ls[i], 50, on_line, &lc);
+		if (!w->matched)
+			for (size_t i = 0; i < w->ntail; i++)
+				evidence_add(w, w->tail[i]);
+		for (size_t i = 0; i < ncts; i++) {
+			struct buf st = BUF_INIT;
+			describe_state(&cts[i], &st);
+			evidence_add(w, st.buf);
+			buf_release(&st);
+		}
+	}
+	for (size_t i = 0; i < nls; i++)
+		logstream_stop(&ls[i]);
+	free(cts);
+	diag_release(&sub);
+	return ret;
+}
+
+/* --- one service ---------------------------------------------------------- */
+
+static const struct plan_role *role_of(const struct plan *plan, const char *name)
+{
+	return name ? plan_role(plan, name) : NULL;
+}
+
+/*
+ * Put a service back on its old DSN: out of the override, recreated,
+ * verified running (and healthy).  Returns 0, or -1 with d when it is not
+ * healthy again (the journal keeps it in rolled_back with the detail).
+ */
+static int rollback_one(struct deploy_ctx *dc, const struct plan_service *ps,
+			struct journal_service *js, long long *healthy_ms, struct diag *d)
+{
+	struct watch w;
+	if (journal_step(dc->j, js, "rolling_back", "rollback-begin", d))
+		return -1;
+	js->in_override = 0;
+	if (journal_step(dc->j, js, NULL, "rollback-override", d) || override_write(dc, d))
+		return -1;
+	if (journal_step(dc->j, js, NULL, "rollback-recreate", d))
+		return -1;
+	progress(dc, ps->name, "rolling back", "recreating on the old DSN");
+	if (runtime_recreate(&dc->rt, ps->name, RECREATE_MS, d))
+		return -1;
+	if (journal_step(dc->j, js, NULL, "rollback-verify", d))
+		return -1;
+	watch_init(&w, ps);
+	int r = watch_service(dc, &w, 10, ROLLBACK_STABLE_MS);
+	if (healthy_ms)
+		*healthy_ms = w.up_ms ? w.up_ms : real_ms();
+	if (r < 0) {
+		diag_fail(d, "%s is not healthy after rolling back: %s", ps->name, w.reason);
+		for (size_t i = 0; i < w.evidence.nr; i++)
+			buf_addf(&d->msg, "\n    %s", w.evidence.v[i]);
+		journal_set_detail(js, d->msg.buf);
+		journal_step(dc->j, js, "rolled_back", "rollback-unhealthy", NULL);
+		watch_release(&w);
+		return -1;
+	}
+	watch_release(&w);
+	return journal_step(dc->j, js, "rolled_back", "rollback-done", d);
+}
+
+static void print_evidence(struct deploy_ctx *dc, const struct watch *w)
+{
+	fprintf(stdout, "  evidence:\n");
+	for (size_t i = 0; i < w->evidence.nr; i++)
+		fprintf(stdout, "    %s\n", w->evidence.v[i]);
+	(void)dc;
+}
+
+/* Flip one service.  0 flipped; -1 failed (rolled back, d set); 1 interrupted (rolled back). */
+static int flip_one(struct deploy_ctx *dc, const struct plan_service *ps, size_t idx, size_t total,
+		    struct diag *d)
+{
+	struct journal_service *js = journal_get(dc->j, ps->name, 1);
+	const char *merged = merged_role(dc, ps->name);
+	const char *rname = merged ? merged : ps->role;
+	const struct plan_role *role = role_of(dc->s.plan, rname);
+	struct watch w;
+	int r;
+
+	free(js->role);
+	js->role = xstrdup(rname);
+	journal_set_detail(js, NULL);
+	say(dc, "[%zu/%zu] %s -> %s%s", idx + 1, total, ps->name, rname,
+	    merged ? " (the checkout already holds the flip: no override)" : "");
+	if (journal_step(dc->j, js, "in_flight", "begin", d))
+		return -1;
+	js->in_override = !merged;
+	if (journal_step(dc->j, js, NULL, "override", d) || override_write(dc, d))
+		return -1;
+	if (journal_step(dc->j, js, NULL, "recreate", d))
+		return -1;
+	progress(dc, ps->name, "recreating", "docker compose up -d --no-deps --force-recreate");
+	struct diag up = DIAG_INIT;
+	long long t_up = run_now_ms();
+	watch_init(&w, ps);
+	w.role = rname;
+	w.role_limit = role ? role->connection_limit : 0;
+	if (runtime_recreate(&dc->rt, ps->name, RECREATE_MS, &up)) {
+		fail(&w, 0, "recreating failed");
+		struct buf tmp = BUF_INIT;
+		mask_secrets(up.msg.buf, &tmp);
+		evidence_add(&w, tmp.buf);
+		buf_release(&tmp);
+		r = -1;
+	} else {
+		if (journal_step(dc->j, js, NULL, "watch", d)) {
+			diag_release(&up);
+			watch_release(&w);
+			return -1;
+		}
+		r = watch_service(dc, &w, dc->window_s, 0);
+	}
+	diag_release(&up);
+	if (r == 0) {
+		if (journal_step(dc->j, js, "flipped", "done", d)) {
+			watch_release(&w);
+			return -1;
+		}
+		if (w.done_early)
+			say(dc, "  ok: %s ran its migrations as %s and exited 0 (%.1f s)", ps->name, rname,
+			    (run_now_ms() - t_up) / 1000.0);
+		else if (!dc->have_pg)
+			say(dc, "  ok: %s stayed up for %d s as %s", ps->name, dc->window_s, rname);
+		else if (w.own_role_sessions || w.role_sessions_max)
+			say(dc, "  ok: %s stayed up for %d s; sessions as %s: %d from it (%d in all, limit %d), "
+				"none as the superuser", ps->name, dc->window_s, rname, w.own_role_sessions,
+			    w.role_sessions_max, w.role_limit);
+		else
+			say(dc, "  ok: %s stayed up for %d s with no failure; warning: no session as %s was "
+				"seen (it may connect lazily)", ps->name, dc->window_s, rname);
+		watch_release(&w);
+		return 0;
+	}
+	/* Failed or interrupted: roll this service back at once. */
+	long long healthy = 0;
+	struct diag rb = DIAG_INIT;
+	if (r == 1) {
+		say(dc, "  interrupted: rolling %s back", ps->name);
+		fail(&w, 0, "interrupted");
+	} else {
+		say(dc, "  FAILED: %s", w.reason);
+		print_evidence(dc, &w);
+		say(dc, "  rolling %s back to its old DSN", ps->name);
+	}
+	journal_set_detail(js, w.reason);
+	if (merged) {
+		/* The old DSN is not in the files any more: only git has it. */
+		diag_fail(d, "%s failed on %s and cannot be rolled back automatically: the checkout "
+			     "itself holds the flip (the branch was merged).  Revert the merge (or check out "
+			     "the commit before it) and run 'docker compose up -d %s'", ps->name, rname,
+			  ps->name);
+		journal_step(dc->j, js, "failed", "failed-in-checkout", NULL);
+		watch_release(&w);
+		return -1;
+	}
+	int rr = rollback_one(dc, ps, js, &healthy, &rb);
+	if (rr) {
+		diag_fail(d, "%s failed (%s) and rolling it back failed too: %s", ps->name, w.reason,
+			  rb.msg.buf);
+	} else {
+		say(dc, "  rolled back: %s is healthy on its old DSN; detected %.1f s after the failure, "
+			"healthy again %.1f s after detection (%.1f s in all)", ps->name,
+		    (w.detect_ms - w.event_ms) / 1000.0, (healthy - w.detect_ms) / 1000.0,
+		    (healthy - w.event_ms) / 1000.0);
+		if (r == 1)
+			diag_fail(d, "interrupted: %s was rolled back; the rollout stopped", ps->name);
+		else
+			diag_fail(d, "%s failed on its new role and was rolled back: %s", ps->name, w.reason);
+	}
+	/* Keep the failure in the journal for status and the next deploy. */
+	journal_set_detail(js, w.reason);
+	journal_step(dc->j, js, rr ? "failed" : "rolled_back", rr ? "rollback-failed" : "rollback-done",
+		     NULL);
+	diag_release(&rb);
+	watch_release(&w);
+	return r == 1 ? 1 : -1;
+}
+
+/* --- pre-flight --------------------------------------------------------- */
+
+static int check_role(struct deploy_ctx *dc, const struct plan_role *r, struct buf *problems)
+{
+	PGresult *res = NULL;
+	struct diag sub = DIAG_INIT;
+	const char *p[1] = { r->name };
+	int ok = 0;
+	if (pg_execp(&dc->pc,
+		     "SELECT r.rolcanlogin, r.rolsuper, r.rolconnlimit, "
+		     "coalesce((SELECT array_to_string(s.setconfig, E'\\n') FROM pg_db_role_setting s "
+		     "WHERE s.setrole = r.oid AND s.setdatabase = 0), '') "
+		     "FROM pg_roles r WHERE r.rolname = $1",
+		     1, p, r->name, &res, &sub)) {
+		buf_addf(problems, "\n  %s: %s", r->name, sub.msg.buf);
+		goto out;
+	}
+	if (PQntuples(res) == 0) {
+		buf_addf(problems, "\n  role %s does not exist (run 'dsnflip roles apply')", r->name);
+		goto out;
+	}
+	if (PQgetvalue(res, 0, 0)[0] != 't')
+		buf_addf(problems, "\n  role %s cannot log in (NOLOGIN)", r->name);
+	if (PQgetvalue(res, 0, 1)[0] == 't')
+		buf_addf(problems, "\n  role %s is a superuser", r->name);
+	int limit = atoi(PQgetvalue(res, 0, 2));
+	if (limit != r->connection_limit)
+		buf_addf(problems, "\n  role %s has CONNECTION LIMIT %d, the plan says %d "
+				   "(run 'dsnflip roles apply')", r->name, limit, r->connection_limit);
+	const char *cfg = PQgetvalue(res, 0, 3);
+	for (size_t i = 0; i < r->nsettings; i++) {
+		char *want = xstrfmt("%s=%s", r->settings[i].key, r->settings[i].value);
+		const char *at = cfg;
+		int found = 0, key_found = 0;
+		size_t klen = strlen(r->settings[i].key);
+		while (*at) {
+			size_t n = strcspn(at, "\n");
+			if (n == strlen(want) && !strncmp(at, want, n))
+				found = 1;
+			if (n > klen && !strncmp(at, r->settings[i].key, klen) && at[klen] == '=')
+				key_found = 1;
+			at += n;
+			if (*at)
+				at++;
+		}
+		if (!found)
+			buf_addf(problems, "\n  role %s: %s is %s on the server, the plan says %s", r->name,
+				 r->settings[i].key, key_found ? "different" : "not set", r->settings[i].value);
+		free(want);
+	}
+	ok = 1;
+out:
+	PQclear(res);
+	diag_release(&sub);
+	return ok;
+}
+
+/* Log in as the role with its password, from here (PQconnectdbParams: never argv). */
+static void check_login(struct deploy_ctx *dc, const struct plan_role *r, struct buf *problems)
+{
+	const char *pw = secrets_get(dc->sec, r->name);
+	if (!pw) {
+		buf_addf(problems, "\n  no password for %s in the secrets file (run 'dsnflip roles apply')",
+			 r->name);
+		return;
+	}
+	const char *db = r->ndatabases ? r->databases[0] : "postgres";
+	const char *kw[] = { "host", "port", "dbname", "user", "password", "connect_timeout",
+			     "application_name", "sslmode", NULL };
+	const char *sslmode = NULL;
+	PQconninfoOption *opts = PQconninfo(dc->pc.conn);
+	for (PQconninfoOption *o = opts; o && o->keyword; o++)
+		if (!strcmp(o->keyword, "sslmode"))
+			sslmode = o->val;
+	const char *val[] = { PQhost(dc->pc.conn), PQport(dc->pc.conn), db, r->name, pw, "10",
+			      "dsnflip-preflight", sslmode ? sslmode : "prefer", NULL };
+	PGconn *c = PQconnectdbParams(kw, val, 0);
+	if (PQstatus(c) != CONNECTION_OK) {
+		struct buf m = BUF_INIT;
+		mask_secrets(PQerrorMessage(c), &m);
+		while (m.len && m.buf[m.len - 1] == '\n')
+			buf_setlen(&m, m.len - 1);
+		buf_addf(problems, "\n  %s cannot log in to %s on %s:%s: %s", r->name, db,
+			 PQhost(dc->pc.conn), PQport(dc->pc.conn), m.buf);
+		buf_release(&m);
+	}
+	PQfinish(c);
+	PQconninfoFree(opts);
+}
+
+static int preflight(struct deploy_ctx *dc, const struct plan_service **todo, size_t ntodo,
+		     struct diag *d)
+{
+	struct buf problems = BUF_INIT;
+	struct strvec seen = STRVEC_INIT;
+	int ret = -1;
+
+	for (size_t i = 0; i < ntodo; i++) {
+		const char *merged = merged_role(dc, todo[i]->name);
+		if (merged) {
+			/* Not in this plan's roles (the checkout's plan skips it): log in only. */
+			struct plan_role tmp;
+			const char *db = todo[i]->conns[0].database ? todo[i]->conns[0].database : "postgres";
+			memset(&tmp, 0, sizeof(tmp));
+			tmp.name = merged;
+			tmp.databases = &db;
+			tmp.ndatabases = 1;
+			if (!strvec_contains(&seen, merged)) {
+				strvec_push(&seen, merged);
+				check_login(dc, &tmp, &problems);
+			}
+			continue;
+		}
+		const struct plan_role *r = role_of(dc->s.plan, todo[i]->role);
+		if (!r) {
+			buf_addf(&problems, "\n  %s: the plan has no role for it", todo[i]->name);
+			continue;
+		}
+		if (strvec_contains(&seen, r->name))
+			continue;
+		strvec_push(&seen, r->name);
+		if (check_role(dc, r, &problems))
+			check_login(dc, r, &problems);
+	}
+	/* Compose loads the stack with the override as it will be. */
+	{
+		struct diag sub = DIAG_INIT;
+		if (runtime_check_config(&dc->rt, &sub))
+			buf_addf(&problems, "\n  the compose CLI does not load the stack: %s", sub.msg.buf);
+		diag_release(&sub);
+	}
+	for (size_t i = 0; i < ntodo; i++) {
+		struct container *cts = NULL;
+		size_t n = 0;
+		struct diag sub = DIAG_INIT;
+		const struct journal_service *js = journal_get(dc->j, todo[i]->name, 0);
+		/* Resuming a service a crash left half-recreated: it is recreated next anyway. */
+		if (js && !strcmp(js->state, "in_flight"))
+			continue;
+		if (service_containers(dc, todo[i]->name, &cts, &n, &sub)) {
+			buf_addf(&problems, "\n  %s: %s", todo[i]->name, sub.msg.buf);
+		} else {
+			int up = 0;
+			for (size_t k = 0; k < n; k++)
+				up |= cts[k].running ||
+				      (todo[i]->cls == CLASS_MIGRATOR && !strcmp(cts[k].status, "exited") &&
+				       cts[k].exit_code == 0);
+			if (!up)
+				buf_addf(&problems, "\n  %s is not up (%s): start the stack first", todo[i]->name,
+					 n ? cts[0].status : "no container");
+		}
+		free(cts);
+		diag_release(&sub);
+	}
+	if (problems.len)
+		diag_fail(d, "pre-flight failed, nothing was changed:%s", problems.buf);
+	else
+		ret = 0;
+	buf_release(&problems);
+	strvec_clear(&seen);
+	return ret;
+}
+
+/* --- commands ------------------------------------------------------------ */
+
+/*
+ * Ctrl-C and SIGTERM are blocked and polled (signalled()): no handler, no
+ * global.  Dispositions go back to default first, because a shell starts a
+ * background job with SIGINT ignored, and an ignored signal is never pending.
+ */
+static void catch_signals(struct deploy_ctx *dc)
+{
+	sigprocmask(SIG_BLOCK, &dc->sigs, NULL);
+	signal(SIGINT, SIG_DFL);
+	signal(SIGTERM, SIG_DFL);
+}
+
+static int in_args(const struct cli *cli, const char *name)
+{
+	return strvec_contains(&cli->args, name);
+}
+
+int deploy_run(struct deploy_ctx *dc)
+{
+	struct diag d = DIAG_INIT;
+	const struct plan *plan = dc->s.plan;
+	const struct plan_service **todo = xcalloc(plan->norder + dc->merged.nr + 1, sizeof(*todo));
+	size_t ntodo = 0;
+	int code = EXIT_FAILED, started = 0;
+
+	for (size_t i = 0; i < dc->cli->args.nr; i++) {
+		const struct plan_service *ps = plan_service(plan, dc->cli->args.v[i]);
+		if (ps && merged_role(dc, ps->name))
+			continue;
+		if (!ps || ps->action != ACTION_FLIP) {
+			diag_err(&d, "'%s' is not a service the plan flips%s", dc->cli->args.v[i],
+				 ps ? (ps->action == ACTION_HOLD ? " (it is held)" : " (nothing to do)") : "");
+			code = EXIT_INPUT;
+			goto out;
+		}
+	}
+	if (journal_unfinished(dc->j) && !dc->cli->resume) {
+		for (size_t i = 0; i < dc->j->n; i++)
+			if (!strcmp(dc->j->svcs[i].state, "in_flight") ||
+			    !strcmp(dc->j->svcs[i].state, "rolling_back"))
+				diag_fail(&d, "an earlier run stopped while %s was %s (step %s, %s): run "
+					      "'dsnflip deploy --resume' to finish it or 'dsnflip rollback --all'",
+					  dc->j->svcs[i].name, dc->j->svcs[i].state, dc->j->svcs[i].step,
+					  dc->j->svcs[i].updated ? dc->j->svcs[i].updated : "?");
+		goto out;
+	}
+	if (dc->cli->resume && !dc->j->n) {
+		diag_err(&d, "nothing to resume: no journal in %s", dc->dir);
+		code = EXIT_INPUT;
+		goto out;
+	}
+	if (dc->cli->resume && dc->cli->args.nr) {
+		diag_err(&d, "--resume finishes the last rollout: name no services");
+		code = EXIT_INPUT;
+		goto out;
+	}
+	for (size_t i = 0; i < plan->norder; i++) {
+		const struct plan_service *ps = plan_service(plan, plan->order[i]);
+		if (!ps || ps->action != ACTION_FLIP)
+			continue;
+		if (dc->cli->args.nr && !in_args(dc->cli, ps->name))
+			continue;
+		if (dc->cli->resume && (!dc->j->active || !strvec_contains(&dc->j->rollout, ps->name)))
+			continue;
+		const struct journal_service *js = journal_get(dc->j, ps->name, 0);
+		if (js && !strcmp(js->state, "flipped") && js->in_override) {
+			say(dc, "%s is already on %s", ps->name, js->role ? js->role : ps->role);
+			continue;
+		}
+		todo[ntodo++] = ps;
+	}
+	/* Then those the merged checkout already flips: recreated and watched, no override. */
+	for (size_t i = 0; i < dc->merged.nr; i++) {
+		const struct plan_service *ps = plan_service(plan, dc->merged.v[i]);
+		const struct journal_service *js = journal_get(dc->j, ps->name, 0);
+		if (dc->cli->args.nr && !in_args(dc->cli, ps->name))
+			continue;
+		if (dc->cli->resume && (!dc->j->active || !strvec_contains(&dc->j->rollout, ps->name)))
+			continue;
+		if (js && !strcmp(js->state, "flipped") && !dc->cli->args.nr) {
+			say(dc, "%s is already on %s (in the checkout)", ps->name, dc->merged_roles.v[i]);
+			continue;
+		}
+		todo[ntodo++] = ps;
+	}
+	catch_signals(dc);
+	/* Resume: a rollback that was cut short is finished first, and the rollout stops there. */
+	for (size_t i = 0; dc->cli->resume && i < dc->j->n; i++) {
+		struct journal_service *js = &dc->j->svcs[i];
+		if (strcmp(js->state, "rolling_back"))
+			continue;
+		const struct plan_service *ps = plan_service(plan, js->name);
+		if (!ps) {
+			diag_fail(&d, "the journal names '%s', which the stack no longer has", js->name);
+			goto out;
+		}
+		say(dc, "resuming: finishing the rollback of %s", js->name);
+		if (rollback_one(dc, ps, js, NULL, &d))
+			goto out;
+		dc->j->active = 0;
+		if (journal_save(dc->j, &d))
+			goto out;
+		if (js->detail) {
+			diag_fail(&d, "%s had failed and is rolled back: %s; fix it and deploy again", js->name,
+				  js->detail);
+			goto out;
+		}
+		say(dc, "finished rolling %s back; run 'dsnflip deploy' to go on", js->name);
+		code = EXIT_OK;
+		goto out;
+	}
+	if (!ntodo && dc->cli->resume && !dc->j->active) {
+		say(dc, "nothing to resume: the last rollout finished (journal %s)", dc->j->path);
+		code = EXIT_OK;
+		goto out;
+	}
+	if (!ntodo) {
+		if (dc->cli->resume) {
+			dc->j->active = 0;
+			if (journal_save(dc->j, &d))
+				goto out;
+		}
+		say(dc, "nothing to deploy: every service to flip is on its new role");
+		code = EXIT_OK;
+		goto out;
+	}
+	if (preflight(dc, todo, ntodo, &d))
+		goto out;
+	started = 1;
+	dc->j->operation = (free(dc->j->operation), xstrdup("deploy"));
+	if (!dc->cli->resume) {
+		strvec_clear(&dc->j->rollout);
+		for (size_t i = 0; i < ntodo; i++)
+			strvec_push(&dc->j->rollout, todo[i]->name);
+	}
+	dc->j->active = 1;
+	for (size_t i = 0; i < ntodo; i++) {
+		struct journal_service *js = journal_get(dc->j, todo[i]->name, 1);
+		if (strcmp(js->state, "in_flight")) {
+			free(js->state);
+			js->state = xstrdup("pending");
+		}
+	}
+	if (journal_save(dc->j, &d))
+		goto out;
+	say(dc, "deploying %zu service(s) with %s %s, window %d s", ntodo,
+	    dc->rt.v2 ? "compose v2" : "compose v1", dc->rt.version, dc->window_s);
+	for (size_t i = 0; i < ntodo; i++) {
+		if (signalled(dc)) {
+			diag_fail(&d, "interrupted before %s; nothing in flight", todo[i]->name);
+			goto out;
+		}
+		int r = flip_one(dc, todo[i], i, ntodo, &d);
+		if (r)
+			goto out;
+	}
+	if (dc->tty)
+		fputs("\r\033[K", stderr);
+	say(dc, "deployed: %zu service(s) on their new roles", ntodo);
+	code = EXIT_OK;
+out:
+	/* The rollout is over (done, rolled back or interrupted): --resume has nothing left. */
+	if (started) {
+		struct diag sub = DIAG_INIT;
+		dc->j->active = 0;
+		journal_save(dc->j, d.set ? &sub : &d);
+		diag_release(&sub);
+	}
+	if (dc->tty)
+		fputs("\r\033[K", stderr);
+	if (d.set)
+		fprintf(stderr, "dsnflip: %s\n", d.msg.buf);
+	if (code != EXIT_OK && d.code == EXIT_INPUT && !d.set)
+		code = EXIT_FAILED;
+	else if (code != EXIT_OK && d.set)
+		code = d.code == EXIT_INPUT ? EXIT_INPUT : EXIT_FAILED;
+	free(todo);
+	diag_release(&d);
+	return code;
+}
+
+int rollback_run(struct deploy_ctx *dc)
+{
+	struct diag d = DIAG_INIT;
+	const struct plan *plan = dc->s.plan;
+	int code = EXIT_OK, did = 0;
+
+	if (!dc->cli->all && !dc->cli->args.nr) {
+		fprintf(stderr, "dsnflip: name the services to roll back, or --all\n");
+		return EXIT_INPUT;
+	}
+	if (dc->cli->all && dc->cli->args.nr) {
+		fprintf(stderr, "dsnflip: give service names or --all, not both\n");
+		return EXIT_INPUT;
+	}
+	for (size_t i = 0; i < dc->cli->args.nr; i++)
+		if (!plan_service(plan, dc->cli->args.v[i])) {
+			fprintf(stderr, "dsnflip: '%s' is not a service with a connection in the plan\n",
+				dc->cli->args.v[i]);
+			return EXIT_INPUT;
+		}
+	for (size_t i = 0; i < dc->cli->args.nr; i++)
+		if (merged_role(dc, dc->cli->args.v[i]) &&
+		    !(journal_get(dc->j, dc->cli->args.v[i], 0) &&
+		      journal_get(dc->j, dc->cli->args.v[i], 0)->in_override)) {
+			fprintf(stderr, "dsnflip: %s: the checkout itself holds the flip (the branch was "
+					"merged): revert the merge and run 'docker compose up -d %s'\n",
+				dc->cli->args.v[i], dc->cli->args.v[i]);
+			code = EXIT_FAILED;
+		}
+	catch_signals(dc);
+	dc->j->operation = (free(dc->j->operation), xstrdup("rollback"));
+	/* A rollback ends any rollout a crash left behind: --resume will not re-flip. */
+	dc->j->active = 0;
+	/* Reverse plan order: the last switched goes back first. */
+	for (size_t k = plan->norder; k-- > 0;) {
+		const char *name = plan->order[k];
+		struct journal_service *js = journal_get(dc->j, name, 0);
+		if (dc->cli->args.nr && !in_args(dc->cli, name))
+			continue;
+		if (!js)
+			continue;
+		/* "failed": a flip whose own rollback did not finish (compose refused,
+		 * say); the container may still run on the new DSN, so it goes back too. */
+		int switched = js->in_override || !strcmp(js->state, "in_flight") ||
+			       !strcmp(js->state, "rolling_back") || !strcmp(js->state, "flipped") ||
+			       !strcmp(js->state, "failed");
+		if (!switched) {
+			if (dc->cli->args.nr)
+				say(dc, "%s is not switched (%s): nothing to roll back", name, js->state);
+			continue;
+		}
+		const struct plan_service *ps = plan_service(plan, name);
+		long long t0 = real_ms(), healthy = 0;
+		if (merged_role(dc, name) && !js->in_override) {
+			fprintf(stderr, "dsnflip: %s: the checkout itself holds the flip (the branch was merged): "
+					"revert the merge and run 'docker compose up -d %s'\n", name, name);
+			code = EXIT_FAILED;
+			continue;
+		}
+		say(dc, "rolling %s back to its old DSN", name);
+		if (rollback_one(dc, ps, js, &healthy, &d)) {
+			code = EXIT_FAILED;
+			fprintf(stderr, "dsnflip: %s\n", d.msg.buf);
+			diag_release(&d);
+			continue;
+		}
+		did++;
+		say(dc, "  %s is healthy on its old DSN (%.1f s)", name, (healthy - t0) / 1000.0);
+		if (signalled(dc)) {
+			fprintf(stderr, "dsnflip: interrupted; the journal says what is left\n");
+			code = EXIT_FAILED;
+			break;
+		}
+	}
+	/* Services the journal knows but the order does not (renamed stack): say so. */
+	for (size_t i = 0; i < dc->j->n; i++)
+		if (dc->j->svcs[i].in_override && !plan_service(plan, dc->j->svcs[i].name))
+			fprintf(stderr, "dsnflip: the journal switches '%s', which the stack no longer has\n",
+				dc->j->svcs[i].name);
+	if (code == EXIT_OK && !did)
+		say(dc, "nothing to roll back");
+	if (dc->tty)
+		fputs("\r\033[K", stderr);
+	diag_release(&d);
+	return code;
+}

@@ -1,0 +1,240 @@
+/*
+ * status: what every service really runs as now, from docker and the
+ * server — not only from the journal.  A service's user is read from its
+ * live sessions (attributed by TCP source port, see runtime.h); when it has
+ * none at the moment, from the DSN its container was started with.
+ */
+#include "running/deploy.h"
+#include "detect/dsn.h"
+
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char *state_for(const struct plan_service *ps, const struct journal_service *js)
+{
+	if (ps && ps->action == ACTION_HOLD)
+		return "held";
+	if (!js)
+		return "pending";
+	if (!strcmp(js->state, "flipped"))
+		return "flipped";
+	if (!strcmp(js->state, "in_flight") || !strcmp(js->state, "rolling_back"))
+		return "in_flight";
+	if (!strcmp(js->state, "rolled_back") || !strcmp(js->state, "failed"))
+		return "rolled_back";
+	return "pending";
+}
+
+/* The user the container was configured with for its first connection (malloc'd) or NULL. */
+static char *configured_user(struct deploy_ctx *dc, const struct plan_service *ps, const char *id)
+{
+	char *user = NULL;
+	for (size_t k = 0; k < ps->nconns && !user; k++) {
+		const struct plan_conn *pc = &ps->conns[k];
+		struct diag sub = DIAG_INIT;
+		char *v = NULL;
+		if (pc->form == CONN_SPLIT) {
+			if (pc->user_entry && !runtime_container_env(&dc->rt, id, pc->user_entry->key, &v, &sub))
+				user = v ? xstrdup(v) : NULL;
+		} else if (pc->entry && !runtime_container_env(&dc->rt, id, pc->entry->key, &v, &sub) && v) {
+			struct dsn dsn = DSN_INIT;
+			if (!dsn_parse(v, &dsn, &sub) && dsn.user && *dsn.user)
+				user = xstrdup(dsn.user);
+			dsn_release(&dsn);
+			if (!user && pc->user_entry) {
+				free(v);
+				v = NULL;
+				if (!runtime_container_env(&dc->rt, id, pc->user_entry->key, &v, &sub) && v)
+					user = xstrdup(v);
+			}
+		}
+		if (v) {
+			memset(v, 0, strlen(v));
+			free(v);
+		}
+		diag_release(&sub);
+	}
+	return user;
+}
+
+/* The user most of the container's live sessions use (malloc'd) or NULL. */
+static char *session_user(struct deploy_ctx *dc, const struct plan_service *ps,
+			  const struct container *ct)
+{
+	int port = 5432, *ports = NULL;
+	size_t n = 0;
+	char *user = NULL;
+	for (size_t k = 0; k < ps->nconns; k++)
+		if (ps->conns[k].port > 0) {
+			port = ps->conns[k].port;
+			break;
+		}
+	if (!dc->have_pg || runtime_client_ports(ct, port, &ports, &n) || !n) {
+		free(ports);
+		return NULL;
+	}
+	struct buf arr = BUF_INIT;
+	buf_addch(&arr, '{');
+	for (size_t i = 0; i < n; i++)
+		buf_addf(&arr, "%s%d", i ? "," : "", ports[i]);
+	buf_addch(&arr, '}');
+	const char *p[1] = { arr.buf };
+	PGresult *res = NULL;
+	struct diag sub = DIAG_INIT;
+	if (!pg_execp(&dc->pc,
+		      "SELECT usename FROM pg_stat_activity WHERE client_port = ANY($1::int[]) "
+		      "AND pid <> pg_backend_pid() AND usename IS NOT NULL GROUP BY 1 ORDER BY count(*) DESC LIMIT 1",
+		      1, p, "sessions", &res, &sub) && PQntuples(res))
+		user = xstrdup(PQgetvalue(res, 0, 0));
+	PQclear(res);
+	diag_release(&sub);
+	buf_release(&arr);
+	free(ports);
+	return user;
+}
+
+static void bar(struct buf *out, int n, int limit, int color)
+{
+	int width = 20, fill = limit > 0 ? (n * width + limit - 1) / limit : 0;
+	if (fill > width)
+		fill = width;
+	buf_addch(out, '[');
+	if (color)
+		buf_addstr(out, n > limit ? "\033[31m" : n * 10 >= limit * 8 ? "\033[33m" : "\033[32m");
+	for (int i = 0; i < width; i++)
+		buf_addstr(out, i < fill ? "#" : "-");
+	if (color)
+		buf_addstr(out, "\033[0m");
+	buf_addch(out, ']');
+}
+
+int status_run(struct deploy_ctx *dc)
+{
+	const struct plan *plan = dc->s.plan;
+	json_t *root = json_object(), *svcs = json_array(), *roles = json_array();
+	struct buf text = BUF_INIT;
+	struct strvec on_super = STRVEC_INIT;
+	int superuser_connections = 0;
+
+	buf_addf(&text, "project %s", dc->s.project->name);
+	if (dc->rt.version)
+		buf_addf(&text, " (compose %s %s)", dc->rt.v2 ? "v2" : "v1", dc->rt.version);
+	if (dc->j->updated)
+		buf_addf(&text, "; journal: %s at %s", dc->j->operation ? dc->j->operation : "deploy",
+			 dc->j->updated);
+	buf_addf(&text, "\n\n%-20s %-12s %-8s %s\n", "SERVICE", "STATE", "RUNNING", "CONNECTS AS");
+	for (size_t i = 0; i < plan->nservices; i++) {
+		const struct plan_service *ps = &plan->services[i];
+		const struct journal_service *js = journal_get(dc->j, ps->name, 0);
+		if (ps->action == ACTION_SKIP && !js)
+			continue;
+		struct strvec ids = STRVEC_INIT;
+		struct diag sub = DIAG_INIT;
+		int running = 0;
+		char *user = NULL;
+		const char *how = "";
+		if (!runtime_containers(&dc->rt, ps->name, &ids, &sub)) {
+			for (size_t k = 0; k < ids.nr; k++) {
+				struct container ct;
+				if (runtime_inspect(&dc->rt, ids.v[k], &ct, &sub))
+					continue;
+				running |= ct.running;
+				if (!user && ct.running)
+					user = session_user(dc, ps, &ct);
+			}
+			if (!user && ids.nr) {
+				user = configured_user(dc, ps, ids.v[0]);
+				how = user ? " (configured; no live session)" : "";
+			}
+		}
+		const char *state = state_for(ps, js);
+		json_t *o = json_object();
+		json_object_set_new(o, "name", json_string(ps->name));
+		json_object_set_new(o, "state", json_string(state));
+		json_object_set_new(o, "connects_as", user ? json_string(user) : json_null());
+		json_object_set_new(o, "running", json_boolean(running));
+		json_array_append_new(svcs, o);
+		buf_addf(&text, "%-20s %-12s %-8s %s%s\n", ps->name, state, running ? "yes" : "no",
+			 user ? user : "-", how);
+		if (user && running) {
+			for (size_t k = 0; k < ps->nconns; k++)
+				if (ps->conns[k].superuser && ps->conns[k].user &&
+				    !strcmp(ps->conns[k].user, user)) {
+					strvec_push(&on_super, ps->name);
+					break;
+				}
+		}
+		if (js && js->detail && strcmp(state, "flipped"))
+			buf_addf(&text, "%-20s   last failure: %s\n", "", js->detail);
+		free(user);
+		strvec_clear(&ids);
+		diag_release(&sub);
+	}
+	buf_addf(&text, "\n%-20s %s\n", "ROLE", "CONNECTIONS / LIMIT");
+	for (size_t i = 0; i < plan->nroles; i++) {
+		const struct plan_role *r = &plan->roles[i];
+		int n = 0, limit = r->connection_limit;
+		if (dc->have_pg) {
+			PGresult *res = NULL;
+			struct diag sub = DIAG_INIT;
+			const char *p[1] = { r->name };
+			if (!pg_execp(&dc->pc,
+				      "SELECT (SELECT count(*) FROM pg_stat_activity WHERE usename = $1), "
+				      "(SELECT rolconnlimit FROM pg_roles WHERE rolname = $1)",
+				      1, p, r->name, &res, &sub)) {
+				n = atoi(PQgetvalue(res, 0, 0));
+				if (!PQgetisnull(res, 0, 1))
+					limit = atoi(PQgetvalue(res, 0, 1));
+			}
+			PQclear(res);
+			diag_release(&sub);
+		}
+		json_array_append_new(roles, json_pack("{s:s, s:i, s:i}", "name", r->name, "connections", n,
+						       "limit", limit));
+		buf_addf(&text, "%-20s ", r->name);
+		if (dc->tty || dc->cli->color) {
+			bar(&text, n, limit, dc->cli->color);
+			buf_addch(&text, ' ');
+		}
+		if (limit < 0)
+			buf_addf(&text, "%d / unlimited\n", n);
+		else
+			buf_addf(&text, "%d / %d\n", n, limit);
+	}
+	if (dc->have_pg) {
+		PGresult *res = NULL;
+		struct diag sub = DIAG_INIT;
+		if (!pg_exec(&dc->pc,
+			     "SELECT count(*) FROM pg_stat_activity a JOIN pg_roles r ON r.rolname = a.usename "
+			     "WHERE r.rolsuper AND a.backend_type = 'client backend' AND a.pid <> pg_backend_pid()",
+			     "superuser sessions", &res, &sub))
+			superuser_connections = atoi(PQgetvalue(res, 0, 0));
+		PQclear(res);
+		diag_release(&sub);
+		buf_addf(&text, "\nsuperuser connections: %d", superuser_connections);
+	} else {
+		buf_addstr(&text, "\nsuperuser connections: unknown (no server)");
+	}
+	if (on_super.nr) {
+		buf_addstr(&text, "; still on the superuser:");
+		for (size_t i = 0; i < on_super.nr; i++)
+			buf_addf(&text, " %s", on_super.v[i]);
+	}
+	buf_addch(&text, '\n');
+	json_object_set_new(root, "services", svcs);
+	json_object_set_new(root, "roles", roles);
+	json_object_set_new(root, "superuser_connections", json_integer(superuser_connections));
+	if (dc->s.format == FORMAT_JSON) {
+		char *s = json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+		printf("%s\n", s);
+		free(s);
+	} else {
+		fwrite(text.buf, 1, text.len, stdout);
+	}
+	json_decref(root);
+	buf_release(&text);
+	strvec_clear(&on_super);
+	return EXIT_OK;
+}

@@ -1,0 +1,936 @@
+/*
+ * roles: check and apply the planned roles on a live server (see roles.h).
+ *
+ * The SQL that changes the server is the text of sql/dsnflip/<db>.sql
+ * (rolesql.c): the roles-and-grants block is sent as is, and the object
+ * classification query it embeds is run here so each ALTER ... OWNER can
+ * get its own transaction, lock_timeout and retries.  Only the password
+ * step and the verification exist in C alone: the file holds no password,
+ * and a DBA verifies by reading it.
+ *
+ * Passwords: generated into the secrets file (saved before the transaction
+ * that uses them commits, so a role never ends up with a password nobody
+ * kept), hashed here with PQencryptPasswordConn(..., "scram-sha-256") and
+ * sent as a verifier; no message, log line or argv ever holds one.
+ *
+ * Fault-injection seam (tests/tier-faults), the same one deploy uses
+ * (run_fault_point, run.h): with DSNFLIP_FAULT in the environment, apply
+ * ends with _exit(137), as if SIGKILLed, nothing flushed or rolled back:
+ *   DSNFLIP_FAULT=roles[@DB]  right after the roles-and-grants transaction
+ *                             of database DB (of any database) commits;
+ *   DSNFLIP_FAULT=reown@N     right after the N-th ownership change (N from
+ *                             1, counted over the whole run, every database)
+ *                             commits.
+ * `check` commits nothing and never stops there.  Only the environment given
+ * in roles_opts is read, so it is a seam in the real binary, not a mock.
+ */
+#include "server/roles.h"
+#include "stack/config.h"
+#include "plan/plan.h"
+#include "util/run.h"
+#include "artifacts/secrets.h"
+#include "artifacts/sqlquote.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#define VERIFY_SHOWN 5  /* failures listed per check before "and N more" */
+#define KEPT_SHOWN 12   /* kept objects listed in the text report */
+
+struct ctx {
+	struct pgconn *admin;
+	const struct plan *plan;
+	const struct config *cfg;
+	struct secrets *sec;
+	const char *tdir;
+	const struct roles_opts *o;
+	struct rolesql_opts sql;
+	struct roles_result *res;
+	size_t reowned_run;  /* ownership changes committed in this run (the fault seam) */
+};
+
+/* What one database run has done so far, for error messages. */
+struct progress {
+	int roles_committed;
+	size_t reowned, total;
+	int jobs_done;
+};
+
+struct objrow {
+	int ord;
+	char *kind, *object, *owner, *action, *stmt, *oid;
+};
+
+struct objrows {
+	struct objrow *v;
+	size_t nr, alloc;
+};
+
+static void objrows_release(struct objrows *r)
+{
+	for (size_t i = 0; i < r->nr; i++) {
+		free(r->v[i].kind);
+		free(r->v[i].object);
+		free(r->v[i].owner);
+		free(r->v[i].action);
+		free(r->v[i].stmt);
+		free(r->v[i].oid);
+	}
+	free(r->v);
+	memset(r, 0, sizeof(*r));
+}
+
+static long now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void sleep_ms(long ms)
+{
+	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+	while (nanosleep(&ts, &ts))
+		;
+}
+
+/* Text array literal {"a","b"} for a text[] parameter. */
+static void text_array(struct buf *out, const char *const *v, size_t n)
+{
+	buf_addch(out, '{');
+	for (size_t i = 0; i < n; i++) {
+		buf_addstr(out, i ? ",\"" : "\"");
+		for (const char *p = v[i]; *p; p++) {
+			if (*p == '"' || *p == '\\')
+				buf_addch(out, '\\');
+			buf_addch(out, *p);
+		}
+		buf_addch(out, '"');
+	}
+	buf_addch(out, '}');
+}
+
+static void count_kind(struct roles_db *rd, const char *kind)
+{
+	for (size_t i = 0; i < rd->nreassigned; i++)
+		if (!strcmp(rd->reassigned[i].kind, kind)) {
+			rd->reassigned[i].n++;
+			return;
+		}
+	ALLOC_GROW(rd->reassigned, rd->nreassigned + 1, rd->reassigned_alloc);
+	rd->reassigned[rd->nreassigned].kind = xstrdup(kind);
+	rd->reassigned[rd->nreassigned].n = 1;
+	rd->nreassigned++;
+}
+
+static void done_text(const struct ctx *c, const struct progress *pr, struct buf *out)
+{
+	if (c->o->check) {
+		buf_addstr(out, "nothing was changed (check rolls back)");
+		return;
+	}
+	if (!pr->roles_committed) {
+		buf_addstr(out, "nothing was changed in this database");
+		return;
+	}
+	buf_addstr(out, "roles and privileges committed");
+	if (pr->total)
+		buf_addf(out, ", %zu of %zu objects re-owned", pr->reowned, pr->total);
+	if (pr->jobs_done)
+		buf_addstr(out, ", TimescaleDB jobs updated");
+}
+
+/* Fail: "database 'db': what: server message (SQLSTATE); already done: ..." */
+static int fail(const struct ctx *c, const char *db, const struct progress *pr, struct diag *why,
+		struct diag *d)
+{
+	struct buf done = BUF_INIT;
+	done_text(c, pr, &done);
+	diag_fail(d, "database '%s': %s; already done: %s", db, why->msg.buf, done.buf);
+	buf_release(&done);
+	diag_release(why);
+	return -1;
+}
+
+/* After a failed statement on pc: leave no transaction (or savepoint) open. */
+static void recover(struct pgconn *pc, const char *savepoint)
+{
+	if (PQtransactionStatus(pc->conn) != PQTRANS_INERROR)
+		return;
+	struct buf sql = BUF_INIT;
+	if (savepoint)
+		buf_addf(&sql, "ROLLBACK TO SAVEPOINT %s; RELEASE SAVEPOINT %s", savepoint, savepoint);
+	else
+		buf_addstr(&sql, "ROLLBACK");
+	PQclear(PQexec(pc->conn, sql.buf));
+	buf_release(&sql);
+}
+
+static int fingerprint(struct pgconn *pc, const struct strvec *roles, char ***out, struct diag *d)
+{
+	static const char q[] =
+		"SELECT r.name, a.oid IS NOT NULL,\n"
+		"  md5(concat_ws('|', a.rolsuper, a.rolinherit, a.rolcreaterole, a.rolcreatedb,\n"
+		"      a.rolcanlogin, a.rolreplication, a.rolbypassrls, a.rolconnlimit,\n"
+		"      a.rolpassword IS NOT NULL, a.rolvaliduntil,\n"
+		"      (SELECT string_agg(s.setdatabase || ':' || array_to_string(s.setconfig, ','), ';'\n"
+		"              ORDER BY s.setdatabase)\n"
+		"         FROM pg_db_role_setting s WHERE s.setrole = a.oid))),\n"
+		"  md5(coalesce((SELECT string_agg(x, ',' ORDER BY x) FROM (\n"
+		"    SELECT 'D' || e.privilege_type || e.grantor || e.is_grantable FROM pg_database d,\n"
+		"           aclexplode(d.datacl) e WHERE d.datname = current_database() AND e.grantee = a.oid\n"
+		"    UNION ALL SELECT 'N' || n.oid || e.privilege_type || e.grantor || e.is_grantable\n"
+		"      FROM pg_namespace n, aclexplode(n.nspacl) e WHERE e.grantee = a.oid\n"
+		"    UNION ALL SELECT 'C' || c.oid || e.privilege_type || e.grantor || e.is_grantable\n"
+		"      FROM pg_class c, aclexplode(c.relacl) e WHERE e.grantee = a.oid\n"
+		"    UNION ALL SELECT 'A' || da.oid || da.defaclrole || da.defaclobjtype::text || e.grantee\n"
+		"           || e.privilege_type || e.grantor\n"
+		"      FROM pg_default_acl da, aclexplode(da.defaclacl) e\n"
+		"     WHERE e.grantee = a.oid OR da.defaclrole = a.oid) g(x)), ''))\n"
+		"FROM unnest($1::text[]) WITH ORDINALITY AS r(name, i)\n"
+		"LEFT JOIN pg_authid a ON a.rolname = r.name ORDER BY r.i";
+	struct buf arr = BUF_INIT;
+	PGresult *res = NULL;
+	text_array(&arr, (const char *const *)roles->v, roles->nr);
+	const char *params[] = { arr.buf };
+	int r = pg_execp(pc, q, 1, params, "reading the planned roles", &res, d);
+	buf_release(&arr);
+	if (r)
+		return -1;
+	char **fp = xcalloc(roles->nr, sizeof(*fp));
+	for (size_t i = 0; i < roles->nr && (int)i < PQntuples(res); i++)
+		fp[i] = strcmp(PQgetvalue(res, (int)i, 1), "t")
+			? NULL
+			: xstrfmt("%s/%s", PQgetvalue(res, (int)i, 2), PQgetvalue(res, (int)i, 3));
+	PQclear(res);
+	*out = fp;
+	return 0;
+}
+
+static void free_fp(char **fp, size_t n)
+{
+	for (size_t i = 0; fp && i < n; i++)
+		free(fp[i]);
+	free(fp);
+}
+
+/*
+ * Passwords for roles that have none, inside the roles transaction.  New
+ * ones are generated into the secrets file, which apply saves before any
+ * verifier is sent.
+ */
+static int set_passwords(struct ctx *c, struct pgconn *pc, const struct strvec *roles,
+			 struct roles_db *rd, struct diag *d)
+{
+	struct buf arr = BUF_INIT;
+	PGresult *res = NULL;
+	int ret = -1, created_any = 0;
+
+	text_array(&arr, (const char *const *)roles->v, roles->nr);
+	const char *params[] = { arr.buf };
+	if (pg_execp(pc, "SELECT rolname, rolpassword IS NOT NULL FROM pg_authid "
+			 "WHERE rolname = ANY($1::text[]) ORDER BY rolname",
+		     1, params, "reading which roles have a password", &res, d))
+		goto cleanup;
+	int n = PQntuples(res);
+	for (int i = 0; i < n; i++) {
+		const char *role = PQgetvalue(res, i, 0);
+		int has = !strcmp(PQgetvalue(res, i, 1), "t");
+		if (has) {
+			if (!secrets_get(c->sec, role))
+				strvec_pushf(&c->res->warnings,
+					     "role %s already has a password that dsnflip did not generate; "
+					     "deploy needs it in the secrets file, or set a new one with \\password",
+					     role);
+			continue;
+		}
+		int created = 0;
+		if (secrets_ensure(c->sec, role, &created, d))
+			goto cleanup;
+		created_any |= created;
+	}
+	if (created_any && !c->o->check && secrets_save(c->sec, d))
+		goto cleanup;
+	for (int i = 0; i < n; i++) {
+		const char *role = PQgetvalue(res, i, 0);
+		if (!strcmp(PQgetvalue(res, i, 1), "t"))
+			continue;
+		const char *pw = secrets_get(c->sec, role);
+		char *verifier = PQencryptPasswordConn(pc->conn, pw, role, "scram-sha-256");
+		if (!verifier) {
+			diag_fail(d, "hashing the password of role '%s': %s", role, PQerrorMessage(pc->conn));
+			goto cleanup;
+		}
+		struct buf sql = BUF_INIT, what = BUF_INIT;
+		struct diag qd = DIAG_INIT;
+		buf_addstr(&sql, "ALTER ROLE ");
+		int r = sql_quote_ident(role, &sql, &qd);
+		buf_addstr(&sql, " PASSWORD ");
+		r = r || sql_quote_literal(verifier, &sql, &qd);
+		explicit_bzero(verifier, strlen(verifier));
+		PQfreemem(verifier);
+		buf_addf(&what, "setting the password (SCRAM verifier) of role '%s'", role);
+		if (r)
+			diag_fail(d, "%s: %s", what.buf, qd.msg.buf);
+		else
+			r = pg_exec(pc, sql.buf, what.buf, NULL, d);
+		explicit_bzero(sql.buf, sql.len);
+		buf_release(&sql);
+		buf_release(&what);
+		diag_release(&qd);
+		if (r)
+			goto cleanup;
+		strvec_push(&rd->passwords_set, role);
+	}
+	ret = 0;
+cleanup:
+	PQclear(res);
+	buf_release(&arr);
+	return ret;
+}
+
+/* Step 1: roles, privileges and passwords, in one transaction (or savepoint). */
+static int roles_step(struct ctx *c, struct pgconn *pc, const struct rolesql_parts *parts,
+		      const struct strvec *roles, struct roles_db *rd, struct diag *d)
+{
+	const char *begin = c->o->check ? "SAVEPOINT dsnflip_roles" : "BEGIN";
+	for (int attempt = 1;; attempt++) {
+		struct diag why = DIAG_INIT;
+		int r = pg_exec(pc, begin, "starting the roles transaction", NULL, &why);
+		if (!r)
+			r = pg_exec(pc, parts->roles_grants, "creating the roles and granting privileges",
+				    NULL, &why);
+		if (!r)
+			r = set_passwords(c, pc, roles, rd, &why);
+		if (!r)
+			r = pg_exec(pc, c->o->check ? "RELEASE SAVEPOINT dsnflip_roles" : "COMMIT",
+				    "committing the roles transaction", NULL, &why);
+		if (!r) {
+			diag_release(&why);
+			return 0;
+		}
+		/* Leave the transaction (or savepoint) whatever state it is in. */
+		if (c->o->check)
+			PQclear(PQexec(pc->conn, "ROLLBACK TO SAVEPOINT dsnflip_roles; "
+					     "RELEASE SAVEPOINT dsnflip_roles"));
+		else
+			PQclear(PQexec(pc->conn, "ROLLBACK"));
+		strvec_clear(&rd->passwords_set);
+		int busy = strstr(why.msg.buf, "SQLSTATE 55P03") || strstr(why.msg.buf, "SQLSTATE 40P01");
+		if (!busy || attempt >= c->sql.lock_attempts) {
+			diag_fail(d, "%s", why.msg.buf);
+			diag_release(&why);
+			return -1;
+		}
+		diag_release(&why);
+		sleep_ms((long)c->sql.backoff_ms << (attempt - 1));
+	}
+}
+
+static int load_objects(struct pgconn *pc, const char *query, struct objrows *rows, struct diag *d)
+{
+	PGresult *res = NULL;
+	if (pg_exec(pc, query, "classifying the objects in the application schemas", &res, d))
+		return -1;
+	int n = PQntuples(res);
+	for (int i = 0; i < n; i++) {
+		ALLOC_GROW(rows->v, rows->nr + 1, rows->alloc);
+		struct objrow *o = &rows->v[rows->nr++];
+		o->ord = atoi(PQgetvalue(res, i, 0));
+		o->kind = xstrdup(PQgetvalue(res, i, 1));
+		o->object = xstrdup(PQgetvalue(res, i, 2));
+		o->owner = xstrdup(PQgetvalue(res, i, 3));
+		o->action = xstrdup(PQgetvalue(res, i, 4));
+		o->stmt = PQgetisnull(res, i, 5) ? NULL : xstrdup(PQgetvalue(res, i, 5));
+		o->oid = xstrdup(PQgetvalue(res, i, 6));
+	}
+	PQclear(res);
+	return 0;
+}
+
+/*
+ * Re-own one object: its own transaction under lock_timeout (apply), or a
+ * savepoint in the check transaction.  Returns 0 done, 1 busy after every
+ * attempt, -1 another error (in d).
+ */
+static int reown_one(struct ctx *c, struct pgconn *pc, const struct objrow *o, struct diag *d)
+{
+	struct buf sql = BUF_INIT, what = BUF_INIT;
+	int ret = -1;
+
+	if (c->o->check)
+		buf_addf(&sql, "SAVEPOINT dsnflip_obj; %s; RELEASE SAVEPOINT dsnflip_obj", o->stmt);
+	else
+		buf_addf(&sql, "BEGIN; SET LOCAL lock_timeout = '%dms'; %s; COMMIT", c->sql.lock_timeout_ms,
+			 o->stmt);
+	buf_addf(&what, "re-owning %s %s", o->kind, o->object);
+	for (int attempt = 1;; attempt++) {
+		/* pg_exec words every failure the project's way, a lost connection
+		 * included ("... (SQLSTATE 08006)"), as roles_step does. */
+		struct diag why = DIAG_INIT;
+		if (!pg_exec(pc, sql.buf, what.buf, NULL, &why)) {
+			ret = 0;
+			break;
+		}
+		recover(pc, c->o->check ? "dsnflip_obj" : NULL);
+		int busy = strstr(why.msg.buf, "(SQLSTATE 55P03)") || strstr(why.msg.buf, "(SQLSTATE 40P01)");
+		if (!busy) {
+			diag_fail(d, "%s%s", why.msg.buf,
+				  c->o->check && strstr(why.msg.buf, "(SQLSTATE 53200)")
+				  ? " (check holds every object's lock in one transaction: raise "
+				    "max_locks_per_transaction for it, or rely on apply, which takes one at a time)"
+				  : "");
+			diag_release(&why);
+			break;
+		}
+		diag_release(&why);
+		if (attempt >= c->sql.lock_attempts) {
+			ret = 1;
+			break;
+		}
+		sleep_ms((long)c->sql.backoff_ms << (attempt - 1));
+	}
+	buf_release(&sql);
+	buf_release(&what);
+	return ret;
+}
+
+static int jobs_step(struct ctx *c, struct pgconn *pc, const struct rolesql_parts *parts,
+		     struct roles_db *rd, struct diag *d)
+{
+	PGresult *res = NULL;
+	if (!parts->jobs_do || !rd->timescaledb)
+		return 0;
+	if (pg_exec(pc, parts->jobs_do, "re-owning TimescaleDB jobs", NULL, d) ||
+	    pg_exec(pc, "SELECT coalesce(current_setting('dsnflip.jobs_reowned', true), '0')",
+		    "reading how many jobs were re-owned", &res, d))
+		return -1;
+	rd->jobs_reowned = atoi(PQgetvalue(res, 0, 0));
+	PQclear(res);
+	return 0;
+}
+
+/* Run one verification statement as role in a savepoint; 0 ok, else the SQLSTATE in state. */
+static int try_as(struct pgconn *pc, const char *role, const char *stmt, char state[6],
+		  struct buf *msg)
+{
+	struct buf sql = BUF_INIT;
+	struct diag qd = DIAG_INIT;
+	buf_addstr(&sql, "SAVEPOINT dsnflip_verify; SET LOCAL ROLE ");
+	sql_quote_ident(role, &sql, &qd);
+	buf_addf(&sql, "; %s", stmt);
+	PGresult *res = PQexec(pc->conn, sql.buf);
+	ExecStatusType st = PQresultStatus(res);
+	int ok = st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK;
+	snprintf(state, 6, "%s", ok ? "" : pg_sqlstate(res));
+	if (!ok && msg) {
+		const char *m = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
+		buf_reset(msg);
+		buf_addstr(msg, m ? m : "error");
+	}
+	PQclear(res);
+	PQclear(PQexec(pc->conn, "ROLLBACK TO SAVEPOINT dsnflip_verify; RELEASE SAVEPOINT dsnflip_verify"));
+	buf_release(&sql);
+	diag_release(&qd);
+	return ok ? 0 : -1;
+}
+
+/* Add the rows of a failure query (one text column) to rd's failures. */
+static int collect_failures(struct pgconn *pc, const char *q, int nparams, const char *const *params,
+			    struct roles_db *rd, struct diag *d)
+{
+	PGresult *res = NULL;
+	if (pg_execp(pc, q, nparams, params, "verifying privileges", &res, d))
+		return -1;
+	int n = PQntuples(res);
+	for (int i = 0; i < n && i < VERIFY_SHOWN; i++)
+		strvec_push(&rd->verify_failures, PQgetvalue(res, i, 0));
+	if (n > VERIFY_SHOWN)
+		strvec_pushf(&rd->verify_failures, "... and %d more like these", n - VERIFY_SHOWN);
+	PQclear(res);
+	return 0;
+}
+
+static int is_table_kind(const char *k)
+{
+	return !strcmp(k, "table") || !strcmp(k, "partitioned table") || !strcmp(k, "hypertable");
+}
+
+static int is_relation_kind(const char *k)
+{
+	return is_table_kind(k) || !strcmp(k, "view") || !strcmp(k, "materialized view") ||
+	       !strcmp(k, "foreign table") || !strcmp(k, "continuous aggregate");
+}
+
+static int in_strvec(const struct strvec *v, const char *s)
+{
+	for (size_t i = 0; i < v->nr; i++)
+		if (!strcmp(v->v[i], s))
+			return 1;
+	return 0;
+}
+
+/* Step 4: as each role, in a transaction (or savepoint) that is rolled back. */
+static int verify_step(struct ctx *c, struct pgconn *pc, const struct rolesql_parts *parts,
+		       struct roles_db *rd, struct diag *d)
+{
+	struct objrows rows = { 0 };
+	struct buf rels = BUF_INIT, schemas = BUF_INIT, msg = BUF_INIT;
+	const struct objrow *table = NULL, *owned_table = NULL;
+	int ret = -1;
+	char state[6];
+
+	if (pg_exec(pc, c->o->check ? "SAVEPOINT dsnflip_verify_all" : "BEGIN",
+		    "starting the verification", NULL, d))
+		return -1;
+	if (!c->o->check) {
+		struct buf b = BUF_INIT;
+		buf_addf(&b, "SET LOCAL lock_timeout = '%dms'", c->sql.lock_timeout_ms);
+		int r = pg_exec(pc, b.buf, "starting the verification", NULL, d);
+		buf_release(&b);
+		if (r)
+			goto cleanup;
+	}
+	if (load_objects(pc, rd->timescaledb ? parts->objects_tsdb : parts->objects_plain, &rows, d))
+		goto cleanup;
+	buf_addch(&rels, '{');
+	buf_addch(&schemas, '{');
+	for (size_t i = 0; i < rows.nr; i++) {
+		const struct objrow *o = &rows.v[i];
+		if (!strcmp(o->kind, "schema")) {
+			buf_addf(&schemas, "%s%s", schemas.len > 1 ? "," : "", o->oid);
+		} else if (is_relation_kind(o->kind)) {
+			buf_addf(&rels, "%s%s", rels.len > 1 ? "," : "", o->oid);
+			if (!table && is_table_kind(o->kind))
+				table = o;
+			if (!owned_table && is_table_kind(o->kind) && !strcmp(o->action, "owned"))
+				owned_table = o;
+		}
+		if (!strcmp(o->action, "reown") && !in_strvec(&rd->lock_busy, o->object))
+			strvec_pushf(&rd->verify_failures, "%s %s still belongs to %s", o->kind, o->object,
+				     o->owner);
+	}
+	buf_addch(&rels, '}');
+	buf_addch(&schemas, '}');
+
+	for (size_t i = 0; i < c->plan->nroles; i++) {
+		const struct plan_role *r = &c->plan->roles[i];
+		int in = 0;
+		for (size_t k = 0; k < r->ndatabases; k++)
+			in |= !strcmp(r->databases[k], rd->database);
+		if (!in)
+			continue;
+		const char *params[] = { r->name, rels.buf, schemas.buf };
+		if (r->kind == ROLE_OWNER) {
+			if (collect_failures(pc,
+				"SELECT format('%s cannot create in schema %s', $1::text, n.oid::regnamespace) "
+				"FROM pg_namespace n WHERE n.oid = ANY($3::oid[]) "
+				"AND NOT has_schema_privilege($1::name, n.oid, 'CREATE') AND $2::oid[] IS NOT NULL ORDER BY 1",
+				3, params, rd, d))
+				goto cleanup;
+			/* Typical migrations, as itself, in every application schema. */
+			for (size_t k = 0; k < rows.nr; k++) {
+				const struct objrow *s = &rows.v[k];
+				if (strcmp(s->kind, "schema"))
+					continue;
+				struct buf stmt = BUF_INIT;
+				/* A name no application uses; rolled back whatever happens. */
+				unsigned tag = (unsigned)getpid() ^ (unsigned)now_ms();
+				buf_addf(&stmt, "CREATE TABLE %s.dsnflip_verify_%08x (id int PRIMARY KEY, note text); "
+					 "ALTER TABLE %s.dsnflip_verify_%08x ADD COLUMN extra int; "
+					 "CREATE INDEX dsnflip_verify_%08x_i ON %s.dsnflip_verify_%08x (note)",
+					 s->object, tag, s->object, tag, tag, s->object, tag);
+				if (try_as(pc, r->name, stmt.buf, state, &msg))
+					strvec_pushf(&rd->verify_failures,
+						     "%s cannot create, alter and index a table in schema %s: %s "
+						     "(SQLSTATE %s)", r->name, s->object, msg.buf, state);
+				buf_release(&stmt);
+			}
+			if (owned_table) {
+				struct buf stmt = BUF_INIT;
+				PGresult *res = NULL;
+				const char *p[] = { owned_table->oid };
+				if (pg_execp(pc, "SELECT format('COMMENT ON TABLE %s IS %L', $1::oid::regclass, "
+						 "obj_description($1::oid, 'pg_class'))",
+					     1, p, "verifying ownership", &res, d))
+					goto cleanup;
+				buf_addstr(&stmt, PQgetvalue(res, 0, 0));
+				PQclear(res);
+				if (try_as(pc, r->name, stmt.buf, state, &msg) && strcmp(state, "55P03"))
+					strvec_pushf(&rd->verify_failures, "%s cannot alter %s, which it owns: %s "
+						     "(SQLSTATE %s)", r->name, owned_table->object, msg.buf, state);
+				buf_release(&stmt);
+			}
+		} else if (r->kind == ROLE_READER) {
+			if (collect_failures(pc,
+				"SELECT * FROM ("
+				"SELECT format('%s cannot read %s', $1::text, c.oid::regclass) FROM pg_class c "
+				"WHERE c.oid = ANY($2::oid[]) AND NOT has_table_privilege($1::name, c.oid, 'SELECT') "
+				"UNION ALL "
+				"SELECT format('%s can write %s', $1::text, c.oid::regclass) FROM pg_class c "
+				"WHERE c.oid = ANY($2::oid[]) AND c.relkind IN ('r', 'p') "
+				"AND has_table_privilege($1::name, c.oid, 'INSERT, UPDATE, DELETE, TRUNCATE')) x "
+				"ORDER BY 1",
+				2, params, rd, d))
+				goto cleanup;
+			if (table) {
+				struct buf stmt = BUF_INIT;
+				buf_addf(&stmt, "SELECT 1 FROM %s LIMIT 0", table->object);
+				if (try_as(pc, r->name, stmt.buf, state, &msg))
+					strvec_pushf(&rd->verify_failures, "%s cannot read %s: %s (SQLSTATE %s)",
+						     r->name, table->object, msg.buf, state);
+				buf_reset(&stmt);
+				buf_addf(&stmt, "DELETE FROM %s WHERE false", table->object);
+				if (!try_as(pc, r->name, stmt.buf, state, &msg))
+					strvec_pushf(&rd->verify_failures, "%s can delete from %s", r->name,
+						     table->object);
+				else if (strcmp(state, "42501"))
+					strvec_pushf(&rd->verify_failures, "%s: deleting from %s failed with %s, "
+						     "not 42501 insufficient_privilege: %s", r->name,
+						     table->object, state, msg.buf);
+				buf_release(&stmt);
+			}
+		} else {
+			if (collect_failures(pc,
+				"SELECT * FROM ("
+				"SELECT format('%s cannot read and write %s', $1::text, c.oid::regclass) FROM pg_class c "
+				"WHERE c.oid = ANY($2::oid[]) AND c.relkind IN ('r', 'p') "
+				"AND NOT (has_table_privilege($1::name, c.oid, 'SELECT') "
+				"AND has_table_privilege($1::name, c.oid, 'INSERT') "
+				"AND has_table_privilege($1::name, c.oid, 'UPDATE') "
+				"AND has_table_privilege($1::name, c.oid, 'DELETE')) "
+				"UNION ALL "
+				"SELECT format('%s cannot use sequence %s', $1::text, c.oid::regclass) FROM pg_class c "
+				"WHERE c.relnamespace = ANY($3::oid[]) AND c.relkind = 'S' "
+				"AND CASE WHEN c.relkind = 'S' THEN NOT has_sequence_privilege($1::name, c.oid, 'USAGE') "
+				"ELSE false END) x ORDER BY 1",
+				3, params, rd, d))
+				goto cleanup;
+			if (table) {
+				struct buf stmt = BUF_INIT;
+				buf_addf(&stmt, "SELECT 1 FROM %s LIMIT 0; DELETE FROM %s WHERE false",
+					 table->object, table->object);
+				if (try_as(pc, r->name, stmt.buf, state, &msg))
+					strvec_pushf(&rd->verify_failures, "%s cannot write %s: %s (SQLSTATE %s)",
+						     r->name, table->object, msg.buf, state);
+				buf_release(&stmt);
+			}
+		}
+	}
+	rd->verified = rd->verify_failures.nr == 0;
+	ret = 0;
+cleanup:
+	PQclear(PQexec(pc->conn, c->o->check ? "ROLLBACK TO SAVEPOINT dsnflip_verify_all; "
+					       "RELEASE SAVEPOINT dsnflip_verify_all"
+					     : "ROLLBACK"));
+	objrows_release(&rows);
+	buf_release(&rels);
+	buf_release(&schemas);
+	buf_release(&msg);
+	return ret;
+}
+
+static int run_db(struct ctx *c, const char *db, struct roles_db *rd, struct diag *d)
+{
+	struct pgconn pc = { 0 };
+	struct rolesql_parts parts = { 0 };
+	struct strvec roles = STRVEC_INIT;
+	struct objrows rows = { 0 };
+	struct progress pr = { 0 };
+	struct diag why = DIAG_INIT;
+	char **before = NULL, **after = NULL;
+	PGresult *res = NULL;
+	int ret = -1;
+
+	rd->database = xstrdup(db);
+	if (rolesql_build(c->plan, c->cfg, db, c->tdir, &c->sql, &parts, d))
+		return -1;
+	for (size_t i = 0; i < c->plan->nroles; i++)
+		for (size_t k = 0; k < c->plan->roles[i].ndatabases; k++)
+			if (!strcmp(c->plan->roles[i].databases[k], db))
+				strvec_push(&roles, c->plan->roles[i].name);
+	if (pgconn_open_db(&pc, c->admin, db, d))
+		goto cleanup;
+	if (pg_exec(&pc, "SELECT rolsuper, current_user FROM pg_roles WHERE rolname = current_user",
+		    "checking the admin role", &res, &why))
+		goto failed;
+	if (PQntuples(res) != 1 || strcmp(PQgetvalue(res, 0, 0), "t")) {
+		diag_fail(d, "database '%s': the admin connection (%s) is not a superuser; "
+			  "roles %s needs one (POSTGRES.md: only a superuser can re-own another "
+			  "superuser's objects)", db, pc.shown, c->o->check ? "check" : "apply");
+		goto cleanup;
+	}
+	PQclear(res);
+	res = NULL;
+	if (pg_exec(&pc, "SELECT extversion FROM pg_extension WHERE extname = 'timescaledb'",
+		    "looking for TimescaleDB", &res, &why))
+		goto failed;
+	if (PQntuples(res))
+		rd->timescaledb = xstrdup(PQgetvalue(res, 0, 0));
+	PQclear(res);
+	res = NULL;
+
+	if (c->o->check) {
+		struct buf b = BUF_INIT;
+		buf_addf(&b, "BEGIN; SET LOCAL lock_timeout = '%dms'; SET LOCAL dsnflip.dry_run = 'on'",
+			 c->sql.lock_timeout_ms);
+		int r = pg_exec(&pc, b.buf, "starting the check transaction", NULL, &why);
+		buf_release(&b);
+		if (r)
+			goto failed;
+	}
+
+	/* 1. Roles, privileges, passwords. */
+	if (fingerprint(&pc, &roles, &before, &why) || roles_step(c, &pc, &parts, &roles, rd, &why))
+		goto failed;
+	pr.roles_committed = 1;
+	if (!c->o->check)
+		run_fault_point(c->o->environ, "roles", db);
+	if (fingerprint(&pc, &roles, &after, &why))
+		goto failed;
+	for (size_t i = 0; i < roles.nr; i++) {
+		if (!before[i] && after[i])
+			strvec_push(&rd->roles_created, roles.v[i]);
+		else if (before[i] && after[i] && strcmp(before[i], after[i]))
+			strvec_push(&rd->roles_altered, roles.v[i]);
+	}
+
+	/* 2. Ownership, object by object. */
+	if (load_objects(&pc, rd->timescaledb ? parts.objects_tsdb : parts.objects_plain, &rows, &why))
+		goto failed;
+	for (size_t i = 0; i < rows.nr; i++) {
+		const struct objrow *o = &rows.v[i];
+		if (!strcmp(o->action, "reown") && o->stmt)
+			pr.total++;
+		else if (!strcmp(o->action, "keep")) {
+			ALLOC_GROW(rd->kept, rd->nkept + 1, rd->kept_alloc);
+			rd->kept[rd->nkept].object = xstrdup(o->object);
+			rd->kept[rd->nkept].owner = xstrdup(o->owner);
+			rd->nkept++;
+		}
+	}
+	long t0 = now_ms();
+	size_t seen = 0;
+	for (size_t i = 0; i < rows.nr; i++) {
+		const struct objrow *o = &rows.v[i];
+		if (strcmp(o->action, "reown") || !o->stmt)
+			continue;
+		int r = reown_one(c, &pc, o, &why);
+		if (r < 0)
+			goto failed;
+		if (r == 1)
+			strvec_pushf(&rd->lock_busy, "%s", o->object);
+		else {
+			pr.reowned++;
+			count_kind(rd, o->kind);
+			if (!c->o->check) {
+				char n[24];
+				snprintf(n, sizeof(n), "%zu", ++c->reowned_run);
+				run_fault_point(c->o->environ, "reown", n);
+			}
+		}
+		seen++;
+		if (c->o->progress)
+			c->o->progress(c->o->progress_ctx, db, seen, pr.total);
+	}
+	rd->elapsed_ms = now_ms() - t0;
+
+	/* 3. TimescaleDB jobs. */
+	if (jobs_step(c, &pc, &parts, rd, &why))
+		goto failed;
+	pr.jobs_done = rd->jobs_reowned > 0;
+
+	/* 4. Verification as each role. */
+	if (verify_step(c, &pc, &parts, rd, &why))
+		goto failed;
+
+	if (c->o->check && pg_exec(&pc, "ROLLBACK", "rolling the check back", NULL, &why))
+		goto failed;
+	rd->changed = rd->roles_created.nr || rd->roles_altered.nr || pr.reowned || rd->jobs_reowned;
+	rd->complete = 1;
+	ret = 0;
+	goto cleanup;
+failed:
+	fail(c, db, &pr, &why, d);
+cleanup:
+	if (ret && pc.conn && PQtransactionStatus(pc.conn) != PQTRANS_IDLE)
+		PQclear(PQexec(pc.conn, "ROLLBACK"));
+	PQclear(res);
+	free_fp(before, roles.nr);
+	free_fp(after, roles.nr);
+	objrows_release(&rows);
+	strvec_clear(&roles);
+	rolesql_parts_release(&parts);
+	pgconn_close(&pc);
+	diag_release(&why);
+	return ret;
+}
+
+int roles_run(struct pgconn *admin, const struct plan *plan, const struct config *cfg,
+	      struct secrets *sec, const char *templates_dir, const struct roles_opts *o,
+	      struct roles_result *out, struct diag *d)
+{
+	const char *dbs[256];
+	size_t n = rolesql_databases(plan, dbs, sizeof(dbs) / sizeof(dbs[0]));
+	struct ctx c = { admin, plan, cfg, sec, templates_dir, o, o->sql, out, 0 };
+
+	if (c.sql.lock_timeout_ms <= 0)
+		c.sql.lock_timeout_ms = ROLESQL_LOCK_TIMEOUT_MS;
+	if (c.sql.lock_attempts <= 0)
+		c.sql.lock_attempts = ROLESQL_LOCK_ATTEMPTS;
+	if (c.sql.backoff_ms <= 0)
+		c.sql.backoff_ms = ROLESQL_BACKOFF_MS;
+	out->check = o->check;
+	if (!n)
+		return diag_err(d, "the plan has no role to create (no service flips or is held)");
+	for (size_t i = 0; i < n; i++) {
+		ALLOC_GROW(out->dbs, out->ndbs + 1, out->dbs_alloc);
+		struct roles_db *rd = &out->dbs[out->ndbs++];
+		memset(rd, 0, sizeof(*rd));
+		int r = run_db(&c, dbs[i], rd, d);
+		out->changed |= rd->changed;
+		if (r)
+			return -1;
+	}
+	return 0;
+}
+
+void roles_result_release(struct roles_result *r)
+{
+	for (size_t i = 0; i < r->ndbs; i++) {
+		struct roles_db *rd = &r->dbs[i];
+		free(rd->database);
+		strvec_clear(&rd->roles_created);
+		strvec_clear(&rd->roles_altered);
+		for (size_t k = 0; k < rd->nreassigned; k++)
+			free(rd->reassigned[k].kind);
+		free(rd->reassigned);
+		for (size_t k = 0; k < rd->nkept; k++) {
+			free(rd->kept[k].object);
+			free(rd->kept[k].owner);
+		}
+		free(rd->kept);
+		strvec_clear(&rd->lock_busy);
+		strvec_clear(&rd->verify_failures);
+		strvec_clear(&rd->passwords_set);
+		free(rd->timescaledb);
+	}
+	free(r->dbs);
+	strvec_clear(&r->warnings);
+	memset(r, 0, sizeof(*r));
+}
+
+static json_t *strs(const struct strvec *v)
+{
+	json_t *a = json_array();
+	for (size_t i = 0; i < v->nr; i++)
+		json_array_append_new(a, json_string(v->v[i]));
+	return a;
+}
+
+json_t *roles_result_json(const struct roles_result *r)
+{
+	json_t *root = json_object(), *dbs = json_array();
+	json_object_set_new(root, "changed", json_boolean(r->changed));
+	for (size_t i = 0; i < r->ndbs; i++) {
+		const struct roles_db *rd = &r->dbs[i];
+		json_t *o = json_object(), *re = json_object(), *kept = json_array();
+		json_object_set_new(o, "database", json_string(rd->database));
+		json_object_set_new(o, "changed", json_boolean(rd->changed));
+		json_object_set_new(o, "roles_created", strs(&rd->roles_created));
+		json_object_set_new(o, "roles_altered", strs(&rd->roles_altered));
+		for (size_t k = 0; k < rd->nreassigned; k++)
+			json_object_set_new(re, rd->reassigned[k].kind, json_integer(rd->reassigned[k].n));
+		json_object_set_new(o, "reassigned", re);
+		for (size_t k = 0; k < rd->nkept; k++) {
+			json_t *e = json_object();
+			json_object_set_new(e, "object", json_string(rd->kept[k].object));
+			json_object_set_new(e, "owner", json_string(rd->kept[k].owner));
+			json_array_append_new(kept, e);
+		}
+		json_object_set_new(o, "kept", kept);
+		json_object_set_new(o, "jobs_reowned", json_integer(rd->jobs_reowned));
+		json_object_set_new(o, "lock_busy", strs(&rd->lock_busy));
+		json_object_set_new(o, "verified", json_boolean(rd->verified));
+		json_array_append_new(dbs, o);
+	}
+	json_object_set_new(root, "databases", dbs);
+	return root;
+}
+
+static void list(struct buf *out, const char *label, const struct strvec *v)
+{
+	if (!v->nr)
+		return;
+	buf_addf(out, "  %-19s", label);
+	for (size_t i = 0; i < v->nr; i++)
+		buf_addf(out, "%s%s", i ? ", " : "", v->v[i]);
+	buf_addch(out, '\n');
+}
+
+void roles_result_text(const struct roles_result *r, int color, struct buf *out)
+{
+	const char *bold = color ? "\033[1m" : "", *reset = color ? "\033[0m" : "";
+	const char *red = color ? "\033[31m" : "", *green = color ? "\033[32m" : "";
+	const char *yellow = color ? "\033[33m" : "";
+
+	for (size_t i = 0; i < r->ndbs; i++) {
+		const struct roles_db *rd = &r->dbs[i];
+		size_t total = 0;
+		for (size_t k = 0; k < rd->nreassigned; k++)
+			total += (size_t)rd->reassigned[k].n;
+		buf_addf(out, "%sdatabase %s%s%s%s\n", bold, rd->database, reset,
+			 rd->timescaledb ? " (TimescaleDB " : "", rd->timescaledb ? rd->timescaledb : "");
+		if (rd->timescaledb) {
+			/* close the parenthesis opened above */
+			buf_setlen(out, out->len - 1);
+			buf_addstr(out, ")\n");
+		}
+		list(out, r->check ? "would create" : "created", &rd->roles_created);
+		list(out, r->check ? "would alter" : "altered", &rd->roles_altered);
+		list(out, r->check ? "would set password" : "password set", &rd->passwords_set);
+		if (rd->nreassigned) {
+			buf_addf(out, "  %-19s", r->check ? "would re-own" : "re-owned");
+			for (size_t k = 0; k < rd->nreassigned; k++)
+				buf_addf(out, "%s%d %s", k ? ", " : "", rd->reassigned[k].n, rd->reassigned[k].kind);
+			if (rd->elapsed_ms > 0)
+				buf_addf(out, " (%zu in %.1f s, %.0f/s)", total, rd->elapsed_ms / 1000.0,
+					 total * 1000.0 / (double)rd->elapsed_ms);
+			buf_addch(out, '\n');
+		}
+		if (rd->jobs_reowned)
+			buf_addf(out, "  %-19s%d TimescaleDB job(s)\n", "jobs re-owned", rd->jobs_reowned);
+		for (size_t k = 0; k < rd->nkept && k < KEPT_SHOWN; k++)
+			buf_addf(out, "  %-19s%s (owner %s)\n", k ? "" : "kept", rd->kept[k].object,
+				 rd->kept[k].owner);
+		if (rd->nkept > KEPT_SHOWN)
+			buf_addf(out, "  %-19s... and %zu more (--format json lists them all)\n", "",
+				 rd->nkept - KEPT_SHOWN);
+		if (rd->lock_busy.nr) {
+			buf_addf(out, "  %sbusy%s               ", yellow, reset);
+			for (size_t k = 0; k < rd->lock_busy.nr; k++)
+				buf_addf(out, "%s%s", k ? ", " : "", rd->lock_busy.v[k]);
+			buf_addstr(out, " (never got the lock; still the superuser's: run `dsnflip roles apply` again)\n");
+		}
+		if (rd->complete)
+			buf_addf(out, "  %-19s%s%s%s\n", "verified", rd->verified ? green : red,
+			 rd->verified ? "yes: each role can do what it needs, and the reader cannot write" : "NO",
+			 reset);
+		for (size_t k = 0; k < rd->verify_failures.nr; k++)
+			buf_addf(out, "    %s%s%s\n", red, rd->verify_failures.v[k], reset);
+		if (!rd->complete)
+			buf_addf(out, "  %sstopped by an error (below)%s\n", red, reset);
+		else if (!rd->changed)
+			buf_addf(out, "  %s\n", r->check ? "no change needed" : "no change (already as planned)");
+	}
+	int complete = 1;
+	for (size_t i = 0; i < r->ndbs; i++)
+		complete &= r->dbs[i].complete;
+	if (r->check)
+		buf_addstr(out, "check: everything above was rolled back; nothing was changed\n");
+	else if (complete)
+		buf_addf(out, "%s\n", r->changed ? "applied" : "nothing to change");
+}

@@ -1,0 +1,89 @@
+/*
+ * config: dsnflip.yml, the operator's decisions where detection cannot know.
+ *
+ *   headroom: 2                  # admin connections kept free
+ *   window: 30s                  # deploy watch window
+ *   server:                      # when there is no live server to ask
+ *     max_connections: 100
+ *     superuser_reserved_connections: 3
+ *     reserved_connections: 0
+ *   services:
+ *     gateway: {class: writer, role: gateway_app, connection_limit: 15, order: 1}
+ *   roles:
+ *     dashboard_app: {connection_limit: 8, settings: {statement_timeout: 30s}}
+ *   defaults:
+ *     settings: {idle_session_timeout: 1h}          # every role
+ *     reader_settings: {statement_timeout: 60s}     # readers only
+ *   keep: [reporting.v_trips]    # objects that stay with their owner
+ *   patterns:
+ *     migration: ["bin/migrate-db"]
+ *     failure: ["relation .* does not exist"]
+ *
+ * Unknown keys are errors naming file:line:col, so a typo never silently
+ * changes a production plan.
+ */
+#ifndef DSNFLIP_CONFIG_H
+#define DSNFLIP_CONFIG_H
+
+#include <stddef.h>
+#include "util/arena.h"
+#include "util/buf.h"
+#include "util/diag.h"
+#include "stack/ydoc.h"
+
+struct config_service {
+	const char *name;
+	struct ypos pos;
+	const char *cls;        /* "migrator", "writer", "reader" or NULL */
+	struct ypos cls_pos;
+	const char *role;
+	int connection_limit;   /* 0 = not set */
+	int order;              /* 0 = not set */
+};
+
+struct config_kv {
+	const char *key;
+	const char *value;
+};
+
+struct config_role {
+	const char *name;
+	struct ypos pos;
+	int connection_limit;
+	struct config_kv *settings;
+	size_t nsettings;
+};
+
+struct config {
+	struct arena arena;
+	const char *path;       /* display path, NULL when there is no config */
+	int headroom;           /* -1 = default */
+	int window_seconds;     /* -1 = default */
+	int max_connections, superuser_reserved, reserved; /* -1 = not set */
+	struct config_service *services;
+	size_t nservices;
+	struct config_role *roles;
+	size_t nroles;
+	struct config_kv *settings;        /* every role */
+	size_t nsettings;
+	struct config_kv *reader_settings; /* readers */
+	size_t nreader_settings;
+	const char **keep;
+	size_t nkeep;
+	const char **migration_patterns;
+	size_t nmigration_patterns;
+	const char **failure_patterns;
+	size_t nfailure_patterns;
+};
+
+/* Load path (display names it in messages).  Returns 0 or -1 with file:line:col. */
+int config_load(const char *path, const char *display, struct config **out, struct diag *d);
+/* An empty config (every value at its default). */
+struct config *config_empty(void);
+void config_free(struct config *c);
+const struct config_service *config_service(const struct config *c, const char *name);
+const struct config_role *config_role(const struct config *c, const char *name);
+/* Parse "30s", "5min", "2m", "1h", "250ms" into seconds (ms rounded up); -1 if bad. */
+int parse_duration(const char *s);
+
+#endif

@@ -1,0 +1,26 @@
+/*
+ * path: lexical path arithmetic for the files a stack names.
+ *
+ * Compose paths are resolved lexically (no symlinks followed) against a base
+ * directory; the plan shows them relative to the project directory.
+ */
+#ifndef DSNFLIP_PATH_H
+#define DSNFLIP_PATH_H
+
+#include "util/arena.h"
+
+/* base + rel, normalised ("." and ".." folded); rel absolute wins. */
+char *path_join(struct arena *a, const char *base, const char *rel);
+/* Fold "." and ".." and repeated slashes. */
+char *path_normalize(struct arena *a, const char *p);
+/* p relative to dir when p is inside dir, else p unchanged; both normalised. */
+char *path_relative(struct arena *a, const char *dir, const char *p);
+/* Directory part ("." for none). */
+char *path_dirname(struct arena *a, const char *p);
+const char *path_basename(const char *p);
+int path_exists(const char *p);
+int path_is_dir(const char *p);
+/* Absolute, normalised form of p against the current directory. */
+char *path_absolute(struct arena *a, const char *p);
+
+#endif
