@@ -20,6 +20,7 @@
 #include "util/strmap.h"
 
 #include <ctype.h>
+#include <dirent.h>
 #include <stdio.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -356,7 +357,7 @@ static int add_split_conn(struct detect_ctx *c, struct plan_service *ps, const c
 		*const h_pg[] = { "HOST", "HOSTADDR", NULL }, *const o_pg[] = { "PORT", NULL },
 		*const d_pg[] = { "DATABASE", NULL };
 	static const char *const u_s[] = { "_USER", "_USERNAME", "__USER", "__USERNAME", NULL },
-		*const p_s[] = { "_PASSWORD", "_PASS", "_PASSWD", "__PASSWORD", "__PASS", NULL },
+		*const p_s[] = { "_PASSWORD", "_PASS", "_PASSWD", "_PWD", "__PASSWORD", "__PASS", NULL },
 		*const h_s[] = { "_HOST", "_HOSTNAME", "__HOST", "__HOSTNAME", NULL },
 		*const o_s[] = { "_PORT", "__PORT", NULL },
 		*const d_s[] = { "_NAME", "_DATABASE", "_DB", "_DBNAME", "_DATABASE_NAME", "_DB_NAME",
@@ -420,7 +421,7 @@ static int ends_ci(const char *s, const char *sfx)
 
 static int is_split_key(const char *key)
 {
-	static const char *const sfx[] = { "_USER", "_USERNAME", "_HOST", "_PASSWORD", "_PASS", "_PASSWD",
+	static const char *const sfx[] = { "_USER", "_USERNAME", "_HOST", "_PASSWORD", "_PASS", "_PASSWD", "_PWD",
 					   "_NAME", "_DATABASE", "_DB", "_PORT", "_HOSTNAME", "_DBNAME", NULL };
 	for (const char *const *x = sfx; *x; x++)
 		if (ends_ci(key, *x))
@@ -509,6 +510,43 @@ static int add_arg_conns(struct detect_ctx *c, struct plan_service *ps, const st
 }
 
 /*
+ * A service that depends_on a server but shows no connection at all (the
+ * image's built-in default DSN, a config file) may well connect as the
+ * superuser: listed as unknown too.  Admin UIs (pgAdmin, Adminer) are left
+ * out: their connections are made by hand, not by the stack.
+ */
+static void depends_on_server(struct detect_ctx *c, struct plan_service *ps)
+{
+	const struct service *s = ps->svc;
+	const struct ynode *dep = ymap_get(s->node, "depends_on");
+	const char *server = NULL;
+	int line = dep ? dep->pos.line : 0;
+	if (s->image && (strcasestr(s->image, "pgadmin") || strcasestr(s->image, "adminer") ||
+			 strcasestr(s->image, "pgweb") || strcasestr(s->image, "nginx") ||
+			 strcasestr(s->image, "caddy") || strcasestr(s->image, "traefik")))
+		return;
+	for (size_t i = 0; dep && i < dep->n && !server; i++) {
+		const struct ynode *n = dep->kind == YN_SEQ ? dep->items[i] : dep->kind == YN_MAP ? dep->keys[i] : NULL;
+		if (n && n->kind == YN_SCALAR && servers_for_host(&c->servers, c->p, n->str)) {
+			server = n->str;
+			line = n->pos.line;
+		}
+	}
+	if (!server)
+		return;
+	struct plan_conn *pc = add_conn(c->plan, ps);
+	pc->variable = "depends_on";
+	pc->form = CONN_UNKNOWN;
+	pc->host = a_dup(c->plan, server);
+	pc->port = 5432;
+	pc->defined_file = dep->pos.file ? dep->pos.file->display : "?";
+	pc->defined_line = line;
+	plan_add_evidence(c->plan, ps, pc->defined_file, line,
+			  arena_strfmt(&c->plan->arena, "depends on the server %s but no connection is in its "
+				       "environment (an image default or a config file?)", server), "env");
+}
+
+/*
  * A service whose connection cannot be read but whose environment names a
  * server's host and a user still talks to that server: it is listed with
  * an unknown connection rather than dropped.
@@ -530,8 +568,10 @@ static void add_unknown_conn(struct detect_ctx *c, struct plan_service *ps)
 	for (size_t i = 0; host && i < s->nenv && !user; i++)
 		if (strcasestr(s->env[i].key, "USER") && s->env[i].value && *s->env[i].value)
 			user = &s->env[i];
-	if (!host || !user)
+	if (!host || !user) {
+		depends_on_server(c, ps);
 		return;
+	}
 	struct plan_conn *pc = add_conn(c->plan, ps);
 	pc->variable = host->key;
 	pc->form = CONN_UNKNOWN;
@@ -574,8 +614,7 @@ static int find_connections(struct detect_ctx *c, struct plan_service *ps)
 		/* DB_HOST -> "DB"; TRACKSOLID_DB_HOST -> "TRACKSOLID_DB"; a__b -> "a_". */
 		for (char *q = prefix; *q; q++)
 			*q = (char)toupper((unsigned char)*q);
-		if (!strvec_contains(&prefixes, prefix) && strcmp(prefix, "POSTGRES") != 0 &&
-		    strcmp(prefix, "PG") != 0) {
+		if (!strvec_contains(&prefixes, prefix) && strcmp(prefix, "POSTGRES") != 0) {
 			strvec_push(&prefixes, prefix);
 			/* The group's own spelling: LISTMONK_db__user keeps "LISTMONK_db_". */
 			char *own = split_prefix(key);
@@ -590,7 +629,9 @@ static int find_connections(struct detect_ctx *c, struct plan_service *ps)
 	/* POSTGRES_* on a client is a connection only with a host, or, without
 	 * one, with a user and a password in a stack that has a server. */
 	if (service_env(s, "POSTGRES_HOST") ||
-	    (service_env(s, "POSTGRES_USER") && service_env(s, "POSTGRES_PASSWORD") && c->servers.nr))
+	    (service_env(s, "POSTGRES_USER") && c->servers.nr &&
+	     (service_env(s, "POSTGRES_PASSWORD") || service_env(s, "POSTGRES_PWD") ||
+	      service_env(s, "POSTGRES_PASS"))))
 		if (add_split_conn(c, ps, "POSTGRES", 0))
 			ret = -1;
 	if (!ret && add_arg_conns(c, ps, s->command))
@@ -850,6 +891,49 @@ static void env_switches(struct detect_ctx *c, const struct service *s, struct e
 	(void)c;
 }
 
+/*
+ * A migrations directory in a build context (migrations/, alembic/,
+ * db/migrate/ ...), up to three levels down: the application ships schema
+ * changes, and many apply them from code at start-up (an ORM's
+ * auto-migrate, an embedded migrator) where no start-up command shows it.
+ * Returns the path relative to dir, or NULL.  Bounded: at most 2000
+ * entries are looked at.
+ */
+static const char *migrations_dir(struct arena *a, const char *dir, const char *rel, int depth, int *budget)
+{
+	static const char *const names[] = { "migrations", "migration", "migrate", "alembic", NULL };
+	static const char *const skip[] = { "node_modules", "vendor", "target", "dist", "build", "static",
+					    "public", "assets", "test", "tests", "spec", "docs", NULL };
+	DIR *d = opendir(dir);
+	struct dirent *de;
+	const char *found = NULL;
+	if (!d)
+		return NULL;
+	while (!found && (de = readdir(d)) && (*budget)-- > 0) {
+		const char *n = de->d_name;
+		if (n[0] == '.')
+			continue;
+		const char *abs = path_join(a, dir, n);
+		if (!path_is_dir(abs))
+			continue;
+		const char *r = *rel ? arena_strfmt(a, "%s/%s", rel, n) : n;
+		int hit = 0;
+		for (const char *const *x = names; *x && !hit; x++)
+			hit = !strcmp(n, *x);
+		if (hit) {
+			found = r;
+			break;
+		}
+		int skipped = 0;
+		for (const char *const *x = skip; *x && !skipped; x++)
+			skipped = !strcmp(n, *x);
+		if (!skipped && depth < 3)
+			found = migrations_dir(a, abs, r, depth + 1, budget);
+	}
+	closedir(d);
+	return found;
+}
+
 /* Gather start-up evidence and, unless `settled` (by --assume), decide the class. */
 static int classify(struct detect_ctx *c, struct plan_service *ps, int settled)
 {
@@ -930,6 +1014,7 @@ static int classify(struct detect_ctx *c, struct plan_service *ps, int settled)
 			strvec_push(&full, eff_cmd->v[i]);
 
 	int migrates = found.nr > 0;
+	const char *mdir = NULL;
 	int read_only = 0;
 	const char *ro_var = NULL;
 	for (size_t i = 0; i < ps->nconns; i++)
@@ -987,6 +1072,15 @@ static int classify(struct detect_ctx *c, struct plan_service *ps, int settled)
 		if (s->image)
 			plan_add_evidence(plan, ps, s->image_pos.file ? s->image_pos.file->display : file,
 					  s->image_pos.line, arena_strfmt(&plan->arena, "image: %s", s->image), "image");
+	} else if (st.have_df && st.context &&
+		   (mdir = migrations_dir(&plan->arena, path_join(&plan->arena, c->p->dir, st.context), "", 0,
+					  &(int){ 2000 }))) {
+		const char *shown = strcmp(st.context, ".") ? arena_strfmt(&plan->arena, "%s/%s", st.context, mdir)
+							    : mdir;
+		ps->cls = CLASS_UNCONFIRMED;
+		ps->reason = arena_strfmt(&plan->arena, "its build context ships %s/ but no start-up command "
+					  "applies it: the application may migrate from its own code", shown);
+		plan_add_evidence(plan, ps, shown, 0, "migrations directory in the build context", "build");
 	} else {
 		char *what = NULL;
 		int app = full.nr && evidence_runs_app((const char *const *)full.v, full.nr, &what);

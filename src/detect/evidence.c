@@ -89,6 +89,11 @@ static const char *const default_patterns[] = {
 	"directus database migrate:latest",
 	"sentry upgrade",
 	"bin/migrate",
+	"kong migrations bootstrap",
+	"kong migrations up",
+	"kong migrations finish",
+	"entrypoint.sh db migrate",
+	"entrypoint db migrate",
 	"manage migrate",
 	NULL,
 };
