@@ -9,7 +9,7 @@
  * decision records its evidence as file:line and the matched text, because
  * an operator must be able to check why dsnflip thinks a service migrates.
  */
-#include "plan/plan.h"
+#include "detect/detect.h"
 #include "stack/config.h"
 #include "stack/dockerfile.h"
 #include "detect/dsn.h"
@@ -31,35 +31,6 @@ static const char *const server_images[] = {
 	"bitnami/postgresql", "supabase/postgres", "citusdata/citus", "pgvector", NULL
 };
 
-void plan_add_evidence(struct plan *plan, struct plan_service *ps, const char *file, int line,
-		       const char *text, const char *kind)
-{
-	ALLOC_GROW(ps->evidence, ps->nevidence + 1, ps->evidence_alloc);
-	struct evidence_item *e = &ps->evidence[ps->nevidence++];
-	e->file = file ? arena_strdup(&plan->arena, file) : NULL;
-	e->line = line;
-	struct buf masked = BUF_INIT;
-	mask_secrets(text ? text : "", &masked);
-	e->text = arena_strndup(&plan->arena, masked.buf, masked.len);
-	buf_release(&masked);
-	e->kind = kind;
-}
-
-void plan_warn(struct plan *plan, int blocking, const char *fmt, ...)
-{
-	struct buf b = BUF_INIT;
-	va_list ap;
-	va_start(ap, fmt);
-	buf_vaddf(&b, fmt, ap);
-	va_end(ap);
-	if (!strvec_contains(&plan->warnings, b.buf))
-		strvec_push(&plan->warnings, b.buf);
-	if (blocking)
-		plan->blocking = 1;
-	buf_release(&b);
-}
-
-/* The image name without registry host, tag or digest, lowercased. */
 static void image_base(const char *image, struct buf *out)
 {
 	const char *s = image, *slash = strchr(s, '/');
