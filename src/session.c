@@ -7,6 +7,7 @@
 #include "server/discover.h"
 #include "util/path.h"
 #include "server/pgconn.h"
+#include "plan/admin.h"
 #include "running/deploy.h"
 
 #include <stdio.h>
@@ -23,15 +24,16 @@ static int go_live(const struct cli *cli, struct session *s, const struct plan_o
 		   struct diag *d)
 {
 	struct pgconn pc = { 0 };
+	struct admin_conninfo dv = { 0 };
 	struct strvec dbs = STRVEC_INIT;
 	struct diag why = DIAG_INIT;
 	struct live_facts *live = NULL;
 	struct plan *plan = NULL;
 	int explicit = cli->db != NULL, rc = -1;
 
-	if (cli->offline || (!explicit && !pgconn_can_derive(s->plan, NULL)))
+	if (cli->offline || (!explicit && !admin_derive(s->plan, &dv)))
 		return 0;
-	if (pgconn_open(&pc, cli->db, explicit ? NULL : s->plan, &why))
+	if (pgconn_open(&pc, cli->db, &dv, &why))
 		goto failed;
 	discover_plan_databases(s->plan, &dbs);
 	if (discover(&pc, (const char *const *)dbs.v, dbs.nr, &live, &why))
@@ -66,6 +68,7 @@ failed:
 		rc = 0;
 	}
 cleanup:
+	admin_conninfo_release(&dv);
 	live_facts_free(live);
 	pgconn_close(&pc);
 	strvec_clear(&dbs);
@@ -149,7 +152,12 @@ int session_admin(const struct cli *cli, const struct session *s, enum admin_nee
 		return diag_err(d, "'%s' needs the server, and --offline says never to connect: "
 				"drop --offline (or give --db)", cli->command);
 	}
-	if (pgconn_open(pc, cli->db, s->plan, d))
+	struct admin_conninfo dv = { 0 };
+	if (!cli->db)
+		admin_derive(s->plan, &dv);
+	int r = pgconn_open(pc, cli->db, &dv, d);
+	admin_conninfo_release(&dv);
+	if (r)
 		return need == ADMIN_OPTIONAL ? 0 : -1;
 	return 1;
 }

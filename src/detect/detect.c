@@ -211,6 +211,11 @@ static int add_dsn_conn(struct detect_ctx *c, struct plan_service *ps, const str
 		if (pw && pw->value)
 			pc->password_entry = pw;
 	}
+	pc->dsn_password = dsn.password != NULL;
+	if (dsn.password && *dsn.password)
+		pc->password = a_dup(c->plan, dsn.password);
+	else if (pc->password_entry && *pc->password_entry->value)
+		pc->password = a_dup(c->plan, pc->password_entry->value);
 	if (!pc->database) {
 		const struct env_entry *db = service_env(s, "PGDATABASE");
 		pc->database = db && db->value && *db->value ? a_dup(c->plan, db->value) : pc->user;
@@ -295,6 +300,7 @@ static int add_split_conn(struct detect_ctx *c, struct plan_service *ps, const c
 	pc->host = h ? a_dup(c->plan, h->value) : NULL;
 	pc->port = po && atoi(po->value) > 0 ? atoi(po->value) : 5432;
 	pc->user = u && *u->value ? a_dup(c->plan, u->value) : NULL;
+	pc->password = pw && *pw->value ? a_dup(c->plan, pw->value) : NULL;
 	pc->database = db && *db->value ? a_dup(c->plan, db->value) : pc->user;
 	pc->defined_file = origin_file(anchor);
 	pc->defined_line = origin_line(anchor);

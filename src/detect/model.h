@@ -52,6 +52,13 @@ struct plan_conn {
 	const struct env_entry *password_entry; /* split or separate PGPASSWORD */
 	const char *defined_file;
 	int defined_line;
+	/*
+	 * The password it sends (the DSN's, else PGPASSWORD's or the split
+	 * password variable's), NULL when none; dsn_password: the DSN itself
+	 * holds one.  In memory only: never printed, never in the JSON.
+	 */
+	const char *password;
+	int dsn_password;
 	int pool_hint;          /* from the DSN itself (pool_max_conns, ...), 0 if none */
 	int read_only;          /* default_transaction_read_only in the DSN options */
 	const struct env_entry *read_only_via; /* ... or in this variable (PGOPTIONS) */
