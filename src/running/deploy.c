@@ -14,6 +14,7 @@
  */
 #include "running/deploy.h"
 #include "plan/plan_json.h"
+#include "util/fs.h"
 #include "util/path.h"
 #include "detect/dsn.h"
 #include "util/mask.h"
@@ -168,7 +169,7 @@ int deploy_open(struct deploy_ctx *dc, const struct deploy_opts *o, const struct
 			return -1;
 
 	if (flags & DEPLOY_LOCK) {
-		if (state_dir_make(dc->dir, d))
+		if (fs_mkdir_p(dc->dir, 0700, d))
 			return -1;
 		if (lock_acquire(&dc->lock, dc->dir, o->command, &note, d)) {
 			buf_release(&note);
@@ -410,7 +411,7 @@ static int override_write(struct deploy_ctx *dc, struct diag *d)
 		}
 		runtime_set_override(&dc->rt, NULL);
 	} else {
-		if (write_file_atomic(dc->override_path, text.buf, text.len, 0600, d)) {
+		if (fs_write_atomic(dc->override_path, text.buf, text.len, 0600, d)) {
 			buf_release(&text);
 			return -1;
 		}
