@@ -904,6 +904,105 @@ static void scan_script(struct detect_ctx *c, struct startup *st, struct plan_se
 	strvec_clear(&called);
 }
 
+/* The words of the effective start-up (argv items, shell strings split on blanks, quotes dropped). */
+static void startup_words(const struct strvec *full, struct strvec *out)
+{
+	for (size_t i = 0; i < full->nr; i++)
+		for (const char *p = full->v[i]; *p;) {
+			p += strspn(p, " \t\n;&|()");
+			size_t l = strcspn(p, " \t\n;&|()");
+			if (l) {
+				char *t = xstrndup(p, l);
+				char *v = t + strspn(t, "'\"");
+				size_t vl = strlen(v);
+				while (vl && (v[vl - 1] == '\'' || v[vl - 1] == '"'))
+					v[--vl] = '\0';
+				if (*v)
+					strvec_push(out, v);
+				free(t);
+			}
+			p += l;
+		}
+}
+
+/*
+ * Configuration files the start-up hands to a process manager (uwsgi
+ * app.ini, supervisord -c x.conf): the commands they run are start-up too.
+ * Every "key = value" line's value is read as a shell command, after a
+ * leading "exec:"-style tag (uwsgi's hook-pre-app = exec:./manage.py migrate).
+ */
+static void scan_config_files(struct detect_ctx *c, struct startup *st, struct plan_service *ps,
+			      const struct strvec *words, struct evidence_list *found)
+{
+	for (size_t i = 0; i < words->nr; i++) {
+		const char *w = words->v[i];
+		if (!str_ends(w, ".ini") && !str_ends(w, ".conf") && !str_ends(w, ".cfg"))
+			continue;
+		const char *abs = resolve_script(c, st, ps->svc, w);
+		struct srcfile *f;
+		struct diag sub = DIAG_INIT;
+		if (!abs)
+			continue;
+		const char *display = path_relative(&c->plan->arena, c->p->dir, abs);
+		if (srcfile_read(&c->plan->arena, abs, display, 1u << 20, &f, &sub)) {
+			diag_release(&sub);
+			continue;
+		}
+		size_t before = found->nr;
+		int line = 1;
+		for (const char *p = f->data, *end = f->data + f->len; p < end; line++) {
+			const char *nl = memchr(p, '\n', (size_t)(end - p));
+			size_t n = nl ? (size_t)(nl - p) : (size_t)(end - p);
+			char *text = xstrndup(p, n);
+			char *eq = strchr(text, '=');
+			if (eq && text[0] != '#' && text[0] != ';' && text[0] != '[') {
+				char *v = eq + 1;
+				v += strspn(v, " \t");
+				size_t tag = strspn(v, "abcdefghijklmnopqrstuvwxyz-");
+				if (tag && v[tag] == ':' && v[tag + 1] != '/')
+					v += tag + 1;
+				if (*v)
+					evidence_match_shell(c->patterns, v, display, line, found);
+			}
+			free(text);
+			p = nl ? nl + 1 : end;
+		}
+		add_matches(c, ps, found, before, "config");
+	}
+}
+
+/*
+ * An interpreter on a script that does not resolve into the repository
+ * (node index.js from the base image) runs code dsnflip cannot read.
+ */
+static void unresolved_interp_script(struct detect_ctx *c, struct startup *st, struct plan_service *ps,
+				     const struct strvec *words)
+{
+	static const char *const interps[] = { "node", "nodejs", "python", "python3", "ruby", "php", "perl",
+					       "ts-node", "tsx", "deno", "bun", NULL };
+	static const char *const exts[] = { ".js", ".mjs", ".cjs", ".ts", ".py", ".rb", ".php", ".pl", NULL };
+	for (size_t i = 0; i + 1 < words->nr && !st->unresolved; i++) {
+		int interp = 0;
+		for (const char *const *x = interps; *x && !interp; x++)
+			interp = !strcmp(path_basename(words->v[i]), *x);
+		if (!interp)
+			continue;
+		size_t j = i + 1;
+		while (j < words->nr && words->v[j][0] == '-' && strcmp(words->v[j], "-m"))
+			j++;
+		if (j >= words->nr || !strcmp(words->v[j], "-m"))
+			continue;
+		int script = 0;
+		for (const char *const *x = exts; *x && !script; x++)
+			script = str_ends(words->v[j], *x);
+		if (script && !resolve_script(c, st, ps->svc, words->v[j])) {
+			st->unresolved = 1;
+			st->unresolved_what = arena_strfmt(&c->plan->arena, "%s (run by %s)", words->v[j],
+							   path_basename(words->v[i]));
+		}
+	}
+}
+
 /* Node -> argv (list) or shell string (string); returns 1 if present. */
 static int node_argv(const struct ynode *n, struct strvec *argv, const char **shell)
 {
@@ -1071,6 +1170,14 @@ static int classify(struct detect_ctx *c, struct plan_service *ps, int settled)
 		for (size_t i = 0; i < eff_cmd->nr; i++)
 			strvec_push(&full, eff_cmd->v[i]);
 
+	{
+		struct strvec words = STRVEC_INIT;
+		startup_words(&full, &words);
+		scan_config_files(c, &st, ps, &words, &found);
+		if (st.visible && !subcmd)
+			unresolved_interp_script(c, &st, ps, &words);
+		strvec_clear(&words);
+	}
 	int migrates = found.nr > 0;
 	const char *mdir = NULL;
 	int read_only = 0;
