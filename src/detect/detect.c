@@ -390,6 +390,9 @@ static int add_split_conn(struct detect_ctx *c, struct plan_service *ps, const c
 		if (!h) {
 			if (!u || (!pw && !db) || !c->servers.nr || (hint <= 0 && !db_word(w)))
 				return 0;
+			/* A broker or a cache that shares the env_file is not a client. */
+			if (s->image && other_engine(s->image))
+				return 0;
 		} else if (!u && !db) {
 			return 0;
 		}
@@ -1243,6 +1246,7 @@ static int classify(struct detect_ctx *c, struct plan_service *ps, int settled)
 		const char *shown = strcmp(st.context, ".") ? arena_strfmt(&plan->arena, "%s/%s", st.context, mdir)
 							    : mdir;
 		ps->cls = CLASS_UNCONFIRMED;
+		ps->migrations_dir = shown;
 		ps->reason = arena_strfmt(&plan->arena, "its build context ships %s/ but no start-up command "
 					  "applies it: the application may migrate from its own code", shown);
 		plan_add_evidence(plan, ps, shown, 0, "migrations directory in the build context", "build");
@@ -1513,8 +1517,26 @@ int detect_services(struct plan *plan, const struct config *cfg, const struct pl
 		int settled = apply_assume(&c, opts, ps);
 		if (settled < 0 || classify(&c, ps, settled))
 			goto cleanup;
-		detect_decide_action(plan, ps);
 	}
+	/* Migrations a context ships are accounted for when a service built from
+	 * the same context visibly applies them (a dedicated migrator). */
+	for (size_t i = 0; i < plan->nservices; i++) {
+		struct plan_service *ps = &plan->services[i];
+		const struct service *b = ps->migrations_dir ? image_builder(&c, ps->svc) : NULL;
+		for (size_t j = 0; b && j < plan->nservices; j++) {
+			struct plan_service *m = &plan->services[j];
+			const struct service *mb = image_builder(&c, m->svc);
+			if (m == ps || m->cls != CLASS_MIGRATOR || !mb || !mb->build_context ||
+			    strcmp(mb->build_context, b->build_context))
+				continue;
+			ps->cls = CLASS_WRITER;
+			ps->reason = arena_strfmt(&plan->arena, "start-up visible, no migration evidence; the "
+						  "migrations in %s/ are applied by %s", ps->migrations_dir, m->name);
+			break;
+		}
+	}
+	for (size_t i = 0; i < plan->nservices; i++)
+		detect_decide_action(plan, &plan->services[i]);
 	record_servers(&c);
 	ret = 0;
 cleanup:
