@@ -639,11 +639,43 @@ static int is_build_step(const struct service *s)
 	return hit;
 }
 
+/*
+ * An image that is itself another kind of server (a cache, a broker, a
+ * search engine, a proxy) is not a PostgreSQL client, even when a shared
+ * env_file hands it DATABASE_URL.  Matched on the whole name of the image
+ * (or NAME-server), so "acme/redis-worker" or "nginx-app" stay candidates.
+ */
+static int other_server_image(const char *image)
+{
+	static const char *const names[] = {
+		"redis", "valkey", "keydb", "dragonfly", "memcached", "rabbitmq", "minio", "meilisearch",
+		"elasticsearch", "opensearch", "clickhouse", "mongo", "mongodb", "mysql", "mariadb", "nginx",
+		"traefik", "caddy", "haproxy", "envoy", "kafka", "zookeeper", "nats", "qdrant", "typesense",
+		"etcd", "mailpit", "mailhog", NULL
+	};
+	if (!image || strchr(image, '$'))
+		return 0;
+	const char *slash = strrchr(image, '/');
+	const char *base = slash ? slash + 1 : image;
+	size_t n = strcspn(base, ":@");
+	for (const char *const *x = names; *x; x++) {
+		size_t l = strlen(*x);
+		if (n < l || strncasecmp(base, *x, l))
+			continue;
+		if (n == l || (n == l + 7 && !strncasecmp(base + l, "-server", 7)))
+			return 1;
+	}
+	return 0;
+}
+
 static int find_connections(struct detect_ctx *c, struct plan_service *ps)
 {
 	const struct service *s = ps->svc;
 	struct strvec prefixes = STRVEC_INIT;
 	int ret = 0, has_dsn = 0;
+
+	if (other_server_image(s->image) && !s->build_context)
+		return 0;
 
 	for (size_t i = 0; i < s->nenv; i++) {
 		const struct env_entry *e = &s->env[i];
@@ -683,7 +715,7 @@ static int find_connections(struct detect_ctx *c, struct plan_service *ps)
 	/* POSTGRES_* on a client is a connection only with a host, or, without
 	 * one, with a user and a password in a stack that has a server. */
 	if (service_env(s, "POSTGRES_HOST") ||
-	    (service_env(s, "POSTGRES_USER") && c->servers.nr &&
+	    (!has_dsn && service_env(s, "POSTGRES_USER") && c->servers.nr &&
 	     (service_env(s, "POSTGRES_PASSWORD") || service_env(s, "POSTGRES_PWD") ||
 	      service_env(s, "POSTGRES_PASS"))))
 		if (add_split_conn(c, ps, "POSTGRES", 0))
@@ -732,6 +764,7 @@ struct startup {
 	int have_df;
 	const struct service *builder;
 	const char *context;   /* build context, relative to the project dir */
+	const char *df_display; /* the Dockerfile, relative to the project dir */
 	int unresolved;        /* a script path that does not resolve into the repo */
 	const char *unresolved_what;
 	int visible;
@@ -746,19 +779,21 @@ static int load_dockerfile(struct detect_ctx *c, struct startup *st, struct plan
 	if (!b || !b->dockerfile)
 		return 0;
 	char *abs = path_join(&c->plan->arena, c->p->dir, b->dockerfile);
+	const char *display = path_relative(&c->plan->arena, c->p->dir, abs);
 	struct srcfile *f;
 	struct diag sub = DIAG_INIT;
 	if (!path_exists(abs)) {
-		plan_warn(c->plan, 0, "%s: Dockerfile %s not found", ps->name, b->dockerfile);
+		plan_warn(c->plan, 0, "%s: Dockerfile %s not found", ps->name, display);
 		return 0;
 	}
-	if (srcfile_read(&c->plan->arena, abs, b->dockerfile, 1u << 20, &f, &sub) ||
-	    dockerfile_parse(b->dockerfile, f->data, f->len, &st->df, &sub)) {
-		diag_at(c->d, b->dockerfile, 0, 0, "%s", sub.msg.buf);
+	if (srcfile_read(&c->plan->arena, abs, display, 1u << 20, &f, &sub) ||
+	    dockerfile_parse(display, f->data, f->len, &st->df, &sub)) {
+		diag_at(c->d, display, 0, 0, "%s", sub.msg.buf);
 		diag_release(&sub);
 		return -1;
 	}
 	st->have_df = 1;
+	st->df_display = display;
 	st->builder = b;
 	st->context = b->build_context;
 	if (b != ps->svc)
@@ -1124,7 +1159,7 @@ static int classify(struct detect_ctx *c, struct plan_service *ps, int settled)
 			  s->command->pos.line, "command", &found);
 	/* The image's own start-up, for what compose does not override. */
 	if (st.have_df) {
-		const char *df = st.builder->dockerfile;
+		const char *df = st.df_display;
 		if (!has_ep && st.df.entrypoint.nr)
 			scan_argv(c, &st, ps, (const char *const *)st.df.entrypoint.v,
 				  st.df.entrypoint_shell ? 0 : st.df.entrypoint.nr,
@@ -1269,7 +1304,7 @@ static int classify(struct detect_ctx *c, struct plan_service *ps, int settled)
 			plan_add_evidence(plan, ps, at->pos.file->display, at->pos.line, b.buf,
 					  has_cmd ? "command" : "entrypoint");
 		else if (st.have_df)
-			plan_add_evidence(plan, ps, st.builder->dockerfile,
+			plan_add_evidence(plan, ps, st.df_display,
 					  st.df.cmd_line ? st.df.cmd_line : st.df.entrypoint_line, b.buf, "dockerfile");
 		buf_release(&b);
 	}
