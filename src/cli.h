@@ -24,6 +24,7 @@ struct cli {
 	const char *config;       /* --config */
 	const char *db;           /* --db */
 	int offline;              /* --offline: never read the server, even when derivable */
+	int no_engine;            /* --no-engine: never read images on the Docker engine */
 	const char *format;       /* --format */
 	int quiet, verbose;
 	struct strvec assume;     /* --assume SERVICE=CLASS */

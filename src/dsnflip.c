@@ -53,7 +53,8 @@ static const char global_usage[] =
 	"  --profile NAME      activate a profile (repeatable)\n"
 	"  --config FILE       dsnflip.yml (default DIR/dsnflip.yml when present)\n"
 	"  --db CONNINFO       the admin connection (libpq URI or key=value)\n"
-	"  --offline           never read the server (no --db, no connection derived from the stack)\n"
+	"  --offline           never read the server nor the images (no --db, nothing derived)\n"
+	"  --no-engine         never read images on the Docker engine\n"
 	"  -q, -v              quieter, more verbose\n"
 	"\n"
 	"commands:\n";
@@ -167,6 +168,8 @@ static int parse_args(int argc, char **argv, struct cli *cli)
 			cli->seen |= CLI_OPT_LOCK_TIMEOUT;
 		} else if (!strcmp(a, "--offline")) {
 			cli->offline = 1;
+		} else if (!strcmp(a, "--no-engine")) {
+			cli->no_engine = 1;
 		} else if (!strcmp(a, "--force")) {
 			cli->force = 1;
 			cli->seen |= CLI_OPT_FORCE;

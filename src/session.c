@@ -7,6 +7,7 @@
 #include "server/discover.h"
 #include "util/path.h"
 #include "server/pgconn.h"
+#include "running/image.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -100,6 +101,7 @@ int session_open(const struct cli *cli, struct session *s, struct diag *d)
 {
 	struct compose_opts co = COMPOSE_OPTS_INIT;
 	struct plan_opts po = { 0 };
+	struct image_engine *images = NULL;
 
 	memset(s, 0, sizeof(*s));
 	s->format = FORMAT_TEXT;
@@ -130,12 +132,20 @@ int session_open(const struct cli *cli, struct session *s, struct diag *d)
 	}
 	po.assume = (const char *const *)cli->assume.v;
 	po.nassume = cli->assume.nr;
+	/* Images are read only where they live: not offline, not with --no-engine.
+	 * The engine's temporary containers go when the plans are built. */
+	if (!cli->offline && !cli->no_engine) {
+		images = image_engine_new(cli->environ);
+		po.images = image_engine_source(images);
+	}
 	if (plan_build(s->project, s->config, NULL, &po, &s->plan, d))
 		goto fail;
 	if (go_live(cli, s, &po, d))
 		goto fail;
+	image_engine_free(images);
 	return 0;
 fail:
+	image_engine_free(images);
 	session_close(s);
 	return -1;
 }

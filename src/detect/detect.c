@@ -14,6 +14,7 @@
 #include "stack/dockerfile.h"
 #include "detect/dsn.h"
 #include "detect/evidence.h"
+#include "detect/imagescan.h"
 #include "util/mask.h"
 #include "util/path.h"
 #include "util/strmap.h"
@@ -108,6 +109,7 @@ struct detect_ctx {
 	struct strvec superusers;
 	int *is_server;
 	struct strmap builders; /* image -> service building it (image_builder) */
+	const struct image_source *images; /* read images when the repository cannot say */
 	int builders_indexed;
 };
 
@@ -716,6 +718,9 @@ static int classify(struct detect_ctx *c, struct plan_service *ps, int settled)
 				 : arena_strdup(&plan->arena, "start-up visible, no migration evidence");
 		free(what);
 	}
+	/* Start-up inside an image: read the image when one can be read. */
+	if (ps->cls == CLASS_UNCONFIRMED && !settled && !(cs && cs->cls) && c->images)
+		imagescan_classify(plan, ps, c->patterns, c->images);
 	/* Say what start-up was looked at when nothing else was recorded. */
 	if (ps->nevidence == ev_before && full.nr) {
 		struct buf b = BUF_INIT;
@@ -776,7 +781,8 @@ int detect_services(struct plan *plan, const struct config *cfg, const struct pl
 		    struct diag *d)
 {
 	const struct compose_project *p = plan->project;
-	struct detect_ctx c = { .plan = plan, .p = p, .cfg = cfg, .d = d };
+	struct detect_ctx c = { .plan = plan, .p = p, .cfg = cfg, .d = d,
+				.images = opts ? opts->images : NULL };
 	int ret = -1;
 
 	c.patterns = patterns_default();
