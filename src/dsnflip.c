@@ -38,6 +38,13 @@ static const struct command commands[] = {
 	  "(default dsnflip/off-superuser); never touches the work tree, the index or HEAD" },
 	{ "roles", cmd_roles, "roles sql [DATABASE] | roles check | roles apply [--format text|json] [--lock-timeout 2s]",
 	  "the role SQL per database; check it on the server (rolled back); apply it" },
+	{ "observe", cmd_observe,
+	  "observe [SERVICE...] [--window 10m] [--restart] [--cleanup] [--write-config] [--format text|json]",
+	  "watch what held services do on the server (DDL, writes, reads) and class them; "
+	  "removes everything it installed" },
+	{ "finish", cmd_finish, "finish [--window 10s] [--format text|json]",
+	  "prove no service uses the superuser any more, then rotate its password (SCRAM verifier, "
+	  "proved by a new connection); budget re-check; pg_hba.conf suggestion" },
 	{ "help", cmd_help, "help [COMMAND]", "show usage" },
 };
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))

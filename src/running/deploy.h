@@ -70,6 +70,8 @@ void deploy_close(struct deploy_ctx *dc);
 int cmd_deploy(struct cli *cli);
 int cmd_rollback(struct cli *cli);
 int cmd_status(struct cli *cli);
+int cmd_finish(struct cli *cli);
+int cmd_observe(struct cli *cli);
 
 /* `deploy [SERVICE...] [--window] [--resume]`: the exit code. */
 int deploy_run(struct deploy_ctx *dc);

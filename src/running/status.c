@@ -6,6 +6,7 @@
  */
 #include "running/deploy.h"
 #include "detect/dsn.h"
+#include "running/finish.h"
 
 #include <jansson.h>
 #include <stdio.h>
@@ -223,6 +224,18 @@ int status_run(struct deploy_ctx *dc)
 			buf_addf(&text, " %s", on_super.v[i]);
 	}
 	buf_addch(&text, '\n');
+	{
+		char *when = NULL, *who = NULL;
+		if (finish_recorded(dc->dir, &when, &who)) {
+			buf_addf(&text, "finish: ran at %s (the password of superuser %s was rotated)\n", when, who);
+			json_object_set_new(root, "finish", json_pack("{s:s, s:s}", "finished_at", when, "role", who));
+		} else {
+			buf_addstr(&text, "finish: not run\n");
+			json_object_set_new(root, "finish", json_null());
+		}
+		free(when);
+		free(who);
+	}
 	json_object_set_new(root, "services", svcs);
 	json_object_set_new(root, "roles", roles);
 	json_object_set_new(root, "superuser_connections", json_integer(superuser_connections));
