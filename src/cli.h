@@ -36,6 +36,9 @@ struct cli {
 	int all;                  /* rollback --all */
 	const char *compose_cmd;  /* deploy --compose-cmd */
 	const char *lock_timeout; /* roles --lock-timeout */
+	int restart;              /* observe --restart */
+	int cleanup;              /* observe --cleanup */
+	int write_config;         /* observe --write-config */
 	struct strvec args;       /* positional arguments after the command */
 	const char *command;
 	char *const *environ;     /* the process environment */
@@ -47,7 +50,8 @@ enum {
 	CLI_OPT_FORMAT = 1u << 0, CLI_OPT_ASSUME = 1u << 1, CLI_OPT_NAME = 1u << 2,
 	CLI_OPT_BASE = 1u << 3, CLI_OPT_FORCE = 1u << 4, CLI_OPT_WINDOW = 1u << 5,
 	CLI_OPT_RESUME = 1u << 6, CLI_OPT_ALL = 1u << 7, CLI_OPT_COMPOSE_CMD = 1u << 8,
-	CLI_OPT_LOCK_TIMEOUT = 1u << 9,
+	CLI_OPT_LOCK_TIMEOUT = 1u << 9, CLI_OPT_RESTART = 1u << 10, CLI_OPT_CLEANUP = 1u << 11,
+	CLI_OPT_WRITE_CONFIG = 1u << 12,
 };
 
 /* A loaded stack with its config and plan. */

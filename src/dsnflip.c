@@ -180,6 +180,15 @@ static int parse_args(int argc, char **argv, struct cli *cli)
 		} else if (!strcmp(a, "--force")) {
 			cli->force = 1;
 			cli->seen |= CLI_OPT_FORCE;
+		} else if (!strcmp(a, "--restart")) {
+			cli->restart = 1;
+			cli->seen |= CLI_OPT_RESTART;
+		} else if (!strcmp(a, "--cleanup")) {
+			cli->cleanup = 1;
+			cli->seen |= CLI_OPT_CLEANUP;
+		} else if (!strcmp(a, "--write-config")) {
+			cli->write_config = 1;
+			cli->seen |= CLI_OPT_WRITE_CONFIG;
 		} else if (!strcmp(a, "--resume")) {
 			cli->resume = 1;
 			cli->seen |= CLI_OPT_RESUME;

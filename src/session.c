@@ -16,7 +16,7 @@ int cli_check_options(const struct cli *cli, unsigned allowed, struct diag *d)
 {
 	static const char *const names[] = { "--format", "--assume", "--name", "--base", "--force",
 					     "--window", "--resume", "--all", "--compose-cmd",
-					     "--lock-timeout" };
+					     "--lock-timeout", "--restart", "--cleanup", "--write-config" };
 	for (unsigned i = 0; i < sizeof(names) / sizeof(names[0]); i++)
 		if ((cli->seen & (1u << i)) && !(allowed & (1u << i)))
 			return diag_err(d, "'%s' does not take %s", cli->command, names[i]);

@@ -7,6 +7,7 @@
 #include "running/deploy.h"
 #include "detect/dsn.h"
 #include "running/finish.h"
+#include "running/observe.h"
 
 #include <jansson.h>
 #include <stdio.h>
@@ -235,6 +236,14 @@ int status_run(struct deploy_ctx *dc)
 		}
 		free(when);
 		free(who);
+		long pid = 0;
+		if (observe_leftover(dc->dir, &when, &pid)) {
+			buf_addf(&text, "observe: objects installed by pid %ld (%s) may still be in the databases: "
+				 "run `dsnflip observe --cleanup`\n", pid, when);
+			json_object_set_new(root, "observe_leftover", json_pack("{s:s, s:i}", "since", when,
+										"pid", (json_int_t)pid));
+			free(when);
+		}
 	}
 	json_object_set_new(root, "services", svcs);
 	json_object_set_new(root, "roles", roles);
