@@ -111,10 +111,21 @@ struct obs_svc {
 	char *failure;
 	char *rollback;        /* what the rollback did */
 	int rolled_back;
+	long long restart_from, restart_to; /* the server's clock, ms: recreate .. settled */
+};
+
+/* A DDL row not attributed yet: its session's port may show up in a later poll. */
+struct pending_ddl {
+	int port;
+	long long at_ms;       /* the server's clock */
+	char *pid, *ev, *addr, *app, *db;
+	const char *service;   /* attributed to a service not observed */
 };
 
 struct obs {
 	struct deploy_ctx *dc;
+	struct pending_ddl *pend;
+	size_t npend, pend_alloc;
 	struct obs_db *dbs;
 	size_t ndbs;
 	struct obs_svc *svcs;
@@ -128,6 +139,7 @@ struct obs {
 	int server_port;
 	int restart;
 	struct obs_svc *restarting;
+	long long last_resnap;
 };
 
 /* --- the journal entry ------------------------------------------------- */
@@ -548,7 +560,8 @@ static int fetch_ddl(struct obs *o, struct obs_db *db, struct diag *d)
 		     "SELECT id, to_char(at, 'HH24:MI:SS'), event, coalesce(session_user_name, ''), "
 		     "coalesce(backend_pid, 0)::text, coalesce(client_addr, ''), coalesce(client_port, -1), "
 		     "coalesce(application_name, ''), coalesce(command_tag, ''), coalesce(object_type, ''), "
-		     "coalesce(object_identity, '') FROM dsnflip_observe.ddl_log WHERE id > $1::bigint ORDER BY id",
+		     "coalesce(object_identity, ''), (extract(epoch FROM at) * 1000)::bigint "
+		     "FROM dsnflip_observe.ddl_log WHERE id > $1::bigint ORDER BY id",
 		     1, p, "reading the observed DDL", &res, d)) {
 		PQclear(res);
 		return -1;
@@ -565,21 +578,70 @@ static int fetch_ddl(struct obs *o, struct obs_db *db, struct diag *d)
 		char *ev = xstrfmt("%s %s %s%s (as %s, pid %s, database %s)", PQgetvalue(res, i, 1),
 				   PQgetvalue(res, i, 8), *obj ? obj : "(no object changed)",
 				   drop ? ", dropped" : "", PQgetvalue(res, i, 3), pid, db->name);
-		struct obs_svc *s = svc_by_name(o, name);
-		if (s) {
-			add_ev(&s->ddl, &s->nddl, ev);
-		} else {
-			json_array_append_new(o->unattributed,
-					      json_pack("{s:s, s:s, s:s, s:i, s:s, s:s}", "ddl", ev,
-							"client_addr", PQgetvalue(res, i, 5), "service",
-							name ? name : "", "client_port", port,
-							"application_name", PQgetvalue(res, i, 7),
-							"database", db->name));
-			free(ev);
-		}
+		ALLOC_GROW(o->pend, o->npend + 1, o->pend_alloc);
+		struct pending_ddl *pd = &o->pend[o->npend++];
+		pd->port = port;
+		pd->at_ms = strtoll(PQgetvalue(res, i, 11), NULL, 10);
+		pd->pid = xstrdup(pid);
+		pd->ev = ev;
+		pd->addr = xstrdup(PQgetvalue(res, i, 5));
+		pd->app = xstrdup(PQgetvalue(res, i, 7));
+		pd->db = xstrdup(db->name);
+		pd->service = NULL;
+		(void)name;
 	}
 	PQclear(res);
 	return 0;
+}
+
+/*
+ * Attribute pending DDL rows to the services whose sockets held their
+ * port (or whose session had their pid); with final, the rest is
+ * reported as not of the observed services.
+ */
+static void attribute_pending(struct obs *o, int final)
+{
+	size_t kept = 0;
+	for (size_t i = 0; i < o->npend; i++) {
+		struct pending_ddl *pd = &o->pend[i];
+		const char *name = port_service(o, pd->port);
+		if (!name)
+			name = pid_service(o, pd->pid);
+		struct obs_svc *s = svc_by_name(o, name);
+		if (!name && final) {
+			/* A session that ended before its port was seen: during a restart
+			 * (one at a time) it was that service's start-up. */
+			for (size_t k = 0; k < o->nsvcs && !s; k++)
+				if (o->svcs[k].restart_from && pd->at_ms >= o->svcs[k].restart_from - 500 &&
+				    pd->at_ms <= (o->svcs[k].restart_to ? o->svcs[k].restart_to : pd->at_ms) + 500)
+					s = &o->svcs[k];
+			if (s) {
+				char *ev = xstrfmt("%s [by time: during its restart; the session ended before "
+						   "its port was seen]", pd->ev);
+				free(pd->ev);
+				pd->ev = ev;
+			}
+		}
+		if (s) {
+			add_ev(&s->ddl, &s->nddl, pd->ev);
+			pd->ev = NULL;
+		} else if (final) {
+			json_array_append_new(o->unattributed,
+					      json_pack("{s:s, s:s, s:s, s:i, s:s, s:s}", "ddl", pd->ev,
+							"client_addr", pd->addr, "service", name ? name : "",
+							"client_port", pd->port, "application_name", pd->app,
+							"database", pd->db));
+		} else {
+			o->pend[kept++] = *pd;
+			continue;
+		}
+		free(pd->ev);
+		free(pd->pid);
+		free(pd->addr);
+		free(pd->app);
+		free(pd->db);
+	}
+	o->npend = kept;
 }
 
 /* --- --restart ------------------------------------------------------------ */
@@ -671,6 +733,20 @@ static int supervise(struct obs *o, struct obs_svc *s)
 	return 0;
 }
 
+/* The server's clock in ms (0 when it cannot say). */
+static long long server_ms(struct obs *o)
+{
+	PGresult *res = NULL;
+	struct diag d = DIAG_INIT;
+	long long v = 0;
+	if (!pg_exec(&o->dc->pc, "SELECT (extract(epoch FROM clock_timestamp()) * 1000)::bigint",
+		     "the server's clock", &res, &d))
+		v = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+	PQclear(res);
+	diag_release(&d);
+	return v;
+}
+
 /* Advance the restart of one service at a time. */
 static void restart_step(struct obs *o)
 {
@@ -683,11 +759,13 @@ static void restart_step(struct obs *o)
 		if (!s)
 			return;
 		o->restarting = s;
+		s->restart_from = server_ms(o);
 		if (!o->dc->cli->quiet)
 			fprintf(stderr, "dsnflip: observe: recreating %s on its unchanged DSN\n", s->ps->name);
 		if (runtime_recreate_start(&o->dc->rt, s->ps->name, RECREATE_MS, &s->rc, &d)) {
 			s->failure = xstrdup(d.msg.buf);
 			s->restart_state = 5;
+			s->restart_to = server_ms(o);
 			o->restarting = NULL;
 		} else {
 			s->restart_state = 2;
@@ -699,8 +777,10 @@ static void restart_step(struct obs *o)
 	if (s->restart_state == 2) {
 		if (!run_poll(&s->rc)) {
 			/* compose is creating it: catch the new container's ports early. */
-			if (run_now_ms() - s->phase_ms > 300)
+			if (run_now_ms() - s->phase_ms > 300 && run_now_ms() - o->last_resnap >= 500) {
+				o->last_resnap = run_now_ms();
 				resnapshot(o);
+			}
 			return;
 		}
 		int r = run_finish(&s->rc, &d);
@@ -713,8 +793,10 @@ static void restart_step(struct obs *o)
 			s->restart_state = s->failure ? 5 : 3;
 		}
 		diag_release(&d);
-		if (s->restart_state == 5)
+		if (s->restart_state == 5) {
+			s->restart_to = server_ms(o);
 			o->restarting = NULL;
+		}
 		return;
 	}
 	if (s->restart_state == 3) {
@@ -749,17 +831,39 @@ static void restart_step(struct obs *o)
 			diag_release(&d);
 		}
 		stop_streams(s);
+		s->restart_to = server_ms(o);
 		o->restarting = NULL;
 	}
 }
 
 /* --- results ---------------------------------------------------------------- */
 
-static enum svc_class observed_class(const struct obs_svc *s, int *settled)
+/* DDL rows no container of the stack held the port of (an admin, or a session too short to see). */
+static size_t unknown_ddl(const struct obs *o)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < json_array_size(o->unattributed); i++) {
+		const char *svc = json_string_value(json_object_get(json_array_get(o->unattributed, i), "service"));
+		n += !svc || !*svc;
+	}
+	return n;
+}
+
+/*
+ * DDL seen: migrator; else writes: writer; else reads: reader; else
+ * unsettled.  DDL that could not be attributed may be any observed
+ * service's, so then nothing short of migrator is settled: saying
+ * "writer" for a service whose migration slipped by would break it.
+ */
+static enum svc_class observed_class(const struct obs *o, const struct obs_svc *s, int *settled)
 {
 	*settled = 1;
 	if (s->nddl)
 		return CLASS_MIGRATOR;
+	if (unknown_ddl(o)) {
+		*settled = 0;
+		return CLASS_UNCONFIRMED;
+	}
 	if (s->nwrites)
 		return CLASS_WRITER;
 	if (s->nreads)
@@ -778,7 +882,7 @@ static void snippet(struct obs *o, int window_s, struct buf *out)
 	for (size_t i = 0; i < o->nsvcs; i++) {
 		int settled;
 		const struct obs_svc *s = &o->svcs[i];
-		enum svc_class c = observed_class(s, &settled);
+		enum svc_class c = observed_class(o, s, &settled);
 		if (!settled)
 			continue;
 		buf_addf(out, "  %s:\n    class: %s  # %d %s seen\n", s->ps->name, class_name(c),
@@ -816,7 +920,7 @@ static int write_config(struct obs *o, const char *snip, char **path_out, struct
 		for (size_t i = 0; i < o->nsvcs; i++) {
 			const struct config_service *cs = config_service(dc->s.config, o->svcs[i].ps->name);
 			int settled;
-			observed_class(&o->svcs[i], &settled);
+			observed_class(o, &o->svcs[i], &settled);
 			if (cs && settled) {
 				buf_addf(why, "%s already has an entry in %s: add the class by hand", o->svcs[i].ps->name, path);
 				goto out;
@@ -851,7 +955,7 @@ static int write_config(struct obs *o, const char *snip, char **path_out, struct
 			 !config_load(tmp, "dsnflip.yml", &cfg, &sub);
 		for (size_t i = 0; ok && i < o->nsvcs; i++) {
 			int settled;
-			enum svc_class c = observed_class(&o->svcs[i], &settled);
+			enum svc_class c = observed_class(o, &o->svcs[i], &settled);
 			const struct config_service *cs = config_service(cfg, o->svcs[i].ps->name);
 			if (settled && (!cs || !cs->cls || strcmp(cs->cls, class_name(c))))
 				ok = 0;
@@ -912,7 +1016,7 @@ static void render(struct obs *o, int window_s, const char *snip, const char *wr
 	for (size_t i = 0; i < o->nsvcs; i++) {
 		const struct obs_svc *s = &o->svcs[i];
 		int settled;
-		enum svc_class c = observed_class(s, &settled);
+		enum svc_class c = observed_class(o, s, &settled);
 		const char *cls = settled ? class_name(c) : "unsettled";
 		json_t *js = json_object();
 		json_object_set_new(js, "name", json_string(s->ps->name));
@@ -938,6 +1042,8 @@ static void render(struct obs *o, int window_s, const char *snip, const char *wr
 			buf_addf(text, " writes seen (%d), no DDL\n", s->nwrites);
 		else if (c == CLASS_READER)
 			buf_addf(text, " only reads seen (%d) in %d s: a rare write would not show\n", s->nreads, window_s);
+		else if (unknown_ddl(o) && (s->nwrites || s->nreads))
+			buf_addstr(text, " DDL from a session dsnflip could not attribute (below) may be its own\n");
 		else
 			buf_addf(text, " nothing seen: %s\n", s->pids.nr ? "its sessions ran nothing to go by"
 				 : "no session of it in the window (run longer, or with --restart)");
@@ -1102,6 +1208,7 @@ int observe_run(struct deploy_ctx *dc)
 			for (size_t i = 0; i < o.ndbs; i++)
 				if (fetch_ddl(&o, &o.dbs[i], &d))
 					goto remove;
+			attribute_pending(&o, 0);
 		}
 		if (now - last_snap >= RESNAP_MS) {
 			last_snap = now;
@@ -1128,6 +1235,8 @@ int observe_run(struct deploy_ctx *dc)
 	for (size_t i = 0; i < o.ndbs; i++)
 		if (fetch_ddl(&o, &o.dbs[i], &d))
 			goto remove;
+	hist_merge(&o);
+	attribute_pending(&o, 1);
 	code = EXIT_OK;
 remove:
 	{
@@ -1190,6 +1299,8 @@ out:
 		free(s->rollback);
 	}
 	free(o.svcs);
+	attribute_pending(&o, 1);
+	free(o.pend);
 	db_close_all(&o);
 	for (size_t i = 0; i < o.ndbs; i++) {
 		free(o.dbs[i].name);
