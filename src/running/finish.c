@@ -25,6 +25,7 @@ struct session_seen {
 	int super;
 	char *service;          /* attributed, or NULL: outside the stack */
 	char cid[16];
+	int server;             /* from the database server's own container */
 };
 
 struct role_row {
@@ -172,6 +173,26 @@ static int sample(struct fin *f, struct attrib *at, struct diag *d)
 	return 0;
 }
 
+/*
+ * A service of the stack that is the database server, not an application:
+ * not in the plan (detection leaves servers out), and either named as the
+ * host of some connection or configured like the postgres images
+ * (POSTGRES_PASSWORD, POSTGRES_USER, PGDATA).
+ */
+static int is_server_service(struct deploy_ctx *dc, const char *name)
+{
+	const struct plan *plan = dc->s.plan;
+	const struct service *s = compose_service(dc->s.project, name);
+	if (!s || plan_service(plan, name))
+		return 0;
+	for (size_t i = 0; i < plan->nservices; i++)
+		for (size_t k = 0; k < plan->services[i].nconns; k++)
+			if (plan->services[i].conns[k].host && !strcmp(plan->services[i].conns[k].host, name))
+				return 1;
+	return service_env(s, "POSTGRES_PASSWORD") || service_env(s, "POSTGRES_USER") ||
+	       service_env(s, "PGDATA");
+}
+
 static int server_port(struct pgconn *pc)
 {
 	int port = 5432;
@@ -218,11 +239,18 @@ static int prove_window(struct fin *f, int window_s, struct diag *d)
 		nanosleep(&ts, NULL);
 	}
 	for (size_t i = 0; i < f->nss; i++) {
-		const struct session_seen *s = &f->ss[i];
-		if (s->super && s->service)
-			strvec_pushf(&f->problems, "%s (container %s) has a superuser session: pid %d as %s "
-				     "from %s:%d, application_name '%s'", s->service, s->cid, s->pid, s->user,
-				     s->addr, s->port, s->app);
+		struct session_seen *s = &f->ss[i];
+		if (!s->super || !s->service)
+			continue;
+		if (is_server_service(dc, s->service)) {
+			/* The server's own container (a healthcheck, a backup job in it): not an app. */
+			s->server = 1;
+			continue;
+		}
+		strvec_pushf(&f->problems, "%s (container %s) has a superuser session: pid %d as %s "
+			     "from %s:%d, application_name '%s'%s", s->service, s->cid, s->pid, s->user,
+			     s->addr, s->port, s->app, plan_service(dc->s.plan, s->service) ? ""
+			     : " (dsnflip found no connection in its configuration)");
 	}
 	/* The limits as the server has them now. */
 	for (size_t i = 0; i < f->nroles; i++) {
@@ -580,7 +608,9 @@ int finish_run(struct deploy_ctx *dc)
 			json_object_set_new(o, "service", json_string(s->service));
 			json_object_set_new(o, "container", json_string(s->cid));
 		}
-		json_array_append_new(s->service ? stack : outside, o);
+		if (s->server)
+			json_object_set_new(o, "server_container", json_true());
+		json_array_append_new(s->service && !s->server ? stack : outside, o);
 	}
 	for (size_t i = 0; i < f.nroles; i++)
 		json_array_append_new(roles, json_pack("{s:s, s:i, s:i, s:o}", "name", f.roles[i].name,
@@ -601,6 +631,10 @@ int finish_run(struct deploy_ctx *dc)
 	buf_addf(&text, "  plan: %zu service%s flipped off the superuser\n", f.flipped.nr,
 		 f.flipped.nr == 1 ? "" : "s");
 	buf_addf(&text, "  superuser sessions from the stack's containers: %zu\n", json_array_size(stack));
+	for (size_t i = 0; i < f.nss; i++)
+		if (f.ss[i].super && f.ss[i].server)
+			buf_addf(&text, "  from the server's own container (%s): pid %d as %s, application_name '%s'\n",
+				 f.ss[i].service, f.ss[i].pid, f.ss[i].user, f.ss[i].app);
 	for (size_t i = 0; i < f.nss; i++)
 		if (f.ss[i].super && !f.ss[i].service)
 			buf_addf(&text, "  outside the stack: pid %d as %s from %s%s%d, application_name '%s' "
