@@ -721,6 +721,9 @@ static int run_db(struct ctx *c, const char *db, struct roles_db *rd, struct dia
 				strvec_push(&roles, c->plan->roles[i].name);
 	if (pgconn_open_db(&pc, c->admin, db, d))
 		goto cleanup;
+	/* What the SQL's NOTICEs say for psql, the report says here. */
+	if (pg_exec(&pc, "SET client_min_messages = warning", "setting up the session", NULL, &why))
+		goto failed;
 	/* The SQL sent here is quoted by libpq for this very connection. */
 	struct sql_quoter quoter = { live_ident, live_literal, &pc };
 	struct rolesql_opts so = c->sql;
@@ -1212,8 +1215,10 @@ void roles_result_text(const struct roles_result *r, int color, struct buf *out)
 			buf_addf(out, "  %-19s%s %s", k ? "" : r->check ? "would reset" : "reset", e->role,
 				 e->setting);
 			if (e->database)
-				buf_addf(out, " (set for database %s only)", e->database);
-			buf_addstr(out, " (not in dsnflip.yml)\n");
+				buf_addf(out, " (set for database %s only: it would override the plan)\n",
+					 e->database);
+			else
+				buf_addstr(out, " (not in dsnflip.yml)\n");
 		}
 		if (rd->nreassigned) {
 			buf_addf(out, "  %-19s", r->check ? "would re-own" : "re-owned");
