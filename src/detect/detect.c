@@ -270,8 +270,16 @@ static const struct env_entry *env_any(const struct service *s, const char *pref
 				       const char *const *suffixes)
 {
 	char key[128];
+	size_t np = strlen(prefix);
 	for (; *suffixes; suffixes++) {
-		snprintf(key, sizeof(key), "%s%s", prefix, *suffixes);
+		/* As snprintf would: cut at the buffer's end (a prefix is a key's
+		 * head, so no real key is this long).  Not snprintf: this runs for
+		 * every split-setting prefix of every service. */
+		size_t ns = strlen(*suffixes), n = np < sizeof(key) - 1 ? np : sizeof(key) - 1;
+		memcpy(key, prefix, n);
+		ns = ns < sizeof(key) - 1 - n ? ns : sizeof(key) - 1 - n;
+		memcpy(key + n, *suffixes, ns);
+		key[n + ns] = '\0';
 		const struct env_entry *e = service_env(s, key);
 		if (e && e->value)
 			return e;
@@ -333,10 +341,14 @@ static int add_split_conn(struct detect_ctx *c, struct plan_service *ps, const c
 
 static int is_split_key(const char *key)
 {
-	return str_ends(key, "_USER") || str_ends(key, "_USERNAME") || str_ends(key, "_HOST") ||
-	       str_ends(key, "_PASSWORD") || str_ends(key, "_PASS") || str_ends(key, "_NAME") ||
-	       str_ends(key, "_DATABASE") || str_ends(key, "_DB") || str_ends(key, "_PORT") ||
-	       str_ends(key, "_HOSTNAME") || str_ends(key, "_DBNAME");
+	/* Ends in one of these: none holds a '_', so the last '_' starts it. */
+	static const char *const tails[] = { "_USER", "_USERNAME", "_HOST", "_PASSWORD", "_PASS",
+		"_NAME", "_DATABASE", "_DB", "_PORT", "_HOSTNAME", "_DBNAME", NULL };
+	const char *us = strrchr(key, '_');
+	for (const char *const *t = tails; us && *t; t++)
+		if (!strcmp(us, *t))
+			return 1;
+	return 0;
 }
 
 static int find_connections(struct detect_ctx *c, struct plan_service *ps)
