@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include <jansson.h>
+#include "plan/plan_json.h"
 #include "plan/report.h"
 
 static json_t *s_or_null(const char *s)

@@ -3,7 +3,7 @@
  * plan.  Writes nothing.  Exit 3 when the budget is exceeded or a warning
  * blocks the plan (the plan is still printed, so the reason is visible).
  */
-#include "cli.h"
+#include "session.h"
 #include "artifacts/gitops.h"
 #include "util/path.h"
 
@@ -86,12 +86,8 @@ int cmd_plan(struct cli *cli)
 
 	if (cli_check_options(cli, CLI_OPT_FORMAT | CLI_OPT_ASSUME, &d) ||
 	    (cli->args.nr && diag_err(&d, "'plan' takes no arguments (got '%s')", cli->args.v[0])) ||
-	    session_open(cli, &s, &d)) {
-		fprintf(stderr, "dsnflip: %s\n", d.msg.buf);
-		code = d.code;
-		diag_release(&d);
-		return code;
-	}
+	    session_open(cli, &s, &d))
+		return cli_fail(&d);
 	note_untracked_origins(&s);
 	struct report_opts ro = { .color = cli->color, .verbose = cli->verbose };
 	switch (s.format) {

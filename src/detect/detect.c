@@ -9,7 +9,7 @@
  * decision records its evidence as file:line and the matched text, because
  * an operator must be able to check why dsnflip thinks a service migrates.
  */
-#include "plan/plan.h"
+#include "detect/detect.h"
 #include "stack/config.h"
 #include "stack/dockerfile.h"
 #include "detect/dsn.h"
@@ -31,35 +31,6 @@ static const char *const server_images[] = {
 	"bitnami/postgresql", "supabase/postgres", "citusdata/citus", "pgvector", NULL
 };
 
-void plan_add_evidence(struct plan *plan, struct plan_service *ps, const char *file, int line,
-		       const char *text, const char *kind)
-{
-	ALLOC_GROW(ps->evidence, ps->nevidence + 1, ps->evidence_alloc);
-	struct evidence_item *e = &ps->evidence[ps->nevidence++];
-	e->file = file ? arena_strdup(&plan->arena, file) : NULL;
-	e->line = line;
-	struct buf masked = BUF_INIT;
-	mask_secrets(text ? text : "", &masked);
-	e->text = arena_strndup(&plan->arena, masked.buf, masked.len);
-	buf_release(&masked);
-	e->kind = kind;
-}
-
-void plan_warn(struct plan *plan, int blocking, const char *fmt, ...)
-{
-	struct buf b = BUF_INIT;
-	va_list ap;
-	va_start(ap, fmt);
-	buf_vaddf(&b, fmt, ap);
-	va_end(ap);
-	if (!strvec_contains(&plan->warnings, b.buf))
-		strvec_push(&plan->warnings, b.buf);
-	if (blocking)
-		plan->blocking = 1;
-	buf_release(&b);
-}
-
-/* The image name without registry host, tag or digest, lowercased. */
 static void image_base(const char *image, struct buf *out)
 {
 	const char *s = image, *slash = strchr(s, '/');
@@ -240,6 +211,11 @@ static int add_dsn_conn(struct detect_ctx *c, struct plan_service *ps, const str
 		if (pw && pw->value)
 			pc->password_entry = pw;
 	}
+	pc->dsn_password = dsn.password != NULL;
+	if (dsn.password && *dsn.password)
+		pc->password = a_dup(c->plan, dsn.password);
+	else if (pc->password_entry && *pc->password_entry->value)
+		pc->password = a_dup(c->plan, pc->password_entry->value);
 	if (!pc->database) {
 		const struct env_entry *db = service_env(s, "PGDATABASE");
 		pc->database = db && db->value && *db->value ? a_dup(c->plan, db->value) : pc->user;
@@ -332,6 +308,7 @@ static int add_split_conn(struct detect_ctx *c, struct plan_service *ps, const c
 	pc->host = h ? a_dup(c->plan, h->value) : NULL;
 	pc->port = po && atoi(po->value) > 0 ? atoi(po->value) : 5432;
 	pc->user = u && *u->value ? a_dup(c->plan, u->value) : NULL;
+	pc->password = pw && *pw->value ? a_dup(c->plan, pw->value) : NULL;
 	pc->database = db && *db->value ? a_dup(c->plan, db->value) : pc->user;
 	pc->defined_file = origin_file(anchor);
 	pc->defined_line = origin_line(anchor);

@@ -14,6 +14,7 @@
  *  - the order puts the least risky cutovers first.
  */
 #include "plan/plan.h"
+#include "detect/detect.h"
 #include "stack/config.h"
 #include "util/strmap.h"
 
@@ -28,51 +29,6 @@
 #define DEFAULT_SU_RESERVED 3
 #define DEFAULT_HEADROOM 2
 
-const char *class_name(enum svc_class c)
-{
-	static const char *const n[] = { "migrator", "writer", "reader", "unconfirmed" };
-	return n[c];
-}
-
-const char *action_name(enum svc_action a)
-{
-	static const char *const n[] = { "flip", "hold", "skip" };
-	return n[a];
-}
-
-const char *role_kind_name(enum role_kind k)
-{
-	static const char *const n[] = { "owner", "writer", "reader" };
-	return n[k];
-}
-
-int class_parse(const char *s, enum svc_class *out)
-{
-	for (int i = 0; i <= CLASS_UNCONFIRMED; i++)
-		if (!strcmp(s, class_name((enum svc_class)i))) {
-			*out = (enum svc_class)i;
-			return 0;
-		}
-	return -1;
-}
-
-const struct plan_service *plan_service(const struct plan *plan, const char *name)
-{
-	if (plan->service_index.nr) {
-		size_t i = (size_t)(uintptr_t)strmap_get(&plan->service_index, name);
-		return i ? &plan->services[i - 1] : NULL;
-	}
-	for (size_t i = 0; i < plan->nservices; i++)
-		if (!strcmp(plan->services[i].name, name))
-			return &plan->services[i];
-	return NULL;
-}
-
-const struct plan_role *plan_role(const struct plan *plan, const char *name)
-{
-	size_t i = (size_t)(uintptr_t)strmap_get(&plan->role_index, name);
-	return i ? &plan->roles[i - 1] : NULL;
-}
 
 static struct plan_role *role_find(struct plan *plan, const char *name)
 {

@@ -14,9 +14,15 @@
  * (evidence items, defined_at, server, budget rows, kept objects).
  * plan_to_json() reads that text back, so the tree and the text agree.
  */
+#include "plan/plan_json.h"
 #include "plan/report.h"
+#include "util/path.h"
 
+#include <errno.h>
+#include <jansson.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 /* jansson's rule for a string it accepts: valid UTF-8, no surrogate
  * halves, no overlong forms, nothing above U+10FFFF. */
@@ -397,8 +403,137 @@ json_t *plan_to_json(const struct plan *plan)
 	return root;
 }
 
+void plan_json_text(const json_t *root, struct buf *out)
+{
+	char *s = json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+	buf_addstr(out, s ? s : "{}");
+	buf_addch(out, '\n');
+	free(s);
+}
+
 void report_json(const struct plan *plan, struct buf *out)
 {
 	write_plan(plan, out);
 	buf_addch(out, '\n');
+}
+
+/* --- reading --- */
+
+/* The string at key of o, or NULL when absent or null; -1 for another type. */
+static int get_str(struct plan_record *r, const json_t *o, const char *key, const char **out,
+		   const char *label, const char *where, struct diag *d)
+{
+	const json_t *v = json_object_get(o, key);
+	*out = NULL;
+	if (!v || json_is_null(v))
+		return 0;
+	if (!json_is_string(v))
+		return diag_err(d, "%s: %s.%s must be a string", label, where, key);
+	*out = arena_strdup(&r->arena, json_string_value(v));
+	return 0;
+}
+
+int plan_from_json(const char *text, size_t len, const char *label, struct plan_record *out,
+		   struct diag *d)
+{
+	json_error_t err;
+	json_t *root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &err);
+	int ret = -1;
+
+	memset(out, 0, sizeof(*out));
+	if (!root)
+		return diag_at(d, label, err.line, err.column, "not a plan: %s", err.text);
+	if (!json_is_object(root)) {
+		diag_err(d, "%s: not a plan: the top level is not an object", label);
+		goto done;
+	}
+	if (get_str(out, root, "project", &out->project, label, "plan", d))
+		goto done;
+	const json_t *svcs = json_object_get(root, "services");
+	if (svcs && !json_is_array(svcs)) {
+		diag_err(d, "%s: services must be an array", label);
+		goto done;
+	}
+	out->nservices = json_array_size(svcs);
+	out->services = arena_alloc(&out->arena, (out->nservices ? out->nservices : 1) *
+					     sizeof(*out->services));
+	for (size_t i = 0; i < out->nservices; i++) {
+		const json_t *v = json_array_get(svcs, i);
+		struct plan_record_service *rs = &out->services[i];
+		memset(rs, 0, sizeof(*rs));
+		if (!json_is_object(v)) {
+			diag_err(d, "%s: services[%zu] must be an object", label, i);
+			goto done;
+		}
+		if (get_str(out, v, "name", &rs->name, label, "services[]", d) ||
+		    get_str(out, v, "action", &rs->action, label, "services[]", d) ||
+		    get_str(out, v, "role", &rs->role, label, "services[]", d))
+			goto done;
+		const json_t *conns = json_object_get(v, "connections");
+		if (conns && !json_is_array(conns)) {
+			diag_err(d, "%s: services[%zu].connections must be an array", label, i);
+			goto done;
+		}
+		rs->nconns = json_array_size(conns);
+		rs->conns = arena_alloc(&out->arena, (rs->nconns ? rs->nconns : 1) * sizeof(*rs->conns));
+		for (size_t k = 0; k < rs->nconns; k++) {
+			const json_t *c = json_array_get(conns, k);
+			struct plan_record_conn *rc = &rs->conns[k];
+			memset(rc, 0, sizeof(*rc));
+			if (!json_is_object(c)) {
+				diag_err(d, "%s: services[%zu].connections[%zu] must be an object", label, i, k);
+				goto done;
+			}
+			if (get_str(out, c, "variable", &rc->variable, label, "connections[]", d) ||
+			    get_str(out, c, "user", &rc->user, label, "connections[]", d) ||
+			    get_str(out, c, "role", &rc->role, label, "connections[]", d))
+				goto done;
+		}
+		if (!rs->name) {
+			diag_err(d, "%s: services[%zu] has no name", label, i);
+			goto done;
+		}
+	}
+	ret = 0;
+done:
+	json_decref(root);
+	if (ret)
+		plan_record_release(out);
+	return ret;
+}
+
+int plan_record_load(const char *dir, struct plan_record *out, struct diag *d)
+{
+	struct arena tmp = ARENA_INIT;
+	const char *path = path_join(&tmp, dir, PLAN_JSON_FILE);
+	size_t len;
+	int ret;
+
+	memset(out, 0, sizeof(*out));
+	if (access(path, F_OK)) {
+		arena_release(&tmp);
+		return 0;
+	}
+	char *text = read_file(path, &len);
+	if (!text)
+		ret = diag_err(d, "%s: cannot read: %s", path, strerror(errno));
+	else
+		ret = plan_from_json(text, len, path, out, d) ? -1 : 1;
+	free(text);
+	arena_release(&tmp);
+	return ret;
+}
+
+void plan_record_release(struct plan_record *r)
+{
+	arena_release(&r->arena);
+	memset(r, 0, sizeof(*r));
+}
+
+const struct plan_record_service *plan_record_service(const struct plan_record *r, const char *name)
+{
+	for (size_t i = 0; i < r->nservices; i++)
+		if (!strcmp(r->services[i].name, name))
+			return &r->services[i];
+	return NULL;
 }
