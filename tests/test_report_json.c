@@ -34,7 +34,7 @@ static json_t *strs(const char *const *v, size_t n)
 /* The tree, as jansson's calls build it (what the plan's JSON means). */
 static json_t *reference(const struct plan *plan)
 {
-	static const char *const forms[] = { "uri", "jdbc", "keyvalue", "split" };
+	static const char *const forms[] = { "uri", "jdbc", "keyvalue", "split", "argument", "unknown" };
 	json_t *root = json_object();
 	json_object_set_new(root, "project", json_string(plan->project_name));
 	json_object_set_new(root, "files", strs(plan->project->files, plan->project->nfiles));
@@ -49,6 +49,14 @@ static json_t *reference(const struct plan *plan)
 		json_object_set_new(server, "timescaledb", s_or_null(plan->server.timescaledb));
 	if (plan->server.derived)
 		json_object_set_new(server, "derived", json_string(plan->server.derived));
+	json_t *dbs = json_array();
+	for (size_t i = 0; i < plan->ndb_servers; i++) {
+		const struct plan_dbserver *d = &plan->db_servers[i];
+		json_array_append_new(dbs, json_pack("{s:s, s:s, s:o, s:b}", "name", d->name, "recognised_by",
+						     d->why, "superusers", strs(d->superusers, d->nsuperusers),
+						     "superusers_known", d->superusers_known));
+	}
+	json_object_set_new(root, "db_servers", dbs);
 	json_t *svcs = json_array();
 	for (size_t i = 0; i < plan->nservices; i++) {
 		const struct plan_service *ps = &plan->services[i];
@@ -75,6 +83,9 @@ static json_t *reference(const struct plan *plan)
 			json_object_set_new(co, "database", s_or_null(c->database));
 			json_object_set_new(co, "user", s_or_null(c->user));
 			json_object_set_new(co, "superuser", json_boolean(c->superuser));
+			json_object_set_new(co, "superuser_by",
+					    json_string(c->superuser_by ? c->superuser_by : "name"));
+			json_object_set_new(co, "server", s_or_null(c->server));
 			json_object_set_new(co, "role", s_or_null(c->role));
 			json_object_set_new(co, "defined_at",
 					    json_pack("{s:s, s:i}", "file", c->defined_file ? c->defined_file : "",
@@ -166,6 +177,7 @@ static void fill(struct plan *plan, struct compose_project *p, const char *sourc
 	static struct plan_role roles[2];
 	static struct budget_row rows[NODD + 1];
 	static struct plan_kept kept[NODD];
+	static struct plan_dbserver dbs[NODD];
 	const char *s = odd[pick % NODD];
 
 	memset(plan, 0, sizeof(*plan));
@@ -179,7 +191,9 @@ static void fill(struct plan *plan, struct compose_project *p, const char *sourc
 	for (size_t i = 0; i < NODD; i++) {
 		ev[i] = (struct evidence_item){ odd[i], (int)i, odd[(i + pick) % NODD],
 						i % 2 ? NULL : odd[(i + 1) % NODD] };
-		conns[i] = (struct plan_conn){ .variable = odd[i], .form = (enum conn_form)(i % 4),
+		conns[i] = (struct plan_conn){ .variable = odd[i], .form = (enum conn_form)(i % 6),
+					       .superuser_by = i % 3 ? odd[(i + 4) % NODD] : NULL,
+					       .server = i % 2 ? odd[(i + 5) % NODD] : NULL,
 					       .host = i % 3 ? odd[i] : NULL, .port = -(int)i * 1000,
 					       .database = odd[(i + 2) % NODD], .user = i % 2 ? NULL : s,
 					       .superuser = (int)i % 2, .role = odd[(i + 3) % NODD],
@@ -190,6 +204,8 @@ static void fill(struct plan *plan, struct compose_project *p, const char *sourc
 		settings[i] = (struct role_setting){ odd[i], odd[(i + pick) % NODD] };
 		rows[i] = (struct budget_row){ odd[i], i % 2 ? -1 : (int)i, odd[(i + pick) % NODD] };
 		kept[i] = (struct plan_kept){ odd[i], odd[(i + 1) % NODD], odd[(i + 2) % NODD], s };
+		dbs[i] = (struct plan_dbserver){ odd[i], odd[(i + pick) % NODD], (const char **)odd + i,
+						 NODD - i, (int)i % 2 };
 	}
 	ev[NODD] = (struct evidence_item){ NULL, 1, "no file", "dsn" };
 	ev[NODD + 1] = (struct evidence_item){ "f", 2, NULL, NULL };
@@ -221,6 +237,8 @@ static void fill(struct plan *plan, struct compose_project *p, const char *sourc
 	plan->blocking = (int)pick % 2;
 	plan->kept = kept;
 	plan->nkept = NODD;
+	plan->db_servers = dbs;
+	plan->ndb_servers = NODD;
 }
 
 static void test_same_bytes_as_jansson(void **state)

@@ -232,7 +232,7 @@ static void evidence_json(struct jw *w, const struct plan_service *ps)
 
 static const char *form_name(enum conn_form f)
 {
-	static const char *const n[] = { "uri", "jdbc", "keyvalue", "split" };
+	static const char *const n[] = { "uri", "jdbc", "keyvalue", "split", "argument", "unknown" };
 	return n[f];
 }
 
@@ -250,6 +250,8 @@ static void conns_json(struct jw *w, const struct plan_service *ps)
 		jw_kstr_or_null(w, "database", c->database);
 		jw_kstr_or_null(w, "user", c->user);
 		jw_kbool(w, "superuser", c->superuser);
+		jw_kstr(w, "superuser_by", c->superuser_by ? c->superuser_by : "name");
+		jw_kstr_or_null(w, "server", c->server);
 		jw_kstr_or_null(w, "role", c->role);
 		const char *file = c->defined_file ? c->defined_file : "";
 		if (ok(file)) {
@@ -314,6 +316,23 @@ static void write_plan(const struct plan *plan, struct buf *out)
 			jw_kstr(&w, "derived", plan->server.derived);
 		jw_close(&w, '}');
 	}
+
+	/* The PostgreSQL servers of the stack and how each was recognised. */
+	jw_key(&w, "db_servers");
+	jw_open(&w, '[');
+	for (size_t i = 0; i < plan->ndb_servers; i++) {
+		const struct plan_dbserver *d = &plan->db_servers[i];
+		if (!ok(d->name) || !ok(d->why))
+			continue;
+		jw_next(&w);
+		jw_open(&w, '{');
+		jw_kstr(&w, "name", d->name);
+		jw_kstr(&w, "recognised_by", d->why);
+		jw_kstrings(&w, "superusers", d->superusers, d->nsuperusers);
+		jw_kbool(&w, "superusers_known", d->superusers_known);
+		jw_close(&w, '}');
+	}
+	jw_close(&w, ']');
 
 	jw_key(&w, "services");
 	jw_open(&w, '[');
