@@ -23,6 +23,7 @@
 #include <dirent.h>
 #include <stdio.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -268,13 +269,35 @@ static const struct env_entry *env_any(const struct service *s, const char *pref
 				       const char *const *suffixes)
 {
 	char key[160];
-	for (; *suffixes; suffixes++) {
-		snprintf(key, sizeof(key), "%s%s", prefix, *suffixes);
-		const struct env_entry *e = env_ci(s, key);
-		if (e)
-			return e;
+	size_t np = strlen(prefix);
+	if (np + 32 >= sizeof(key)) {
+		/* A prefix this long: PREFIX+SUFFIX cut at the buffer's end, one
+		 * lookup per suffix. */
+		for (; *suffixes; suffixes++) {
+			snprintf(key, sizeof(key), "%s%s", prefix, *suffixes);
+			const struct env_entry *e = env_ci(s, key);
+			if (e)
+				return e;
+		}
+		return NULL;
 	}
-	return NULL;
+	/* One pass over the environment instead of one per suffix (this runs
+	 * for every candidate prefix of every service): the entry for the first
+	 * suffix that has one, and of those the last (as env_ci). */
+	size_t best = SIZE_MAX;
+	const struct env_entry *found = NULL;
+	for (size_t i = s->nenv; i-- > 0;) {
+		const struct env_entry *e = &s->env[i];
+		if (!e->value || strncasecmp(e->key, prefix, np))
+			continue;
+		for (size_t j = 0; j < best && suffixes[j]; j++)
+			if (!strcasecmp(e->key + np, suffixes[j])) {
+				best = j;
+				found = e;
+				break;
+			}
+	}
+	return found;
 }
 
 /* The last word of a prefix ("AUTHENTIK_POSTGRESQL_" -> "POSTGRESQL"), into out. */
@@ -315,9 +338,15 @@ static int other_engine(const char *s)
 		"zookeeper", "consul", "vault", "dynamo", "firestore", "surreal", "arango", "scylla",
 		"questdb", "cockroach", "tidb", "sqlserver", NULL
 	};
-	for (const char *const *w = words; *w; w++)
-		if (strcasestr(s, *w))
-			return 1;
+	/* strcasestr for each word, but one walk of s: at each place, only the
+	 * words starting with that letter are compared (this runs for every
+	 * candidate prefix of every service). */
+	for (const char *p = s; *p; p++) {
+		int c = tolower((unsigned char)*p);
+		for (const char *const *w = words; *w; w++)
+			if ((*w)[0] == c && !strncasecmp(p, *w, strlen(*w)))
+				return 1;
+	}
 	return 0;
 }
 
@@ -431,8 +460,11 @@ static int is_split_key(const char *key)
 {
 	static const char *const sfx[] = { "_USER", "_USERNAME", "_HOST", "_PASSWORD", "_PASS", "_PASSWD", "_PWD",
 					   "_NAME", "_DATABASE", "_DB", "_PORT", "_HOSTNAME", "_DBNAME", NULL };
-	for (const char *const *x = sfx; *x; x++)
-		if (ends_ci(key, *x))
+	/* No suffix holds a second '_', so a key ends in one exactly when the
+	 * part from its last '_' is one: one compare each, not a strlen. */
+	const char *us = strrchr(key, '_');
+	for (const char *const *x = sfx; us && *x; x++)
+		if (!strcasecmp(us, *x))
 			return 1;
 	return 0;
 }
