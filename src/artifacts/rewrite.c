@@ -14,6 +14,7 @@
 #include "artifacts/rewrite.h"
 #include "detect/dsn.h"
 #include "stack/envfile.h"
+#include "util/fs.h"
 #include "util/path.h"
 #include "artifacts/secrets.h"
 
@@ -996,23 +997,6 @@ static const char *check_password_of(const struct rewrite *rw, const char *role,
 	return *owned = NULL;
 }
 
-static int mkdirs(const char *path)
-{
-	char *p = xstrdup(path);
-	for (char *s = p + 1; *s; s++)
-		if (*s == '/') {
-			*s = '\0';
-			if (mkdir(p, 0700) && errno != EEXIST) {
-				free(p);
-				return -1;
-			}
-			*s = '/';
-		}
-	int r = mkdir(p, 0700) && errno != EEXIST ? -1 : 0;
-	free(p);
-	return r;
-}
-
 static int write_all(const char *path, const char *data, size_t len)
 {
 	FILE *fp = fopen(path, "wb");
@@ -1163,12 +1147,12 @@ int rewrite_verify(const struct rewrite *rw, const struct compose_project *p,
 			continue;
 		const struct rewrite_file *rf = rewrite_file_for(rw, f);
 		char *dest = xstrfmt("%s%s", root, abs), *dir = path_dirname(&a, dest);
-		int r = mkdirs(dir) || write_all(dest, rf ? rf->data : f->data, rf ? rf->len : f->len);
+		int r = fs_mkdir_p(dir, 0700, d);
+		if (!r && write_all(dest, rf ? rf->data : f->data, rf ? rf->len : f->len))
+			r = diag_fail(d, "cannot write the copy used to check the rewrite: %s", strerror(errno));
 		free(dest);
-		if (r) {
-			diag_fail(d, "cannot write the copy used to check the rewrite: %s", strerror(errno));
+		if (r)
 			goto cleanup;
-		}
 		strvec_push(&written, abs);
 	}
 	o2.dir = arena_strfmt(&a, "%s%s", root, p->dir);

@@ -3,7 +3,7 @@
  */
 #include "detect/imagescan.h"
 #include "detect/evidence.h"
-#include "plan/plan.h"
+#include "detect/model.h"
 #include "util/path.h"
 
 #include <ctype.h>

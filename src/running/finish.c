@@ -3,6 +3,7 @@
  */
 #include "running/finish.h"
 #include "running/attrib.h"
+#include "util/fs.h"
 #include "artifacts/secrets.h"
 #include "server/roles.h"
 #include "artifacts/sqlquote.h"
@@ -394,9 +395,9 @@ static void find_holders(struct fin *f)
 			buf_release(&at);
 		}
 	/* An admin's password file. */
-	const char *pf = env_get(dc->cli->environ, "PGPASSFILE");
-	char *path = pf ? xstrdup(pf) : env_get(dc->cli->environ, "HOME")
-			 ? xstrfmt("%s/.pgpass", env_get(dc->cli->environ, "HOME")) : NULL;
+	const char *pf = env_get(dc->o->environ, "PGPASSFILE");
+	char *path = pf ? xstrdup(pf) : env_get(dc->o->environ, "HOME")
+			 ? xstrfmt("%s/.pgpass", env_get(dc->o->environ, "HOME")) : NULL;
 	char *data = path ? read_file(path, NULL) : NULL;
 	int lineno = 0;
 	for (char *line = data, *next; line && *line; line = next) {
@@ -457,14 +458,14 @@ static int rotate(struct fin *f, json_t *out, struct buf *text, char **admin_add
 	/* Kept before it is set: a crash after the ALTER must not lose it. */
 	buf_addf(&content, "# dsnflip finish: the new password of superuser %s (0600; never commit it)\n"
 		 "%s=%s\n", f->role, var, pw);
-	if (state_dir_make(dc->dir, d) ||
-	    write_file_atomic(newpath, content.buf, content.len, 0600, d))
+	if (fs_mkdir_p(dc->dir, 0700, d) ||
+	    fs_write_atomic(newpath, content.buf, content.len, 0600, d))
 		goto out;
-	run_fault_point(dc->cli->environ, "finish-before-alter", NULL);
+	run_fault_point(dc->o->environ, "finish-before-alter", NULL);
 	if (roles_set_password(&dc->pc, f->role, pw, d))
 		goto restore;
 	altered = 1;
-	run_fault_point(dc->cli->environ, "finish-after-alter", NULL);
+	run_fault_point(dc->o->environ, "finish-after-alter", NULL);
 	proof = connect_with(&dc->pc, pw);
 	if (PQstatus(proof) != CONNECTION_OK) {
 		diag_fail(d, "the new password was set but a new connection with it failed: %s",
@@ -512,7 +513,7 @@ static int rotate(struct fin *f, json_t *out, struct buf *text, char **admin_add
 		char *js = json_dumps(rec, JSON_INDENT(2));
 		char *rpath = xstrfmt("%s/finish.json", dc->dir);
 		struct diag sub = DIAG_INIT;
-		if (write_file_atomic(rpath, js, strlen(js), 0600, &sub))
+		if (fs_write_atomic(rpath, js, strlen(js), 0600, &sub))
 			fprintf(stderr, "dsnflip: the rotation is done but %s could not be written: %s\n",
 				rpath, sub.msg.buf);
 		diag_release(&sub);
@@ -583,7 +584,7 @@ int finish_run(struct deploy_ctx *dc)
 	struct buf text = BUF_INIT;
 	json_t *root = json_object(), *rot = json_object();
 	char *admin_addr = NULL;
-	int code = EXIT_FAILED, window = dc->cli->window ? dc->window_s : DEFAULT_WINDOW_S;
+	int code = EXIT_FAILED, window = dc->o->window ? dc->window_s : DEFAULT_WINDOW_S;
 
 	f.holders = json_array();
 	sigprocmask(SIG_BLOCK, &dc->sigs, NULL);

@@ -3,6 +3,7 @@
  */
 #include "running/observe.h"
 #include "running/attrib.h"
+#include "util/fs.h"
 #include "server/discover.h"
 #include "util/mask.h"
 #include "util/path.h"
@@ -140,6 +141,7 @@ struct obs {
 	int restart;
 	struct obs_svc *restarting;
 	long long last_resnap;
+	const char *config_path;
 };
 
 /* --- the journal entry ------------------------------------------------- */
@@ -162,7 +164,7 @@ static int journal_write(struct obs *o, const char *state, struct diag *d)
 	json_object_set_new(root, "databases", dbs);
 	json_object_set_new(root, "objects", objs);
 	char *s = json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
-	int r = state_dir_make(o->dc->dir, d) || write_file_atomic(o->journal_path, s, strlen(s), 0600, d);
+	int r = fs_mkdir_p(o->dc->dir, 0700, d) || fs_write_atomic(o->journal_path, s, strlen(s), 0600, d);
 	free(s);
 	json_decref(root);
 	return r ? -1 : 0;
@@ -279,7 +281,7 @@ static int cleanup_leftovers(struct obs *o, int all_dbs, json_t *report, struct 
 	json_array_foreach(json_object_get(root, "databases"), i, v)
 		if (json_is_string(v) && !strvec_contains(&names, json_string_value(v)))
 			strvec_push(&names, json_string_value(v));
-	if (had_journal && !o->dc->cli->quiet)
+	if (had_journal && !o->dc->o->quiet)
 		fprintf(stderr, "dsnflip: removing what an observe (pid %lld, %s) left in %zu database%s\n",
 			(long long)json_integer_value(json_object_get(root, "pid")),
 			json_string_value(json_object_get(root, "updated")) ? json_string_value(json_object_get(root, "updated")) : "?", names.nr,
@@ -760,7 +762,7 @@ static void restart_step(struct obs *o)
 			return;
 		o->restarting = s;
 		s->restart_from = server_ms(o);
-		if (!o->dc->cli->quiet)
+		if (!o->dc->o->quiet)
 			fprintf(stderr, "dsnflip: observe: recreating %s on its unchanged DSN\n", s->ps->name);
 		if (runtime_recreate_start(&o->dc->rt, s->ps->name, RECREATE_MS, &s->rc, &d)) {
 			s->failure = xstrdup(d.msg.buf);
@@ -809,7 +811,7 @@ static void restart_step(struct obs *o)
 			s->rolled_back = 1;
 			char *why = s->failure;
 			s->failure = NULL;
-			if (!o->dc->cli->quiet)
+			if (!o->dc->o->quiet)
 				fprintf(stderr, "dsnflip: observe: %s failed after the restart (%s); recreating it "
 					"on the same config\n", s->ps->name, why);
 			if (runtime_recreate(&o->dc->rt, s->ps->name, RECREATE_MS, &d)) {
@@ -901,7 +903,7 @@ static int write_config(struct obs *o, const char *snip, char **path_out, struct
 {
 	struct deploy_ctx *dc = o->dc;
 	struct arena a = ARENA_INIT;
-	char *path = dc->cli->config ? arena_strdup(&a, dc->cli->config)
+	char *path = o->config_path ? arena_strdup(&a, o->config_path)
 				     : path_join(&a, dc->s.project->dir, "dsnflip.yml");
 	struct buf text = BUF_INIT;
 	int ret = 1;
@@ -950,8 +952,8 @@ static int write_config(struct obs *o, const char *snip, char **path_out, struct
 		char *tmp = xstrfmt("%s/dsnflip.yml.candidate", dc->dir);
 		struct config *cfg = NULL;
 		struct diag sub = DIAG_INIT;
-		int ok = !state_dir_make(dc->dir, &sub) &&
-			 !write_file_atomic(tmp, text.buf, text.len, 0600, &sub) &&
+		int ok = !fs_mkdir_p(dc->dir, 0700, &sub) &&
+			 !fs_write_atomic(tmp, text.buf, text.len, 0600, &sub) &&
 			 !config_load(tmp, "dsnflip.yml", &cfg, &sub);
 		for (size_t i = 0; ok && i < o->nsvcs; i++) {
 			int settled;
@@ -970,7 +972,7 @@ static int write_config(struct obs *o, const char *snip, char **path_out, struct
 		if (!ok)
 			goto out;
 	}
-	if (write_file_atomic(path, text.buf, text.len, 0644, d)) {
+	if (fs_write_atomic(path, text.buf, text.len, 0644, d)) {
 		ret = -1;
 		goto out;
 	}
@@ -1080,27 +1082,24 @@ static void render(struct obs *o, int window_s, const char *snip, const char *wr
 	json_object_set_new(root, "config_written", written ? json_string(written) : json_null());
 }
 
-static int in_args(const struct cli *cli, const char *name)
+static int in_args(const struct deploy_opts *o, const char *name)
 {
-	for (size_t i = 0; i < cli->args.nr; i++)
-		if (!strcmp(cli->args.v[i], name))
-			return 1;
-	return 0;
+	return strvec_contains(&o->args, name);
 }
 
-int observe_run(struct deploy_ctx *dc)
+int observe_run(struct deploy_ctx *dc, const struct observe_opts *oo)
 {
-	struct obs o = { .dc = dc };
+	struct obs o = { .dc = dc, .config_path = oo->config_path };
 	struct diag d = DIAG_INIT, cleanup_d = DIAG_INIT;
 	json_t *root = json_object(), *cleanup = json_object();
 	struct buf text = BUF_INIT, snip = BUF_INIT, notw = BUF_INIT;
 	char *written = NULL;
-	int code = EXIT_FAILED, window = dc->cli->window ? dc->window_s : DEFAULT_WINDOW_S;
+	int code = EXIT_FAILED, window = dc->o->window ? dc->window_s : DEFAULT_WINDOW_S;
 	const struct plan *plan = dc->s.plan;
 
 	o.journal_path = xstrfmt("%s/observe.json", dc->dir);
 	o.unattributed = json_array();
-	o.restart = dc->cli->restart;
+	o.restart = oo->restart;
 	o.server_port = 5432;
 	{
 		const char *p = PQport(dc->pc.conn);
@@ -1111,13 +1110,13 @@ int observe_run(struct deploy_ctx *dc)
 	sigprocmask(SIG_BLOCK, &dc->sigs, NULL);
 
 	/* What an earlier run left goes first, whatever this run does. */
-	if (cleanup_leftovers(&o, dc->cli->cleanup, cleanup, &cleanup_d)) {
+	if (cleanup_leftovers(&o, oo->cleanup, cleanup, &cleanup_d)) {
 		fprintf(stderr, "dsnflip: observe: cleaning up an earlier run failed: %s\n"
 			"dsnflip: its objects may still be installed; %s is kept, run `dsnflip observe --cleanup`\n",
 			cleanup_d.msg.buf, o.journal_path);
 		goto out;
 	}
-	if (dc->cli->cleanup) {
+	if (oo->cleanup) {
 		json_t *rem = json_object_get(cleanup, "removed_from");
 		if (dc->s.format == FORMAT_JSON) {
 			char *s = json_dumps(cleanup, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
@@ -1137,10 +1136,10 @@ int observe_run(struct deploy_ctx *dc)
 	}
 
 	/* The services: as named, else the held ones. */
-	for (size_t i = 0; i < dc->cli->args.nr; i++)
-		if (!plan_service(plan, dc->cli->args.v[i])) {
+	for (size_t i = 0; i < dc->o->args.nr; i++)
+		if (!plan_service(plan, dc->o->args.v[i])) {
 			diag_err(&d, "observe: no service '%s' connects to PostgreSQL in this stack",
-				 dc->cli->args.v[i]);
+				 dc->o->args.v[i]);
 			fprintf(stderr, "dsnflip: %s\n", d.msg.buf);
 			code = EXIT_INPUT;
 			goto out;
@@ -1148,7 +1147,7 @@ int observe_run(struct deploy_ctx *dc)
 	o.svcs = xcalloc(plan->nservices ? plan->nservices : 1, sizeof(*o.svcs));
 	for (size_t i = 0; i < plan->nservices; i++) {
 		const struct plan_service *ps = &plan->services[i];
-		if (dc->cli->args.nr ? in_args(dc->cli, ps->name) : ps->action == ACTION_HOLD) {
+		if (dc->o->args.nr ? in_args(dc->o, ps->name) : ps->action == ACTION_HOLD) {
 			o.svcs[o.nsvcs].ps = ps;
 			o.svcs[o.nsvcs].restart_state = o.restart ? 1 : 0;
 			o.nsvcs++;
@@ -1185,11 +1184,11 @@ int observe_run(struct deploy_ctx *dc)
 	for (size_t i = 0; i < o.ndbs; i++)
 		if (db_install(&o, &o.dbs[i], &d))
 			goto remove;
-	run_fault_point(dc->cli->environ, "observe-installed", NULL);
+	run_fault_point(dc->o->environ, "observe-installed", NULL);
 	if (journal_write(&o, "installed", &d))
 		goto remove;
 	resnapshot(&o);
-	if (!dc->cli->quiet)
+	if (!dc->o->quiet)
 		fprintf(stderr, "dsnflip: observe: watching %zu service%s for %d s (Ctrl-C stops and removes "
 			"everything)\n", o.nsvcs, o.nsvcs == 1 ? "" : "s", window);
 
@@ -1261,7 +1260,7 @@ remove:
 	if (code != EXIT_OK)
 		goto failed;
 	snippet(&o, window, &snip);
-	if (dc->cli->write_config) {
+	if (oo->write_config) {
 		int r = write_config(&o, snip.buf, &written, &notw, &d);
 		if (r < 0)
 			goto failed;

@@ -44,8 +44,14 @@
 
 #include "running/deploy.h"
 
+/* What observe is told beyond deploy's options (services, --window, -q). */
+struct observe_opts {
+	int restart, cleanup, write_config;
+	const char *config_path;    /* --config, or NULL: the project's dsnflip.yml */
+};
+
 /* `observe [SERVICE...] [--window 10m] [--restart] [--cleanup] [--write-config]`: the exit code. */
-int observe_run(struct deploy_ctx *dc);
+int observe_run(struct deploy_ctx *dc, const struct observe_opts *oo);
 
 /* For status: an observe's objects may still be installed (observe.json exists). */
 int observe_leftover(const char *dir, char **since, long *pid);
