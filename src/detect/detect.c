@@ -785,6 +785,9 @@ int detect_services(struct plan *plan, const struct config *cfg, const struct pl
 			goto cleanup;
 	c.is_server = xcalloc(p->nservices ? p->nservices : 1, sizeof(int));
 	strvec_push(&c.superusers, "postgres");
+	for (size_t i = 0; cfg && i < cfg->nsuperusers; i++)
+		if (!strvec_contains(&c.superusers, cfg->superusers[i]))
+			strvec_push(&c.superusers, cfg->superusers[i]);
 
 	/* Servers by image (or the base image of their build). */
 	for (size_t i = 0; i < p->nservices; i++) {
