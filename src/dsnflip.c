@@ -38,6 +38,8 @@ static const struct command commands[] = {
 	  "(default dsnflip/off-superuser); never touches the work tree, the index or HEAD" },
 	{ "roles", cmd_roles, "roles sql [DATABASE] | roles check | roles apply [--format text|json] [--lock-timeout 2s]",
 	  "the role SQL per database; check it on the server (rolled back); apply it" },
+	{ "lint", cmd_lint, "lint [--format text|json|sarif|github] [--fail-on error|warning|note] [--base REV]",
+	  "check the stack offline for what puts it (back) on the superuser; for CI and code review" },
 	{ "help", cmd_help, "help [COMMAND]", "show usage" },
 };
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
@@ -161,6 +163,10 @@ static int parse_args(int argc, char **argv, struct cli *cli)
 			if (!VALUE("--compose-cmd")) return -1;
 			cli->compose_cmd = v;
 			cli->seen |= CLI_OPT_COMPOSE_CMD;
+		} else if (is_opt(a, "--fail-on")) {
+			if (!VALUE("--fail-on")) return -1;
+			cli->fail_on = v;
+			cli->seen |= CLI_OPT_FAIL_ON;
 		} else if (is_opt(a, "--lock-timeout")) {
 			if (!VALUE("--lock-timeout")) return -1;
 			cli->lock_timeout = v;

@@ -97,6 +97,11 @@ static int is_server_image(const char *image)
 	return hit;
 }
 
+int detect_server_image(const char *image)
+{
+	return is_server_image(image);
+}
+
 /* --- connections --- */
 
 struct detect_ctx {

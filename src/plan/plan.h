@@ -259,5 +259,7 @@ void plan_add_evidence(struct plan *plan, struct plan_service *ps, const char *f
 		       const char *text, const char *kind);
 void plan_warn(struct plan *plan, int blocking, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
+/* detect.c: is the image a PostgreSQL server's (postgres, postgis, timescaledb, ...)? */
+int detect_server_image(const char *image);
 
 #endif
