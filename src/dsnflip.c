@@ -65,7 +65,7 @@ static void usage(FILE *fp)
 	fputs(global_usage, fp);
 	for (size_t i = 0; i < NCOMMANDS; i++)
 		fprintf(fp, "  %-9s %s\n", commands[i].name, commands[i].help);
-	fputs("\nexit codes: 0 ok, 1 an operation failed, 2 usage or input error, "
+	fputs("\nexit codes: 0 ok, 1 an operation failed (lint: findings), 2 usage or input error, "
 	      "3 plan: budget exceeded or a blocking warning\n", fp);
 }
 
