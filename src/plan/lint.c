@@ -310,7 +310,11 @@ static void check_literal(struct linter *L, const char *service, const struct en
 					       "which git tracks", e->key,
 					       strcmp(var, e->key) ? arena_strfmt(L->a, "(from %s) ", var) : "",
 					       at->file->display);
-		const char *fix = interp_name_is_secret(var)
+		const char *fix = !*service
+			? arena_strfmt(L->a, "keep %s's value out of git: set it in an untracked file "
+				       "(git rm --cached %s; add it to .gitignore) or in the deploy "
+				       "environment", var, at->file->display)
+			: interp_name_is_secret(var)
 			? arena_strfmt(L->a, "write ${%s:?%s must be set} there and set %s outside git "
 				       "(an untracked .env or the deploy environment)", var, var, var)
 			: "replace the literal with a ${NAME_PASSWORD:?...} reference and set that "
