@@ -6,7 +6,6 @@
  * 0 ok, 1 an operation failed, 2 usage or input error, 3 plan over budget.
  */
 #include "cli.h"
-#include "running/deploy.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -82,6 +81,25 @@ int cmd_help(struct cli *cli)
 	}
 	usage(stdout);
 	return EXIT_OK;
+}
+
+int cli_check_options(const struct cli *cli, unsigned allowed, struct diag *d)
+{
+	static const char *const names[] = { "--format", "--assume", "--name", "--base", "--force",
+					     "--window", "--resume", "--all", "--compose-cmd",
+					     "--lock-timeout", "--fail-on" };
+	for (unsigned i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if ((cli->seen & (1u << i)) && !(allowed & (1u << i)))
+			return diag_err(d, "'%s' does not take %s", cli->command, names[i]);
+	return 0;
+}
+
+int cli_fail(struct diag *d)
+{
+	int code = d->code ? d->code : EXIT_FAILED;
+	fprintf(stderr, "dsnflip: %s\n", d->set ? d->msg.buf : "failed");
+	diag_release(d);
+	return code;
 }
 
 /* "--opt=value" or "--opt value"; returns the value or NULL (error printed). */

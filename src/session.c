@@ -3,24 +3,15 @@
  * plan, loaded from the global options in one place so that `plan`,
  * `branch`, `roles` and `deploy` can never disagree about the stack.
  */
-#include "cli.h"
+#include "session.h"
 #include "server/discover.h"
 #include "util/path.h"
 #include "server/pgconn.h"
+#include "plan/admin.h"
+#include "running/deploy.h"
 
 #include <stdio.h>
 #include <string.h>
-
-int cli_check_options(const struct cli *cli, unsigned allowed, struct diag *d)
-{
-	static const char *const names[] = { "--format", "--assume", "--name", "--base", "--force",
-					     "--window", "--resume", "--all", "--compose-cmd",
-					     "--lock-timeout", "--fail-on" };
-	for (unsigned i = 0; i < sizeof(names) / sizeof(names[0]); i++)
-		if ((cli->seen & (1u << i)) && !(allowed & (1u << i)))
-			return diag_err(d, "'%s' does not take %s", cli->command, names[i]);
-	return 0;
-}
 
 /*
  * Read the live server and rebuild the plan with its facts.  With --db a
@@ -33,15 +24,16 @@ static int go_live(const struct cli *cli, struct session *s, const struct plan_o
 		   struct diag *d)
 {
 	struct pgconn pc = { 0 };
+	struct admin_conninfo dv = { 0 };
 	struct strvec dbs = STRVEC_INIT;
 	struct diag why = DIAG_INIT;
 	struct live_facts *live = NULL;
 	struct plan *plan = NULL;
 	int explicit = cli->db != NULL, rc = -1;
 
-	if (cli->offline || (!explicit && !pgconn_can_derive(s->plan, NULL)))
+	if (cli->offline || (!explicit && !admin_derive(s->plan, &dv)))
 		return 0;
-	if (pgconn_open(&pc, cli->db, explicit ? NULL : s->plan, &why))
+	if (pgconn_open(&pc, cli->db, &dv, &why))
 		goto failed;
 	discover_plan_databases(s->plan, &dbs);
 	if (discover(&pc, (const char *const *)dbs.v, dbs.nr, &live, &why))
@@ -76,6 +68,7 @@ failed:
 		rc = 0;
 	}
 cleanup:
+	admin_conninfo_release(&dv);
 	live_facts_free(live);
 	pgconn_close(&pc);
 	strvec_clear(&dbs);
@@ -160,4 +153,76 @@ void session_close(struct session *s)
 	config_free(s->config);
 	compose_free(s->project);
 	memset(s, 0, sizeof(*s));
+}
+
+int session_admin(const struct cli *cli, const struct session *s, enum admin_need need,
+		  struct pgconn *pc, struct diag *d)
+{
+	memset(pc, 0, sizeof(*pc));
+	if (cli->offline) {
+		if (need == ADMIN_OPTIONAL)
+			return 0;
+		return diag_err(d, "'%s' needs the server, and --offline says never to connect: "
+				"drop --offline (or give --db)", cli->command);
+	}
+	struct admin_conninfo dv = { 0 };
+	if (!cli->db)
+		admin_derive(s->plan, &dv);
+	int r = pgconn_open(pc, cli->db, &dv, d);
+	admin_conninfo_release(&dv);
+	if (r)
+		return need == ADMIN_OPTIONAL ? 0 : -1;
+	return 1;
+}
+
+int session_deploy_open(const struct cli *cli, struct session *s, struct deploy_opts *o,
+			struct deploy_ctx *dc, int flags, int need, struct diag *d)
+{
+	memset(dc, 0, sizeof(*dc));
+	memset(o, 0, sizeof(*o));
+	o->command = cli->command;
+	o->args = cli->args;
+	o->all = cli->all;
+	o->resume = cli->resume;
+	o->quiet = cli->quiet;
+	o->verbose = cli->verbose;
+	o->color = cli->color;
+	o->window = cli->window;
+	o->compose_cmd = cli->compose_cmd;
+	o->env_files = (const char *const *)cli->env_files.v;
+	o->nenv_files = cli->env_files.nr;
+	o->profiles = (const char *const *)cli->profiles.v;
+	o->nprofiles = cli->profiles.nr;
+	o->environ = cli->environ;
+	if (session_open(cli, s, d))
+		return -1;
+	struct deploy_stack st = { s->project, s->config, s->plan, s->format };
+	if (deploy_open(dc, o, &st, flags, d))
+		goto fail;
+	if (need >= 0) {
+		struct diag why = DIAG_INIT;
+		int r = session_admin(cli, s, (enum admin_need)need, &dc->pc, &why);
+		if (r < 0) {
+			diag_release(d);
+			*d = why;
+			goto fail;
+		}
+		dc->have_pg = r == 1;
+		if (!r && why.set)
+			fprintf(stderr, "dsnflip: the server is not reachable, %s shows docker only: %s\n",
+				cli->command, why.msg.buf);
+		else if (!r && !cli->quiet)
+			fprintf(stderr, "dsnflip: --offline: %s shows docker only\n", cli->command);
+		diag_release(&why);
+	}
+	return 0;
+fail:
+	session_deploy_close(s, dc);
+	return -1;
+}
+
+void session_deploy_close(struct session *s, struct deploy_ctx *dc)
+{
+	deploy_close(dc);
+	session_close(s);
 }

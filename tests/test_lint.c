@@ -15,6 +15,7 @@
 #include <cmocka.h>
 
 #include "plan/lint.h"
+#include "plan/lint_out.h"
 #include "stack/interp.h"
 
 struct loaded {
@@ -155,7 +156,7 @@ static void test_severity_and_rules(void **state)
 	assert_int_equal(lint_severity_parse("warning", &s), 0);
 	assert_int_equal(s, LINT_WARNING);
 	assert_int_equal(lint_severity_parse("Error", &s), -1);
-	assert_int_equal(n, 5);
+	assert_int_equal(n, 6);
 	for (size_t i = 0; i < n; i++) {
 		assert_ptr_equal(lint_rule(rules[i].id), &rules[i]);
 		assert_true(strlen(rules[i].help) > 40);

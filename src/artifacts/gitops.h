@@ -76,6 +76,14 @@ int gitrepo_path(struct gitrepo *r, const char *relpath, const char *data, size_
  */
 int gitrepo_export_base(struct gitrepo *r, const char *dest, struct diag *d);
 
+/*
+ * Whether relpath is a regular (or executable) file of the base commit, as
+ * gitpath's in_base, and when it is not, whether git ignores it.  One tree
+ * lookup: no blob is read, no index.
+ */
+int gitrepo_in_base(struct gitrepo *r, const char *relpath, int *in_base, int *ignored,
+		    struct diag *d);
+
 struct gitfile {
 	const char *path;   /* relative to the work tree, '/'-separated */
 	const char *data;

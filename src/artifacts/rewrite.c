@@ -14,6 +14,7 @@
 #include "artifacts/rewrite.h"
 #include "detect/dsn.h"
 #include "stack/envfile.h"
+#include "util/fs.h"
 #include "util/path.h"
 #include "artifacts/secrets.h"
 
@@ -1127,12 +1128,12 @@ int rewrite_verify(const struct rewrite *rw, const struct compose_project *p,
 			continue;
 		const struct rewrite_file *rf = rewrite_file_for(rw, f);
 		char *dest = xstrfmt("%s%s", root, abs), *dir = path_dirname(&a, dest);
-		int r = path_mkdirs(dir) || path_write_file(dest, rf ? rf->data : f->data, rf ? rf->len : f->len);
+		int r = fs_mkdir_p(dir, 0700, d);
+		if (!r && path_write_file(dest, rf ? rf->data : f->data, rf ? rf->len : f->len))
+			r = diag_fail(d, "cannot write the copy used to check the rewrite: %s", strerror(errno));
 		free(dest);
-		if (r) {
-			diag_fail(d, "cannot write the copy used to check the rewrite: %s", strerror(errno));
+		if (r)
 			goto cleanup;
-		}
 		strvec_push(&written, abs);
 	}
 	o2.dir = arena_strfmt(&a, "%s%s", root, p->dir);

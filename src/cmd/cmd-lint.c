@@ -16,9 +16,12 @@
  * input error (nothing reported).
  */
 #include "cli.h"
+#include "session.h"
 #include "artifacts/gitops.h"
 #include "plan/lint.h"
+#include "plan/lint_out.h"
 #include "stack/interp.h"
+#include "util/fs.h"
 #include "util/path.h"
 
 #include <errno.h>
@@ -95,11 +98,7 @@ static int lint_base(const struct cli *cli, const struct session *now, struct tr
 	}
 	made = 1;
 	const char *tree = arena_strfmt(&a, "%s%s", root, gitrepo_workdir(repo));
-	if (path_mkdirs(tree)) {
-		diag_fail(d, "cannot create '%s': %s", tree, strerror(errno));
-		goto out;
-	}
-	if (gitrepo_export_base(repo, tree, d))
+	if (fs_mkdir_p(tree, 0700, d) || gitrepo_export_base(repo, tree, d))
 		goto out;
 	/* What git does not track comes from the work tree, as it is. */
 	for (size_t i = 0; i < now->project->nsources; i++) {
@@ -107,7 +106,9 @@ static int lint_base(const struct cli *cli, const struct session *now, struct tr
 		if (tracked_fn(t, f))
 			continue;
 		const char *dest = arena_strfmt(&a, "%s%s", root, path_absolute(&a, f->path));
-		if (path_mkdirs(path_dirname(&a, dest)) || path_write_file(dest, f->data, f->len)) {
+		if (fs_mkdir_p(path_dirname(&a, dest), 0700, d))
+			goto out;
+		if (path_write_file(dest, f->data, f->len)) {
 			diag_fail(d, "cannot write '%s': %s", dest, strerror(errno));
 			goto out;
 		}

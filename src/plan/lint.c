@@ -22,6 +22,12 @@ static const struct lint_rule rules[] = {
 	  "rewritten DSN. dsnflip counts as superusers postgres, the server image's "
 	  "POSTGRES_USER, a connection with no user (libpq's default), and the names under "
 	  "superusers: in dsnflip.yml." },
+	{ "superuser-unknown", LINT_ERROR, "offline, dsnflip cannot tell whether a service's user is a superuser",
+	  "The server this connection reaches is not recognised, or its image's superusers are "
+	  "not known, so the user may be a superuser. lint never gives an all clear it cannot "
+	  "back: list the user under superusers: in dsnflip.yml if it is one, or disable the "
+	  "finding on its line (# dsnflip-lint: disable=superuser-unknown) once `dsnflip plan "
+	  "--db` has shown it is not." },
 	{ "literal-password", LINT_ERROR, "a database password is written as a literal in a file git tracks",
 	  "A password committed to the repository is readable by everyone who can read the "
 	  "repository, forever (git keeps history). Write a ${VAR:?VAR must be set} reference "
@@ -367,17 +373,18 @@ static void check_server_password(struct linter *L, const char *service, const s
 	strvec_clear(&names);
 }
 
-static const char *superuser_why(struct linter *L, const char *user)
+static const char *superuser_why(struct linter *L, const struct plan_conn *c)
 {
-	if (!user || !*user)
+	const char *by = c->superuser_by ? c->superuser_by : "";
+	if (!c->user || !*c->user)
 		return "no user is set, so libpq's default applies";
-	if (!strcmp(user, "postgres"))
-		return arena_strfmt(L->a, "'%s' is the image's default superuser", user);
-	for (size_t i = 0; L->cfg && i < L->cfg->nsuperusers; i++)
-		if (!strcmp(L->cfg->superusers[i], user))
-			return arena_strfmt(L->a, "'%s' is listed under superusers: in %s", user,
-					    L->cfg->path ? L->cfg->path : "dsnflip.yml");
-	return arena_strfmt(L->a, "'%s' is the server's POSTGRES_USER", user);
+	if (!strcmp(by, "config"))
+		return arena_strfmt(L->a, "'%s' is listed under superusers: in %s", c->user,
+				    L->cfg && L->cfg->path ? L->cfg->path : "dsnflip.yml");
+	if (!strcmp(by, "server_env"))
+		return arena_strfmt(L->a, "'%s' is a superuser of %s (its image and environment)",
+				    c->user, c->server ? c->server : "the server");
+	return arena_strfmt(L->a, "'%s' is the default superuser", c->user);
 }
 
 static void check_service(struct linter *L, const struct plan_service *ps)
@@ -385,10 +392,22 @@ static void check_service(struct linter *L, const struct plan_service *ps)
 	for (size_t k = 0; k < ps->nconns; k++) {
 		const struct plan_conn *c = &ps->conns[k];
 		const struct env_entry *ue = c->user_entry ? c->user_entry : c->entry;
+		if (!c->superuser && ue && c->superuser_by && !strcmp(c->superuser_by, "unknown")) {
+			/* Offline and not knowable: never a silent all clear. */
+			const struct ypos *at = entry_pos(ue);
+			const char *msg = arena_strfmt(L->a, "%s connects as '%s' (%s), and offline dsnflip "
+						       "cannot tell whether that is a superuser", ps->name,
+						       c->user ? c->user : "?", ue->key);
+			add(L, "superuser-unknown", at ? at : &ps->svc->name_pos, ps->name, ue->key, msg,
+			    arena_strfmt(L->a, "if '%s' is a superuser, list it under superusers: in "
+					 "dsnflip.yml; if it is not, disable this finding on its line "
+					 "(`dsnflip plan --db` shows what the server says)",
+					 c->user ? c->user : "?"));
+		}
 		if (c->superuser && ue) {
 			const struct ypos *at = entry_pos(ue);
 			const char *msg = arena_strfmt(L->a, "%s connects as a superuser (%s: %s)", ps->name,
-						       ue->key, superuser_why(L, c->user));
+						       ue->key, superuser_why(L, c));
 			const char *fix = ps->action == ACTION_HOLD
 				? arena_strfmt(L->a, "settle %s's class in dsnflip.yml, then run `dsnflip "
 					       "branch` to move it to its own role", ps->name)
@@ -402,7 +421,7 @@ static void check_service(struct linter *L, const struct plan_service *ps)
 		if (c->password_entry)
 			check_literal(L, ps->name, c->password_entry, 0);
 	}
-	if (ps->action == ACTION_HOLD) {
+	if (ps->action == ACTION_HOLD && ps->cls == CLASS_UNCONFIRMED) {
 		const struct config_service *cs = config_service(L->cfg, ps->name);
 		if (!cs || !cs->cls) {
 			const char *msg = arena_strfmt(L->a, "%s is held on the superuser: %s", ps->name,
@@ -414,6 +433,15 @@ static void check_service(struct linter *L, const struct plan_service *ps)
 	}
 }
 
+/* Is s one of the PostgreSQL servers detect recognised? */
+static int is_server(const struct plan *plan, const struct service *s)
+{
+	for (size_t i = 0; i < plan->ndb_servers; i++)
+		if (!strcmp(plan->db_servers[i].name, s->name))
+			return 1;
+	return 0;
+}
+
 /* The servers: their POSTGRES_PASSWORD (its variable, its value) and its literal. */
 static void check_servers(struct linter *L)
 {
@@ -421,8 +449,7 @@ static void check_servers(struct linter *L)
 	for (size_t i = 0; i < p->nservices; i++) {
 		const struct service *s = &p->services[i];
 		const struct env_entry *pw;
-		if (!s->enabled || !detect_server_image(s->image) ||
-		    !(pw = service_env(s, "POSTGRES_PASSWORD")))
+		if (!s->enabled || !is_server(L->plan, s) || !(pw = service_env(s, "POSTGRES_PASSWORD")))
 			continue;
 		struct strvec names = STRVEC_INIT;
 		if (pw->origin.var)
@@ -499,7 +526,7 @@ int lint_run(const struct plan *plan, const struct config *cfg, const struct lin
 	/* Every application service, connecting or not, for the server's password. */
 	for (size_t i = 0; i < plan->project->nservices; i++) {
 		const struct service *s = &plan->project->services[i];
-		if (!s->enabled || detect_server_image(s->image))
+		if (!s->enabled || is_server(plan, s))
 			continue;
 		for (size_t k = 0; k < s->nenv; k++)
 			check_server_password(&L, s->name, &s->env[k]);

@@ -12,6 +12,9 @@
  *   superuser-connection   error    a service connects as a superuser (postgres,
  *                                   the server image's POSTGRES_USER, no user at
  *                                   all, or a name under superusers: in dsnflip.yml)
+ *   superuser-unknown      error    offline, whether the user is a superuser cannot
+ *                                   be known (the server or its superusers are not
+ *                                   recognised)
  *   literal-password       error    a connection's password (or the server's
  *                                   POSTGRES_PASSWORD) is written as a literal in
  *                                   a file git tracks
@@ -99,16 +102,5 @@ void lint_report_release(struct lint_report *r);
 void lint_subtract(struct lint_report *r, const struct lint_report *base);
 /* How many findings are at or above sev. */
 size_t lint_count_at_least(const struct lint_report *r, enum lint_severity sev);
-
-/* lint_out.c: the report in each --format.  base: the --base REV or NULL. */
-void lint_write_text(const struct lint_report *r, const char *base, struct buf *out);
-void lint_write_json(const struct lint_report *r, const char *base, struct buf *out);
-/* SARIF 2.1.0: one run, every rule with its help, results with physical
- * locations relative to the repository root (uriBaseId %SRCROOT%). */
-void lint_write_sarif(const struct lint_report *r, struct buf *out);
-/* GitHub Actions workflow commands (::error file=F,line=L,col=C,title=T::MSG). */
-void lint_write_github(const struct lint_report *r, struct buf *out);
-/* GitHub's escaping: the message (% CR LF), and a property (also : and ,). */
-void lint_github_escape(const char *s, int property, struct buf *out);
 
 #endif

@@ -2,7 +2,7 @@
  * lint_out: a lint report as text, JSON, SARIF 2.1.0 or GitHub workflow
  * commands (see lint.h).  JSON and SARIF go through jansson only.
  */
-#include "plan/lint.h"
+#include "plan/lint_out.h"
 
 #include <jansson.h>
 #include <stdlib.h>

@@ -110,23 +110,6 @@ char *path_absolute(struct arena *a, const char *p)
 	return path_join(a, cwd, p);
 }
 
-int path_mkdirs(const char *path)
-{
-	char *p = xstrdup(path);
-	for (char *s = p + 1; *s; s++)
-		if (*s == '/') {
-			*s = '\0';
-			if (mkdir(p, 0700) && errno != EEXIST) {
-				free(p);
-				return -1;
-			}
-			*s = '/';
-		}
-	int r = mkdir(p, 0700) && errno != EEXIST ? -1 : 0;
-	free(p);
-	return r;
-}
-
 int path_write_file(const char *path, const char *data, size_t len)
 {
 	FILE *fp = fopen(path, "wb");

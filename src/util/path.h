@@ -25,9 +25,7 @@ int path_is_dir(const char *p);
 /* Absolute, normalised form of p against the current directory. */
 char *path_absolute(struct arena *a, const char *p);
 
-/* Scratch trees (a copy of a stack to load): make, fill, remove. */
-/* mkdir -p with mode 0700 for what it creates; 0 or -1 (errno). */
-int path_mkdirs(const char *path);
+/* Scratch trees (a copy of a stack to load; fs.h makes the directories). */
 /* Create or truncate path and write len bytes; 0 or -1 (errno). */
 int path_write_file(const char *path, const char *data, size_t len);
 /* rm -rf root (symlinks removed, never followed); 0 or -1. */
