@@ -46,7 +46,7 @@ static int tracked_fn(void *ctx, const struct srcfile *f)
 	int r = 1;
 
 	if (t->untracked) {
-		r = !strvec_contains(t->untracked, abs);
+		r = !strvec_contains(t->untracked, path_normalize(&a, abs));
 	} else if (t->repo && t->have_head) {
 		struct diag ignore = DIAG_INIT;
 		struct gitpath gp;
@@ -64,14 +64,29 @@ static const struct session_opts lint_session = {
 	.offline = 1, .own_format = 1, .interp_flags = INTERP_SECRETS_OPTIONAL,
 };
 
-/* Absolute paths inside the scratch tree: root + the absolute path. */
-static void map_paths(const struct strvec *in, const char *root, struct strvec *out)
+/*
+ * Where path (absolute or relative to the current directory) is in the
+ * scratch tree: the work tree's files at root + the work tree's real path
+ * (as the export wrote them), anything outside it at root + its own path.
+ */
+static const char *mirror(struct arena *a, struct gitrepo *repo, const char *root, const char *path,
+			  int is_dir)
+{
+	const char *abs = path_absolute(a, path);
+	/* A directory is resolved as the directory of its "." entry. */
+	char *rel = gitrepo_relpath(repo, is_dir ? arena_strfmt(a, "%s/.", abs) : abs);
+	const char *m = rel ? path_normalize(a, arena_strfmt(a, "%s%s/%s", root, gitrepo_workdir(repo), rel))
+			    : arena_strfmt(a, "%s%s", root, abs);
+	free(rel);
+	return m;
+}
+
+/* -f and --env-file for the scratch tree: absolute ones mirrored, relative ones kept (to -C). */
+static void map_paths(struct arena *a, struct gitrepo *repo, const struct strvec *in,
+		      const char *root, struct strvec *out)
 {
 	for (size_t i = 0; i < in->nr; i++)
-		if (in->v[i][0] == '/')
-			strvec_pushf(out, "%s%s", root, in->v[i]);
-		else
-			strvec_push(out, in->v[i]);
+		strvec_push(out, in->v[i][0] == '/' ? mirror(a, repo, root, in->v[i], 0) : in->v[i]);
 }
 
 /*
@@ -105,7 +120,7 @@ static int lint_base(const struct cli *cli, const struct session *now, struct tr
 		const struct srcfile *f = now->project->sources[i];
 		if (tracked_fn(t, f))
 			continue;
-		const char *dest = arena_strfmt(&a, "%s%s", root, path_absolute(&a, f->path));
+		const char *dest = mirror(&a, repo, root, f->path, 0);
 		if (fs_mkdir_p(path_dirname(&a, dest), 0700, d))
 			goto out;
 		if (path_write_file(dest, f->data, f->len)) {
@@ -120,13 +135,13 @@ static int lint_base(const struct cli *cli, const struct session *now, struct tr
 	struct session_opts so = lint_session;
 	struct session bs;
 	struct diag why = DIAG_INIT;
-	map_paths(&cli->files, root, &files);
-	map_paths(&cli->env_files, root, &envs);
+	map_paths(&a, repo, &cli->files, root, &files);
+	map_paths(&a, repo, &cli->env_files, root, &envs);
 	bcli.files = files;
 	bcli.env_files = envs;
-	so.dir = arena_strfmt(&a, "%s%s", root, path_absolute(&a, cli->dir ? cli->dir : "."));
+	so.dir = mirror(&a, repo, root, cli->dir ? cli->dir : ".", 1);
 	if (cli->config)
-		so.config = arena_strfmt(&a, "%s%s", root, path_absolute(&a, cli->config));
+		so.config = mirror(&a, repo, root, cli->config, 0);
 	if (session_open_with(&bcli, &so, &bs, &why)) {
 		fprintf(stderr, "dsnflip lint: the stack at %s does not load, so every finding counts "
 			"as new: %s\n", rev, why.msg.buf);
