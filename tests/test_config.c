@@ -169,6 +169,10 @@ static void test_full(void **state)
 	assert_int_equal(r->nsettings, 2);
 	assert_kv(&r->settings[0], "lock_timeout", "5 s");
 	assert_kv(&r->settings[1], "application_name", "gateway");
+	assert_int_equal(r->settings[1].pos.line, 26); /* for errors the server finds later */
+	assert_int_equal(r->settings[1].pos.col, 35);
+	assert_true(r->adopt);
+	assert_false(c->roles[0].adopt);
 	assert_ptr_equal(config_role(c, "gateway_app"), &c->roles[1]);
 	assert_null(config_role(c, "gateway"));
 

@@ -149,6 +149,11 @@ static int truthy_readonly(const char *opts)
 	       !strncasecmp(s, "yes", 3);
 }
 
+static const struct env_entry *env_any(const struct service *s, const char *prefix,
+				       const char *const *suffixes);
+static int ends_ci(const char *s, const char *sfx);
+static int node_argv(const struct ynode *n, struct strvec *argv, const char **shell);
+
 /* A DSN-valued variable: parse it and record the connection. */
 static int add_dsn_conn(struct detect_ctx *c, struct plan_service *ps, const struct env_entry *e)
 {
@@ -193,6 +198,26 @@ static int add_dsn_conn(struct detect_ctx *c, struct plan_service *ps, const str
 	if (pgo && pgo->value && truthy_readonly(pgo->value)) {
 		pc->read_only = 1;
 		pc->read_only_via = pgo;
+	}
+	/* A URL without a user often has it beside it: SONAR_JDBC_URL with
+	 * SONAR_JDBC_USERNAME, SPRING_DATASOURCE_URL with _USERNAME/_PASSWORD. */
+	if (!pc->user) {
+		static const char *const url_sfx[] = { "_URL", "_URI", "_DSN", "_CONNECTION_STRING", NULL };
+		static const char *const u_sfx[] = { "_USERNAME", "_USER", NULL },
+			*const p_sfx[] = { "_PASSWORD", "_PASS", "_PWD", NULL };
+		for (const char *const *x = url_sfx; *x && !pc->user; x++) {
+			if (!ends_ci(e->key, *x))
+				continue;
+			char *prefix = xstrndup(e->key, strlen(e->key) - strlen(*x));
+			const struct env_entry *su = env_any(s, prefix, u_sfx), *sp = env_any(s, prefix, p_sfx);
+			if (su && *su->value) {
+				pc->user = a_dup(c->plan, su->value);
+				pc->user_entry = su;
+				if (!dsn.password && sp)
+					pc->password_entry = sp;
+			}
+			free(prefix);
+		}
 	}
 	/* libpq fills what the DSN leaves out from PG* variables. */
 	const struct env_entry *u = service_env(s, "PGUSER");
@@ -380,6 +405,10 @@ static int add_split_conn(struct detect_ctx *c, struct plan_service *ps, const c
 
 	if (pg_style && !u && !h && !db)
 		return 0;
+	/* A user variable already read beside a URL is not a second connection. */
+	for (size_t i = 0; u && i < ps->nconns; i++)
+		if (ps->conns[i].user_entry == u)
+			return 0;
 	if (!pg_style) {
 		char w[64];
 		last_word(prefix, w, sizeof(w));
@@ -598,6 +627,49 @@ static void add_unknown_conn(struct detect_ctx *c, struct plan_service *ps)
 				       "connection cannot be read", host->key, host->value, user->key), "env");
 }
 
+/*
+ * An asset build step (yarn build, npm run build:css, webpack, vite build)
+ * that shares the app's env_file does not connect: its host-less settings
+ * are not a connection.  Read from the compose command only.
+ */
+static int is_build_step(const struct service *s)
+{
+	struct strvec w = STRVEC_INIT;
+	const char *sh = NULL;
+	int hit = 0;
+	if (!node_argv(s->command, &w, &sh))
+		return 0;
+	if (sh) {
+		for (const char *p = sh; *p;) {
+			p += strspn(p, " \t\n");
+			size_t l = strcspn(p, " \t\n");
+			if (l) {
+				char *t = xstrndup(p, l);
+				strvec_push(&w, t);
+				free(t);
+			}
+			p += l;
+		}
+	}
+	for (size_t i = 0; i < w.nr && !hit; i++) {
+		const char *t = path_basename(w.v[i]);
+		if (!strcmp(t, "webpack") || !strcmp(t, "tailwindcss") || !strcmp(t, "esbuild") ||
+		    (!strcmp(t, "vite") && i + 1 < w.nr && !strcmp(w.v[i + 1], "build")))
+			hit = 1;
+		if ((!strcmp(t, "yarn") || !strcmp(t, "npm") || !strcmp(t, "pnpm") || !strcmp(t, "bun")) &&
+		    i + 1 < w.nr) {
+			const char *n = w.v[i + 1];
+			if (!strcmp(n, "run") && i + 2 < w.nr)
+				n = w.v[i + 2];
+			hit = str_starts(n, "build");
+		}
+		if (strstr(t, ":build") || str_starts(t, "build:") || strstr(t, "yarn:build"))
+			hit = 1;
+	}
+	strvec_clear(&w);
+	return hit;
+}
+
 static int find_connections(struct detect_ctx *c, struct plan_service *ps)
 {
 	const struct service *s = ps->svc;
@@ -647,6 +719,13 @@ static int find_connections(struct detect_ctx *c, struct plan_service *ps)
 	      service_env(s, "POSTGRES_PASS"))))
 		if (add_split_conn(c, ps, "POSTGRES", 0))
 			ret = -1;
+	if (!ret && is_build_step(s)) {
+		size_t k = 0;
+		for (size_t i = 0; i < ps->nconns; i++)
+			if (!(ps->conns[i].form == CONN_SPLIT && !ps->conns[i].host))
+				ps->conns[k++] = ps->conns[i];
+		ps->nconns = k;
+	}
 	if (!ret && add_arg_conns(c, ps, s->command))
 		ret = -1;
 	if (!ret && add_arg_conns(c, ps, s->entrypoint))

@@ -31,7 +31,7 @@ static const char *const server_keys[] = {
 	"max_connections", "superuser_reserved_connections", "reserved_connections", NULL
 };
 static const char *const service_keys[] = { "class", "role", "connection_limit", "order", NULL };
-static const char *const role_keys[] = { "connection_limit", "settings", NULL };
+static const char *const role_keys[] = { "connection_limit", "settings", "adopt", NULL };
 static const char *const defaults_keys[] = { "settings", "reader_settings", NULL };
 static const char *const patterns_keys[] = { "migration", "failure", NULL };
 static const char *const setting_keys[] = {
@@ -186,6 +186,17 @@ static int get_str(struct loader *l, const struct ynode *v, const char *name, co
 	return 0;
 }
 
+/* true or false, plain (YAML 1.1's yes/no/on/off are refused: a typo must not decide). */
+static int get_bool(struct loader *l, const struct ynode *v, const char *name, int *out)
+{
+	if (v->kind == YN_SCALAR && v->style == YS_PLAIN && strlen(v->str) == v->len &&
+	    (!strcmp(v->str, "true") || !strcmp(v->str, "false"))) {
+		*out = !strcmp(v->str, "true");
+		return 0;
+	}
+	return err(l, v, "%s must be true or false", name);
+}
+
 /* ^[a-z_][a-z0-9_]{0,62}$: a name that never needs quoting in SQL. */
 static int is_role_name(const char *s)
 {
@@ -285,6 +296,7 @@ static int load_settings(struct loader *l, const struct ynode *v, const char *wh
 				   join(l, memory_units));
 		kv[i].key = arena_strdup(&l->c->arena, name);
 		kv[i].value = text;
+		kv[i].pos = k->pos;
 	}
 	*out = kv;
 	*nout = n;
@@ -403,6 +415,9 @@ static int load_role(struct loader *l, const struct ynode *k, const struct ynode
 		case 1:
 			ret = load_settings(l, val, sub(l, where, "settings"), &r->settings,
 					    &r->nsettings);
+			break;
+		case 2:
+			ret = get_bool(l, val, sub(l, where, "adopt"), &r->adopt);
 			break;
 		default:
 			return -1;

@@ -11,6 +11,7 @@
  *     gateway: {class: writer, role: gateway_app, connection_limit: 15, order: 1}
  *   roles:
  *     dashboard_app: {connection_limit: 8, settings: {statement_timeout: 30s}}
+ *     legacy_app: {adopt: true}   # an existing role dsnflip did not create
  *   defaults:
  *     settings: {idle_session_timeout: 1h}          # every role
  *     reader_settings: {statement_timeout: 60s}     # readers only
@@ -44,6 +45,7 @@ struct config_service {
 struct config_kv {
 	const char *key;
 	const char *value;
+	struct ypos pos;        /* of the key, for errors found later (on the server) */
 };
 
 struct config_role {
@@ -52,6 +54,7 @@ struct config_role {
 	int connection_limit;
 	struct config_kv *settings;
 	size_t nsettings;
+	int adopt;              /* the role exists, dsnflip did not create it: manage it anyway */
 };
 
 struct config {
