@@ -293,9 +293,11 @@ static const struct env_entry *env_any(const struct service *s, const char *pref
 	 * suffix that has one, and of those the last (as env_ci). */
 	size_t best = SIZE_MAX;
 	const struct env_entry *found = NULL;
+	int first = tolower((unsigned char)prefix[0]);
 	for (size_t i = s->nenv; i-- > 0;) {
 		const struct env_entry *e = &s->env[i];
-		if (!e->value || strncasecmp(e->key, prefix, np))
+		if (!e->value || (np && tolower((unsigned char)e->key[0]) != first) ||
+		    strncasecmp(e->key, prefix, np))
 			continue;
 		for (size_t j = 0; j < best && suffixes[j]; j++)
 			if (!strcasecmp(e->key + np, suffixes[j])) {

@@ -184,6 +184,7 @@ struct plan {
 	size_t nkept;
 	struct strmap service_index; /* name -> index + 1, built after detection */
 	struct strmap role_index;    /* name -> index + 1 */
+	struct strmap warning_index; /* plan_warn: each text said once (a large stack says thousands) */
 };
 
 /* Options that shape a plan beyond the stack and the config. */
