@@ -109,6 +109,13 @@ static void decide_superuser(struct detect_ctx *c, struct plan_conn *pc)
 		pc->superuser_by = "name";
 		return;
 	}
+	/* The operator's word: superusers: in dsnflip.yml. */
+	for (size_t i = 0; c->cfg && i < c->cfg->nsuperusers; i++)
+		if (!strcmp(c->cfg->superusers[i], pc->user)) {
+			pc->superuser = 1;
+			pc->superuser_by = "config";
+			return;
+		}
 	if (strchr(pc->user, '$')) {
 		pc->superuser = 0;
 		pc->superuser_by = "unknown";
@@ -288,9 +295,11 @@ static const struct env_entry *env_any(const struct service *s, const char *pref
 	 * suffix that has one, and of those the last (as env_ci). */
 	size_t best = SIZE_MAX;
 	const struct env_entry *found = NULL;
+	int first = tolower((unsigned char)prefix[0]);
 	for (size_t i = s->nenv; i-- > 0;) {
 		const struct env_entry *e = &s->env[i];
-		if (!e->value || strncasecmp(e->key, prefix, np))
+		if (!e->value || (np && tolower((unsigned char)e->key[0]) != first) ||
+		    strncasecmp(e->key, prefix, np))
 			continue;
 		for (size_t j = 0; j < best && suffixes[j]; j++)
 			if (!strcasecmp(e->key + np, suffixes[j])) {

@@ -24,60 +24,101 @@
 #include <string.h>
 #include <unistd.h>
 
-/* jansson's rule for a string it accepts: valid UTF-8, no surrogate
- * halves, no overlong forms, nothing above U+10FFFF. */
-static int utf8_ok(const char *s)
+/* The length of the valid UTF-8 sequence at u (u[0] >= 0x80), or 0: jansson's
+ * rule for a string it accepts (no surrogate halves, no overlong forms,
+ * nothing above U+10FFFF). */
+static size_t utf8_seq(const unsigned char *u)
 {
-	const unsigned char *u = (const unsigned char *)s;
-	while (*u) {
-		if (*u < 0x80) {
-			u++;
-			continue;
-		}
-		size_t n;
-		unsigned v;
-		if (*u >= 0xC2 && *u <= 0xDF)
-			n = 2, v = *u & 0x1F;
-		else if (*u >= 0xE0 && *u <= 0xEF)
-			n = 3, v = *u & 0x0F;
-		else if (*u >= 0xF0 && *u <= 0xF4)
-			n = 4, v = *u & 0x07;
-		else
-			return 0;
-		for (size_t i = 1; i < n; i++) {
-			if (u[i] < 0x80 || u[i] > 0xBF)
-				return 0; /* also stops at the NUL */
-			v = (v << 6) | (u[i] & 0x3F);
-		}
-		if (v > 0x10FFFF || (v >= 0xD800 && v <= 0xDFFF) || (n == 3 && v < 0x800) ||
-		    (n == 4 && v < 0x10000))
+	size_t n;
+	unsigned v;
+	if (*u >= 0xC2 && *u <= 0xDF)
+		n = 2, v = *u & 0x1F;
+	else if (*u >= 0xE0 && *u <= 0xEF)
+		n = 3, v = *u & 0x0F;
+	else if (*u >= 0xF0 && *u <= 0xF4)
+		n = 4, v = *u & 0x07;
+	else
+		return 0;
+	for (size_t i = 1; i < n; i++) {
+		if (u[i] < 0x80 || u[i] > 0xBF)
+			return 0; /* also stops at the NUL */
+		v = (v << 6) | (u[i] & 0x3F);
+	}
+	if (v > 0x10FFFF || (v >= 0xD800 && v <= 0xDFFF) || (n == 3 && v < 0x800) ||
+	    (n == 4 && v < 0x10000))
+		return 0;
+	return n;
+}
+
+/* A string jansson would take as a value or key. */
+static int ok(const char *s)
+{
+	if (!s)
+		return 0;
+	for (const unsigned char *u = (const unsigned char *)s; *u;) {
+		size_t n = *u < 0x80 ? 1 : utf8_seq(u);
+		if (!n)
 			return 0;
 		u += n;
 	}
 	return 1;
 }
 
-/* A string jansson would take as a value or key. */
-static int ok(const char *s)
-{
-	return s && utf8_ok(s);
-}
-
 #define JW_MAXDEPTH 8
 
-/* The writer: where it writes and, per open container, whether it has a child yet. */
+/*
+ * The writer: where it writes and, per open container, whether it has a
+ * child yet.  A string jansson would not take is found while it is being
+ * written: what was written for its key (or its whole object, where jansson
+ * packs the object in one piece) is then taken back (jw_mark/jw_undo).
+ */
 struct jw {
 	struct buf *b;
 	int depth;
 	int has[JW_MAXDEPTH];
+	int bad;              /* a strict string since the last jw_mark was not valid */
 };
+
+struct jw_mark {
+	size_t len;
+	int has;
+};
+
+static struct jw_mark jw_mark(struct jw *w)
+{
+	w->bad = 0;
+	return (struct jw_mark){ w->b->len, w->depth ? w->has[w->depth - 1] : 0 };
+}
+
+static void jw_undo(struct jw *w, struct jw_mark m)
+{
+	buf_setlen(w->b, m.len);
+	if (w->depth)
+		w->has[w->depth - 1] = m.has;
+}
+
+/* buf_add without the calls: this writer adds a few bytes at a time. */
+static inline void jw_put(struct buf *b, const void *data, size_t n)
+{
+	if (b->len + n + 1 > b->alloc)
+		buf_grow(b, n);
+	memcpy(b->buf + b->len, data, n);
+	b->len += n;
+	b->buf[b->len] = '\0';
+}
+
+static inline void jw_ch(struct buf *b, char c)
+{
+	jw_put(b, &c, 1);
+}
 
 static void jw_newline(struct jw *w, int depth)
 {
-	static const char spaces[] = "                                ";
-	buf_addch(w->b, '\n');
-	for (int n = depth * 2; n > 0; n -= 32)
-		buf_add(w->b, spaces, n < 32 ? (size_t)n : 32);
+	static const char nl_spaces[] = "\n                                ";
+	size_t n = (size_t)depth * 2;
+	jw_put(w->b, nl_spaces, n < 32 ? n + 1 : 33);
+	for (n = n < 32 ? 0 : n - 32; n > 0; n -= n < 32 ? n : 32)
+		jw_put(w->b, nl_spaces + 1, n < 32 ? n : 32);
 }
 
 /* Before a child of the open container: the separator and indentation. */
@@ -86,14 +127,14 @@ static void jw_next(struct jw *w)
 	if (w->depth == 0)
 		return;
 	if (w->has[w->depth - 1])
-		buf_addch(w->b, ',');
+		jw_ch(w->b, ',');
 	w->has[w->depth - 1] = 1;
 	jw_newline(w, w->depth);
 }
 
 static void jw_open(struct jw *w, char c)
 {
-	buf_addch(w->b, c);
+	jw_ch(w->b, c);
 	w->has[w->depth++] = 0;
 }
 
@@ -101,20 +142,33 @@ static void jw_close(struct jw *w, char c)
 {
 	if (w->has[--w->depth])
 		jw_newline(w, w->depth);
-	buf_addch(w->b, c);
+	jw_ch(w->b, c);
 }
 
-static void jw_string(struct jw *w, const char *s)
+/* Write s as a JSON string; -1 (part written) when jansson would not take it. */
+static int jw_string(struct jw *w, const char *s)
 {
 	static const char hex[] = "0123456789ABCDEF";
-	const char *run = s;
-	buf_addch(w->b, '"');
-	for (; *s; s++) {
-		unsigned char c = (unsigned char)*s;
-		if (c >= 0x20 && c != '"' && c != '\\')
+	if (!s)
+		return -1;
+	const unsigned char *u = (const unsigned char *)s, *run = u;
+	jw_ch(w->b, '"');
+	for (;;) {
+		unsigned char c = *u;
+		if (c >= 0x20 && c < 0x80 && c != '"' && c != '\\') {
+			u++;
 			continue;
-		buf_add(w->b, run, (size_t)(s - run));
-		run = s + 1;
+		}
+		if (c >= 0x80) {
+			size_t n = utf8_seq(u);
+			if (!n)
+				return -1;
+			u += n;
+			continue;
+		}
+		jw_put(w->b, run, (size_t)(u - run));
+		if (!c)
+			break;
 		char esc[6] = { '\\', 0 };
 		size_t n = 2;
 		switch (c) {
@@ -131,17 +185,21 @@ static void jw_string(struct jw *w, const char *s)
 			esc[5] = hex[c & 15];
 			n = 6;
 		}
-		buf_add(w->b, esc, n);
+		jw_put(w->b, esc, n);
+		run = ++u;
 	}
-	buf_add(w->b, run, (size_t)(s - run));
-	buf_addch(w->b, '"');
+	jw_ch(w->b, '"');
+	return 0;
 }
 
-static void jw_key(struct jw *w, const char *k)
+/* A key; -1 (part written) when jansson would not take it. */
+static int jw_key(struct jw *w, const char *k)
 {
 	jw_next(w);
-	jw_string(w, k);
-	buf_add(w->b, ": ", 2);
+	if (jw_string(w, k))
+		return -1;
+	jw_put(w->b, ": ", 2);
+	return 0;
 }
 
 static void jw_int(struct jw *w, long long v)
@@ -153,24 +211,33 @@ static void jw_int(struct jw *w, long long v)
 	while (u /= 10);
 	if (v < 0)
 		*--p = '-';
-	buf_add(w->b, p, (size_t)(tmp + sizeof(tmp) - p));
+	jw_put(w->b, p, (size_t)(tmp + sizeof(tmp) - p));
 }
 
 static void jw_bool(struct jw *w, int v)
 {
 	if (v)
-		buf_add(w->b, "true", 4);
+		jw_put(w->b, "true", 4);
 	else
-		buf_add(w->b, "false", 5);
+		jw_put(w->b, "false", 5);
 }
 
 /* "key": "s", left out when s is not a string jansson takes. */
 static void jw_kstr(struct jw *w, const char *k, const char *s)
 {
-	if (!ok(s))
+	if (!s)
 		return;
-	jw_key(w, k);
-	jw_string(w, s);
+	struct jw_mark m = jw_mark(w);
+	if (jw_key(w, k) || jw_string(w, s))
+		jw_undo(w, m);
+}
+
+/* "key": "s" inside an object jansson packs in one piece: an invalid s
+ * marks the object bad (the caller takes all of it back). */
+static void jw_kstr_strict(struct jw *w, const char *k, const char *s)
+{
+	if (jw_key(w, k) || jw_string(w, s))
+		w->bad = 1;
 }
 
 /* "key": "s" or null; left out when s is not NULL and not valid. */
@@ -178,7 +245,7 @@ static void jw_kstr_or_null(struct jw *w, const char *k, const char *s)
 {
 	if (!s) {
 		jw_key(w, k);
-		buf_add(w->b, "null", 4);
+		jw_put(w->b, "null", 4);
 	} else {
 		jw_kstr(w, k, s);
 	}
@@ -201,11 +268,14 @@ static void jw_kstrings(struct jw *w, const char *k, const char *const *v, size_
 {
 	jw_key(w, k);
 	jw_open(w, '[');
-	for (size_t i = 0; i < n; i++)
-		if (ok(v[i])) {
-			jw_next(w);
-			jw_string(w, v[i]);
-		}
+	for (size_t i = 0; i < n; i++) {
+		if (!v[i])
+			continue;
+		struct jw_mark m = jw_mark(w);
+		jw_next(w);
+		if (jw_string(w, v[i]))
+			jw_undo(w, m);
+	}
 	jw_close(w, ']');
 }
 
@@ -215,17 +285,18 @@ static void evidence_json(struct jw *w, const struct plan_service *ps)
 	jw_open(w, '[');
 	for (size_t i = 0; i < ps->nevidence; i++) {
 		const struct evidence_item *e = &ps->evidence[i];
-		const char *file = e->file ? e->file : "";
-		if (!ok(file) || !ok(e->text))
-			continue;
+		struct jw_mark m = jw_mark(w);
 		jw_next(w);
 		jw_open(w, '{');
-		jw_kstr(w, "file", file);
+		jw_kstr_strict(w, "file", e->file ? e->file : "");
 		jw_kint(w, "line", e->line);
-		jw_kstr(w, "text", e->text);
-		if (e->kind)
+		jw_kstr_strict(w, "text", e->text);
+		int bad = w->bad;
+		if (e->kind && !bad)
 			jw_kstr(w, "kind", e->kind);
 		jw_close(w, '}');
+		if (bad)
+			jw_undo(w, m);
 	}
 	jw_close(w, ']');
 }
