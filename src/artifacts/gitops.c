@@ -3,7 +3,10 @@
  */
 #include "artifacts/gitops.h"
 #include "util/buf.h"
+#include "util/fs.h"
+#include "util/path.h"
 
+#include <errno.h>
 #include <git2.h>
 #include <limits.h>
 #include <stdio.h>
@@ -318,6 +321,56 @@ cleanup:
 	git_tree_entry_free(te);
 	git_tree_free(tree);
 	return ret;
+}
+
+struct export_ctx {
+	git_repository *repo;
+	const char *dest;
+	struct diag *d;
+};
+
+static int export_entry(const char *root, const git_tree_entry *te, void *payload)
+{
+	struct export_ctx *x = payload;
+	git_filemode_t mode = git_tree_entry_filemode(te);
+	git_blob *blob = NULL;
+	char *path = xstrfmt("%s/%s%s", x->dest, root, git_tree_entry_name(te));
+	int ret = 0;
+
+	if (mode == GIT_FILEMODE_TREE) {
+		ret = fs_mkdir_p(path, 0700, x->d);
+	} else if (mode == GIT_FILEMODE_BLOB || mode == GIT_FILEMODE_BLOB_EXECUTABLE ||
+		   mode == GIT_FILEMODE_LINK) {
+		if (git_blob_lookup(&blob, x->repo, git_tree_entry_id(te))) {
+			ret = git_err(x->d, EXIT_FAILED, "cannot read '%s' at the base commit", path);
+		} else if (mode == GIT_FILEMODE_LINK) {
+			char *target = xstrndup(git_blob_rawcontent(blob), (size_t)git_blob_rawsize(blob));
+			if (symlink(target, path))
+				ret = diag_fail(x->d, "cannot create '%s': %s", path, strerror(errno));
+			free(target);
+		} else if (path_write_file(path, git_blob_rawcontent(blob), (size_t)git_blob_rawsize(blob)) ||
+			   chmod(path, mode == GIT_FILEMODE_BLOB_EXECUTABLE ? 0700 : 0600)) {
+			ret = diag_fail(x->d, "cannot write '%s': %s", path, strerror(errno));
+		}
+	}
+	git_blob_free(blob);
+	free(path);
+	return ret ? -1 : 0; /* a negative return stops the walk */
+}
+
+int gitrepo_export_base(struct gitrepo *r, const char *dest, struct diag *d)
+{
+	git_tree *tree = NULL;
+	struct export_ctx x = { r->repo, dest, d };
+	int e;
+
+	if (git_commit_tree(&tree, r->base))
+		return git_err(d, EXIT_FAILED, "cannot read the tree of %s", r->base_id);
+	e = git_tree_walk(tree, GIT_TREEWALK_PRE, export_entry, &x);
+	git_tree_free(tree);
+	if (e && !d->set)
+		return git_err(d, EXIT_FAILED, "cannot read the tree of %s", r->base_id);
+	return e ? -1 : 0;
 }
 
 int gitrepo_in_base(struct gitrepo *r, const char *relpath, int *in_base, int *ignored,

@@ -107,6 +107,13 @@ static void decide_superuser(struct detect_ctx *c, struct plan_conn *pc)
 		pc->superuser_by = "name";
 		return;
 	}
+	/* The operator's word: superusers: in dsnflip.yml. */
+	for (size_t i = 0; c->cfg && i < c->cfg->nsuperusers; i++)
+		if (!strcmp(c->cfg->superusers[i], pc->user)) {
+			pc->superuser = 1;
+			pc->superuser_by = "config";
+			return;
+		}
 	if (strchr(pc->user, '$')) {
 		pc->superuser = 0;
 		pc->superuser_by = "unknown";

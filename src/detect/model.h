@@ -54,6 +54,7 @@ struct plan_conn {
 	/*
 	 * How `superuser` was decided: "name" (postgres, or libpq's default
 	 * user), "server_env" (the server's image family and environment),
+	 * "config" (listed under superusers: in dsnflip.yml),
 	 * "live" (the server's rolsuper), "unknown" (offline, the server or its
 	 * users cannot be identified: superuser is 0 but not known, a blocking
 	 * warning asks for --db).

@@ -340,7 +340,8 @@ static int read_envfile(struct loader *L, const char *abs, int required, const s
 		}
 		interp_result_init(&r);
 		struct diag sub = DIAG_INIT;
-		if (interp_expand(e->value, strlen(e->value), file_lookup_fn, &fl, "", 0, 0, &r, &sub)) {
+		if (interp_expand_flags(e->value, strlen(e->value), file_lookup_fn, &fl,
+					L->opts->interp_flags, "", 0, 0, &r, &sub)) {
 			const char *msg = sub.msg.buf;
 			if (!strncmp(msg, ": ", 2))
 				msg += 2;
@@ -545,7 +546,8 @@ static struct ynode *interp_scalar(struct interp_walk *w, struct ynode *n, int e
 		skip = (size_t)(eq - s) + 1;
 	}
 	interp_result_init(&r);
-	if (interp_expand(s + skip, n->len - skip, scope_lookup, (void *)L->scope, "", 0, 0, &r, &d)) {
+	if (interp_expand_flags(s + skip, n->len - skip, scope_lookup, (void *)L->scope,
+				L->opts->interp_flags, "", 0, 0, &r, &d)) {
 		/* interp's message without a place is ": message". */
 		const char *msg = d.msg.buf;
 		if (!strncmp(msg, ": ", 2))
