@@ -14,6 +14,7 @@
 #include "stack/dockerfile.h"
 #include "detect/dsn.h"
 #include "detect/evidence.h"
+#include "detect/imagescan.h"
 #include "detect/servers.h"
 #include "util/mask.h"
 #include "util/path.h"
@@ -23,6 +24,7 @@
 #include <dirent.h>
 #include <stdio.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -38,6 +40,7 @@ struct detect_ctx {
 	struct patterns *patterns;
 	struct pg_servers servers;
 	struct strmap builders; /* image -> service building it (image_builder) */
+	const struct image_source *images; /* read images when the repository cannot say */
 	int builders_indexed;
 };
 
@@ -106,6 +109,13 @@ static void decide_superuser(struct detect_ctx *c, struct plan_conn *pc)
 		pc->superuser_by = "name";
 		return;
 	}
+	/* The operator's word: superusers: in dsnflip.yml. */
+	for (size_t i = 0; c->cfg && i < c->cfg->nsuperusers; i++)
+		if (!strcmp(c->cfg->superusers[i], pc->user)) {
+			pc->superuser = 1;
+			pc->superuser_by = "config";
+			return;
+		}
 	if (strchr(pc->user, '$')) {
 		pc->superuser = 0;
 		pc->superuser_by = "unknown";
@@ -268,13 +278,37 @@ static const struct env_entry *env_any(const struct service *s, const char *pref
 				       const char *const *suffixes)
 {
 	char key[160];
-	for (; *suffixes; suffixes++) {
-		snprintf(key, sizeof(key), "%s%s", prefix, *suffixes);
-		const struct env_entry *e = env_ci(s, key);
-		if (e)
-			return e;
+	size_t np = strlen(prefix);
+	if (np + 32 >= sizeof(key)) {
+		/* A prefix this long: PREFIX+SUFFIX cut at the buffer's end, one
+		 * lookup per suffix. */
+		for (; *suffixes; suffixes++) {
+			snprintf(key, sizeof(key), "%s%s", prefix, *suffixes);
+			const struct env_entry *e = env_ci(s, key);
+			if (e)
+				return e;
+		}
+		return NULL;
 	}
-	return NULL;
+	/* One pass over the environment instead of one per suffix (this runs
+	 * for every candidate prefix of every service): the entry for the first
+	 * suffix that has one, and of those the last (as env_ci). */
+	size_t best = SIZE_MAX;
+	const struct env_entry *found = NULL;
+	int first = tolower((unsigned char)prefix[0]);
+	for (size_t i = s->nenv; i-- > 0;) {
+		const struct env_entry *e = &s->env[i];
+		if (!e->value || (np && tolower((unsigned char)e->key[0]) != first) ||
+		    strncasecmp(e->key, prefix, np))
+			continue;
+		for (size_t j = 0; j < best && suffixes[j]; j++)
+			if (!strcasecmp(e->key + np, suffixes[j])) {
+				best = j;
+				found = e;
+				break;
+			}
+	}
+	return found;
 }
 
 /* The last word of a prefix ("AUTHENTIK_POSTGRESQL_" -> "POSTGRESQL"), into out. */
@@ -315,9 +349,15 @@ static int other_engine(const char *s)
 		"zookeeper", "consul", "vault", "dynamo", "firestore", "surreal", "arango", "scylla",
 		"questdb", "cockroach", "tidb", "sqlserver", NULL
 	};
-	for (const char *const *w = words; *w; w++)
-		if (strcasestr(s, *w))
-			return 1;
+	/* strcasestr for each word, but one walk of s: at each place, only the
+	 * words starting with that letter are compared (this runs for every
+	 * candidate prefix of every service). */
+	for (const char *p = s; *p; p++) {
+		int c = tolower((unsigned char)*p);
+		for (const char *const *w = words; *w; w++)
+			if ((*w)[0] == c && !strncasecmp(p, *w, strlen(*w)))
+				return 1;
+	}
 	return 0;
 }
 
@@ -434,8 +474,11 @@ static int is_split_key(const char *key)
 {
 	static const char *const sfx[] = { "_USER", "_USERNAME", "_HOST", "_PASSWORD", "_PASS", "_PASSWD", "_PWD",
 					   "_NAME", "_DATABASE", "_DB", "_PORT", "_HOSTNAME", "_DBNAME", NULL };
-	for (const char *const *x = sfx; *x; x++)
-		if (ends_ci(key, *x))
+	/* No suffix holds a second '_', so a key ends in one exactly when the
+	 * part from its last '_' is one: one compare each, not a strlen. */
+	const char *us = strrchr(key, '_');
+	for (const char *const *x = sfx; us && *x; x++)
+		if (!strcasecmp(us, *x))
 			return 1;
 	return 0;
 }
@@ -1294,6 +1337,9 @@ static int classify(struct detect_ctx *c, struct plan_service *ps, int settled)
 				 : arena_strdup(&plan->arena, "start-up visible, no migration evidence");
 		free(what);
 	}
+	/* Start-up inside an image: read the image when one can be read. */
+	if (ps->cls == CLASS_UNCONFIRMED && !settled && !(cs && cs->cls) && c->images)
+		imagescan_classify(plan, ps, c->patterns, c->images);
 	/* Say what start-up was looked at when nothing else was recorded. */
 	if (ps->nevidence == ev_before && full.nr) {
 		struct buf b = BUF_INIT;
@@ -1451,7 +1497,8 @@ int detect_services(struct plan *plan, const struct config *cfg, const struct pl
 		    struct diag *d)
 {
 	const struct compose_project *p = plan->project;
-	struct detect_ctx c = { .plan = plan, .p = p, .cfg = cfg, .d = d };
+	struct detect_ctx c = { .plan = plan, .p = p, .cfg = cfg, .d = d,
+				.images = opts ? opts->images : NULL };
 	int ret = -1;
 
 	c.patterns = patterns_default();
