@@ -1052,38 +1052,6 @@ static void scan_config_files(struct detect_ctx *c, struct startup *st, struct p
 	}
 }
 
-/*
- * An interpreter on a script that does not resolve into the repository
- * (node index.js from the base image) runs code dsnflip cannot read.
- */
-static void unresolved_interp_script(struct detect_ctx *c, struct startup *st, struct plan_service *ps,
-				     const struct strvec *words)
-{
-	static const char *const interps[] = { "node", "nodejs", "python", "python3", "ruby", "php", "perl",
-					       "ts-node", "tsx", "deno", "bun", NULL };
-	static const char *const exts[] = { ".js", ".mjs", ".cjs", ".ts", ".py", ".rb", ".php", ".pl", NULL };
-	for (size_t i = 0; i + 1 < words->nr && !st->unresolved; i++) {
-		int interp = 0;
-		for (const char *const *x = interps; *x && !interp; x++)
-			interp = !strcmp(path_basename(words->v[i]), *x);
-		if (!interp)
-			continue;
-		size_t j = i + 1;
-		while (j < words->nr && words->v[j][0] == '-' && strcmp(words->v[j], "-m"))
-			j++;
-		if (j >= words->nr || !strcmp(words->v[j], "-m"))
-			continue;
-		int script = 0;
-		for (const char *const *x = exts; *x && !script; x++)
-			script = str_ends(words->v[j], *x);
-		if (script && !resolve_script(c, st, ps->svc, words->v[j])) {
-			st->unresolved = 1;
-			st->unresolved_what = arena_strfmt(&c->plan->arena, "%s (run by %s)", words->v[j],
-							   path_basename(words->v[i]));
-		}
-	}
-}
-
 /* Node -> argv (list) or shell string (string); returns 1 if present. */
 static int node_argv(const struct ynode *n, struct strvec *argv, const char **shell)
 {
@@ -1255,8 +1223,6 @@ static int classify(struct detect_ctx *c, struct plan_service *ps, int settled)
 		struct strvec words = STRVEC_INIT;
 		startup_words(&full, &words);
 		scan_config_files(c, &st, ps, &words, &found);
-		if (st.visible && !subcmd)
-			unresolved_interp_script(c, &st, ps, &words);
 		strvec_clear(&words);
 	}
 	int migrates = found.nr > 0;
