@@ -14,6 +14,7 @@
 #include "stack/dockerfile.h"
 #include "detect/dsn.h"
 #include "detect/evidence.h"
+#include "detect/imagescan.h"
 #include "detect/servers.h"
 #include "util/mask.h"
 #include "util/path.h"
@@ -39,6 +40,7 @@ struct detect_ctx {
 	struct patterns *patterns;
 	struct pg_servers servers;
 	struct strmap builders; /* image -> service building it (image_builder) */
+	const struct image_source *images; /* read images when the repository cannot say */
 	int builders_indexed;
 };
 
@@ -1189,6 +1191,9 @@ static int classify(struct detect_ctx *c, struct plan_service *ps, int settled)
 				 : arena_strdup(&plan->arena, "start-up visible, no migration evidence");
 		free(what);
 	}
+	/* Start-up inside an image: read the image when one can be read. */
+	if (ps->cls == CLASS_UNCONFIRMED && !settled && !(cs && cs->cls) && c->images)
+		imagescan_classify(plan, ps, c->patterns, c->images);
 	/* Say what start-up was looked at when nothing else was recorded. */
 	if (ps->nevidence == ev_before && full.nr) {
 		struct buf b = BUF_INIT;
@@ -1346,7 +1351,8 @@ int detect_services(struct plan *plan, const struct config *cfg, const struct pl
 		    struct diag *d)
 {
 	const struct compose_project *p = plan->project;
-	struct detect_ctx c = { .plan = plan, .p = p, .cfg = cfg, .d = d };
+	struct detect_ctx c = { .plan = plan, .p = p, .cfg = cfg, .d = d,
+				.images = opts ? opts->images : NULL };
 	int ret = -1;
 
 	c.patterns = patterns_default();

@@ -19,6 +19,7 @@
 #include "util/strmap.h"
 
 struct config;
+struct image_source;
 
 enum svc_class { CLASS_MIGRATOR, CLASS_WRITER, CLASS_READER, CLASS_UNCONFIRMED };
 enum svc_action { ACTION_FLIP, ACTION_HOLD, ACTION_SKIP };
@@ -191,6 +192,8 @@ struct plan {
 struct plan_opts {
 	const char *const *assume; /* "SERVICE=CLASS" from --assume */
 	size_t nassume;
+	/* Where images can be read (detect/imagescan.h), or NULL: not at all. */
+	const struct image_source *images;
 };
 
 const struct plan_service *plan_service(const struct plan *plan, const char *name);
