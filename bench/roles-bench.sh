@@ -38,7 +38,10 @@ command -v python3 >/dev/null || die "python3 is needed to read the logs"
 . tests/lib/pgcluster.sh
 # One transaction holding every table's locks (the runbook) needs room in
 # the shared lock table: max_locks_per_transaction x max_connections slots.
-if ! pg_start max_locks_per_transaction=2048 shared_buffers=256MB log_statement=none; then
+# fsync on, as production runs: every commit that waits for its WAL flush
+# costs one flush (pgcluster.sh turns durability off for the tests).
+if ! pg_start max_locks_per_transaction=2048 shared_buffers=256MB log_statement=none \
+	fsync=on synchronous_commit=on full_page_writes=on; then
 	die "${PG_SKIP_REASON:-the cluster did not start}"
 fi
 work=$(mktemp -d)
