@@ -9,6 +9,7 @@
 #include "server/pgconn.h"
 #include "plan/admin.h"
 #include "running/deploy.h"
+#include "running/image.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -91,23 +92,37 @@ void cli_compose_opts(const struct cli *cli, struct compose_opts *co)
 
 int session_open(const struct cli *cli, struct session *s, struct diag *d)
 {
+	return session_open_with(cli, NULL, s, d);
+}
+
+int session_open_with(const struct cli *cli, const struct session_opts *so, struct session *s,
+		      struct diag *d)
+{
 	struct compose_opts co = COMPOSE_OPTS_INIT;
 	struct plan_opts po = { 0 };
+	struct image_engine *images = NULL;
+	static const struct session_opts defaults = { 0 };
 
+	if (!so)
+		so = &defaults;
 	memset(s, 0, sizeof(*s));
 	s->format = FORMAT_TEXT;
-	if (cli->format && report_format_parse(cli->format, &s->format))
+	if (!so->own_format && cli->format && report_format_parse(cli->format, &s->format))
 		return diag_err(d, "--format must be text, json or markdown, not '%s'", cli->format);
 	cli_compose_opts(cli, &co);
+	co.interp_flags = so->interp_flags;
+	if (so->dir)
+		co.dir = so->dir;
 	if (compose_load(&co, &s->project, d))
 		return -1;
 
 	if (cli->config) {
-		if (!path_exists(cli->config)) {
+		const char *cfg = so->config ? so->config : cli->config;
+		if (!path_exists(cfg)) {
 			diag_err(d, "--config %s: no such file", cli->config);
 			goto fail;
 		}
-		if (config_load(cli->config, cli->config, &s->config, d))
+		if (config_load(cfg, cli->config, &s->config, d))
 			goto fail;
 	} else {
 		struct arena tmp = ARENA_INIT;
@@ -123,12 +138,20 @@ int session_open(const struct cli *cli, struct session *s, struct diag *d)
 	}
 	po.assume = (const char *const *)cli->assume.v;
 	po.nassume = cli->assume.nr;
+	/* Images are read only where they live: not offline, not with --no-engine.
+	 * The engine's temporary containers go when the plans are built. */
+	if (!cli->offline && !cli->no_engine && !so->offline) {
+		images = image_engine_new(cli->environ);
+		po.images = image_engine_source(images);
+	}
 	if (plan_build(s->project, s->config, NULL, &po, &s->plan, d))
 		goto fail;
-	if (go_live(cli, s, &po, d))
+	if (!so->offline && go_live(cli, s, &po, d))
 		goto fail;
+	image_engine_free(images);
 	return 0;
 fail:
+	image_engine_free(images);
 	session_close(s);
 	return -1;
 }

@@ -244,6 +244,23 @@ static void test_null_sections(void **state)
 	config_free(c);
 }
 
+/* superusers: and lint.disable: keep their names (and the ids' positions). */
+static void test_superusers_and_lint(void **state)
+{
+	struct config *c = load_good("lint.yml");
+
+	(void)state;
+	assert_int_equal(c->nsuperusers, 2);
+	assert_string_equal(c->superusers[0], "admin");
+	assert_string_equal(c->superusers[1], "ops");
+	assert_int_equal(c->nlint_disable, 2);
+	assert_string_equal(c->lint_disable[0].name, "held-unsettled");
+	assert_int_equal(c->lint_disable[0].pos.line, 4);
+	assert_int_equal(c->lint_disable[0].pos.col, 7);
+	assert_string_equal(c->lint_disable[1].name, "over-budget");
+	config_free(c);
+}
+
 /* Merge keys and aliases: explicit keys win, positions are the anchor's text. */
 static void test_anchors(void **state)
 {
@@ -387,6 +404,7 @@ int main(void)
 		cmocka_unit_test(test_minimal),
 		cmocka_unit_test(test_null_sections),
 		cmocka_unit_test(test_anchors),
+		cmocka_unit_test(test_superusers_and_lint),
 		cmocka_unit_test(test_missing_file),
 		cmocka_unit_test(test_size_limit),
 	};

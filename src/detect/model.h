@@ -19,6 +19,7 @@
 #include "util/strmap.h"
 
 struct config;
+struct image_source;
 
 enum svc_class { CLASS_MIGRATOR, CLASS_WRITER, CLASS_READER, CLASS_UNCONFIRMED };
 enum svc_action { ACTION_FLIP, ACTION_HOLD, ACTION_SKIP };
@@ -54,6 +55,7 @@ struct plan_conn {
 	/*
 	 * How `superuser` was decided: "name" (postgres, or libpq's default
 	 * user), "server_env" (the server's image family and environment),
+	 * "config" (listed under superusers: in dsnflip.yml),
 	 * "live" (the server's rolsuper), "unknown" (offline, the server or its
 	 * users cannot be identified: superuser is 0 but not known, a blocking
 	 * warning asks for --db).
@@ -98,6 +100,7 @@ struct plan_service {
 	int observed_peak;      /* live: sessions seen for its user, 0 = unknown */
 	int shared_literal;     /* one of its DSN literals is shared with another service */
 	const char *class_reason; /* why its class (reason says why its action) */
+	const char *migrations_dir; /* unconfirmed only because its build context ships this directory */
 };
 
 struct role_setting {
@@ -183,12 +186,15 @@ struct plan {
 	size_t nkept;
 	struct strmap service_index; /* name -> index + 1, built after detection */
 	struct strmap role_index;    /* name -> index + 1 */
+	struct strmap warning_index; /* plan_warn: each text said once (a large stack says thousands) */
 };
 
 /* Options that shape a plan beyond the stack and the config. */
 struct plan_opts {
 	const char *const *assume; /* "SERVICE=CLASS" from --assume */
 	size_t nassume;
+	/* Where images can be read (detect/imagescan.h), or NULL: not at all. */
+	const struct image_source *images;
 };
 
 const struct plan_service *plan_service(const struct plan *plan, const char *name);

@@ -721,6 +721,7 @@ void plan_free(struct plan *plan)
 	free(plan->db_servers);
 	strmap_clear(&plan->service_index);
 	strmap_clear(&plan->role_index);
+	strmap_clear(&plan->warning_index);
 	strvec_clear(&plan->warnings);
 	arena_release(&plan->arena);
 	free(plan);

@@ -258,30 +258,7 @@ static int set_passwords(struct ctx *c, struct pgconn *pc, const struct strvec *
 		const char *role = PQgetvalue(res, i, 0);
 		if (!strcmp(PQgetvalue(res, i, 1), "t"))
 			continue;
-		const char *pw = secrets_get(c->sec, role);
-		char *verifier = PQencryptPasswordConn(pc->conn, pw, role, "scram-sha-256");
-		if (!verifier) {
-			diag_fail(d, "hashing the password of role '%s': %s", role, PQerrorMessage(pc->conn));
-			goto cleanup;
-		}
-		struct buf sql = BUF_INIT, what = BUF_INIT;
-		struct diag qd = DIAG_INIT;
-		buf_addstr(&sql, "ALTER ROLE ");
-		int r = pg_quote_ident(pc, role, &sql, &qd);
-		buf_addstr(&sql, " PASSWORD ");
-		r = r || pg_quote_literal(pc, verifier, &sql, &qd);
-		explicit_bzero(verifier, strlen(verifier));
-		PQfreemem(verifier);
-		buf_addf(&what, "setting the password (SCRAM verifier) of role '%s'", role);
-		if (r)
-			diag_fail(d, "%s: %s", what.buf, qd.msg.buf);
-		else
-			r = pg_exec(pc, sql.buf, what.buf, NULL, d);
-		explicit_bzero(sql.buf, sql.len);
-		buf_release(&sql);
-		buf_release(&what);
-		diag_release(&qd);
-		if (r)
+		if (roles_set_password(pc, role, secrets_get(c->sec, role), d))
 			goto cleanup;
 		strvec_push(&rd->passwords_set, role);
 	}
@@ -290,6 +267,31 @@ cleanup:
 	PQclear(res);
 	buf_release(&arr);
 	return ret;
+}
+
+int roles_set_password(struct pgconn *pc, const char *role, const char *password, struct diag *d)
+{
+	char *verifier = PQencryptPasswordConn(pc->conn, password, role, "scram-sha-256");
+	if (!verifier)
+		return diag_fail(d, "hashing the password of role '%s': %s", role, PQerrorMessage(pc->conn));
+	struct buf sql = BUF_INIT, what = BUF_INIT;
+	struct diag qd = DIAG_INIT;
+	buf_addstr(&sql, "ALTER ROLE ");
+	int r = pg_quote_ident(pc, role, &sql, &qd);
+	buf_addstr(&sql, " PASSWORD ");
+	r = r || pg_quote_literal(pc, verifier, &sql, &qd);
+	explicit_bzero(verifier, strlen(verifier));
+	PQfreemem(verifier);
+	buf_addf(&what, "setting the password (SCRAM verifier) of role '%s'", role);
+	if (r)
+		diag_fail(d, "%s: %s", what.buf, qd.msg.buf);
+	else
+		r = pg_exec(pc, sql.buf, what.buf, NULL, d);
+	explicit_bzero(sql.buf, sql.len);
+	buf_release(&sql);
+	buf_release(&what);
+	diag_release(&qd);
+	return r ? -1 : 0;
 }
 
 /* Step 1: roles, privileges and passwords, in one transaction (or savepoint). */

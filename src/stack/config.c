@@ -25,8 +25,10 @@ static const struct ylimits config_limits = { 1u << 20, 16, 100000 };
 #define MAX_CONN 262143
 
 static const char *const top_keys[] = {
-	"headroom", "window", "server", "services", "roles", "defaults", "keep", "patterns", NULL
+	"headroom", "window", "server", "services", "roles", "defaults", "keep", "patterns",
+	"superusers", "lint", NULL
 };
+static const char *const lint_keys[] = { "disable", NULL };
 static const char *const server_keys[] = {
 	"max_connections", "superuser_reserved_connections", "reserved_connections", NULL
 };
@@ -567,6 +569,33 @@ static int load_patterns(struct loader *l, const struct ynode *v)
 	return 0;
 }
 
+/* lint: {disable: [RULE, ...]}: the ids are checked by lint (it knows them). */
+static int load_lint(struct loader *l, const struct ynode *v)
+{
+	struct config *c = l->c;
+
+	if (want_map(l, v, "lint"))
+		return -1;
+	for (size_t i = 0; i < count(v); i++) {
+		const struct ynode *list = v->vals[i];
+		if (key_index(l, v->keys[i], "lint", lint_keys, "key") < 0 ||
+		    want_seq(l, list, "lint.disable"))
+			return -1;
+		c->nlint_disable = count(list);
+		if (c->nlint_disable)
+			c->lint_disable = arena_alloc(&c->arena, c->nlint_disable * sizeof(*c->lint_disable));
+		for (size_t k = 0; k < c->nlint_disable; k++) {
+			const struct ynode *it = list->items[k];
+			if (it->kind != YN_SCALAR || ynode_is_null(it) || !it->len ||
+			    strlen(it->str) != it->len)
+				return err(l, it, "entries in lint.disable must be rule ids");
+			c->lint_disable[k].name = arena_strndup(&c->arena, it->str, it->len);
+			c->lint_disable[k].pos = it->pos;
+		}
+	}
+	return 0;
+}
+
 static int load_window(struct loader *l, const struct ynode *v)
 {
 	int secs = v->kind == YN_SCALAR && strlen(v->str) == v->len ? parse_duration(v->str) : -1;
@@ -597,6 +626,9 @@ static int load_root(struct loader *l, const struct ynode *root)
 		case 5: ret = load_defaults(l, v); break;
 		case 6: ret = load_keep(l, v); break;
 		case 7: ret = load_patterns(l, v); break;
+		case 8: ret = load_pattern_list(l, v, "superusers", &l->c->superusers,
+						&l->c->nsuperusers); break;
+		case 9: ret = load_lint(l, v); break;
 		default: return -1;
 		}
 		if (ret)

@@ -19,6 +19,10 @@
  *   patterns:
  *     migration: ["bin/migrate-db"]
  *     failure: ["relation .* does not exist"]
+ *   superusers: [admin]          # roles that are superusers besides postgres
+ *                                # and the server image's POSTGRES_USER
+ *   lint:
+ *     disable: [held-unsettled]  # `dsnflip lint` rules not to report
  *
  * Unknown keys are errors naming file:line:col, so a typo never silently
  * changes a production plan.
@@ -57,6 +61,11 @@ struct config_role {
 	int adopt;              /* the role exists, dsnflip did not create it: manage it anyway */
 };
 
+struct config_name {
+	const char *name;
+	struct ypos pos;
+};
+
 struct config {
 	struct arena arena;
 	const char *path;       /* display path, NULL when there is no config */
@@ -77,6 +86,10 @@ struct config {
 	size_t nmigration_patterns;
 	const char **failure_patterns;
 	size_t nfailure_patterns;
+	const char **superusers;           /* known superusers (besides postgres) */
+	size_t nsuperusers;
+	struct config_name *lint_disable;  /* lint rule ids not to report */
+	size_t nlint_disable;
 };
 
 /* Load path (display names it in messages).  Returns 0 or -1 with file:line:col. */
