@@ -100,6 +100,7 @@ struct plan_service {
 	int observed_peak;      /* live: sessions seen for its user, 0 = unknown */
 	int shared_literal;     /* one of its DSN literals is shared with another service */
 	const char *class_reason; /* why its class (reason says why its action) */
+	const char *migrations_dir; /* unconfirmed only because its build context ships this directory */
 };
 
 struct role_setting {
