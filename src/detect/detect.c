@@ -15,6 +15,7 @@
 #include "detect/dsn.h"
 #include "detect/evidence.h"
 #include "util/mask.h"
+#include "util/num.h"
 #include "util/path.h"
 #include "util/strmap.h"
 
@@ -140,16 +141,8 @@ static int input_error_at(struct detect_ctx *c, const struct env_entry *e, const
 /* A port as libpq takes it: empty (the default) or 1..65535. */
 static int is_port(const char *v)
 {
-	long n = 0;
-
-	if (!*v)
-		return 1;
-	for (const char *p = v; *p; p++) {
-		if (*p < '0' || *p > '9' || p - v > 5)
-			return 0;
-		n = n * 10 + (*p - '0');
-	}
-	return n >= 1 && n <= 65535;
+	int n;
+	return !*v || num_parse_int(v, 1, 65535, &n) == NUM_OK;
 }
 
 static int is_superuser(struct detect_ctx *c, const char *user)
@@ -216,8 +209,11 @@ static int add_dsn_conn(struct detect_ctx *c, struct plan_service *ps, const str
 		hint = dsn_param(&dsn, "pool_size");
 	if (!hint)
 		hint = dsn_param(&dsn, "maxPoolSize");
-	if (hint && atoi(hint) > 0)
-		pc->pool_hint = atoi(hint);
+	if (hint && *hint &&
+	    num_parse_int(hint, 1, POOL_HINT_MAX, &pc->pool_hint) != NUM_OK)
+		plan_warn(c->plan, 1, "%s:%d: %s: the pool size \"%s\" in %s is not a whole number "
+			  "from 1 to %d: set connection_limit in dsnflip.yml", pc->defined_file,
+			  pc->defined_line, s->name, hint, e->key, POOL_HINT_MAX);
 	pc->read_only = truthy_readonly(dsn_param(&dsn, "options")) ||
 			(dsn_param(&dsn, "default_transaction_read_only") &&
 			 truthy_readonly("default_transaction_read_only=on") &&
@@ -322,7 +318,9 @@ static int add_split_conn(struct detect_ctx *c, struct plan_service *ps, const c
 	pc->password_entry = pw;
 	pc->entry = anchor;
 	pc->host = h ? a_dup(c->plan, h->value) : NULL;
-	pc->port = po && atoi(po->value) > 0 ? atoi(po->value) : 5432;
+	pc->port = 5432;
+	if (po && *po->value)
+		num_parse_int(po->value, 1, 65535, &pc->port); /* is_port() checked it */
 	pc->user = u && *u->value ? a_dup(c->plan, u->value) : NULL;
 	pc->database = db && *db->value ? a_dup(c->plan, db->value) : pc->user;
 	pc->defined_file = origin_file(anchor);

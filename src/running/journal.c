@@ -3,6 +3,7 @@
  * the project's state directory.  See journal.h.
  */
 #include "running/journal.h"
+#include "util/num.h"
 #include "util/run.h"
 #include "artifacts/secrets.h"
 
@@ -11,6 +12,7 @@
 #include <jansson.h>
 #include <pwd.h>
 #include <signal.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -302,7 +304,11 @@ static unsigned long long proc_start(long pid)
 		if (*p == ' ')
 			field++;
 	if (field == 22)
-		v = strtoull(p, NULL, 10);
+	{
+		long long t;
+		if (!num_parse_lln(p, strspn(p, "0123456789"), 0, LLONG_MAX, &t))
+			v = (unsigned long long)t;
+	}
 	return v;
 }
 
@@ -326,9 +332,13 @@ static int lock_read(const char *path, struct lock_info *li)
 			continue;
 		*eq++ = '\0';
 		if (!strcmp(line, "pid"))
-			li->pid = atol(eq);
+		{
+			long long pid;
+			if (!num_parse_ll(eq, 1, INT_MAX, &pid))
+				li->pid = (long)pid;
+		}
 		else if (!strcmp(line, "start"))
-			li->start = strtoull(eq, NULL, 10);
+			num_parse_ull(eq, ULLONG_MAX, &li->start);
 		else if (!strcmp(line, "user"))
 			snprintf(li->user, sizeof(li->user), "%s", eq);
 		else if (!strcmp(line, "host"))

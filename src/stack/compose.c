@@ -31,6 +31,7 @@
 #include "stack/compose.h"
 #include "stack/envfile.h"
 #include "stack/interp.h"
+#include "util/num.h"
 #include "util/path.h"
 #include "util/strmap.h"
 
@@ -766,22 +767,40 @@ static int want_strings(struct loader *L, const struct ynode *v, const char *svc
 	return 0;
 }
 
-/* A count (scale, deploy.replicas): a non-negative decimal integer, maybe quoted. */
+/*
+ * A count (scale, deploy.replicas): a non-negative decimal integer, maybe
+ * quoted, at most COUNT_MAX (no stack runs a million replicas; the bound keeps
+ * replicas times pool size well inside an int).
+ */
+#define COUNT_MAX 1000000
+
+static const char *count_digits(const char *s)
+{
+	return s + (s[0] == '+');
+}
+
 static int want_count(struct loader *L, const struct ynode *v, const char *svc, const char *path)
 {
 	const char *p;
+	int n;
 
 	if (shape_of(v) == SH_NULL)
 		return 0;
 	if (v->kind != YN_SCALAR)
 		return want_shape(L, v, svc, path, SH_STR);
-	p = v->str + (v->str[0] == '+');
+	p = count_digits(v->str);
 	if (*p == '-' && p[1] >= '0' && p[1] <= '9' && strspn(p + 1, "0123456789") == strlen(p + 1))
 		return err_node(L, v, "services.%s.%s must not be negative", svc, path);
-	if (!*p || strspn(p, "0123456789") != strlen(p) || strlen(p) > 9)
+	switch (num_parse_int(p, 0, COUNT_MAX, &n)) {
+	case NUM_OK:
+		return 0;
+	case NUM_RANGE:
+		return err_node(L, v, "services.%s.%s must be a whole number from 0 to %d, not "
+				"'%.40s'", svc, path, COUNT_MAX, v->str);
+	default:
 		return err_node(L, v, "services.%s.%s must be a whole number, not '%.40s'", svc,
 				path, v->str);
-	return 0;
+	}
 }
 
 /* extends as a mapping: only `service` and `file`, both strings. */
@@ -1821,12 +1840,15 @@ static int build_service(struct loader *L, struct service *s, const char *name,
 		s->command = NULL;
 	if (is_null(s->entrypoint))
 		s->entrypoint = NULL;
-	if ((n = ymap_get(svc, "scale")) && n->kind == YN_SCALAR)
-		s->replicas = atoi(n->str);
-	if ((n = ymap_get(ymap_get(svc, "deploy"), "replicas")) && n->kind == YN_SCALAR)
-		s->replicas = atoi(n->str);
-	if (s->replicas < 0)
-		return err_node(L, n, "services.%s: replicas must not be negative", name);
+	/* want_count() has checked both, so these parse. */
+	if ((n = ymap_get(svc, "scale")) && n->kind == YN_SCALAR &&
+	    num_parse_int(count_digits(n->str), 0, COUNT_MAX, &s->replicas))
+		return err_node(L, n, "services.%s.scale must be a whole number from 0 to %d", name,
+				COUNT_MAX);
+	if ((n = ymap_get(ymap_get(svc, "deploy"), "replicas")) && n->kind == YN_SCALAR &&
+	    num_parse_int(count_digits(n->str), 0, COUNT_MAX, &s->replicas))
+		return err_node(L, n, "services.%s.deploy.replicas must be a whole number from 0 to %d",
+				name, COUNT_MAX);
 	n = ymap_get(svc, "ports");
 	s->publishes_ports = n && n->kind == YN_SEQ && n->n > 0;
 	if ((n = ymap_get(svc, "network_mode")) && n->kind == YN_SCALAR)
