@@ -112,7 +112,10 @@ static void find_merged(struct deploy_ctx *dc)
 {
 	struct arena tmp = ARENA_INIT;
 	char *path = path_join(&tmp, dc->s.project->dir, "dsnflip.plan.json");
-	json_t *root = access(path, R_OK) ? NULL : json_load_file(path, 0, NULL);
+	size_t len = 0;
+	char *text = access(path, R_OK) ? NULL : read_file(path, &len);
+	json_t *root = text ? json_loadb(text, len, 0, NULL) : NULL;
+	free(text);
 	size_t i;
 	json_t *v;
 	json_array_foreach(json_object_get(root, "services"), i, v) {

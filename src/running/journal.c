@@ -146,7 +146,15 @@ int journal_load(const char *dir, char *const *env, struct journal **out, struct
 		*out = j;
 		return 0;
 	}
-	json_t *root = json_load_file(j->path, JSON_REJECT_DUPLICATES, &err);
+	size_t len = 0;
+	char *text = read_file(j->path, &len);
+	if (!text) {
+		diag_fail(d, "%s: cannot read the journal: %s", j->path, open_regular_strerror(errno));
+		journal_free(j);
+		return -1;
+	}
+	json_t *root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &err);
+	free(text);
 	if (!root || !json_is_object(root)) {
 		diag_fail(d, "%s:%d: the journal does not parse: %s", j->path, err.line, err.text);
 		json_decref(root);
@@ -321,10 +329,14 @@ struct lock_info {
 static int lock_read(const char *path, struct lock_info *li)
 {
 	char line[512];
-	FILE *f = fopen(path, "re");
+	int fd = open_regular(path);
+	FILE *f = fd < 0 ? NULL : fdopen(fd, "r");
 	memset(li, 0, sizeof(*li));
-	if (!f)
+	if (!f) {
+		if (fd >= 0)
+			close(fd);
 		return -1;
+	}
 	while (fgets(line, sizeof(line), f)) {
 		line[strcspn(line, "\n")] = '\0';
 		char *eq = strchr(line, '=');

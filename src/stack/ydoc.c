@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 #include <yaml.h>
 
 /*
@@ -74,14 +75,19 @@ struct srcfile *srcfile_from(struct arena *a, const char *display, const char *d
 int srcfile_read(struct arena *a, const char *path, const char *display,
 		 size_t max_bytes, struct srcfile **out, struct diag *d)
 {
-	FILE *fp = fopen(path, "rb");
+	int fd = open_regular(path);
+	FILE *fp = fd < 0 ? NULL : fdopen(fd, "rb");
 	struct buf b = BUF_INIT;
 	char chunk[65536];
 	size_t got;
 	int ret = -1;
 
-	if (!fp)
-		return diag_err(d, "%s: cannot open: %s", display, strerror(errno));
+	if (!fp) {
+		int e = errno;
+		if (fd >= 0)
+			close(fd);
+		return diag_err(d, "%s: cannot open: %s", display, open_regular_strerror(e));
+	}
 	while ((got = fread(chunk, 1, sizeof(chunk), fp)) > 0) {
 		if (b.len + got > max_bytes) {
 			diag_err(d, "%s: file is larger than the limit of %zu bytes", display, max_bytes);
