@@ -12,9 +12,11 @@
  *                 line and paragraph separators U+2028/9) shown as \xNN or
  *                 \u2028, a backslash doubled only when it would read as
  *                 one of those escapes; never a line break
- *   esc_markdown  esc_text, then markdown metacharacters backslash-escaped
- *                 (\ ` * _ { } [ ] < > ( ) # + - . ! | ~ and &) so a value
- *                 is literal text in a table cell or a list item
+ *   esc_markdown  esc_text, then the markdown metacharacters that act inline
+ *                 backslash-escaped (\ ` * [ ] < > | ~ & and a '_' that is
+ *                 not inside a word) so a value is literal text in a table
+ *                 cell or a list item; block syntax cannot fire because a
+ *                 value never starts a line
  *   esc_yaml      a YAML scalar: plain when that reads back as the same
  *                 string, else double-quoted with YAML escapes (so "****",
  *                 "yes", "1.0", ": x" and control characters survive)
