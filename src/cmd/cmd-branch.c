@@ -23,6 +23,7 @@ static void compose_opts_of(const struct cli *cli, struct compose_opts *co)
 	co->profiles = (const char *const *)cli->profiles.v;
 	co->nprofiles = cli->profiles.nr;
 	co->environ = cli->environ;
+	co->config_path = cli->config;
 }
 
 static void print_json(const struct branch_result *r)

@@ -491,14 +491,14 @@ static const char *resolve_script(struct detect_ctx *c, struct startup *st,
 		wd = wdn->str;
 	const char *cpath = path_join(a, wd, path);
 	const char *m = mount_source(c, s, cpath);
-	if (m && path_exists(m))
+	if (m && path_exists(m) && compose_path_allowed(c->p, m))
 		return m;
 	if (st->have_df) {
 		char *rel = dockerfile_map_path(&st->df, cpath);
 		if (rel) {
 			const char *abs = path_join(a, path_join(a, c->p->dir, st->context), rel);
 			free(rel);
-			if (path_exists(abs) && !path_is_dir(abs))
+			if (path_exists(abs) && !path_is_dir(abs) && compose_path_allowed(c->p, abs))
 				return abs;
 		}
 	}
@@ -574,7 +574,7 @@ static void scan_script(struct detect_ctx *c, struct startup *st, struct plan_se
 		if (!next) {
 			/* Relative to the script's own directory in the repo. */
 			char *cand = path_join(&c->plan->arena, path_dirname(&c->plan->arena, abs), called.v[i]);
-			next = path_exists(cand) ? cand : NULL;
+			next = path_exists(cand) && compose_path_allowed(c->p, cand) ? cand : NULL;
 		}
 		if (next)
 			scan_script(c, st, ps, next, level + 1, found);

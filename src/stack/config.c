@@ -13,6 +13,7 @@
  */
 #include "stack/config.h"
 #include "util/num.h"
+#include "util/path.h"
 
 #include <limits.h>
 #include <regex.h>
@@ -27,7 +28,8 @@ static const struct ylimits config_limits = { 1u << 20, 16, 100000 };
 #define MAX_CONN 262143
 
 static const char *const top_keys[] = {
-	"headroom", "window", "server", "services", "roles", "defaults", "keep", "patterns", NULL
+	"headroom", "window", "server", "services", "roles", "defaults", "keep", "patterns",
+	"allow_paths", NULL
 };
 static const char *const server_keys[] = {
 	"max_connections", "superuser_reserved_connections", "reserved_connections", NULL
@@ -53,6 +55,7 @@ struct loader {
 	struct config *c;
 	struct arena *tmp; /* message text */
 	const char *file;  /* display name */
+	const char *dir;   /* the config file's directory (absolute) */
 	struct diag *d;
 };
 
@@ -561,6 +564,17 @@ static int load_patterns(struct loader *l, const struct ynode *v)
 	return 0;
 }
 
+/* allow_paths: strings; relative ones against the config file's directory. */
+static int load_allow_paths(struct loader *l, const struct ynode *v)
+{
+	struct config *c = l->c;
+	if (load_pattern_list(l, v, "allow_paths", 0, &c->allow_paths, &c->nallow_paths))
+		return -1;
+	for (size_t i = 0; i < c->nallow_paths; i++)
+		c->allow_paths[i] = path_join(&c->arena, l->dir, c->allow_paths[i]);
+	return 0;
+}
+
 static int load_window(struct loader *l, const struct ynode *v)
 {
 	int secs = v->kind == YN_SCALAR && strlen(v->str) == v->len ? parse_duration(v->str) : -1;
@@ -591,6 +605,7 @@ static int load_root(struct loader *l, const struct ynode *root)
 		case 5: ret = load_defaults(l, v); break;
 		case 6: ret = load_keep(l, v); break;
 		case 7: ret = load_patterns(l, v); break;
+		case 8: ret = load_allow_paths(l, v); break;
 		default: return -1;
 		}
 		if (ret)
@@ -610,6 +625,7 @@ int config_load(const char *path, const char *display, struct config **out, stru
 
 	if (!display)
 		l.file = display = path;
+	l.dir = path_dirname(&tmp, path_absolute(&tmp, path));
 	c->path = arena_strdup(&c->arena, display);
 	/* The srcfile goes in the config's arena: kept positions point into it. */
 	if (srcfile_read(&c->arena, path, display, config_limits.max_bytes, &f, d) ||

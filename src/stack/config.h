@@ -18,6 +18,7 @@
  *   patterns:
  *     migration: ["bin/migrate-db"]
  *     failure: ["relation .* does not exist"]
+ *   allow_paths: [/srv/shared/db.env]  # files outside the repository it may read
  *
  * Unknown keys are errors naming file:line:col, so a typo never silently
  * changes a production plan.
@@ -74,6 +75,11 @@ struct config {
 	size_t nmigration_patterns;
 	const char **failure_patterns;
 	size_t nfailure_patterns;
+	/* Files or directories outside the repository that the stack may
+	 * reference (env_file, include, extends, Dockerfiles, scripts): absolute,
+	 * relative ones resolved against the config file's directory. */
+	const char **allow_paths;
+	size_t nallow_paths;
 };
 
 /* Load path (display names it in messages).  Returns 0 or -1 with file:line:col. */
