@@ -42,6 +42,10 @@ int state_dir_make(const char *dir, struct diag *d)
 {
 	char *p = xstrdup(dir);
 	int ret = 0;
+	if (state_dir_check(dir, d)) {
+		free(p);
+		return -1;
+	}
 	for (char *s = p + 1;; s++) {
 		if (*s == '/' || !*s) {
 			char c = *s;
@@ -56,7 +60,7 @@ int state_dir_make(const char *dir, struct diag *d)
 		}
 	}
 	free(p);
-	return ret;
+	return ret ? ret : state_dir_check(dir, d);
 }
 
 static int fsync_dir_of(const char *path)
@@ -142,6 +146,10 @@ int journal_load(const char *dir, char *const *env, struct journal **out, struct
 	j->dir = xstrdup(dir);
 	j->path = xstrfmt("%s/journal.json", dir);
 	j->env = env;
+	if (state_dir_check(dir, d)) {
+		journal_free(j);
+		return -1;
+	}
 	if (access(j->path, F_OK)) {
 		*out = j;
 		return 0;
