@@ -32,6 +32,13 @@ struct config;
  * from int overflow.
  */
 #define POOL_HINT_MAX 262143
+/*
+ * The databases one plan may touch.  The role SQL, the runbook and `roles`
+ * keep them in arrays of this size (rolesql_databases()), so a plan over it
+ * is refused when it is built instead of the 257th database silently
+ * getting no SQL.
+ */
+#define PLAN_MAX_DATABASES 256
 
 enum svc_class { CLASS_MIGRATOR, CLASS_WRITER, CLASS_READER, CLASS_UNCONFIRMED };
 enum svc_action { ACTION_FLIP, ACTION_HOLD, ACTION_SKIP };
