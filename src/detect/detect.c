@@ -429,9 +429,7 @@ static int load_dockerfile(struct detect_ctx *c, struct startup *st, struct plan
 	}
 	if (srcfile_read(&c->plan->arena, abs, b->dockerfile, 1u << 20, &f, &sub) ||
 	    dockerfile_parse(b->dockerfile, f->data, f->len, &st->df, &sub)) {
-		diag_at(c->d, b->dockerfile, 0, 0, "%s", sub.msg.buf);
-		diag_release(&sub);
-		return -1;
+		return diag_take(c->d, &sub); /* it names the Dockerfile already */
 	}
 	st->have_df = 1;
 	st->builder = b;

@@ -1380,7 +1380,9 @@ static int resolve_extends(struct loader *L, const char *file, struct ynode *roo
 			goto cleanup;
 		}
 	if (L->ext_depth >= MAX_EXTENDS_DEPTH) {
-		diag_err(L->d, "extends chains deeper than %d services", MAX_EXTENDS_DEPTH);
+		const struct ynode *at = ymap_get(svc, "extends");
+		err_node(L, at ? at : svc, "services.%s.extends: chains deeper than %d services",
+			 name, MAX_EXTENDS_DEPTH);
 		goto cleanup;
 	}
 	struct ynode *ext = ymap_get(svc, "extends");

@@ -67,6 +67,18 @@ int diag_fail(struct diag *d, const char *fmt, ...)
 	return -1;
 }
 
+int diag_take(struct diag *d, struct diag *from)
+{
+	if (!d->set) {
+		d->set = 1;
+		d->code = from->code;
+		buf_reset(&d->msg);
+		buf_add(&d->msg, from->msg.buf, from->msg.len);
+	}
+	diag_release(from);
+	return -1;
+}
+
 void diag_release(struct diag *d)
 {
 	buf_release(&d->msg);
