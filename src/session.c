@@ -3,24 +3,15 @@
  * plan, loaded from the global options in one place so that `plan`,
  * `branch`, `roles` and `deploy` can never disagree about the stack.
  */
-#include "cli.h"
+#include "session.h"
 #include "server/discover.h"
 #include "util/path.h"
 #include "server/pgconn.h"
+#include "plan/admin.h"
+#include "running/deploy.h"
 
 #include <stdio.h>
 #include <string.h>
-
-int cli_check_options(const struct cli *cli, unsigned allowed, struct diag *d)
-{
-	static const char *const names[] = { "--format", "--assume", "--name", "--base", "--force",
-					     "--window", "--resume", "--all", "--compose-cmd",
-					     "--lock-timeout" };
-	for (unsigned i = 0; i < sizeof(names) / sizeof(names[0]); i++)
-		if ((cli->seen & (1u << i)) && !(allowed & (1u << i)))
-			return diag_err(d, "'%s' does not take %s", cli->command, names[i]);
-	return 0;
-}
 
 /*
  * Read the live server and rebuild the plan with its facts.  With --db a
@@ -33,15 +24,16 @@ static int go_live(const struct cli *cli, struct session *s, const struct plan_o
 		   struct diag *d)
 {
 	struct pgconn pc = { 0 };
+	struct admin_conninfo dv = { 0 };
 	struct strvec dbs = STRVEC_INIT;
 	struct diag why = DIAG_INIT;
 	struct live_facts *live = NULL;
 	struct plan *plan = NULL;
 	int explicit = cli->db != NULL, rc = -1;
 
-	if (cli->offline || (!explicit && !pgconn_can_derive(s->plan, NULL)))
+	if (cli->offline || (!explicit && !admin_derive(s->plan, &dv)))
 		return 0;
-	if (pgconn_open(&pc, cli->db, explicit ? NULL : s->plan, &why))
+	if (pgconn_open(&pc, cli->db, &dv, &why))
 		goto failed;
 	discover_plan_databases(s->plan, &dbs);
 	if (discover(&pc, (const char *const *)dbs.v, dbs.nr, &live, &why))
@@ -76,6 +68,7 @@ failed:
 		rc = 0;
 	}
 cleanup:
+	admin_conninfo_release(&dv);
 	live_facts_free(live);
 	pgconn_close(&pc);
 	strvec_clear(&dbs);
@@ -99,23 +92,36 @@ void cli_compose_opts(const struct cli *cli, struct compose_opts *co)
 
 int session_open(const struct cli *cli, struct session *s, struct diag *d)
 {
+	return session_open_with(cli, NULL, s, d);
+}
+
+int session_open_with(const struct cli *cli, const struct session_opts *so, struct session *s,
+		      struct diag *d)
+{
 	struct compose_opts co = COMPOSE_OPTS_INIT;
 	struct plan_opts po = { 0 };
+	static const struct session_opts defaults = { 0 };
 
+	if (!so)
+		so = &defaults;
 	memset(s, 0, sizeof(*s));
 	s->format = FORMAT_TEXT;
-	if (cli->format && report_format_parse(cli->format, &s->format))
+	if (!so->own_format && cli->format && report_format_parse(cli->format, &s->format))
 		return diag_err(d, "--format must be text, json or markdown, not '%s'", cli->format);
 	cli_compose_opts(cli, &co);
+	co.interp_flags = so->interp_flags;
+	if (so->dir)
+		co.dir = so->dir;
 	if (compose_load(&co, &s->project, d))
 		return -1;
 
 	if (cli->config) {
-		if (!path_exists(cli->config)) {
+		const char *cfg = so->config ? so->config : cli->config;
+		if (!path_exists(cfg)) {
 			diag_err(d, "--config %s: no such file", cli->config);
 			goto fail;
 		}
-		if (config_load(cli->config, cli->config, &s->config, d))
+		if (config_load(cfg, cli->config, &s->config, d))
 			goto fail;
 	} else {
 		struct arena tmp = ARENA_INIT;
@@ -133,7 +139,7 @@ int session_open(const struct cli *cli, struct session *s, struct diag *d)
 	po.nassume = cli->assume.nr;
 	if (plan_build(s->project, s->config, NULL, &po, &s->plan, d))
 		goto fail;
-	if (go_live(cli, s, &po, d))
+	if (!so->offline && go_live(cli, s, &po, d))
 		goto fail;
 	return 0;
 fail:
@@ -148,4 +154,76 @@ void session_close(struct session *s)
 	config_free(s->config);
 	compose_free(s->project);
 	memset(s, 0, sizeof(*s));
+}
+
+int session_admin(const struct cli *cli, const struct session *s, enum admin_need need,
+		  struct pgconn *pc, struct diag *d)
+{
+	memset(pc, 0, sizeof(*pc));
+	if (cli->offline) {
+		if (need == ADMIN_OPTIONAL)
+			return 0;
+		return diag_err(d, "'%s' needs the server, and --offline says never to connect: "
+				"drop --offline (or give --db)", cli->command);
+	}
+	struct admin_conninfo dv = { 0 };
+	if (!cli->db)
+		admin_derive(s->plan, &dv);
+	int r = pgconn_open(pc, cli->db, &dv, d);
+	admin_conninfo_release(&dv);
+	if (r)
+		return need == ADMIN_OPTIONAL ? 0 : -1;
+	return 1;
+}
+
+int session_deploy_open(const struct cli *cli, struct session *s, struct deploy_opts *o,
+			struct deploy_ctx *dc, int flags, int need, struct diag *d)
+{
+	memset(dc, 0, sizeof(*dc));
+	memset(o, 0, sizeof(*o));
+	o->command = cli->command;
+	o->args = cli->args;
+	o->all = cli->all;
+	o->resume = cli->resume;
+	o->quiet = cli->quiet;
+	o->verbose = cli->verbose;
+	o->color = cli->color;
+	o->window = cli->window;
+	o->compose_cmd = cli->compose_cmd;
+	o->env_files = (const char *const *)cli->env_files.v;
+	o->nenv_files = cli->env_files.nr;
+	o->profiles = (const char *const *)cli->profiles.v;
+	o->nprofiles = cli->profiles.nr;
+	o->environ = cli->environ;
+	if (session_open(cli, s, d))
+		return -1;
+	struct deploy_stack st = { s->project, s->config, s->plan, s->format };
+	if (deploy_open(dc, o, &st, flags, d))
+		goto fail;
+	if (need >= 0) {
+		struct diag why = DIAG_INIT;
+		int r = session_admin(cli, s, (enum admin_need)need, &dc->pc, &why);
+		if (r < 0) {
+			diag_release(d);
+			*d = why;
+			goto fail;
+		}
+		dc->have_pg = r == 1;
+		if (!r && why.set)
+			fprintf(stderr, "dsnflip: the server is not reachable, %s shows docker only: %s\n",
+				cli->command, why.msg.buf);
+		else if (!r && !cli->quiet)
+			fprintf(stderr, "dsnflip: --offline: %s shows docker only\n", cli->command);
+		diag_release(&why);
+	}
+	return 0;
+fail:
+	session_deploy_close(s, dc);
+	return -1;
+}
+
+void session_deploy_close(struct session *s, struct deploy_ctx *dc)
+{
+	deploy_close(dc);
+	session_close(s);
 }

@@ -189,23 +189,6 @@ static void test_state_dir(void **state)
 	free(s);
 }
 
-static void test_write_atomic_mode(void **state)
-{
-	char *dir = tmpdir();
-	char *p = xstrfmt("%s/override.yml", dir);
-	struct diag d = DIAG_INIT;
-	struct stat st;
-	assert_int_equal(write_file_atomic(p, "a: 1\n", 5, 0600, &d), 0);
-	assert_int_equal(write_file_atomic(p, "a: 2\n", 5, 0600, &d), 0);
-	assert_int_equal(stat(p, &st), 0);
-	assert_int_equal(st.st_mode & 0777, 0600);
-	assert_int_equal(st.st_size, 5);
-	free(p);
-	rmrf(dir);
-	free(dir);
-	diag_release(&d);
-}
-
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -214,7 +197,6 @@ int main(void)
 		cmocka_unit_test(test_fault_after_write),
 		cmocka_unit_test(test_lock_refused_then_stale),
 		cmocka_unit_test(test_state_dir),
-		cmocka_unit_test(test_write_atomic_mode),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

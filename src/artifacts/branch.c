@@ -5,6 +5,7 @@
 #include "artifacts/branch.h"
 #include "artifacts/gitops.h"
 #include "util/path.h"
+#include "plan/plan_json.h"
 #include "plan/report.h"
 #include "artifacts/rolesql.h"
 #include "artifacts/secrets.h"
@@ -21,7 +22,7 @@
 
 #define SQL_DIR "sql/dsnflip"
 #define RUNBOOK_PATH "docs/dsnflip-runbook.md"
-#define PLAN_PATH "dsnflip.plan.json"
+#define PLAN_PATH PLAN_JSON_FILE
 #define MAX_DATABASES 256
 #define DOTENV_MARK "# dsnflip: role passwords; git ignores this file, keep it that way"
 
@@ -745,7 +746,7 @@ static void left_out_lines(struct branch_left_out *lo, const struct rewrite *rw,
 	}
 }
 
-static char *plan_json_text(const struct plan *plan, const struct branch_left_out *lo, size_t nlo)
+static char *committed_plan_text(const struct plan *plan, const struct branch_left_out *lo, size_t nlo)
 {
 	json_t *root = plan_to_json(plan), *w = json_object_get(root, "warnings");
 	for (size_t i = 0; w && i < nlo; i++)
@@ -757,14 +758,13 @@ static char *plan_json_text(const struct plan *plan, const struct branch_left_ou
 			json_array_append_new(w, json_string(msg));
 			free(msg);
 		}
-	char *s = json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+	struct buf t = BUF_INIT;
+	plan_json_text(root, &t);
 	json_decref(root);
-	char *t = xstrfmt("%s\n", s ? s : "{}");
-	free(s);
-	return t;
+	return buf_detach(&t, NULL);
 }
 
-int branch_run(const struct session *s, const struct branch_opts *o, struct branch_result *out,
+int branch_run(const struct branch_stack *s, const struct branch_opts *o, struct branch_result *out,
 	       struct diag *d)
 {
 	const struct plan *plan = s->plan;
@@ -953,7 +953,7 @@ int branch_run(const struct session *s, const struct branch_opts *o, struct bran
 	char *rel = xstrfmt("%s%s", prefix, RUNBOOK_PATH);
 	add_file(&paths, &out->what, datas, lens, &nfiles, rel, "the runbook", runbook.buf, runbook.len);
 	free(rel);
-	char *json = plan_json_text(plan, out->left_out, out->nleft_out);
+	char *json = committed_plan_text(plan, out->left_out, out->nleft_out);
 	rel = xstrfmt("%s%s", prefix, PLAN_PATH);
 	add_file(&paths, &out->what, datas, lens, &nfiles, rel, "the plan", json, strlen(json));
 	free(rel);

@@ -26,11 +26,19 @@
 #define DSNFLIP_BRANCH_H
 
 #include "util/buf.h"
-#include "cli.h"
+#include "plan/plan.h"
+#include "stack/config.h"
 #include "util/diag.h"
 #include "artifacts/rewrite.h"
 
 #define BRANCH_DEFAULT_NAME "dsnflip/off-superuser"
+
+/* The loaded stack the branch is made from (owned by the caller). */
+struct branch_stack {
+	const struct compose_project *project;
+	const struct config *config;
+	const struct plan *plan;
+};
 
 struct branch_opts {
 	const char *name;                    /* NULL: BRANCH_DEFAULT_NAME */
@@ -77,13 +85,13 @@ struct branch_result {
  * and EXIT_FAILED when a write failed.  Release out with
  * branch_result_release() either way.
  */
-int branch_run(const struct session *s, const struct branch_opts *o, struct branch_result *out,
+int branch_run(const struct branch_stack *s, const struct branch_opts *o, struct branch_result *out,
 	       struct diag *d);
 void branch_result_release(struct branch_result *r);
 
 /* The runbook's and commit message's text (exposed for tests). */
 struct branch_doc {
-	const struct session *s;
+	const struct branch_stack *s;
 	const struct rewrite *rw;
 	const char *sql_dir;          /* "sql/dsnflip" relative to the project dir */
 	const struct branch_left_out *left_out;

@@ -14,12 +14,12 @@
 #include "artifacts/rewrite.h"
 #include "detect/dsn.h"
 #include "stack/envfile.h"
+#include "util/fs.h"
 #include "util/path.h"
 #include "artifacts/secrets.h"
 
 #include <ctype.h>
 #include <errno.h>
-#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -996,41 +996,6 @@ static const char *check_password_of(const struct rewrite *rw, const char *role,
 	return *owned = NULL;
 }
 
-static int mkdirs(const char *path)
-{
-	char *p = xstrdup(path);
-	for (char *s = p + 1; *s; s++)
-		if (*s == '/') {
-			*s = '\0';
-			if (mkdir(p, 0700) && errno != EEXIST) {
-				free(p);
-				return -1;
-			}
-			*s = '/';
-		}
-	int r = mkdir(p, 0700) && errno != EEXIST ? -1 : 0;
-	free(p);
-	return r;
-}
-
-static int write_all(const char *path, const char *data, size_t len)
-{
-	FILE *fp = fopen(path, "wb");
-	if (!fp)
-		return -1;
-	int r = fwrite(data, 1, len, fp) == len ? 0 : -1;
-	if (fclose(fp))
-		r = -1;
-	return r;
-}
-
-static int rm_entry(const char *path, const struct stat *st, int type, struct FTW *ftw)
-{
-	(void)st;
-	(void)ftw;
-	return type == FTW_DP ? rmdir(path) : unlink(path);
-}
-
 /* Scalars equal, or b is a by the mirror's prefix (an absolute path). */
 static int same_scalar(const char *a, const char *b, const char *prefix)
 {
@@ -1163,12 +1128,12 @@ int rewrite_verify(const struct rewrite *rw, const struct compose_project *p,
 			continue;
 		const struct rewrite_file *rf = rewrite_file_for(rw, f);
 		char *dest = xstrfmt("%s%s", root, abs), *dir = path_dirname(&a, dest);
-		int r = mkdirs(dir) || write_all(dest, rf ? rf->data : f->data, rf ? rf->len : f->len);
+		int r = fs_mkdir_p(dir, 0700, d);
+		if (!r && path_write_file(dest, rf ? rf->data : f->data, rf ? rf->len : f->len))
+			r = diag_fail(d, "cannot write the copy used to check the rewrite: %s", strerror(errno));
 		free(dest);
-		if (r) {
-			diag_fail(d, "cannot write the copy used to check the rewrite: %s", strerror(errno));
+		if (r)
 			goto cleanup;
-		}
 		strvec_push(&written, abs);
 	}
 	o2.dir = arena_strfmt(&a, "%s%s", root, p->dir);
@@ -1192,7 +1157,7 @@ int rewrite_verify(const struct rewrite *rw, const struct compose_project *p,
 	ret = compare(rw, was, now, root, d);
 cleanup:
 	if (root) {
-		nftw(root, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+		path_remove_tree(root);
 		free(root);
 	}
 	compose_free(was);

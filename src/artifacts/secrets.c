@@ -14,6 +14,7 @@
  *    by its number only), and freed passwords are wiped.
  */
 #include "artifacts/secrets.h"
+#include "util/fs.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -335,19 +336,8 @@ static int make_dirs(const char *path, struct diag *d)
 		return 0;
 	}
 	*slash = '\0';
-	for (char *p = dir + 1; ; p++) {
-		if (*p != '/' && *p != '\0')
-			continue;
-		char save = *p;
-		*p = '\0';
-		if (mkdir(dir, 0700) && errno != EEXIST) {
-			diag_fail(d, "cannot create directory '%s': %s", dir, strerror(errno));
-			goto cleanup;
-		}
-		*p = save;
-		if (!save)
-			break;
-	}
+	if (state_dir_check(dir, d) || fs_mkdir_p(dir, 0700, d))
+		goto cleanup;
 	struct stat st;
 	if (lstat(dir, &st) || !S_ISDIR(st.st_mode)) {
 		diag_fail(d, "'%s' is not a directory", dir);
@@ -369,24 +359,10 @@ cleanup:
 	return ret;
 }
 
-static int write_all(int fd, const char *p, size_t n)
-{
-	while (n) {
-		ssize_t w = write(fd, p, n);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w < 0)
-			return -1;
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
 int secrets_save(struct secrets *s, struct diag *d)
 {
-	struct buf body = BUF_INIT, tmp = BUF_INIT;
-	int fd = -1, ret = -1;
+	struct buf body = BUF_INIT;
+	int ret = -1;
 
 	if (!s->dirty)
 		return 0;
@@ -397,52 +373,13 @@ int secrets_save(struct secrets *s, struct diag *d)
 	for (size_t i = 0; i < s->nr; i++)
 		buf_addf(&body, "%s=%s\n", s->v[i].key, s->v[i].value);
 
-	buf_addf(&tmp, "%s.tmp.XXXXXX", s->path);
-	fd = mkstemp(tmp.buf); /* created 0600 */
-	if (fd < 0) {
-		diag_fail(d, "cannot create a temporary file beside '%s': %s", s->path, strerror(errno));
+	if (fs_write_atomic(s->path, body.buf, body.len, 0600, d))
 		goto cleanup;
-	}
-	if (fchmod(fd, 0600) || write_all(fd, body.buf, body.len) || fsync(fd)) {
-		diag_fail(d, "cannot write '%s': %s", tmp.buf, strerror(errno));
-		goto cleanup;
-	}
-	if (close(fd)) {
-		fd = -1;
-		diag_fail(d, "cannot write '%s': %s", tmp.buf, strerror(errno));
-		goto cleanup;
-	}
-	fd = -1;
-	if (rename(tmp.buf, s->path)) {
-		diag_fail(d, "cannot rename '%s' to '%s': %s", tmp.buf, s->path, strerror(errno));
-		goto cleanup;
-	}
-	buf_reset(&tmp);
-	{
-		char *dir = xstrdup(s->path), *slash = strrchr(dir, '/');
-		if (slash)
-			*(slash == dir ? slash + 1 : slash) = '\0';
-		int dfd = open(slash ? dir : ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-		int bad = dfd < 0 || fsync(dfd);
-		if (dfd >= 0)
-			close(dfd);
-		if (bad) {
-			diag_fail(d, "cannot sync directory '%s': %s", dir, strerror(errno));
-			free(dir);
-			goto cleanup;
-		}
-		free(dir);
-	}
 	s->dirty = 0;
 	ret = 0;
 cleanup:
-	if (fd >= 0)
-		close(fd);
-	if (tmp.len)
-		unlink(tmp.buf);
 	explicit_bzero(body.buf, body.len);
 	buf_release(&body);
-	buf_release(&tmp);
 	return ret;
 }
 

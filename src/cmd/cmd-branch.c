@@ -5,26 +5,11 @@
  * commit, the files and the next steps; `--format json` for tools.
  */
 #include "artifacts/branch.h"
-#include "cli.h"
+#include "session.h"
 
 #include <jansson.h>
 #include <stdio.h>
 #include <string.h>
-
-/* The options the stack was loaded with (as session_open builds them). */
-static void compose_opts_of(const struct cli *cli, struct compose_opts *co)
-{
-	co->dir = cli->dir;
-	co->files = (const char *const *)cli->files.v;
-	co->nfiles = cli->files.nr;
-	co->project_name = cli->project;
-	co->env_files = (const char *const *)cli->env_files.v;
-	co->nenv_files = cli->env_files.nr;
-	co->profiles = (const char *const *)cli->profiles.v;
-	co->nprofiles = cli->profiles.nr;
-	co->environ = cli->environ;
-	co->config_path = cli->config;
-}
 
 static void print_json(const struct branch_result *r)
 {
@@ -101,17 +86,13 @@ int cmd_branch(struct cli *cli)
 	    (cli->args.nr && diag_err(&d, "'branch' takes no arguments (got '%s')", cli->args.v[0])) ||
 	    (cli->format && strcmp(cli->format, "text") && strcmp(cli->format, "json") &&
 	     diag_err(&d, "--format must be text or json for 'branch', not '%s'", cli->format)) ||
-	    session_open(cli, &s, &d)) {
-		fprintf(stderr, "dsnflip: %s\n", d.msg.buf);
-		code = d.code;
-		diag_release(&d);
-		return code;
-	}
-	compose_opts_of(cli, &co);
+	    session_open(cli, &s, &d))
+		return cli_fail(&d);
+	cli_compose_opts(cli, &co);
 	struct branch_opts bo = { cli->name, cli->base, cli->force, &co, cli->environ };
-	if (branch_run(&s, &bo, &res, &d)) {
-		fprintf(stderr, "dsnflip: %s\n", d.msg.buf);
-		code = d.code;
+	struct branch_stack bs = { s.project, s.config, s.plan };
+	if (branch_run(&bs, &bo, &res, &d)) {
+		code = cli_fail(&d);
 	} else {
 		if (s.format == FORMAT_JSON)
 			print_json(&res);

@@ -10,7 +10,7 @@
  * This is how an operator checks dsnflip's reading of a stack, and how the
  * tests cross-check the loader against docker-compose.
  */
-#include "cli.h"
+#include "session.h"
 #include "util/escape.h"
 #include "util/mask.h"
 
@@ -93,11 +93,8 @@ int cmd_config(struct cli *cli)
 	if (cli_check_options(cli, CLI_OPT_FORMAT, &d) ||
 	    (cli->format && (report_format_parse(cli->format, &fmt) || fmt == FORMAT_MARKDOWN) &&
 	     diag_err(&d, "--format must be text or json for 'config', not '%s'", cli->format)) ||
-	    compose_load(&co, &p, &d)) {
-		fprintf(stderr, "dsnflip: %s\n", d.msg.buf);
-		diag_release(&d);
-		return EXIT_INPUT;
-	}
+	    compose_load(&co, &p, &d))
+		return cli_fail(&d);
 	json_t *root = json_object(), *svcs = json_object();
 	json_object_set_new(root, "name", json_string(p->name));
 	json_t *jfiles = json_array();

@@ -3,7 +3,7 @@
  * plan.  Writes nothing.  Exit 3 when the budget is exceeded or a warning
  * blocks the plan (the plan is still printed, so the reason is visible).
  */
-#include "cli.h"
+#include "session.h"
 #include "artifacts/gitops.h"
 #include "util/path.h"
 
@@ -21,7 +21,7 @@ static void note_untracked_origins(struct session *s)
 	struct plan *plan = s->plan;
 	struct gitrepo *repo = NULL;
 	struct diag ignore = DIAG_INIT;
-	struct strvec said = STRVEC_INIT;
+	struct strvec checked = STRVEC_INIT; /* each origin file is looked up once */
 
 	/* Opening a repository costs libgit2's start-up (~10 ms): only when some
 	 * flipped connection lives in an env file, the usual untracked place. */
@@ -54,26 +54,25 @@ static void note_untracked_origins(struct session *s)
 				if (o->via && (e > 0 || c->form == CONN_SPLIT))
 					o = o->via;
 				const struct srcfile *f = o->pos.file;
-				struct gitpath gp;
-				if (!f || o->kind == ORIGIN_PROCESS || strvec_contains(&said, f->display))
+				int in_base, ignored;
+				if (!f || o->kind == ORIGIN_PROCESS || strvec_contains(&checked, f->display))
 					continue;
+				strvec_push(&checked, f->display);
 				struct arena a = ARENA_INIT;
 				char *rel = gitrepo_relpath(repo, path_absolute(&a, f->path));
-				int r = rel ? gitrepo_path(repo, rel, f->data, f->len, &gp, &ignore) : -1;
-				if (!r && !gp.in_base) {
+				int r = rel ? gitrepo_in_base(repo, rel, &in_base, &ignored, &ignore) : -1;
+				if (!r && !in_base)
 					plan_warn(plan, 0, "%s (%s of %s) is not in git (%s): `dsnflip branch` "
 						  "cannot commit the change there; the runbook gives the line "
 						  "to change by hand", f->display, en->key, ps->name,
-						  gp.ignored ? "git ignores it" : "not committed");
-					strvec_push(&said, f->display);
-				}
+						  ignored ? "git ignores it" : "not committed");
 				free(rel);
 				arena_release(&a);
 			}
 		}
 	}
 out:
-	strvec_clear(&said);
+	strvec_clear(&checked);
 	gitrepo_free(repo);
 	diag_release(&ignore);
 }
@@ -87,12 +86,8 @@ int cmd_plan(struct cli *cli)
 
 	if (cli_check_options(cli, CLI_OPT_FORMAT | CLI_OPT_ASSUME, &d) ||
 	    (cli->args.nr && diag_err(&d, "'plan' takes no arguments (got '%s')", cli->args.v[0])) ||
-	    session_open(cli, &s, &d)) {
-		fprintf(stderr, "dsnflip: %s\n", d.msg.buf);
-		code = d.code;
-		diag_release(&d);
-		return code;
-	}
+	    session_open(cli, &s, &d))
+		return cli_fail(&d);
 	note_untracked_origins(&s);
 	struct report_opts ro = { .color = cli->color, .verbose = cli->verbose };
 	switch (s.format) {

@@ -11,7 +11,7 @@
  * Exit: 0 done (and verified); 1 a server error, a failed verification, or
  * objects left busy (run apply again); 2 usage or input error.
  */
-#include "cli.h"
+#include "session.h"
 #include "server/pgconn.h"
 #include "server/roles.h"
 #include "artifacts/rolesql.h"
@@ -71,13 +71,6 @@ static int parse_ms(const char *s)
 	return (int)(v * mul + 0.5);
 }
 
-static int print_err(struct diag *d)
-{
-	int code = d->code;
-	fprintf(stderr, "dsnflip: %s\n", d->msg.buf);
-	diag_release(d);
-	return code;
-}
 
 static int roles_sql(struct cli *cli, const struct rolesql_opts *ro)
 {
@@ -89,15 +82,15 @@ static int roles_sql(struct cli *cli, const struct rolesql_opts *ro)
 	int code = EXIT_OK;
 
 	if (cli_check_options(cli, CLI_OPT_LOCK_TIMEOUT, &d))
-		return print_err(&d);
+		return cli_fail(&d);
 	if (cli->args.nr > 2) {
 		diag_err(&d, "'roles sql' takes at most one database (got '%s')", cli->args.v[2]);
-		return print_err(&d);
+		return cli_fail(&d);
 	}
 	/* The same plan as `branch` commits: live when the server is reachable (limits
 	 * raised to observed peaks), offline with --offline or when it is not. */
 	if (session_open(cli, &s, &d))
-		return print_err(&d);
+		return cli_fail(&d);
 	tdir = template_dir(cli->environ);
 	size_t n = rolesql_databases(s.plan, dbs, sizeof(dbs) / sizeof(dbs[0]));
 	if (cli->args.nr == 2) {
@@ -116,7 +109,7 @@ static int roles_sql(struct cli *cli, const struct rolesql_opts *ro)
 		rolesql_parts_release(&p);
 	}
 	if (d.set)
-		code = print_err(&d);
+		code = cli_fail(&d);
 	else
 		fwrite(out.buf, 1, out.len, stdout);
 	free(tdir);
@@ -138,21 +131,21 @@ static int roles_live(struct cli *cli, int check, const struct rolesql_opts *ro)
 	int code = EXIT_OK, failed;
 
 	if (cli_check_options(cli, CLI_OPT_FORMAT | CLI_OPT_LOCK_TIMEOUT, &d))
-		return print_err(&d);
+		return cli_fail(&d);
 	if (cli->args.nr > 1) {
 		diag_err(&d, "'roles %s' takes no arguments (got '%s')", cli->args.v[0], cli->args.v[1]);
-		return print_err(&d);
+		return cli_fail(&d);
 	}
 	if (session_open(cli, &s, &d))
-		return print_err(&d);
+		return cli_fail(&d);
 	if (s.format == FORMAT_MARKDOWN) {
 		diag_err(&d, "'roles %s' prints text or json, not markdown", cli->args.v[0]);
 		session_close(&s);
-		return print_err(&d);
+		return cli_fail(&d);
 	}
 	spath = secrets_path(s.plan->project_name, cli->environ);
-	if (secrets_load(spath, &sec, &d) || pgconn_open(&pc, cli->db, s.plan, &d)) {
-		code = print_err(&d);
+	if (secrets_load(spath, &sec, &d) || session_admin(cli, &s, ADMIN_REQUIRED, &pc, &d) < 0) {
+		code = cli_fail(&d);
 		goto cleanup;
 	}
 	if (pc.derived && !cli->quiet)
@@ -179,7 +172,7 @@ static int roles_live(struct cli *cli, int check, const struct rolesql_opts *ro)
 	for (size_t i = 0; i < res.warnings.nr && !cli->quiet; i++)
 		fprintf(stderr, "dsnflip: warning: %s\n", res.warnings.v[i]);
 	if (failed) {
-		code = print_err(&d);
+		code = cli_fail(&d);
 		goto cleanup;
 	}
 	for (size_t i = 0; i < res.ndbs; i++) {
@@ -216,7 +209,7 @@ int cmd_roles(struct cli *cli)
 	if (cli->lock_timeout && (ro.lock_timeout_ms = parse_ms(cli->lock_timeout)) < 0) {
 		diag_err(&d, "--lock-timeout must be a duration such as 2s or 500ms (at most 1h), not '%s'",
 			 cli->lock_timeout);
-		return print_err(&d);
+		return cli_fail(&d);
 	}
 	if (sub && !strcmp(sub, "sql"))
 		return roles_sql(cli, &ro);
@@ -224,5 +217,5 @@ int cmd_roles(struct cli *cli)
 		return roles_live(cli, !strcmp(sub, "check"), &ro);
 	diag_err(&d, "'roles' needs one of: sql [DATABASE], check, apply%s%s%s", sub ? " (not '" : "",
 		 sub ? sub : "", sub ? "')" : "");
-	return print_err(&d);
+	return cli_fail(&d);
 }

@@ -3,26 +3,20 @@
  * their old DSN: out of dsnflip's override, recreated, verified healthy.
  * Needs compose, not the server.
  */
+#include "session.h"
 #include "running/deploy.h"
-
-#include <stdio.h>
 
 int cmd_rollback(struct cli *cli)
 {
 	struct diag d = DIAG_INIT;
-	struct deploy_ctx dc = { 0 };
-	int code;
+	struct session s;
+	struct deploy_opts o;
+	struct deploy_ctx dc;
 
 	if (cli_check_options(cli, CLI_OPT_ALL | CLI_OPT_COMPOSE_CMD, &d) ||
-	    deploy_open(&dc, cli, DEPLOY_NEED_COMPOSE | DEPLOY_LOCK, &d)) {
-		fprintf(stderr, "dsnflip: %s\n", d.msg.buf);
-		code = d.code;
-		deploy_close(&dc);
-		diag_release(&d);
-		return code;
-	}
-	code = rollback_run(&dc);
-	deploy_close(&dc);
-	diag_release(&d);
+	    session_deploy_open(cli, &s, &o, &dc, DEPLOY_NEED_COMPOSE | DEPLOY_LOCK, -1, &d))
+		return cli_fail(&d);
+	int code = rollback_run(&dc);
+	session_deploy_close(&s, &dc);
 	return code;
 }

@@ -3,27 +3,21 @@
  * really connects as, connections per role against its limit, superuser
  * sessions left, and the journal's state.  Writes nothing; takes no lock.
  */
-#include "running/deploy.h"
-
-#include <stdio.h>
+#include "session.h"
+#include "running/status.h"
 
 int cmd_status(struct cli *cli)
 {
 	struct diag d = DIAG_INIT;
-	struct deploy_ctx dc = { 0 };
-	int code;
+	struct session s;
+	struct deploy_opts o;
+	struct deploy_ctx dc;
 
 	if (cli_check_options(cli, CLI_OPT_FORMAT | CLI_OPT_COMPOSE_CMD, &d) ||
 	    (cli->args.nr && diag_err(&d, "'status' takes no arguments (got '%s')", cli->args.v[0])) ||
-	    deploy_open(&dc, cli, DEPLOY_SOFT_PG, &d)) {
-		fprintf(stderr, "dsnflip: %s\n", d.msg.buf);
-		code = d.code;
-		deploy_close(&dc);
-		diag_release(&d);
-		return code;
-	}
-	code = status_run(&dc);
-	deploy_close(&dc);
-	diag_release(&d);
+	    session_deploy_open(cli, &s, &o, &dc, 0, ADMIN_OPTIONAL, &d))
+		return cli_fail(&d);
+	int code = status_run(&dc);
+	session_deploy_close(&s, &dc);
 	return code;
 }

@@ -14,6 +14,7 @@
  *  - the order puts the least risky cutovers first.
  */
 #include "plan/plan.h"
+#include "detect/detect.h"
 #include "stack/config.h"
 #include "util/num.h"
 #include "util/strmap.h"
@@ -30,51 +31,6 @@
 #define DEFAULT_SU_RESERVED 3
 #define DEFAULT_HEADROOM 2
 
-const char *class_name(enum svc_class c)
-{
-	static const char *const n[] = { "migrator", "writer", "reader", "unconfirmed" };
-	return n[c];
-}
-
-const char *action_name(enum svc_action a)
-{
-	static const char *const n[] = { "flip", "hold", "skip" };
-	return n[a];
-}
-
-const char *role_kind_name(enum role_kind k)
-{
-	static const char *const n[] = { "owner", "writer", "reader" };
-	return n[k];
-}
-
-int class_parse(const char *s, enum svc_class *out)
-{
-	for (int i = 0; i <= CLASS_UNCONFIRMED; i++)
-		if (!strcmp(s, class_name((enum svc_class)i))) {
-			*out = (enum svc_class)i;
-			return 0;
-		}
-	return -1;
-}
-
-const struct plan_service *plan_service(const struct plan *plan, const char *name)
-{
-	if (plan->service_index.nr) {
-		size_t i = (size_t)(uintptr_t)strmap_get(&plan->service_index, name);
-		return i ? &plan->services[i - 1] : NULL;
-	}
-	for (size_t i = 0; i < plan->nservices; i++)
-		if (!strcmp(plan->services[i].name, name))
-			return &plan->services[i];
-	return NULL;
-}
-
-const struct plan_role *plan_role(const struct plan *plan, const char *name)
-{
-	size_t i = (size_t)(uintptr_t)strmap_get(&plan->role_index, name);
-	return i ? &plan->roles[i - 1] : NULL;
-}
 
 static struct plan_role *role_find(struct plan *plan, const char *name)
 {
@@ -507,6 +463,38 @@ static void assign_roles(struct plan *plan, const struct config *cfg)
 	strmap_clear(&names);
 }
 
+/*
+ * Live: a planned role the server already has.  dsnflip never alters a
+ * role that is a superuser, has CREATEROLE, REPLICATION or BYPASSRLS, is
+ * predefined or is the admin login, and alters an existing role it did not
+ * create only when dsnflip.yml adopts it: `roles apply` would refuse, so
+ * the plan blocks now, naming the role.
+ */
+static void guard_live_roles(struct plan *plan, const struct config *cfg, const struct live_facts *live)
+{
+	for (size_t i = 0; live && i < plan->nroles; i++) {
+		const struct plan_role *r = &plan->roles[i];
+		const struct live_role *lr = NULL;
+		for (size_t k = 0; k < live->nroles && !lr; k++)
+			if (!strcmp(live->roles[k].name, r->name))
+				lr = &live->roles[k];
+		if (!lr)
+			continue;
+		const struct config_role *cr = cfg ? config_role(cfg, r->name) : NULL;
+		if (live->admin_user && !strcmp(live->admin_user, r->name))
+			plan_warn(plan, 1, "role %s is the admin login dsnflip connects as: dsnflip never "
+				  "alters it; map its services to another role in dsnflip.yml", r->name);
+		else if (lr->protected_by)
+			plan_warn(plan, 1, "role %s exists on the server with %s: dsnflip never alters such "
+				  "a role; map its services to another role in dsnflip.yml", r->name,
+				  lr->protected_by);
+		else if (!lr->managed && !(cr && cr->adopt))
+			plan_warn(plan, 1, "role %s already exists on the server and dsnflip did not create "
+				  "it: roles apply leaves it alone unless dsnflip.yml adopts it "
+				  "(roles: {%s: {adopt: true}})", r->name, r->name);
+	}
+}
+
 /* --- budget --- */
 
 /* planned += n, saturating: a sum past INT_MAX is over any budget, and says so. */
@@ -756,20 +744,24 @@ int plan_build(const struct compose_project *p, const struct config *cfg,
 	}
 	for (size_t i = 0; i < plan->nservices; i++)
 		strmap_put(&plan->service_index, plan->services[i].name, (void *)(uintptr_t)(i + 1));
-	/* Live facts: who is really a superuser, and how many sessions each has. */
+	/* Live facts: who is really a superuser, and how many sessions each has.
+	 * A user the server does not have cannot be a superuser of it. */
 	for (size_t i = 0; live && i < plan->nservices; i++) {
 		struct plan_service *ps = &plan->services[i];
-		for (size_t k = 0; k < ps->nconns; k++)
+		for (size_t k = 0; k < ps->nconns; k++) {
+			struct plan_conn *pc = &ps->conns[k];
+			if (!pc->user || pc->form == CONN_UNKNOWN)
+				continue;
+			pc->superuser = 0;
+			pc->superuser_by = "live";
 			for (size_t r = 0; r < live->nroles; r++)
-				if (ps->conns[k].user && !strcmp(live->roles[r].name, ps->conns[k].user)) {
-					if (live->roles[r].superuser && !ps->conns[k].superuser) {
-						ps->conns[k].superuser = 1;
-						if (ps->action == ACTION_SKIP)
-							ps->action = ps->cls == CLASS_UNCONFIRMED ? ACTION_HOLD : ACTION_FLIP;
-					}
-				}
+				if (!strcmp(live->roles[r].name, pc->user))
+					pc->superuser = live->roles[r].superuser;
+		}
+		detect_decide_action(plan, ps);
 		ps->observed_peak = observed_peak(plan, ps, live);
 	}
+	detect_warn_unknown(plan);
 	for (size_t i = 0; i < plan->nservices; i++) {
 		struct plan_service *ps = &plan->services[i];
 		for (size_t k = 0; k < ps->nconns; k++) {
@@ -787,6 +779,7 @@ int plan_build(const struct compose_project *p, const struct config *cfg,
 		plan_free(plan);
 		return -1;
 	}
+	guard_live_roles(plan, cfg, live);
 	kept_objects(plan, live);
 	budget(plan, cfg, live);
 	order(plan);
@@ -804,8 +797,10 @@ void plan_free(struct plan *plan)
 	}
 	free(plan->services);
 	free(plan->roles);
+	free(plan->db_servers);
 	strmap_clear(&plan->service_index);
 	strmap_clear(&plan->role_index);
+	strmap_clear(&plan->warning_index);
 	strvec_clear(&plan->warnings);
 	arena_release(&plan->arena);
 	free(plan);

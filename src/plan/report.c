@@ -12,6 +12,7 @@
 #include "plan/report.h"
 #include "util/escape.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #define BAR_WIDTH 40

@@ -4,7 +4,6 @@
 #ifndef DSNFLIP_REPORT_H
 #define DSNFLIP_REPORT_H
 
-#include <jansson.h>
 #include "util/buf.h"
 #include "plan/plan.h"
 
@@ -18,8 +17,6 @@ struct report_opts {
 /* Parse "text" | "json" | "markdown"; -1 otherwise. */
 int report_format_parse(const char *s, enum report_format *out);
 
-/* The plan as JSON (PRODUCT.md §4); the caller json_decref()s it. */
-json_t *plan_to_json(const struct plan *plan);
 void report_json(const struct plan *plan, struct buf *out);
 void report_text(const struct plan *plan, const struct report_opts *o, struct buf *out);
 void report_markdown(const struct plan *plan, struct buf *out);

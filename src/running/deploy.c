@@ -14,13 +14,14 @@
  */
 #include "running/deploy.h"
 #include "util/num.h"
+#include "plan/plan_json.h"
+#include "util/fs.h"
 #include "util/path.h"
 #include "detect/dsn.h"
 #include "util/mask.h"
 #include "artifacts/secrets.h"
 
 #include <errno.h>
-#include <jansson.h>
 #include <poll.h>
 #include <limits.h>
 #include <stdio.h>
@@ -77,7 +78,7 @@ static void say(struct deploy_ctx *dc, const char *fmt, ...)
 {
 	va_list ap;
 	struct buf raw = BUF_INIT, out = BUF_INIT;
-	if (dc->cli->quiet)
+	if (dc->o->quiet)
 		return;
 	va_start(ap, fmt);
 	buf_vaddf(&raw, fmt, ap);
@@ -97,10 +98,10 @@ static void progress(struct deploy_ctx *dc, const char *svc, const char *phase, 
 static void progress(struct deploy_ctx *dc, const char *svc, const char *phase, const char *fmt, ...)
 {
 	va_list ap;
-	if (!dc->tty || dc->cli->quiet)
+	if (!dc->tty || dc->o->quiet)
 		return;
-	fprintf(stderr, "\r\033[K%s%-16s%s %-12s ", dc->cli->color ? "\033[1m" : "", svc,
-		dc->cli->color ? "\033[0m" : "", phase);
+	fprintf(stderr, "\r\033[K%s%-16s%s %-12s ", dc->o->color ? "\033[1m" : "", svc,
+		dc->o->color ? "\033[0m" : "", phase);
 	va_start(ap, fmt);
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
@@ -108,34 +109,28 @@ static void progress(struct deploy_ctx *dc, const char *svc, const char *phase, 
 }
 
 /* Fill dc->merged from the committed plan: flipped in the files, on its planned role. */
-static void find_merged(struct deploy_ctx *dc)
+static int find_merged(struct deploy_ctx *dc, struct diag *d)
 {
-	struct arena tmp = ARENA_INIT;
-	char *path = path_join(&tmp, dc->s.project->dir, "dsnflip.plan.json");
-	size_t len = 0;
-	char *text = access(path, R_OK) ? NULL : read_file(path, &len);
-	json_t *root = text ? json_loadb(text, len, 0, NULL) : NULL;
-	free(text);
-	size_t i;
-	json_t *v;
-	json_array_foreach(json_object_get(root, "services"), i, v) {
-		const char *name = json_string_value(json_object_get(v, "name"));
-		const char *action = json_string_value(json_object_get(v, "action"));
-		const char *role = json_string_value(json_object_get(v, "role"));
-		const struct plan_service *ps = name ? plan_service(dc->s.plan, name) : NULL;
-		if (!ps || !action || strcmp(action, "flip") || !role || ps->action != ACTION_SKIP ||
-		    !ps->nconns)
+	struct plan_record rec;
+	int r = plan_record_load(dc->s.project->dir, &rec, d);
+	if (r <= 0)
+		return r;
+	for (size_t i = 0; i < rec.nservices; i++) {
+		const struct plan_record_service *rs = &rec.services[i];
+		const struct plan_service *ps = plan_service(dc->s.plan, rs->name);
+		if (!ps || !rs->action || strcmp(rs->action, "flip") || !rs->role ||
+		    ps->action != ACTION_SKIP || !ps->nconns)
 			continue;
 		int all = 1;
 		for (size_t k = 0; k < ps->nconns; k++)
-			all &= ps->conns[k].user && !strcmp(ps->conns[k].user, role);
+			all &= ps->conns[k].user && !strcmp(ps->conns[k].user, rs->role);
 		if (all) {
-			strvec_push(&dc->merged, name);
-			strvec_push(&dc->merged_roles, role);
+			strvec_push(&dc->merged, rs->name);
+			strvec_push(&dc->merged_roles, rs->role);
 		}
 	}
-	json_decref(root);
-	arena_release(&tmp);
+	plan_record_release(&rec);
+	return 0;
 }
 
 /* The role a merged checkout gives the service, or NULL. */
@@ -147,29 +142,28 @@ static const char *merged_role(const struct deploy_ctx *dc, const char *name)
 	return NULL;
 }
 
-int deploy_open(struct deploy_ctx *dc, struct cli *cli, int flags, struct diag *d)
+int deploy_open(struct deploy_ctx *dc, const struct deploy_opts *o, const struct deploy_stack *st,
+		int flags, struct diag *d)
 {
 	struct buf note = BUF_INIT;
 	memset(dc, 0, sizeof(*dc));
-	dc->cli = cli;
-	dc->tty = isatty(STDERR_FILENO) && !cli->quiet;
+	dc->o = o;
+	dc->s = *st;
+	dc->tty = isatty(STDERR_FILENO) && !o->quiet;
 	failpat_init(&dc->pats);
 	sigemptyset(&dc->sigs);
 	sigaddset(&dc->sigs, SIGINT);
 	sigaddset(&dc->sigs, SIGTERM);
-	if (session_open(cli, &dc->s, d))
-		return -1;
-	dc->session_open = 1;
 	const char *project = dc->s.project->name;
-	dc->dir = state_dir(project, cli->environ);
+	dc->dir = state_dir(project, o->environ);
 	dc->override_path = xstrfmt("%s/override.yml", dc->dir);
 
 	dc->window_s = dc->s.config && dc->s.config->window_seconds > 0 ? dc->s.config->window_seconds : 30;
-	if (cli->window) {
-		dc->window_s = parse_duration(cli->window);
+	if (o->window) {
+		dc->window_s = parse_duration(o->window);
 		if (dc->window_s <= 0)
 			return diag_err(d, "--window must be a duration such as 30s or 2m, not '%s'",
-					cli->window);
+					o->window);
 	}
 	failpat_add_defaults(&dc->pats);
 	for (size_t i = 0; dc->s.config && i < dc->s.config->nfailure_patterns; i++)
@@ -177,9 +171,11 @@ int deploy_open(struct deploy_ctx *dc, struct cli *cli, int flags, struct diag *
 			return -1;
 
 	if (flags & DEPLOY_LOCK) {
-		if (state_dir_make(dc->dir, d))
+		/* StrictModes before anything is made or read there (secrets.h). */
+		if (state_dir_check(dc->dir, d) || fs_mkdir_p(dc->dir, 0700, d) ||
+		    state_dir_check(dc->dir, d))
 			return -1;
-		if (lock_acquire(&dc->lock, dc->dir, cli->command, &note, d)) {
+		if (lock_acquire(&dc->lock, dc->dir, o->command, &note, d)) {
 			buf_release(&note);
 			return -1;
 		}
@@ -187,10 +183,10 @@ int deploy_open(struct deploy_ctx *dc, struct cli *cli, int flags, struct diag *
 			fprintf(stderr, "dsnflip: %s\n", note.buf);
 		buf_release(&note);
 	}
-	if (journal_load(dc->dir, cli->environ, &dc->j, d))
+	if (journal_load(dc->dir, o->environ, &dc->j, d))
 		return -1;
 
-	char *spath = secrets_path(project, cli->environ);
+	char *spath = secrets_path(project, o->environ);
 	int r = secrets_load(spath, &dc->sec, d);
 	free(spath);
 	if (r)
@@ -207,13 +203,13 @@ int deploy_open(struct deploy_ctx *dc, struct cli *cli, int flags, struct diag *
 		else
 			strvec_pushf(&dc->rt.files, "%s/%s", dc->s.project->dir, f);
 	}
-	for (size_t i = 0; i < cli->env_files.nr; i++)
-		strvec_push(&dc->rt.env_files, cli->env_files.v[i]);
-	for (size_t i = 0; i < cli->profiles.nr; i++)
-		strvec_push(&dc->rt.profiles, cli->profiles.v[i]);
+	for (size_t i = 0; i < o->nenv_files; i++)
+		strvec_push(&dc->rt.env_files, o->env_files[i]);
+	for (size_t i = 0; i < o->nprofiles; i++)
+		strvec_push(&dc->rt.profiles, o->profiles[i]);
 	{
 		struct diag sub = DIAG_INIT;
-		r = runtime_detect(&dc->rt, cli->compose_cmd, cli->environ, &sub);
+		r = runtime_detect(&dc->rt, o->compose_cmd, o->environ, &sub);
 		if (r && (flags & DEPLOY_NEED_COMPOSE)) {
 			diag_fail(d, "%s", sub.msg.buf);
 			diag_release(&sub);
@@ -234,23 +230,9 @@ int deploy_open(struct deploy_ctx *dc, struct cli *cli, int flags, struct diag *
 	}
 	if (!access(dc->override_path, F_OK))
 		runtime_set_override(&dc->rt, dc->override_path);
-	find_merged(dc);
+	if (find_merged(dc, d))
+		return -1;
 
-	if (flags & (DEPLOY_NEED_PG | DEPLOY_SOFT_PG)) {
-		struct diag sub = DIAG_INIT;
-		if (pgconn_open(&dc->pc, cli->db, dc->s.plan, &sub)) {
-			if (flags & DEPLOY_NEED_PG) {
-				diag_fail(d, "%s", sub.msg.buf);
-				diag_release(&sub);
-				return -1;
-			}
-			fprintf(stderr, "dsnflip: the server is not reachable, status shows docker only: %s\n",
-				sub.msg.buf);
-		} else {
-			dc->have_pg = 1;
-		}
-		diag_release(&sub);
-	}
 	return 0;
 }
 
@@ -264,8 +246,6 @@ void deploy_close(struct deploy_ctx *dc)
 	journal_free(dc->j);
 	lock_release(&dc->lock);
 	failpat_release(&dc->pats);
-	if (dc->session_open)
-		session_close(&dc->s);
 	strvec_clear(&dc->merged);
 	strvec_clear(&dc->merged_roles);
 	free(dc->dir);
@@ -435,7 +415,7 @@ static int override_write(struct deploy_ctx *dc, struct diag *d)
 		}
 		runtime_set_override(&dc->rt, NULL);
 	} else {
-		if (write_file_atomic(dc->override_path, text.buf, text.len, 0600, d)) {
+		if (fs_write_atomic(dc->override_path, text.buf, text.len, 0600, d)) {
 			buf_release(&text);
 			return -1;
 		}
@@ -536,7 +516,7 @@ static void on_line(void *vctx, const char *line)
 	const char *sp = strchr(line, ' ');
 	if (ts && sp)
 		text = sp + 1;
-	if (lc->dc->cli->verbose) {
+	if (lc->dc->o->verbose) {
 		struct buf b = BUF_INIT;
 		mask_secrets(text, &b);
 		fprintf(stderr, "  | %s\n", b.buf);
@@ -1139,9 +1119,9 @@ static void catch_signals(struct deploy_ctx *dc)
 	signal(SIGTERM, SIG_DFL);
 }
 
-static int in_args(const struct cli *cli, const char *name)
+static int in_args(const struct deploy_opts *o, const char *name)
 {
-	return strvec_contains(&cli->args, name);
+	return strvec_contains(&o->args, name);
 }
 
 int deploy_run(struct deploy_ctx *dc)
@@ -1152,18 +1132,18 @@ int deploy_run(struct deploy_ctx *dc)
 	size_t ntodo = 0;
 	int code = EXIT_FAILED, started = 0;
 
-	for (size_t i = 0; i < dc->cli->args.nr; i++) {
-		const struct plan_service *ps = plan_service(plan, dc->cli->args.v[i]);
+	for (size_t i = 0; i < dc->o->args.nr; i++) {
+		const struct plan_service *ps = plan_service(plan, dc->o->args.v[i]);
 		if (ps && merged_role(dc, ps->name))
 			continue;
 		if (!ps || ps->action != ACTION_FLIP) {
-			diag_err(&d, "'%s' is not a service the plan flips%s", dc->cli->args.v[i],
+			diag_err(&d, "'%s' is not a service the plan flips%s", dc->o->args.v[i],
 				 ps ? (ps->action == ACTION_HOLD ? " (it is held)" : " (nothing to do)") : "");
 			code = EXIT_INPUT;
 			goto out;
 		}
 	}
-	if (journal_unfinished(dc->j) && !dc->cli->resume) {
+	if (journal_unfinished(dc->j) && !dc->o->resume) {
 		for (size_t i = 0; i < dc->j->n; i++)
 			if (!strcmp(dc->j->svcs[i].state, "in_flight") ||
 			    !strcmp(dc->j->svcs[i].state, "rolling_back"))
@@ -1173,12 +1153,12 @@ int deploy_run(struct deploy_ctx *dc)
 					  dc->j->svcs[i].updated ? dc->j->svcs[i].updated : "?");
 		goto out;
 	}
-	if (dc->cli->resume && !dc->j->n) {
+	if (dc->o->resume && !dc->j->n) {
 		diag_err(&d, "nothing to resume: no journal in %s", dc->dir);
 		code = EXIT_INPUT;
 		goto out;
 	}
-	if (dc->cli->resume && dc->cli->args.nr) {
+	if (dc->o->resume && dc->o->args.nr) {
 		diag_err(&d, "--resume finishes the last rollout: name no services");
 		code = EXIT_INPUT;
 		goto out;
@@ -1187,9 +1167,9 @@ int deploy_run(struct deploy_ctx *dc)
 		const struct plan_service *ps = plan_service(plan, plan->order[i]);
 		if (!ps || ps->action != ACTION_FLIP)
 			continue;
-		if (dc->cli->args.nr && !in_args(dc->cli, ps->name))
+		if (dc->o->args.nr && !in_args(dc->o, ps->name))
 			continue;
-		if (dc->cli->resume && (!dc->j->active || !strvec_contains(&dc->j->rollout, ps->name)))
+		if (dc->o->resume && (!dc->j->active || !strvec_contains(&dc->j->rollout, ps->name)))
 			continue;
 		const struct journal_service *js = journal_get(dc->j, ps->name, 0);
 		if (js && !strcmp(js->state, "flipped") && js->in_override) {
@@ -1202,11 +1182,11 @@ int deploy_run(struct deploy_ctx *dc)
 	for (size_t i = 0; i < dc->merged.nr; i++) {
 		const struct plan_service *ps = plan_service(plan, dc->merged.v[i]);
 		const struct journal_service *js = journal_get(dc->j, ps->name, 0);
-		if (dc->cli->args.nr && !in_args(dc->cli, ps->name))
+		if (dc->o->args.nr && !in_args(dc->o, ps->name))
 			continue;
-		if (dc->cli->resume && (!dc->j->active || !strvec_contains(&dc->j->rollout, ps->name)))
+		if (dc->o->resume && (!dc->j->active || !strvec_contains(&dc->j->rollout, ps->name)))
 			continue;
-		if (js && !strcmp(js->state, "flipped") && !dc->cli->args.nr) {
+		if (js && !strcmp(js->state, "flipped") && !dc->o->args.nr) {
 			say(dc, "%s is already on %s (in the checkout)", ps->name, dc->merged_roles.v[i]);
 			continue;
 		}
@@ -1214,7 +1194,7 @@ int deploy_run(struct deploy_ctx *dc)
 	}
 	catch_signals(dc);
 	/* Resume: a rollback that was cut short is finished first, and the rollout stops there. */
-	for (size_t i = 0; dc->cli->resume && i < dc->j->n; i++) {
+	for (size_t i = 0; dc->o->resume && i < dc->j->n; i++) {
 		struct journal_service *js = &dc->j->svcs[i];
 		if (strcmp(js->state, "rolling_back"))
 			continue;
@@ -1238,13 +1218,13 @@ int deploy_run(struct deploy_ctx *dc)
 		code = EXIT_OK;
 		goto out;
 	}
-	if (!ntodo && dc->cli->resume && !dc->j->active) {
+	if (!ntodo && dc->o->resume && !dc->j->active) {
 		say(dc, "nothing to resume: the last rollout finished (journal %s)", dc->j->path);
 		code = EXIT_OK;
 		goto out;
 	}
 	if (!ntodo) {
-		if (dc->cli->resume) {
+		if (dc->o->resume) {
 			dc->j->active = 0;
 			if (journal_save(dc->j, &d))
 				goto out;
@@ -1257,7 +1237,7 @@ int deploy_run(struct deploy_ctx *dc)
 		goto out;
 	started = 1;
 	dc->j->operation = (free(dc->j->operation), xstrdup("deploy"));
-	if (!dc->cli->resume) {
+	if (!dc->o->resume) {
 		strvec_clear(&dc->j->rollout);
 		for (size_t i = 0; i < ntodo; i++)
 			strvec_push(&dc->j->rollout, todo[i]->name);
@@ -1314,27 +1294,27 @@ int rollback_run(struct deploy_ctx *dc)
 	const struct plan *plan = dc->s.plan;
 	int code = EXIT_OK, did = 0;
 
-	if (!dc->cli->all && !dc->cli->args.nr) {
+	if (!dc->o->all && !dc->o->args.nr) {
 		fprintf(stderr, "dsnflip: name the services to roll back, or --all\n");
 		return EXIT_INPUT;
 	}
-	if (dc->cli->all && dc->cli->args.nr) {
+	if (dc->o->all && dc->o->args.nr) {
 		fprintf(stderr, "dsnflip: give service names or --all, not both\n");
 		return EXIT_INPUT;
 	}
-	for (size_t i = 0; i < dc->cli->args.nr; i++)
-		if (!plan_service(plan, dc->cli->args.v[i])) {
+	for (size_t i = 0; i < dc->o->args.nr; i++)
+		if (!plan_service(plan, dc->o->args.v[i])) {
 			fprintf(stderr, "dsnflip: '%s' is not a service with a connection in the plan\n",
-				dc->cli->args.v[i]);
+				dc->o->args.v[i]);
 			return EXIT_INPUT;
 		}
-	for (size_t i = 0; i < dc->cli->args.nr; i++)
-		if (merged_role(dc, dc->cli->args.v[i]) &&
-		    !(journal_get(dc->j, dc->cli->args.v[i], 0) &&
-		      journal_get(dc->j, dc->cli->args.v[i], 0)->in_override)) {
+	for (size_t i = 0; i < dc->o->args.nr; i++)
+		if (merged_role(dc, dc->o->args.v[i]) &&
+		    !(journal_get(dc->j, dc->o->args.v[i], 0) &&
+		      journal_get(dc->j, dc->o->args.v[i], 0)->in_override)) {
 			fprintf(stderr, "dsnflip: %s: the checkout itself holds the flip (the branch was "
 					"merged): revert the merge and run 'docker compose up -d %s'\n",
-				dc->cli->args.v[i], dc->cli->args.v[i]);
+				dc->o->args.v[i], dc->o->args.v[i]);
 			code = EXIT_FAILED;
 		}
 	catch_signals(dc);
@@ -1345,7 +1325,7 @@ int rollback_run(struct deploy_ctx *dc)
 	for (size_t k = plan->norder; k-- > 0;) {
 		const char *name = plan->order[k];
 		struct journal_service *js = journal_get(dc->j, name, 0);
-		if (dc->cli->args.nr && !in_args(dc->cli, name))
+		if (dc->o->args.nr && !in_args(dc->o, name))
 			continue;
 		if (!js)
 			continue;
@@ -1355,7 +1335,7 @@ int rollback_run(struct deploy_ctx *dc)
 			       !strcmp(js->state, "rolling_back") || !strcmp(js->state, "flipped") ||
 			       !strcmp(js->state, "failed");
 		if (!switched) {
-			if (dc->cli->args.nr)
+			if (dc->o->args.nr)
 				say(dc, "%s is not switched (%s): nothing to roll back", name, js->state);
 			continue;
 		}

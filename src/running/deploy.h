@@ -21,17 +21,38 @@
 
 #include <signal.h>
 
-#include "cli.h"
+#include "plan/plan.h"
+#include "plan/report.h"
+#include "stack/config.h"
 #include "running/journal.h"
 #include "server/pgconn.h"
 #include "running/runtime.h"
 
 struct secrets;
 
+/* What deploy, rollback and status are told by the command line. */
+struct deploy_opts {
+	const char *command;        /* "deploy", "rollback", "status": the lock says who holds it */
+	struct strvec args;         /* SERVICE... (a view: not owned) */
+	int all, resume, quiet, verbose, color;
+	const char *window;         /* --window, or NULL: the config's, else 30 s */
+	const char *compose_cmd;
+	const char *const *env_files, *const *profiles; /* passed on to compose */
+	size_t nenv_files, nprofiles;
+	char *const *environ;
+};
+
+/* The loaded stack the commands work on (owned by the caller). */
+struct deploy_stack {
+	const struct compose_project *project;
+	const struct config *config;
+	const struct plan *plan;
+	enum report_format format;
+};
+
 struct deploy_ctx {
-	struct cli *cli;
-	struct session s;
-	int session_open;
+	const struct deploy_opts *o;
+	struct deploy_stack s;
 	struct runtime rt;
 	int have_runtime;
 	struct journal *j;
@@ -56,27 +77,24 @@ struct deploy_ctx {
 
 /* What opening needs. */
 enum {
-	DEPLOY_NEED_PG = 1,       /* the admin connection (deploy, status) */
 	DEPLOY_NEED_COMPOSE = 2,  /* a working compose CLI (deploy, rollback) */
 	DEPLOY_LOCK = 4,          /* take the lock (deploy, rollback) */
-	DEPLOY_SOFT_PG = 8,       /* status: go on without the server */
 };
 
-/* Load the session, state dir, journal, secrets, runtime as flags say.  -1 with d. */
-int deploy_open(struct deploy_ctx *dc, struct cli *cli, int flags, struct diag *d);
+/*
+ * Open the state dir, journal, secrets and runtime for the stack st as
+ * flags say.  The admin connection is the caller's to give (dc->pc and
+ * dc->have_pg, opened by the session, which alone decides --offline);
+ * deploy_close closes it.  -1 with d.
+ */
+int deploy_open(struct deploy_ctx *dc, const struct deploy_opts *o, const struct deploy_stack *st,
+		int flags, struct diag *d);
 void deploy_close(struct deploy_ctx *dc);
-
-/* The commands (cmd-deploy.c, cmd-rollback.c, cmd-status.c). */
-int cmd_deploy(struct cli *cli);
-int cmd_rollback(struct cli *cli);
-int cmd_status(struct cli *cli);
 
 /* `deploy [SERVICE...] [--window] [--resume]`: the exit code. */
 int deploy_run(struct deploy_ctx *dc);
 /* `rollback SERVICE...|--all`: the exit code. */
 int rollback_run(struct deploy_ctx *dc);
-/* `status [--format json]`: the exit code. */
-int status_run(struct deploy_ctx *dc);
 
 /*
  * The override file's text for the services the journal marks in_override

@@ -4,6 +4,7 @@
  */
 #include "running/journal.h"
 #include "util/num.h"
+#include "util/fs.h"
 #include "util/run.h"
 #include "artifacts/secrets.h"
 
@@ -36,85 +37,6 @@ char *state_dir(const char *project, char *const *env)
 	if (slash && slash != p)
 		*slash = '\0';
 	return p;
-}
-
-int state_dir_make(const char *dir, struct diag *d)
-{
-	char *p = xstrdup(dir);
-	int ret = 0;
-	if (state_dir_check(dir, d)) {
-		free(p);
-		return -1;
-	}
-	for (char *s = p + 1;; s++) {
-		if (*s == '/' || !*s) {
-			char c = *s;
-			*s = '\0';
-			if (mkdir(p, 0700) && errno != EEXIST) {
-				ret = diag_fail(d, "cannot create '%s': %s", p, strerror(errno));
-				break;
-			}
-			*s = c;
-			if (!c)
-				break;
-		}
-	}
-	free(p);
-	return ret ? ret : state_dir_check(dir, d);
-}
-
-static int fsync_dir_of(const char *path)
-{
-	char *dir = xstrdup(path);
-	char *slash = strrchr(dir, '/');
-	if (slash)
-		*(slash == dir ? slash + 1 : slash) = '\0';
-	int fd = open(slash ? dir : ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	free(dir);
-	if (fd < 0)
-		return -1;
-	int r = fsync(fd);
-	close(fd);
-	return r;
-}
-
-int write_file_atomic(const char *path, const char *data, size_t len, int mode, struct diag *d)
-{
-	char *tmp = xstrfmt("%s.tmp.%ld", path, (long)getpid());
-	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, mode);
-	int ret = -1;
-	if (fd < 0) {
-		diag_fail(d, "cannot write '%s': %s", tmp, strerror(errno));
-		goto out;
-	}
-	fchmod(fd, (mode_t)mode);
-	for (size_t off = 0; off < len;) {
-		ssize_t n = write(fd, data + off, len - off);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			diag_fail(d, "cannot write '%s': %s", tmp, strerror(errno));
-			close(fd);
-			unlink(tmp);
-			goto out;
-		}
-		off += (size_t)n;
-	}
-	if (fsync(fd) || close(fd)) {
-		diag_fail(d, "cannot write '%s': %s", tmp, strerror(errno));
-		unlink(tmp);
-		goto out;
-	}
-	if (rename(tmp, path)) {
-		diag_fail(d, "cannot rename '%s' to '%s': %s", tmp, path, strerror(errno));
-		unlink(tmp);
-		goto out;
-	}
-	fsync_dir_of(path);
-	ret = 0;
-out:
-	free(tmp);
-	return ret;
 }
 
 static char *jstr(json_t *o, const char *key)
@@ -259,7 +181,7 @@ int journal_save(struct journal *j, struct diag *d)
 	buf_addstr(&b, text);
 	buf_addch(&b, '\n');
 	free(text);
-	int r = write_file_atomic(j->path, b.buf, b.len, 0600, d);
+	int r = fs_write_atomic(j->path, b.buf, b.len, 0600, d);
 	buf_release(&b);
 	return r;
 }
@@ -411,7 +333,7 @@ int lock_acquire(struct lock *lk, const char *dir, const char *command, struct b
 				return diag_fail(d, "cannot write the lock '%s': %s", lk->path,
 						 strerror(errno));
 			}
-			fsync_dir_of(lk->path);
+			fs_sync_dir_of(lk->path);
 			lk->held = 1;
 			return 0;
 		}

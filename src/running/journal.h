@@ -51,11 +51,6 @@ struct journal {
 
 /* The state directory of a project (malloc'd); env: the process environment. */
 char *state_dir(const char *project, char *const *env);
-/* mkdir -p with mode 0700.  Returns 0 or -1 with d. */
-int state_dir_make(const char *dir, struct diag *d);
-
-/* Write data to path atomically with mode (temp, fsync, rename, fsync dir). */
-int write_file_atomic(const char *path, const char *data, size_t len, int mode, struct diag *d);
 
 /* Load dir/journal.json (missing: empty).  *out is freed with journal_free. */
 int journal_load(const char *dir, char *const *env, struct journal **out, struct diag *d);

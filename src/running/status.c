@@ -4,7 +4,7 @@
  * live sessions (attributed by TCP source port, see runtime.h); when it has
  * none at the moment, from the DSN its container was started with.
  */
-#include "running/deploy.h"
+#include "running/status.h"
 #include "util/num.h"
 #include "detect/dsn.h"
 
@@ -196,8 +196,8 @@ int status_run(struct deploy_ctx *dc)
 		json_array_append_new(roles, json_pack("{s:s, s:i, s:i}", "name", r->name, "connections", n,
 						       "limit", limit));
 		buf_addf(&text, "%-20s ", r->name);
-		if (dc->tty || dc->cli->color) {
-			bar(&text, n, limit, dc->cli->color);
+		if (dc->tty || dc->o->color) {
+			bar(&text, n, limit, dc->o->color);
 			buf_addch(&text, ' ');
 		}
 		if (limit < 0)

@@ -12,8 +12,7 @@
  * on the network is bounded (connect_timeout, default 10 s).
  */
 #include "server/pgconn.h"
-#include "detect/dsn.h"
-#include "plan/plan.h"
+#include "plan/admin.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -247,6 +246,34 @@ static int connect_params(const char *const *kw, const char *const *val, int exp
 	return -1;
 }
 
+/*
+ * Pin what every statement dsnflip sends relies on, whatever the server,
+ * database or role defaults say: standard_conforming_strings=on (a
+ * backslash inside '...' is an ordinary character, so no quoted value can
+ * end its literal early), a search_path of pg_catalog then pg_temp (an
+ * object a database owner creates in another schema, or a temporary one,
+ * can never stand in for a catalog table, function or operator a superuser
+ * session calls unqualified), and UTF8 (what names in the stack and the
+ * config are).  libpq reads the first and the last back from the server's
+ * ParameterStatus, so PQescapeLiteral and PQescapeIdentifier follow them;
+ * the check below is that the server really took them.
+ */
+static int pin_session(PGconn *c, const char *shown, struct diag *d)
+{
+	PGresult *res = PQexec(c, "SET standard_conforming_strings = on; "
+				  "SET search_path = pg_catalog, pg_temp; SET client_encoding = 'UTF8'");
+	int ok = PQresultStatus(res) == PGRES_COMMAND_OK;
+	PQclear(res);
+	const char *scs = PQparameterStatus(c, "standard_conforming_strings");
+	const char *enc = PQparameterStatus(c, "client_encoding");
+	if (ok && scs && !strcmp(scs, "on") && enc && !strcmp(enc, "UTF8"))
+		return 0;
+	diag_fail(d, "cannot connect to %s: the session would not take standard_conforming_strings=on, "
+		  "search_path=pg_catalog, pg_temp and client_encoding=UTF8, which every statement dsnflip "
+		  "sends relies on (SQLSTATE 0A000)", shown);
+	return -1;
+}
+
 /* Fill pc->shown with the effective target, never the password. */
 static void describe(struct pgconn *pc)
 {
@@ -263,189 +290,15 @@ static void describe(struct pgconn *pc)
 	pc->server_version = PQserverVersion(pc->conn);
 }
 
-/* ---- deriving the admin connection from the stack ---- */
-
-/*
- * The host port that service s publishes for container port target, or 0.
- * Short syntax "[IP:]HOST:CONTAINER[/proto]" and long syntax {target,
- * published, host_ip}; ranges and ports without a host side are ignored.
- * *ip receives the host IP when one is given (NULL for all interfaces).
- */
-static int published_port(const struct service *s, int target, const char **ip)
+int pgconn_open(struct pgconn *pc, const char *conninfo, const struct admin_conninfo *derived,
+		struct diag *d)
 {
-	const struct ynode *ports = ymap_get(s->node, "ports");
-	*ip = NULL;
-	if (!ports || ports->kind != YN_SEQ)
-		return 0;
-	for (size_t i = 0; i < ports->n; i++) {
-		const struct ynode *it = ports->items[i];
-		if (it->kind == YN_SCALAR && it->str) {
-			char tmp[256];
-			if (strlen(it->str) >= sizeof(tmp))
-				continue;
-			strcpy(tmp, it->str);
-			char *slash = strchr(tmp, '/');
-			if (slash) {
-				if (strcmp(slash + 1, "tcp"))
-					continue;
-				*slash = '\0';
-			}
-			char *last = strrchr(tmp, ':');
-			if (!last || strchr(tmp, '-'))
-				continue;
-			*last = '\0';
-			if (atoi(last + 1) != target)
-				continue;
-			char *hostport = strrchr(tmp, ':');
-			const char *hip = NULL;
-			if (hostport) {
-				*hostport = '\0';
-				hip = tmp;
-				hostport++;
-			} else {
-				hostport = tmp;
-			}
-			int hp = atoi(hostport);
-			if (hp > 0 && hp < 65536) {
-				if (hip && *hip == '[') /* [::1] */
-					hip = NULL;
-				*ip = hip && *hip ? hip : NULL;
-				return hp;
-			}
-		} else if (it->kind == YN_MAP) {
-			const struct ynode *t = ymap_get(it, "target"), *pub = ymap_get(it, "published");
-			const struct ynode *hip = ymap_get(it, "host_ip"), *proto = ymap_get(it, "protocol");
-			if (!t || !t->str || atoi(t->str) != target || !pub || !pub->str)
-				continue;
-			if (proto && proto->str && strcmp(proto->str, "tcp"))
-				continue;
-			int hp = atoi(pub->str);
-			if (hp > 0 && hp < 65536 && !strchr(pub->str, '-')) {
-				*ip = hip && hip->str && *hip->str ? hip->str : NULL;
-				return hp;
-			}
-		}
-	}
-	return 0;
-}
-
-/* The enabled service a DSN host names (service name, container_name or hostname). */
-static const struct service *host_service(const struct compose_project *p, const char *host)
-{
-	if (!host || !*host)
-		return NULL;
-	for (size_t i = 0; i < p->nservices; i++) {
-		const struct service *s = &p->services[i];
-		if (!s->enabled)
-			continue;
-		if (!strcmp(s->name, host))
-			return s;
-		const struct ynode *cn = ymap_get(s->node, "container_name");
-		const struct ynode *hn = ymap_get(s->node, "hostname");
-		if ((cn && cn->str && !strcmp(cn->str, host)) || (hn && hn->str && !strcmp(hn->str, host)))
-			return s;
-	}
-	return NULL;
-}
-
-struct derived {
-	char *host, *port, *user, *password, *dbname;
-	char *how;
-};
-
-static void derived_release(struct derived *dv)
-{
-	if (dv->password) {
-		/* Do not leave the secret lying in freed memory. */
-		volatile char *v = dv->password;
-		while (*v)
-			*v++ = '\0';
-	}
-	free(dv->host);
-	free(dv->port);
-	free(dv->user);
-	free(dv->password);
-	free(dv->dbname);
-	free(dv->how);
-	memset(dv, 0, sizeof(*dv));
-}
-
-/*
- * Find a client connection that holds the superuser's credentials and
- * points at a server service publishing its port here.  Returns 1 and
- * fills *dv (release with derived_release), or 0.
- */
-static int derive(const struct plan *plan, struct derived *dv)
-{
-	const struct compose_project *p = plan ? plan->project : NULL;
-	if (!p)
-		return 0;
-	for (size_t i = 0; i < plan->nservices; i++) {
-		const struct plan_service *ps = &plan->services[i];
-		for (size_t k = 0; k < ps->nconns; k++) {
-			const struct plan_conn *c = &ps->conns[k];
-			const char *password = NULL, *user = c->user, *db = c->database;
-			struct dsn dsn = DSN_INIT;
-			struct diag ignore = DIAG_INIT;
-			const char *ip;
-
-			if (!c->superuser)
-				continue;
-			const struct service *srv = host_service(p, c->host);
-			if (!srv)
-				continue;
-			int hp = published_port(srv, c->port > 0 ? c->port : 5432, &ip);
-			if (!hp)
-				continue;
-			if (c->form != CONN_SPLIT && c->entry && c->entry->value &&
-			    !dsn_parse(c->entry->value, &dsn, &ignore))
-				password = dsn.password;
-			if (c->password_entry && c->password_entry->value && (!password || !*password))
-				password = c->password_entry->value;
-			diag_release(&ignore);
-			if (!password || !*password || strstr(password, "${")) {
-				dsn_release(&dsn);
-				continue;
-			}
-			if (!user || !*user) {
-				const struct env_entry *pu = service_env(srv, "POSTGRES_USER");
-				user = pu && pu->value && *pu->value ? pu->value : "postgres";
-			}
-			dv->host = xstrdup(ip && strcmp(ip, "0.0.0.0") && strcmp(ip, "::") ? ip : "127.0.0.1");
-			dv->port = xstrfmt("%d", hp);
-			dv->user = xstrdup(user);
-			dv->password = xstrdup(password);
-			dv->dbname = xstrdup(db && *db ? db : "postgres");
-			dv->how = xstrfmt("derived from %s of %s (%s:%d) via the published port %d",
-					  c->variable, ps->name, c->defined_file ? c->defined_file : "?",
-					  c->defined_line, hp);
-			dsn_release(&dsn);
-			return 1;
-		}
-	}
-	return 0;
-}
-
-int pgconn_can_derive(const struct plan *plan, char **how)
-{
-	struct derived dv = { 0 };
-	int r = derive(plan, &dv);
-	if (r && how) {
-		*how = dv.how;
-		dv.how = NULL;
-	}
-	derived_release(&dv);
-	return r;
-}
-
-int pgconn_open(struct pgconn *pc, const char *conninfo, const struct plan *plan, struct diag *d)
-{
-	struct derived dv = { 0 };
 	struct buf shown = BUF_INIT;
 	int r;
 
 	memset(pc, 0, sizeof(*pc));
-	if (!conninfo && derive(plan, &dv)) {
+	if (!conninfo && derived && derived->host) {
+		const struct admin_conninfo dv = *derived;
 		const char *kw[] = { "fallback_application_name", "host", "port", "user", "password",
 				     "dbname", NULL };
 		const char *val[] = { "dsnflip", dv.host, dv.port, dv.user, dv.password, dv.dbname, NULL };
@@ -455,10 +308,8 @@ int pgconn_open(struct pgconn *pc, const char *conninfo, const struct plan *plan
 		add_kv_value(&shown, dv.dbname);
 		buf_addf(&shown, " (%s)", dv.how);
 		r = connect_params(kw, val, 0, shown.buf, &pc->conn, d);
-		if (!r) {
-			pc->derived = dv.how;
-			dv.how = NULL;
-		}
+		if (!r)
+			pc->derived = xstrdup(dv.how);
 	} else {
 		const char *ci = conninfo ? conninfo : "";
 		const char *kw[] = { "fallback_application_name", "dbname", NULL };
@@ -471,7 +322,12 @@ int pgconn_open(struct pgconn *pc, const char *conninfo, const struct plan *plan
 			buf_addstr(&shown, "the libpq defaults (PG* variables)");
 		r = connect_params(kw, val, 1, shown.buf, &pc->conn, d);
 	}
-	derived_release(&dv);
+	if (!r && (r = pin_session(pc->conn, shown.buf, d))) {
+		PQfinish(pc->conn);
+		pc->conn = NULL;
+		free(pc->derived);
+		pc->derived = NULL;
+	}
 	buf_release(&shown);
 	if (r)
 		return -1;
@@ -504,6 +360,10 @@ int pgconn_open_db(struct pgconn *out, const struct pgconn *admin, const char *d
 	buf_addf(&shown, "database '%s' on host=%s port=%s user=%s", dbname, PQhost(admin->conn),
 		 PQport(admin->conn), PQuser(admin->conn));
 	r = connect_params(kw, val, 0, shown.buf, &out->conn, d);
+	if (!r && (r = pin_session(out->conn, shown.buf, d))) {
+		PQfinish(out->conn);
+		out->conn = NULL;
+	}
 	free(kw);
 	free(val);
 	PQconninfoFree(opts);

@@ -15,7 +15,7 @@
 #include "util/buf.h"
 #include "util/diag.h"
 
-struct plan;
+struct admin_conninfo;
 
 struct pgconn {
 	PGconn *conn;
@@ -25,18 +25,24 @@ struct pgconn {
 };
 
 /*
- * Connect as the admin.  conninfo may be NULL: then, when plan is given and
- * the stack publishes the server's port on this host with a client DSN
- * holding the superuser's credentials, that (127.0.0.1 or the published
- * host IP, the published port, the DSN's user, password and database;
+ * Connect as the admin.  conninfo may be NULL: then derived when given
+ * (the connection plan/admin derived from the stack; its evidence is
  * recorded in ->derived), else libpq's defaults (PG* variables, as for "").
  * The password goes to libpq in memory only.  Connecting is bounded by
  * connect_timeout (default 10 s).  Returns 0 or -1 with d: EXIT_INPUT for
  * a conninfo libpq cannot parse, EXIT_FAILED for a connection failure,
  * whose message names the masked target and the SQLSTATE (08001 when the
  * server never answered).
+ *
+ * Every session either function opens is pinned before it is handed back:
+ * standard_conforming_strings=on, search_path=pg_catalog, pg_temp and
+ * client_encoding=UTF8, whatever the server, database or role defaults say
+ * (a database may legally run with standard_conforming_strings=off, and its
+ * owner may set its search_path), so quoting and unqualified catalog names
+ * mean what dsnflip's SQL says.
  */
-int pgconn_open(struct pgconn *pc, const char *conninfo, const struct plan *plan, struct diag *d);
+int pgconn_open(struct pgconn *pc, const char *conninfo, const struct admin_conninfo *derived,
+		struct diag *d);
 /* Connect to another database on the same server with the same credentials. */
 int pgconn_open_db(struct pgconn *out, const struct pgconn *admin, const char *dbname, struct diag *d);
 void pgconn_close(struct pgconn *pc);
@@ -58,13 +64,6 @@ const char *pg_sqlstate(const PGresult *r);
  * when libpq cannot parse it (the message never quotes the input).
  */
 int pgconn_mask_conninfo(const char *conninfo, struct buf *out, struct diag *d);
-/*
- * Would pgconn_open(conninfo=NULL, plan) derive the admin connection from
- * the stack?  Returns 1 and, when how is not NULL, *how (free()) saying
- * from where; 0 otherwise.  Never connects.
- */
-int pgconn_can_derive(const struct plan *plan, char **how);
-
 /* libpq escaping, appended to out; -1 with d on an encoding error. */
 int pg_quote_ident(struct pgconn *pc, const char *ident, struct buf *out, struct diag *d);
 int pg_quote_literal(struct pgconn *pc, const char *lit, struct buf *out, struct diag *d);

@@ -107,6 +107,8 @@ struct compose_opts {
 	const char *config_path;    /* --config: where allow_paths is read; NULL = the
 	                               project directory's dsnflip.yml */
 	struct ylimits limits;
+	unsigned interp_flags;      /* INTERP_* (stack/interp.h): lint reads a stack whose
+	                               password references are unset (SECRETS_OPTIONAL) */
 };
 #define COMPOSE_OPTS_INIT { .limits = YLIMITS_DEFAULT }
 

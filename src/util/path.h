@@ -7,6 +7,8 @@
 #ifndef DSNFLIP_PATH_H
 #define DSNFLIP_PATH_H
 
+#include <stddef.h>
+
 #include "util/arena.h"
 
 /* base + rel, normalised ("." and ".." folded); rel absolute wins. */
@@ -35,5 +37,10 @@ char *path_real(struct arena *a, const char *p);
 char *path_repo_root(struct arena *a, const char *dir);
 /* Is p (real) dir itself or below it (real)? */
 int path_within(const char *dir, const char *p);
+/* Scratch trees (a copy of a stack to load; fs.h makes the directories). */
+/* Create or truncate path and write len bytes; 0 or -1 (errno). */
+int path_write_file(const char *path, const char *data, size_t len);
+/* rm -rf root (symlinks removed, never followed); 0 or -1. */
+int path_remove_tree(const char *root);
 
 #endif

@@ -1,0 +1,88 @@
+/*
+ * model: the names of the model's enums, lookups, and the two ways every
+ * stage adds to a plan (evidence and warnings).  See model.h.
+ */
+#include "detect/model.h"
+#include "util/mask.h"
+
+#include <stdarg.h>
+#include <stdint.h>
+#include <string.h>
+
+const char *class_name(enum svc_class c)
+{
+	static const char *const n[] = { "migrator", "writer", "reader", "unconfirmed" };
+	return n[c];
+}
+
+const char *action_name(enum svc_action a)
+{
+	static const char *const n[] = { "flip", "hold", "skip" };
+	return n[a];
+}
+
+const char *role_kind_name(enum role_kind k)
+{
+	static const char *const n[] = { "owner", "writer", "reader" };
+	return n[k];
+}
+
+int class_parse(const char *s, enum svc_class *out)
+{
+	for (int i = 0; i <= CLASS_UNCONFIRMED; i++)
+		if (!strcmp(s, class_name((enum svc_class)i))) {
+			*out = (enum svc_class)i;
+			return 0;
+		}
+	return -1;
+}
+
+const struct plan_service *plan_service(const struct plan *plan, const char *name)
+{
+	if (plan->service_index.nr) {
+		size_t i = (size_t)(uintptr_t)strmap_get(&plan->service_index, name);
+		return i ? &plan->services[i - 1] : NULL;
+	}
+	for (size_t i = 0; i < plan->nservices; i++)
+		if (!strcmp(plan->services[i].name, name))
+			return &plan->services[i];
+	return NULL;
+}
+
+const struct plan_role *plan_role(const struct plan *plan, const char *name)
+{
+	size_t i = (size_t)(uintptr_t)strmap_get(&plan->role_index, name);
+	return i ? &plan->roles[i - 1] : NULL;
+}
+
+void plan_add_evidence(struct plan *plan, struct plan_service *ps, const char *file, int line,
+		       const char *text, const char *kind)
+{
+	ALLOC_GROW(ps->evidence, ps->nevidence + 1, ps->evidence_alloc);
+	struct evidence_item *e = &ps->evidence[ps->nevidence++];
+	e->file = file ? arena_strdup(&plan->arena, file) : NULL;
+	e->line = line;
+	struct buf masked = BUF_INIT;
+	mask_secrets(text ? text : "", &masked);
+	e->text = arena_strndup(&plan->arena, masked.buf, masked.len);
+	buf_release(&masked);
+	e->kind = kind;
+}
+
+void plan_warn(struct plan *plan, int blocking, const char *fmt, ...)
+{
+	struct buf b = BUF_INIT;
+	va_list ap;
+	va_start(ap, fmt);
+	buf_vaddf(&b, fmt, ap);
+	va_end(ap);
+	if (!strmap_get(&plan->warning_index, b.buf)) {
+		strvec_push(&plan->warnings, b.buf);
+		strmap_put(&plan->warning_index, plan->warnings.v[plan->warnings.nr - 1], plan);
+	}
+	if (blocking)
+		plan->blocking = 1;
+	buf_release(&b);
+}
+
+/* The image name without registry host, tag or digest, lowercased. */
