@@ -785,7 +785,9 @@ static int load_dockerfile(struct detect_ctx *c, struct startup *st, struct plan
 	struct srcfile *f;
 	struct diag sub = DIAG_INIT;
 	if (!path_exists(abs)) {
-		plan_warn(c->plan, 0, "%s: Dockerfile %s not found", ps->name, b->dockerfile);
+		plan_warn(c->plan, 1, "%s:%d: %s: Dockerfile %s not found: its start-up cannot be "
+			  "read", b->build_pos.file ? b->build_pos.file->display : "?", b->build_pos.line,
+			  ps->name, b->dockerfile);
 		return 0;
 	}
 	if (srcfile_read(&c->plan->arena, abs, b->dockerfile, 1u << 20, &f, &sub) ||

@@ -1961,17 +1961,14 @@ static int build_service(struct loader *L, struct service *s, const char *name,
 			const char *dabs = path_join(a, ctx->str, dfile);
 			const struct ynode *at = df ? df : n;
 			s->dockerfile = path_relative(a, L->p->dir, dabs);
-			/* `docker compose build` stops on a missing Dockerfile; so does
-			 * the plan, instead of classifying without it.  An inline one
-			 * (dockerfile_inline) has no file. */
-			if (!ymap_get(n, "dockerfile_inline")) {
-				if (!path_exists(dabs) || path_is_dir(dabs))
-					return err_node(L, at, "services.%s.build: Dockerfile '%s' not found",
-							name, s->dockerfile);
-				if (check_inside(L, dabs, at, arena_strfmt(a, "services.%s.build.dockerfile",
-									     name)))
-					return -1;
-			}
+			/* A missing Dockerfile is the plan's blocking warning at its
+			 * line (detect.c): `docker compose build` would stop, and the
+			 * class cannot be read from it; a real checkout may lack it
+			 * (a submodule not initialised) and still deserve a plan.
+			 * One outside the repository is never read. */
+			if (!ymap_get(n, "dockerfile_inline") &&
+			    check_inside(L, dabs, at, arena_strfmt(a, "services.%s.build.dockerfile", name)))
+				return -1;
 		}
 	}
 	s->command = ymap_get(svc, "command");
