@@ -49,6 +49,7 @@ static const char *const cases[][2] = {
 	{ "SORT_KEY=name KEY=v", "SORT_KEY=**** KEY=v" },
 	{ "mypassword=x", "mypassword=****" },
 	{ "the password is fine", "the password is fine" },
+	{ "redis-server --requirepass difyai123456", "redis-server --requirepass ****" },
 };
 
 static void test_env_value(void **state)

@@ -49,6 +49,9 @@ int mask_key_is_secret(const char *key, size_t len)
 		/* ..._KEY (API_KEY, ACCESS_KEY), not KEY alone (a sort key, a map key) */
 		if (s > 0 && i == len && word_is(key + s, i - s, "KEY"))
 			return 1;
+		/* a last word ending in PASS: redis's --requirepass, --masterpass */
+		if (i == len && i - s > 4 && !strncasecmp(key + i - 4, "PASS", 4))
+			return 1;
 	}
 	return 0;
 }

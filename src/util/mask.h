@@ -32,7 +32,7 @@ void mask_secrets(const char *s, struct buf *out);
  * PASSWORD, PASSWD, SECRET, TOKEN or CREDENTIAL anywhere, or one of its
  * words (split on _ - ., any case) is PASS, PW, PWD (not the
  * shell's PWD/OLDPWD), APIKEY or PASSPHRASE, or its last word is KEY
- * (API_KEY, ACCESS_KEY).  Not AUTH: POSTGRES_HOST_AUTH_METHOD=trust is a
+ * (API_KEY, ACCESS_KEY) or ends in PASS (redis's --requirepass).  Not AUTH: POSTGRES_HOST_AUTH_METHOD=trust is a
  * finding, not a secret.
  */
 int mask_key_is_secret(const char *key, size_t len);
