@@ -9,6 +9,7 @@
 #include "server/pgconn.h"
 #include "plan/admin.h"
 #include "running/deploy.h"
+#include "running/image.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -100,6 +101,7 @@ int session_open_with(const struct cli *cli, const struct session_opts *so, stru
 {
 	struct compose_opts co = COMPOSE_OPTS_INIT;
 	struct plan_opts po = { 0 };
+	struct image_engine *images = NULL;
 	static const struct session_opts defaults = { 0 };
 
 	if (!so)
@@ -137,12 +139,20 @@ int session_open_with(const struct cli *cli, const struct session_opts *so, stru
 	}
 	po.assume = (const char *const *)cli->assume.v;
 	po.nassume = cli->assume.nr;
+	/* Images are read only where they live: not offline, not with --no-engine.
+	 * The engine's temporary containers go when the plans are built. */
+	if (!cli->offline && !cli->no_engine && !so->offline) {
+		images = image_engine_new(cli->environ);
+		po.images = image_engine_source(images);
+	}
 	if (plan_build(s->project, s->config, NULL, &po, &s->plan, d))
 		goto fail;
 	if (!so->offline && go_live(cli, s, &po, d))
 		goto fail;
+	image_engine_free(images);
 	return 0;
 fail:
+	image_engine_free(images);
 	session_close(s);
 	return -1;
 }

@@ -247,35 +247,47 @@ const char *secrets_get(const struct secrets *s, const char *role)
 	return e ? e->value : NULL;
 }
 
-int secrets_ensure(struct secrets *s, const char *role, int *created, struct diag *d)
+int secrets_random(char out[SECRETS_PASSWORD_LEN + 1], const char *what, struct diag *d)
 {
 	unsigned char raw[SECRET_RANDOM_BYTES];
-	char hex[2 * SECRET_RANDOM_BYTES + 1];
 	size_t got = 0;
 	static const char digits[] = "0123456789abcdef";
 
-	if (created)
-		*created = 0;
-	if (secrets_get(s, role))
-		return 0;
+	_Static_assert(SECRETS_PASSWORD_LEN == 2 * SECRET_RANDOM_BYTES, "hex of the random bytes");
 	while (got < sizeof(raw)) {
 		ssize_t r = getrandom(raw + got, sizeof(raw) - got, 0);
 		if (r < 0 && errno == EINTR)
 			continue;
 		if (r < 0)
-			return diag_fail(d, "cannot generate a password for role '%s': getrandom: %s", role,
+			return diag_fail(d, "cannot generate a password for %s: getrandom: %s", what,
 					 strerror(errno));
 		got += (size_t)r;
 	}
 	for (size_t i = 0; i < sizeof(raw); i++) {
-		hex[2 * i] = digits[raw[i] >> 4];
-		hex[2 * i + 1] = digits[raw[i] & 15];
+		out[2 * i] = digits[raw[i] >> 4];
+		out[2 * i + 1] = digits[raw[i] & 15];
 	}
-	hex[sizeof(hex) - 1] = '\0';
+	out[SECRETS_PASSWORD_LEN] = '\0';
+	explicit_bzero(raw, sizeof(raw));
+	return 0;
+}
+
+int secrets_ensure(struct secrets *s, const char *role, int *created, struct diag *d)
+{
+	char hex[SECRETS_PASSWORD_LEN + 1];
+
+	if (created)
+		*created = 0;
+	if (secrets_get(s, role))
+		return 0;
+	char *what = xstrfmt("role '%s'", role);
+	int r = secrets_random(hex, what, d);
+	free(what);
+	if (r)
+		return -1;
 	char *key = secrets_var_name(role);
 	put(s, key, hex);
 	free(key);
-	explicit_bzero(raw, sizeof(raw));
 	explicit_bzero(hex, sizeof(hex));
 	s->dirty = 1;
 	if (created)

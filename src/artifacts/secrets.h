@@ -24,6 +24,9 @@ int secrets_load(const char *path, struct secrets **out, struct diag *d);
 const char *secrets_get(const struct secrets *s, const char *role);
 /* Generate one for role unless present; *created = 1 when new. */
 int secrets_ensure(struct secrets *s, const char *role, int *created, struct diag *d);
+/* A fresh password: SECRETS_PASSWORD_LEN hex chars from getrandom; what names it in errors. */
+#define SECRETS_PASSWORD_LEN 48
+int secrets_random(char out[SECRETS_PASSWORD_LEN + 1], const char *what, struct diag *d);
 /* Write the file (0600, atomic) if anything changed. */
 int secrets_save(struct secrets *s, struct diag *d);
 /*

@@ -14,6 +14,7 @@
 #include "stack/dockerfile.h"
 #include "detect/dsn.h"
 #include "detect/evidence.h"
+#include "detect/imagescan.h"
 #include "detect/servers.h"
 #include "util/mask.h"
 #include "util/num.h"
@@ -40,6 +41,7 @@ struct detect_ctx {
 	struct patterns *patterns;
 	struct pg_servers servers;
 	struct strmap builders; /* image -> service building it (image_builder) */
+	const struct image_source *images; /* read images when the repository cannot say */
 	int builders_indexed;
 };
 
@@ -424,6 +426,9 @@ static int add_split_conn(struct detect_ctx *c, struct plan_service *ps, const c
 		if (!h) {
 			if (!u || (!pw && !db) || !c->servers.nr || (hint <= 0 && !db_word(w)))
 				return 0;
+			/* A broker or a cache that shares the env_file is not a client. */
+			if (s->image && other_engine(s->image))
+				return 0;
 		} else if (!u && !db) {
 			return 0;
 		}
@@ -675,11 +680,43 @@ static int is_build_step(const struct service *s)
 	return hit;
 }
 
+/*
+ * An image that is itself another kind of server (a cache, a broker, a
+ * search engine, a proxy) is not a PostgreSQL client, even when a shared
+ * env_file hands it DATABASE_URL.  Matched on the whole name of the image
+ * (or NAME-server), so "acme/redis-worker" or "nginx-app" stay candidates.
+ */
+static int other_server_image(const char *image)
+{
+	static const char *const names[] = {
+		"redis", "valkey", "keydb", "dragonfly", "memcached", "rabbitmq", "minio", "meilisearch",
+		"elasticsearch", "opensearch", "clickhouse", "mongo", "mongodb", "mysql", "mariadb", "nginx",
+		"traefik", "caddy", "haproxy", "envoy", "kafka", "zookeeper", "nats", "qdrant", "typesense",
+		"etcd", "mailpit", "mailhog", NULL
+	};
+	if (!image || strchr(image, '$'))
+		return 0;
+	const char *slash = strrchr(image, '/');
+	const char *base = slash ? slash + 1 : image;
+	size_t n = strcspn(base, ":@");
+	for (const char *const *x = names; *x; x++) {
+		size_t l = strlen(*x);
+		if (n < l || strncasecmp(base, *x, l))
+			continue;
+		if (n == l || (n == l + 7 && !strncasecmp(base + l, "-server", 7)))
+			return 1;
+	}
+	return 0;
+}
+
 static int find_connections(struct detect_ctx *c, struct plan_service *ps)
 {
 	const struct service *s = ps->svc;
 	struct strvec prefixes = STRVEC_INIT;
 	int ret = 0, has_dsn = 0;
+
+	if (other_server_image(s->image) && !s->build_context)
+		return 0;
 
 	for (size_t i = 0; i < s->nenv; i++) {
 		const struct env_entry *e = &s->env[i];
@@ -719,7 +756,7 @@ static int find_connections(struct detect_ctx *c, struct plan_service *ps)
 	/* POSTGRES_* on a client is a connection only with a host, or, without
 	 * one, with a user and a password in a stack that has a server. */
 	if (service_env(s, "POSTGRES_HOST") ||
-	    (service_env(s, "POSTGRES_USER") && c->servers.nr &&
+	    (!has_dsn && service_env(s, "POSTGRES_USER") && c->servers.nr &&
 	     (service_env(s, "POSTGRES_PASSWORD") || service_env(s, "POSTGRES_PWD") ||
 	      service_env(s, "POSTGRES_PASS"))))
 		if (add_split_conn(c, ps, "POSTGRES", 0))
@@ -768,6 +805,7 @@ struct startup {
 	int have_df;
 	const struct service *builder;
 	const char *context;   /* build context, relative to the project dir */
+	const char *df_display; /* the Dockerfile, relative to the project dir */
 	int unresolved;        /* a script path that does not resolve into the repo */
 	const char *unresolved_what;
 	int visible;
@@ -782,19 +820,21 @@ static int load_dockerfile(struct detect_ctx *c, struct startup *st, struct plan
 	if (!b || !b->dockerfile)
 		return 0;
 	char *abs = path_join(&c->plan->arena, c->p->dir, b->dockerfile);
+	const char *display = path_relative(&c->plan->arena, c->p->dir, abs);
 	struct srcfile *f;
 	struct diag sub = DIAG_INIT;
 	if (!path_exists(abs)) {
 		plan_warn(c->plan, 1, "%s:%d: %s: Dockerfile %s not found: its start-up cannot be "
 			  "read", b->build_pos.file ? b->build_pos.file->display : "?", b->build_pos.line,
-			  ps->name, b->dockerfile);
+			  ps->name, display);
 		return 0;
 	}
-	if (srcfile_read(&c->plan->arena, abs, b->dockerfile, 1u << 20, &f, &sub) ||
-	    dockerfile_parse(b->dockerfile, f->data, f->len, &st->df, &sub)) {
+	if (srcfile_read(&c->plan->arena, abs, display, 1u << 20, &f, &sub) ||
+	    dockerfile_parse(display, f->data, f->len, &st->df, &sub)) {
 		return diag_take(c->d, &sub); /* it names the Dockerfile already */
 	}
 	st->have_df = 1;
+	st->df_display = display;
 	st->builder = b;
 	st->context = b->build_context;
 	if (b != ps->svc)
@@ -943,6 +983,73 @@ static void scan_script(struct detect_ctx *c, struct startup *st, struct plan_se
 	strvec_clear(&called);
 }
 
+/* The words of the effective start-up (argv items, shell strings split on blanks, quotes dropped). */
+static void startup_words(const struct strvec *full, struct strvec *out)
+{
+	for (size_t i = 0; i < full->nr; i++)
+		for (const char *p = full->v[i]; *p;) {
+			p += strspn(p, " \t\n;&|()");
+			size_t l = strcspn(p, " \t\n;&|()");
+			if (l) {
+				char *t = xstrndup(p, l);
+				char *v = t + strspn(t, "'\"");
+				size_t vl = strlen(v);
+				while (vl && (v[vl - 1] == '\'' || v[vl - 1] == '"'))
+					v[--vl] = '\0';
+				if (*v)
+					strvec_push(out, v);
+				free(t);
+			}
+			p += l;
+		}
+}
+
+/*
+ * Configuration files the start-up hands to a process manager (uwsgi
+ * app.ini, supervisord -c x.conf): the commands they run are start-up too.
+ * Every "key = value" line's value is read as a shell command, after a
+ * leading "exec:"-style tag (uwsgi's hook-pre-app = exec:./manage.py migrate).
+ */
+static void scan_config_files(struct detect_ctx *c, struct startup *st, struct plan_service *ps,
+			      const struct strvec *words, struct evidence_list *found)
+{
+	for (size_t i = 0; i < words->nr; i++) {
+		const char *w = words->v[i];
+		if (!str_ends(w, ".ini") && !str_ends(w, ".conf") && !str_ends(w, ".cfg"))
+			continue;
+		const char *abs = resolve_script(c, st, ps->svc, w);
+		struct srcfile *f;
+		struct diag sub = DIAG_INIT;
+		if (!abs)
+			continue;
+		const char *display = path_relative(&c->plan->arena, c->p->dir, abs);
+		if (srcfile_read(&c->plan->arena, abs, display, 1u << 20, &f, &sub)) {
+			diag_release(&sub);
+			continue;
+		}
+		size_t before = found->nr;
+		int line = 1;
+		for (const char *p = f->data, *end = f->data + f->len; p < end; line++) {
+			const char *nl = memchr(p, '\n', (size_t)(end - p));
+			size_t n = nl ? (size_t)(nl - p) : (size_t)(end - p);
+			char *text = xstrndup(p, n);
+			char *eq = strchr(text, '=');
+			if (eq && text[0] != '#' && text[0] != ';' && text[0] != '[') {
+				char *v = eq + 1;
+				v += strspn(v, " \t");
+				size_t tag = strspn(v, "abcdefghijklmnopqrstuvwxyz-");
+				if (tag && v[tag] == ':' && v[tag + 1] != '/')
+					v += tag + 1;
+				if (*v)
+					evidence_match_shell(c->patterns, v, display, line, found);
+			}
+			free(text);
+			p = nl ? nl + 1 : end;
+		}
+		add_matches(c, ps, found, before, "config");
+	}
+}
+
 /* Node -> argv (list) or shell string (string); returns 1 if present. */
 static int node_argv(const struct ynode *n, struct strvec *argv, const char **shell)
 {
@@ -1061,7 +1168,7 @@ static int classify(struct detect_ctx *c, struct plan_service *ps, int settled)
 			  s->command->pos.line, "command", &found);
 	/* The image's own start-up, for what compose does not override. */
 	if (st.have_df) {
-		const char *df = st.builder->dockerfile;
+		const char *df = st.df_display;
 		if (!has_ep && st.df.entrypoint.nr)
 			scan_argv(c, &st, ps, (const char *const *)st.df.entrypoint.v,
 				  st.df.entrypoint_shell ? 0 : st.df.entrypoint.nr,
@@ -1110,6 +1217,12 @@ static int classify(struct detect_ctx *c, struct plan_service *ps, int settled)
 		for (size_t i = 0; i < eff_cmd->nr; i++)
 			strvec_push(&full, eff_cmd->v[i]);
 
+	{
+		struct strvec words = STRVEC_INIT;
+		startup_words(&full, &words);
+		scan_config_files(c, &st, ps, &words, &found);
+		strvec_clear(&words);
+	}
 	int migrates = found.nr > 0;
 	const char *mdir = NULL;
 	int read_only = 0;
@@ -1175,6 +1288,7 @@ static int classify(struct detect_ctx *c, struct plan_service *ps, int settled)
 		const char *shown = strcmp(st.context, ".") ? arena_strfmt(&plan->arena, "%s/%s", st.context, mdir)
 							    : mdir;
 		ps->cls = CLASS_UNCONFIRMED;
+		ps->migrations_dir = shown;
 		ps->reason = arena_strfmt(&plan->arena, "its build context ships %s/ but no start-up command "
 					  "applies it: the application may migrate from its own code", shown);
 		plan_add_evidence(plan, ps, shown, 0, "migrations directory in the build context", "build");
@@ -1187,6 +1301,9 @@ static int classify(struct detect_ctx *c, struct plan_service *ps, int settled)
 				 : arena_strdup(&plan->arena, "start-up visible, no migration evidence");
 		free(what);
 	}
+	/* Start-up inside an image: read the image when one can be read. */
+	if (ps->cls == CLASS_UNCONFIRMED && !settled && !(cs && cs->cls) && c->images)
+		imagescan_classify(plan, ps, c->patterns, c->images);
 	/* Say what start-up was looked at when nothing else was recorded. */
 	if (ps->nevidence == ev_before && full.nr) {
 		struct buf b = BUF_INIT;
@@ -1197,7 +1314,7 @@ static int classify(struct detect_ctx *c, struct plan_service *ps, int settled)
 			plan_add_evidence(plan, ps, at->pos.file->display, at->pos.line, b.buf,
 					  has_cmd ? "command" : "entrypoint");
 		else if (st.have_df)
-			plan_add_evidence(plan, ps, st.builder->dockerfile,
+			plan_add_evidence(plan, ps, st.df_display,
 					  st.df.cmd_line ? st.df.cmd_line : st.df.entrypoint_line, b.buf, "dockerfile");
 		buf_release(&b);
 	}
@@ -1344,7 +1461,8 @@ int detect_services(struct plan *plan, const struct config *cfg, const struct pl
 		    struct diag *d)
 {
 	const struct compose_project *p = plan->project;
-	struct detect_ctx c = { .plan = plan, .p = p, .cfg = cfg, .d = d };
+	struct detect_ctx c = { .plan = plan, .p = p, .cfg = cfg, .d = d,
+				.images = opts ? opts->images : NULL };
 	int ret = -1;
 
 	c.patterns = patterns_default();
@@ -1445,8 +1563,26 @@ int detect_services(struct plan *plan, const struct config *cfg, const struct pl
 		int settled = apply_assume(&c, opts, ps);
 		if (settled < 0 || classify(&c, ps, settled))
 			goto cleanup;
-		detect_decide_action(plan, ps);
 	}
+	/* Migrations a context ships are accounted for when a service built from
+	 * the same context visibly applies them (a dedicated migrator). */
+	for (size_t i = 0; i < plan->nservices; i++) {
+		struct plan_service *ps = &plan->services[i];
+		const struct service *b = ps->migrations_dir ? image_builder(&c, ps->svc) : NULL;
+		for (size_t j = 0; b && j < plan->nservices; j++) {
+			struct plan_service *m = &plan->services[j];
+			const struct service *mb = image_builder(&c, m->svc);
+			if (m == ps || m->cls != CLASS_MIGRATOR || !mb || !mb->build_context ||
+			    strcmp(mb->build_context, b->build_context))
+				continue;
+			ps->cls = CLASS_WRITER;
+			ps->reason = arena_strfmt(&plan->arena, "start-up visible, no migration evidence; the "
+						  "migrations in %s/ are applied by %s", ps->migrations_dir, m->name);
+			break;
+		}
+	}
+	for (size_t i = 0; i < plan->nservices; i++)
+		detect_decide_action(plan, &plan->services[i]);
 	record_servers(&c);
 	ret = 0;
 cleanup:

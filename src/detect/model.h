@@ -19,6 +19,7 @@
 #include "util/strmap.h"
 
 struct config;
+struct image_source;
 
 /*
  * A pool size hint (POOL_SIZE=, pool_max_conns=, ...) is a whole number from
@@ -107,6 +108,7 @@ struct plan_service {
 	int observed_peak;      /* live: sessions seen for its user, 0 = unknown */
 	int shared_literal;     /* one of its DSN literals is shared with another service */
 	const char *class_reason; /* why its class (reason says why its action) */
+	const char *migrations_dir; /* unconfirmed only because its build context ships this directory */
 };
 
 struct role_setting {
@@ -199,6 +201,8 @@ struct plan {
 struct plan_opts {
 	const char *const *assume; /* "SERVICE=CLASS" from --assume */
 	size_t nassume;
+	/* Where images can be read (detect/imagescan.h), or NULL: not at all. */
+	const struct image_source *images;
 };
 
 const struct plan_service *plan_service(const struct plan *plan, const char *name);

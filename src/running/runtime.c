@@ -223,17 +223,29 @@ int runtime_check_config(struct runtime *rt, struct diag *d)
 	return r;
 }
 
+int runtime_recreate_start(struct runtime *rt, const char *service, int timeout_ms, struct child *c,
+			   struct diag *d)
+{
+	child_for_compose(rt, c);
+	strvec_push(&c->args, "up");
+	strvec_push(&c->args, "-d");
+	strvec_push(&c->args, "--no-deps");
+	strvec_push(&c->args, "--force-recreate");
+	strvec_push(&c->args, service);
+	c->timeout_ms = timeout_ms;
+	if (run_start(c, d)) {
+		child_release(c);
+		return -1;
+	}
+	return 0;
+}
+
 int runtime_recreate(struct runtime *rt, const char *service, int timeout_ms, struct diag *d)
 {
 	struct child c;
-	child_for_compose(rt, &c);
-	strvec_push(&c.args, "up");
-	strvec_push(&c.args, "-d");
-	strvec_push(&c.args, "--no-deps");
-	strvec_push(&c.args, "--force-recreate");
-	strvec_push(&c.args, service);
-	c.timeout_ms = timeout_ms;
-	int r = run_command(&c, d);
+	if (runtime_recreate_start(rt, service, timeout_ms, &c, d))
+		return -1;
+	int r = run_finish(&c, d);
 	child_release(&c);
 	return r;
 }

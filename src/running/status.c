@@ -7,6 +7,8 @@
 #include "running/status.h"
 #include "util/num.h"
 #include "detect/dsn.h"
+#include "running/finish.h"
+#include "running/observe.h"
 
 #include <jansson.h>
 #include <limits.h>
@@ -225,6 +227,26 @@ int status_run(struct deploy_ctx *dc)
 			buf_addf(&text, " %s", on_super.v[i]);
 	}
 	buf_addch(&text, '\n');
+	{
+		char *when = NULL, *who = NULL;
+		if (finish_recorded(dc->dir, &when, &who)) {
+			buf_addf(&text, "finish: ran at %s (the password of superuser %s was rotated)\n", when, who);
+			json_object_set_new(root, "finish", json_pack("{s:s, s:s}", "finished_at", when, "role", who));
+		} else {
+			buf_addstr(&text, "finish: not run\n");
+			json_object_set_new(root, "finish", json_null());
+		}
+		free(when);
+		free(who);
+		long pid = 0;
+		if (observe_leftover(dc->dir, &when, &pid)) {
+			buf_addf(&text, "observe: objects installed by pid %ld (%s) may still be in the databases: "
+				 "run `dsnflip observe --cleanup`\n", pid, when);
+			json_object_set_new(root, "observe_leftover", json_pack("{s:s, s:i}", "since", when,
+										"pid", (json_int_t)pid));
+			free(when);
+		}
+	}
 	json_object_set_new(root, "services", svcs);
 	json_object_set_new(root, "roles", roles);
 	json_object_set_new(root, "superuser_connections", json_integer(superuser_connections));

@@ -70,6 +70,9 @@ struct loader {
 	/* The chain of files including one another, for cycle errors. */
 	const char *inc_stack[MAX_INCLUDE_DEPTH + 1];
 	size_t include_depth;
+	/* service_keys as a set, made at the first service: every key of every
+	 * service is checked against the list. */
+	struct strmap service_keys;
 };
 
 static const char *const top_keys[] = {
@@ -963,7 +966,10 @@ static struct ynode *canon_service(struct loader *L, const char *name, struct yn
 		}
 		if (!strncmp(key, "x-", 2))
 			continue;
-		if (!in_list(service_keys, key)) {
+		if (!L->service_keys.nr)
+			for (const char *const *sk = service_keys; *sk; sk++)
+				strmap_put(&L->service_keys, *sk, (void *)*sk);
+		if (!strmap_get(&L->service_keys, key)) {
 			err_node(L, k, "services.%s: unknown key '%s'", name, key);
 			return NULL;
 		}
@@ -2132,6 +2138,7 @@ cleanup:
 	strvec_clear(&files);
 	strvec_clear(&active);
 	free(L.cache);
+	strmap_clear(&L.service_keys);
 	if (ret) {
 		compose_free(p);
 		return -1;

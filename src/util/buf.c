@@ -137,14 +137,22 @@ void buf_addch(struct buf *b, int c)
 
 void buf_vaddf(struct buf *b, const char *fmt, va_list ap)
 {
+	/* Format into the room there is, and only when the text does not fit
+	 * grow and format again: most texts fit, and formatting is the cost. */
 	va_list cp;
+	buf_grow(b, 64);
+	size_t room = b->alloc - b->len;
 	va_copy(cp, ap);
-	int n = vsnprintf(NULL, 0, fmt, cp);
+	int n = vsnprintf(b->buf + b->len, room, fmt, cp);
 	va_end(cp);
-	if (n <= 0)
+	if (n <= 0) {
+		b->buf[b->len] = '\0';
 		return;
-	buf_grow(b, (size_t)n);
-	vsnprintf(b->buf + b->len, (size_t)n + 1, fmt, ap);
+	}
+	if ((size_t)n >= room) {
+		buf_grow(b, (size_t)n);
+		vsnprintf(b->buf + b->len, (size_t)n + 1, fmt, ap);
+	}
 	b->len += (size_t)n;
 }
 
