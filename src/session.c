@@ -88,6 +88,7 @@ void cli_compose_opts(const struct cli *cli, struct compose_opts *co)
 	co->profiles = (const char *const *)cli->profiles.v;
 	co->nprofiles = cli->profiles.nr;
 	co->environ = cli->environ;
+	co->config_path = cli->config;
 }
 
 int session_open(const struct cli *cli, struct session *s, struct diag *d)

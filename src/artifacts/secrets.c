@@ -164,6 +164,15 @@ int secrets_load(const char *path, struct secrets **out, struct diag *d)
 	int fd = -1, ret = -1;
 
 	s->path = xstrdup(path);
+	{
+		char *dir = xstrdup(path), *slash = strrchr(dir, '/');
+		if (slash && slash != dir)
+			*slash = '\0';
+		int bad = slash && state_dir_check(dir, d);
+		free(dir);
+		if (bad)
+			goto cleanup;
+	}
 	fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0) {
 		if (errno == ENOENT) {
@@ -286,6 +295,47 @@ int secrets_ensure(struct secrets *s, const char *role, int *created, struct dia
 	return 0;
 }
 
+/* One component of the state directory chain: level 0 the project dir, 1 its parent, 2 BASE. */
+static int check_component(const char *dir, int level, struct diag *d)
+{
+	struct stat st;
+	uid_t me = geteuid();
+
+	if ((level < 2 ? lstat(dir, &st) : stat(dir, &st)) && errno == ENOENT)
+		return 0;
+	if (level < 2 && S_ISLNK(st.st_mode))
+		return diag_err(d, "state directory '%s' is a symbolic link; refusing to use it", dir);
+	if (!S_ISDIR(st.st_mode))
+		return diag_err(d, "state directory '%s' is not a directory", dir);
+	if (st.st_uid != me && !(level > 0 && st.st_uid == 0))
+		return diag_err(d, "state directory '%s' belongs to uid %u, not to you (uid %u); "
+				"refusing to use it (anyone who owns it can swap what dsnflip keeps there)",
+				dir, (unsigned)st.st_uid, (unsigned)me);
+	/* A root-owned sticky parent (/tmp) lets others add entries but not
+	 * replace ours: what is below it stays ours. */
+	int sticky_ok = level > 0 && st.st_uid == 0 && (st.st_mode & S_ISVTX);
+	if ((st.st_mode & (S_IWGRP | S_IWOTH)) && !sticky_ok)
+		return diag_err(d, "state directory '%s' has mode %04o: group or others may write it; "
+				"refusing to use it (chmod go-w '%s', and check what is in it)", dir,
+				(unsigned)(st.st_mode & 07777), dir);
+	return 0;
+}
+
+int state_dir_check(const char *dir, struct diag *d)
+{
+	char *p = xstrdup(dir);
+	int ret = 0;
+	for (int level = 0; level < 3 && !ret; level++) {
+		ret = check_component(p, level, d);
+		char *slash = strrchr(p, '/');
+		if (!slash || slash == p)
+			break;
+		*slash = '\0';
+	}
+	free(p);
+	return ret;
+}
+
 /* mkdir -p for the parents of path, each new directory 0700; the last one tightened to 0700. */
 static int make_dirs(const char *path, struct diag *d)
 {
@@ -298,22 +348,23 @@ static int make_dirs(const char *path, struct diag *d)
 		return 0;
 	}
 	*slash = '\0';
-	if (fs_mkdir_p(dir, 0700, d))
+	if (state_dir_check(dir, d) || fs_mkdir_p(dir, 0700, d))
 		goto cleanup;
 	struct stat st;
 	if (lstat(dir, &st) || !S_ISDIR(st.st_mode)) {
 		diag_fail(d, "'%s' is not a directory", dir);
 		goto cleanup;
 	}
-	if ((st.st_mode & (S_IRWXG | S_IRWXO)) && st.st_uid == geteuid() && chmod(dir, 0700)) {
+	/* Read access for others is tightened (nothing there should be read by
+	 * them); write access is refused by state_dir_check below: someone may
+	 * already have swapped a file. */
+	if ((st.st_mode & (S_IRWXG | S_IRWXO)) && !(st.st_mode & (S_IWGRP | S_IWOTH)) &&
+	    st.st_uid == geteuid() && chmod(dir, 0700)) {
 		diag_fail(d, "cannot make '%s' private (chmod 700): %s", dir, strerror(errno));
 		goto cleanup;
 	}
-	if (st.st_mode & (S_IRWXG | S_IRWXO) && st.st_uid != geteuid()) {
-		diag_fail(d, "directory '%s' is open to others and not yours; refusing to keep secrets in it",
-			  dir);
+	if (state_dir_check(dir, d))
 		goto cleanup;
-	}
 	ret = 0;
 cleanup:
 	free(dir);

@@ -17,6 +17,7 @@
 #include "detect/imagescan.h"
 #include "detect/servers.h"
 #include "util/mask.h"
+#include "util/num.h"
 #include "util/path.h"
 #include "util/strmap.h"
 
@@ -73,16 +74,8 @@ static int input_error_at(struct detect_ctx *c, const struct env_entry *e, const
 /* A port as libpq takes it: empty (the default) or 1..65535. */
 static int is_port(const char *v)
 {
-	long n = 0;
-
-	if (!*v)
-		return 1;
-	for (const char *p = v; *p; p++) {
-		if (*p < '0' || *p > '9' || p - v > 5)
-			return 0;
-		n = n * 10 + (*p - '0');
-	}
-	return n >= 1 && n <= 65535;
+	int n;
+	return !*v || num_parse_int(v, 1, 65535, &n) == NUM_OK;
 }
 
 /*
@@ -195,8 +188,11 @@ static int add_dsn_conn(struct detect_ctx *c, struct plan_service *ps, const str
 		hint = dsn_param(&dsn, "pool_size");
 	if (!hint)
 		hint = dsn_param(&dsn, "maxPoolSize");
-	if (hint && atoi(hint) > 0)
-		pc->pool_hint = atoi(hint);
+	if (hint && *hint &&
+	    num_parse_int(hint, 1, POOL_HINT_MAX, &pc->pool_hint) != NUM_OK)
+		plan_warn(c->plan, 1, "%s:%d: %s: the pool size \"%s\" in %s is not a whole number "
+			  "from 1 to %d: set connection_limit in dsnflip.yml", pc->defined_file,
+			  pc->defined_line, s->name, hint, e->key, POOL_HINT_MAX);
 	pc->read_only = truthy_readonly(dsn_param(&dsn, "options")) ||
 			(dsn_param(&dsn, "default_transaction_read_only") &&
 			 truthy_readonly("default_transaction_read_only=on") &&
@@ -455,7 +451,9 @@ static int add_split_conn(struct detect_ctx *c, struct plan_service *ps, const c
 	pc->password_entry = pw;
 	pc->entry = anchor;
 	pc->host = h ? a_dup(c->plan, h->value) : NULL;
-	pc->port = po && atoi(po->value) > 0 ? atoi(po->value) : 5432;
+	pc->port = 5432;
+	if (po && *po->value)
+		num_parse_int(po->value, 1, 65535, &pc->port); /* is_port() checked it */
 	pc->user = u && *u->value ? a_dup(c->plan, u->value) : NULL;
 	pc->password = pw && *pw->value ? a_dup(c->plan, pw->value) : NULL;
 	pc->database = db && *db->value ? a_dup(c->plan, db->value) : pc->user;
@@ -826,14 +824,14 @@ static int load_dockerfile(struct detect_ctx *c, struct startup *st, struct plan
 	struct srcfile *f;
 	struct diag sub = DIAG_INIT;
 	if (!path_exists(abs)) {
-		plan_warn(c->plan, 0, "%s: Dockerfile %s not found", ps->name, display);
+		plan_warn(c->plan, 1, "%s:%d: %s: Dockerfile %s not found: its start-up cannot be "
+			  "read", b->build_pos.file ? b->build_pos.file->display : "?", b->build_pos.line,
+			  ps->name, display);
 		return 0;
 	}
 	if (srcfile_read(&c->plan->arena, abs, display, 1u << 20, &f, &sub) ||
 	    dockerfile_parse(display, f->data, f->len, &st->df, &sub)) {
-		diag_at(c->d, display, 0, 0, "%s", sub.msg.buf);
-		diag_release(&sub);
-		return -1;
+		return diag_take(c->d, &sub); /* it names the Dockerfile already */
 	}
 	st->have_df = 1;
 	st->df_display = display;
@@ -894,14 +892,14 @@ static const char *resolve_script(struct detect_ctx *c, struct startup *st,
 		wd = wdn->str;
 	const char *cpath = path_join(a, wd, path);
 	const char *m = mount_source(c, s, cpath);
-	if (m && path_exists(m))
+	if (m && path_exists(m) && compose_path_allowed(c->p, m))
 		return m;
 	if (st->have_df) {
 		char *rel = dockerfile_map_path(&st->df, cpath);
 		if (rel) {
 			const char *abs = path_join(a, path_join(a, c->p->dir, st->context), rel);
 			free(rel);
-			if (path_exists(abs) && !path_is_dir(abs))
+			if (path_exists(abs) && !path_is_dir(abs) && compose_path_allowed(c->p, abs))
 				return abs;
 		}
 	}
@@ -977,7 +975,7 @@ static void scan_script(struct detect_ctx *c, struct startup *st, struct plan_se
 		if (!next) {
 			/* Relative to the script's own directory in the repo. */
 			char *cand = path_join(&c->plan->arena, path_dirname(&c->plan->arena, abs), called.v[i]);
-			next = path_exists(cand) ? cand : NULL;
+			next = path_exists(cand) && compose_path_allowed(c->p, cand) ? cand : NULL;
 		}
 		if (next)
 			scan_script(c, st, ps, next, level + 1, found);

@@ -21,6 +21,14 @@
 struct config;
 struct image_source;
 
+/*
+ * A pool size hint (POOL_SIZE=, pool_max_conns=, ...) is a whole number from
+ * 1 to PostgreSQL's ceiling on max_connections: a value outside that cannot
+ * be a real pool, and keeping it bounded keeps the budget arithmetic far
+ * from int overflow.
+ */
+#define POOL_HINT_MAX 262143
+
 enum svc_class { CLASS_MIGRATOR, CLASS_WRITER, CLASS_READER, CLASS_UNCONFIRMED };
 enum svc_action { ACTION_FLIP, ACTION_HOLD, ACTION_SKIP };
 enum role_kind { ROLE_OWNER, ROLE_WRITER, ROLE_READER };

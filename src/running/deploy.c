@@ -13,6 +13,7 @@
  * `rollback` takes every switched service back; both converge.
  */
 #include "running/deploy.h"
+#include "util/num.h"
 #include "plan/plan_json.h"
 #include "util/fs.h"
 #include "util/path.h"
@@ -22,6 +23,7 @@
 
 #include <errno.h>
 #include <poll.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -169,7 +171,9 @@ int deploy_open(struct deploy_ctx *dc, const struct deploy_opts *o, const struct
 			return -1;
 
 	if (flags & DEPLOY_LOCK) {
-		if (fs_mkdir_p(dc->dir, 0700, d))
+		/* StrictModes before anything is made or read there (secrets.h). */
+		if (state_dir_check(dc->dir, d) || fs_mkdir_p(dc->dir, 0700, d) ||
+		    state_dir_check(dc->dir, d))
 			return -1;
 		if (lock_acquire(&dc->lock, dc->dir, o->command, &note, d)) {
 			buf_release(&note);
@@ -543,7 +547,8 @@ static void check_sessions(struct deploy_ctx *dc, struct watch *w, const struct 
 		const char *p[1] = { w->role };
 		if (!pg_execp(&dc->pc, "SELECT count(*) FROM pg_stat_activity WHERE usename = $1", 1, p,
 			      "sessions of the role", &res, &sub)) {
-			int n = atoi(PQgetvalue(res, 0, 0));
+			int n = 0;
+			num_parse_int(PQgetvalue(res, 0, 0), 0, INT_MAX, &n);
 			if (n > w->role_sessions_max)
 				w->role_sessions_max = n;
 			if (w->role_limit > 0 && n > w->role_limit)
@@ -574,7 +579,8 @@ static void check_sessions(struct deploy_ctx *dc, struct watch *w, const struct 
 		for (int i = 0; i < PQntuples(res); i++) {
 			const char *user = PQgetvalue(res, i, 0);
 			int super = PQgetvalue(res, i, 1)[0] == 't';
-			int n = atoi(PQgetvalue(res, i, 2));
+			int n = 0;
+			num_parse_int(PQgetvalue(res, i, 2), 0, INT_MAX, &n);
 			if (w->role && !strcmp(user, w->role) && n > w->own_role_sessions)
 				w->own_role_sessions = n;
 			if (super) {
@@ -958,8 +964,11 @@ static int check_role(struct deploy_ctx *dc, const struct plan_role *r, struct b
 		buf_addf(problems, "\n  role %s cannot log in (NOLOGIN)", r->name);
 	if (PQgetvalue(res, 0, 1)[0] == 't')
 		buf_addf(problems, "\n  role %s is a superuser", r->name);
-	int limit = atoi(PQgetvalue(res, 0, 2));
-	if (limit != r->connection_limit)
+	int limit;
+	if (num_parse_int(PQgetvalue(res, 0, 2), -1, INT_MAX, &limit))
+		buf_addf(problems, "\n  role %s: the server reported an unreadable connection limit",
+			 r->name);
+	else if (limit != r->connection_limit)
 		buf_addf(problems, "\n  role %s has CONNECTION LIMIT %d, the plan says %d "
 				   "(run 'dsnflip roles apply')", r->name, limit, r->connection_limit);
 	const char *cfg = PQgetvalue(res, 0, 3);

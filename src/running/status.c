@@ -5,11 +5,13 @@
  * none at the moment, from the DSN its container was started with.
  */
 #include "running/status.h"
+#include "util/num.h"
 #include "detect/dsn.h"
 #include "running/finish.h"
 #include "running/observe.h"
 
 #include <jansson.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -186,9 +188,9 @@ int status_run(struct deploy_ctx *dc)
 				      "SELECT (SELECT count(*) FROM pg_stat_activity WHERE usename = $1), "
 				      "(SELECT rolconnlimit FROM pg_roles WHERE rolname = $1)",
 				      1, p, r->name, &res, &sub)) {
-				n = atoi(PQgetvalue(res, 0, 0));
+				num_parse_int(PQgetvalue(res, 0, 0), 0, INT_MAX, &n);
 				if (!PQgetisnull(res, 0, 1))
-					limit = atoi(PQgetvalue(res, 0, 1));
+					num_parse_int(PQgetvalue(res, 0, 1), -1, INT_MAX, &limit);
 			}
 			PQclear(res);
 			diag_release(&sub);
@@ -212,7 +214,7 @@ int status_run(struct deploy_ctx *dc)
 			     "SELECT count(*) FROM pg_stat_activity a JOIN pg_roles r ON r.rolname = a.usename "
 			     "WHERE r.rolsuper AND a.backend_type = 'client backend' AND a.pid <> pg_backend_pid()",
 			     "superuser sessions", &res, &sub))
-			superuser_connections = atoi(PQgetvalue(res, 0, 0));
+			num_parse_int(PQgetvalue(res, 0, 0), 0, INT_MAX, &superuser_connections);
 		PQclear(res);
 		diag_release(&sub);
 		buf_addf(&text, "\nsuperuser connections: %d", superuser_connections);
