@@ -4,7 +4,9 @@
  */
 #include "artifacts/branch.h"
 #include "artifacts/gitops.h"
+#include "util/fs.h"
 #include "util/path.h"
+#include "stack/envfile.h"
 #include "plan/plan_json.h"
 #include "plan/report.h"
 #include "artifacts/rolesql.h"
@@ -491,14 +493,19 @@ int branch_runbook(const struct branch_doc *doc, const char *templates_dir, stru
 			tvars_set(ln, "services", lo->lines[k].services);
 			tvars_set(ln, "text", lo->lines[k].text);
 		}
+		if (doc->env_ignored && !strcmp(path_basename(lo->file), ".env"))
+			tvars_set(u, "order_note", "compose reads `.env` from the top and a reference "
+				  "sees only the lines above it, so move each edited line below the "
+				  "dsnflip password block at the end of `.env` (or set the password "
+				  "variables in the environment).");
 	}
 	tvars_set(v, "untracked_rollback", doc->nleft_out ? "Put back the copies you kept of the "
 		  "files that are not in this commit, too." : "");
 	for (size_t i = 0; i < doc->rw->notes.nr; i++)
 		tvars_set(tvars_add_row(v, "notes"), "text", doc->rw->notes.v[i]);
 	tvars_set(v, "env_note", doc->env_ignored
-		  ? "Git ignores `.env` in this project, so `dsnflip branch` also wrote them at the top "
-		    "of `.env` on the machine where it ran."
+		  ? "Git ignores `.env` in this project, so `dsnflip branch` also added them at the end "
+		    "of `.env` on the machine where it ran (no existing line moved)."
 		  : "Git does not ignore `.env` in this project, so dsnflip did not write them there: "
 		    "keep them out of every file git tracks.");
 	add_server_steps(v, plan);
@@ -547,79 +554,43 @@ void branch_message(const struct branch_doc *doc, struct buf *out)
 
 /* --- .env --- */
 
-/* Does line (without its end) define one of vars? */
-static int defines(const char *line, size_t n, const struct strvec *vars)
-{
-	size_t i = 0;
-	while (i < n && (line[i] == ' ' || line[i] == '\t'))
-		i++;
-	if (n - i > 7 && !strncmp(line + i, "export", 6) && (line[i + 6] == ' ' || line[i + 6] == '\t')) {
-		i += 6;
-		while (i < n && (line[i] == ' ' || line[i] == '\t'))
-			i++;
-	}
-	size_t k = i;
-	while (k < n && line[k] != '=' && line[k] != ' ' && line[k] != '\t' && line[k] != ':')
-		k++;
-	for (size_t v = 0; v < vars->nr; v++) {
-		const char *eq = strchr(vars->v[v], '=');
-		if ((size_t)(eq - vars->v[v]) == k - i && !strncmp(vars->v[v], line + i, k - i))
-			return 1;
-	}
-	return 0;
-}
-
 /*
- * Put "NAME=value" lines (vars) in a block at the top of the .env at path,
- * replacing earlier definitions of those names (at the top, they are set
- * before any line that refers to them).  Written atomically; *changed says
- * whether the file changed.  The passwords pass only through memory wiped
- * afterwards.  The new file is private (0600 or the owner's own bits).
+ * Set the role passwords (keys/values) in the .env at path through the
+ * envfile grammar: a password already there is replaced in place, a new
+ * one is added at the end, below DOTENV_MARK; no existing line moves, so
+ * every file:line the plan records stays true and a re-run changes
+ * nothing.  Written atomically; *changed says whether the file changed.
+ * The passwords pass only through memory wiped afterwards.  The file is
+ * private (0600, or the owner's own bits plus read and write).
  */
-static int write_dotenv(const char *path, const struct strvec *vars, int *changed, struct diag *d)
+static int write_dotenv(const char *path, const char *const *keys, const char *const *values,
+			size_t n, int *changed, struct diag *d)
 {
-	struct buf old = BUF_INIT, neu = BUF_INIT;
+	struct buf neu = BUF_INIT;
 	struct stat st = { 0 };
 	mode_t mode = 0600;
-	const char *eol = "\n";
-	char *tmp = NULL;
-	int fd = -1, ret = -1;
+	size_t len = 0;
+	char *old = NULL;
+	int ret = -1;
 
 	*changed = 0;
-	FILE *fp = fopen(path, "rb");
-	if (fp) {
-		char chunk[8192];
-		size_t got;
-		while ((got = fread(chunk, 1, sizeof(chunk), fp)) > 0)
-			buf_add(&old, chunk, got);
-		fclose(fp);
-		/* The owner's bits are kept; group and others lose theirs: the file
-		 * now holds passwords, and every file that does is 0600 (PRODUCT.md
-		 * §5, issue 6; tests/tier-faults secrets proof). */
-		if (!stat(path, &st))
-			mode = (st.st_mode & S_IRWXU) | S_IRUSR | S_IWUSR;
+	if (!stat(path, &st)) {
+		old = read_file(path, &len);
+		if (!old) {
+			diag_fail(d, "cannot read %s: %s", path, strerror(errno));
+			goto cleanup;
+		}
+		/* The file now holds passwords: group and others lose their bits. */
+		mode = (st.st_mode & S_IRWXU) | S_IRUSR | S_IWUSR;
 	} else if (errno != ENOENT) {
 		diag_fail(d, "cannot read %s: %s", path, strerror(errno));
 		goto cleanup;
 	}
-	const char *nl = memchr(old.buf, '\n', old.len);
-	if (nl && nl > old.buf && nl[-1] == '\r')
-		eol = "\r\n";
-	buf_addf(&neu, "%s%s", DOTENV_MARK, eol);
-	for (size_t i = 0; i < vars->nr; i++)
-		buf_addf(&neu, "%s%s", vars->v[i], eol);
-	for (size_t at = 0; at < old.len;) {
-		const char *e = memchr(old.buf + at, '\n', old.len - at);
-		size_t end = e ? (size_t)(e - old.buf) + 1 : old.len, n = end - at;
-		size_t body = n;
-		while (body && (old.buf[at + body - 1] == '\n' || old.buf[at + body - 1] == '\r'))
-			body--;
-		int mark = body == strlen(DOTENV_MARK) && !memcmp(old.buf + at, DOTENV_MARK, body);
-		if (!mark && !defines(old.buf + at, body, vars))
-			buf_add(&neu, old.buf + at, n);
-		at = end;
+	if (envfile_set(path, old ? old : "", len, keys, values, n, DOTENV_MARK, &neu, d)) {
+		d->code = EXIT_FAILED;
+		goto cleanup;
 	}
-	if (neu.len == old.len && !memcmp(neu.buf, old.buf, old.len)) {
+	if (old && neu.len == len && !memcmp(neu.buf, old, len)) {
 		/* Already holds these passwords: still make it private. */
 		if ((st.st_mode & (S_IRWXG | S_IRWXO)) && chmod(path, mode)) {
 			diag_fail(d, "cannot make %s private (chmod %o): %s", path, (unsigned)mode,
@@ -629,36 +600,16 @@ static int write_dotenv(const char *path, const struct strvec *vars, int *change
 		ret = 0;
 		goto cleanup;
 	}
-	tmp = xstrfmt("%s.dsnflip-XXXXXX", path);
-	fd = mkstemp(tmp);
-	if (fd < 0 || fchmod(fd, mode) || write(fd, neu.buf, neu.len) != (ssize_t)neu.len || fsync(fd)) {
-		diag_fail(d, "cannot write %s: %s", path, strerror(errno));
+	if (fs_write_atomic(path, neu.buf, neu.len, mode, d))
 		goto cleanup;
-	}
-	if (close(fd)) {
-		fd = -1;
-		diag_fail(d, "cannot write %s: %s", path, strerror(errno));
-		goto cleanup;
-	}
-	fd = -1;
-	if (rename(tmp, path)) {
-		diag_fail(d, "cannot replace %s: %s", path, strerror(errno));
-		goto cleanup;
-	}
-	free(tmp);
-	tmp = NULL;
 	*changed = 1;
 	ret = 0;
 cleanup:
-	if (fd >= 0)
-		close(fd);
-	if (tmp) {
-		unlink(tmp);
-		free(tmp);
+	if (old) {
+		explicit_bzero(old, len);
+		free(old);
 	}
-	explicit_bzero(old.buf, old.len);
 	explicit_bzero(neu.buf, neu.len);
-	buf_release(&old);
 	buf_release(&neu);
 	return ret;
 }
@@ -978,14 +929,21 @@ int branch_run(const struct branch_stack *s, const struct branch_opts *o, struct
 	for (size_t i = 0; i < nfiles; i++)
 		strvec_push(&out->files, paths.v[i]);
 	if (out->env_ignored && rw.roles.nr) {
+		const char **vals = xcalloc(rw.roles.nr, sizeof(*vals));
+		size_t nv = 0;
 		for (size_t i = 0; i < rw.roles.nr; i++) {
-			char *var = secrets_var_name(rw.roles.v[i]);
 			const char *pw = secrets_get(sec, rw.roles.v[i]);
-			if (pw)
-				strvec_pushf(&envvars, "%s=%s", var, pw);
+			if (!pw)
+				continue;
+			char *var = secrets_var_name(rw.roles.v[i]);
+			strvec_push(&envvars, var);
 			free(var);
+			vals[nv++] = pw;
 		}
-		if (write_dotenv(path_join(&a, p->dir, ".env"), &envvars, &out->env_written, d))
+		int w = write_dotenv(path_join(&a, p->dir, ".env"), (const char *const *)envvars.v, vals, nv,
+				     &out->env_written, d);
+		free(vals);
+		if (w)
 			goto cleanup;
 	}
 	ret = 0;
