@@ -4,6 +4,7 @@
  */
 #include "artifacts/branch.h"
 #include "artifacts/gitops.h"
+#include "artifacts/mirror.h"
 #include "util/fs.h"
 #include "util/path.h"
 #include "stack/envfile.h"
