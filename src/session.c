@@ -6,11 +6,13 @@
 #include "session.h"
 #include "server/discover.h"
 #include "util/path.h"
+#include "artifacts/gitops.h"
 #include "server/pgconn.h"
 #include "plan/admin.h"
 #include "running/deploy.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 /*
@@ -76,6 +78,44 @@ cleanup:
 	return rc;
 }
 
+/*
+ * Whether git tracks a file, for the plan's flips (plan_tracked_fn).  The
+ * repository is opened on the first question only (libgit2's start-up
+ * costs ~10 ms, and most stacks never ask); outside a repository, or with
+ * no commit yet, every answer is "unknown".
+ */
+struct git_tracker {
+	const char *dir;
+	struct gitrepo *repo;
+	int state; /* 0 not tried, 1 open, -1 no repository */
+};
+
+static int git_tracked(void *ctx, const struct srcfile *f, const char **why)
+{
+	struct git_tracker *t = ctx;
+	struct diag ignore = DIAG_INIT;
+	if (!t->state) {
+		t->state = !gitrepo_open(t->dir, &t->repo, &ignore) &&
+			   !gitrepo_set_base(t->repo, NULL, &ignore) ? 1 : -1;
+		diag_release(&ignore);
+	}
+	if (t->state < 0)
+		return -1;
+	struct arena a = ARENA_INIT;
+	struct gitpath gp;
+	char *rel = gitrepo_relpath(t->repo, path_absolute(&a, f->path));
+	int r = rel ? gitrepo_path(t->repo, rel, f->data, f->len, &gp, &ignore) : -1;
+	free(rel);
+	arena_release(&a);
+	diag_release(&ignore);
+	if (r)
+		return -1;
+	if (gp.in_base)
+		return 1;
+	*why = gp.ignored ? "git ignores it" : "not committed";
+	return 0;
+}
+
 void cli_compose_opts(const struct cli *cli, struct compose_opts *co)
 {
 	co->dir = cli->dir;
@@ -123,10 +163,14 @@ int session_open(const struct cli *cli, struct session *s, struct diag *d)
 	}
 	po.assume = (const char *const *)cli->assume.v;
 	po.nassume = cli->assume.nr;
-	if (plan_build(s->project, s->config, NULL, &po, &s->plan, d))
+	struct git_tracker tracker = { s->project->dir, NULL, 0 };
+	po.tracked = git_tracked;
+	po.tracked_ctx = &tracker;
+	if (plan_build(s->project, s->config, NULL, &po, &s->plan, d) || go_live(cli, s, &po, d)) {
+		gitrepo_free(tracker.repo);
 		goto fail;
-	if (go_live(cli, s, &po, d))
-		goto fail;
+	}
+	gitrepo_free(tracker.repo);
 	return 0;
 fail:
 	session_close(s);

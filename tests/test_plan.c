@@ -24,7 +24,7 @@ struct loaded {
 static void load(struct loaded *l, const char *dir, const char *const *assume, size_t nassume)
 {
 	struct compose_opts co = COMPOSE_OPTS_INIT;
-	struct plan_opts po = { assume, nassume };
+	struct plan_opts po = { .assume = assume, .nassume = nassume };
 	struct diag d = DIAG_INIT;
 	char *const env[] = { NULL };
 	char cfgpath[512];

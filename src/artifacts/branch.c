@@ -748,6 +748,15 @@ int branch_run(const struct branch_stack *s, const struct branch_opts *o, struct
 			 "class (see 'dsnflip plan')");
 		goto cleanup;
 	}
+	/* A flip that cannot be made says why in its own words (the plan blocks on it too). */
+	for (size_t i = 0; i < plan->nservices; i++)
+		for (size_t k = 0; k < plan->services[i].nconns; k++) {
+			const struct plan_flip *fl = plan->services[i].conns[k].flip;
+			if (plan->services[i].action == ACTION_FLIP && fl && fl->blocked) {
+				diag_err(d, "%s", fl->blocked);
+				goto cleanup;
+			}
+		}
 	if (plan->blocking) {
 		diag_err(d, "the plan has a blocking warning: run 'dsnflip plan', resolve it, then re-run");
 		goto cleanup;

@@ -13,6 +13,7 @@
  */
 #include "artifacts/rewrite.h"
 #include "stack/literal.h"
+#include "plan/flip.h"
 #include "detect/dsn.h"
 #include "stack/envfile.h"
 #include "artifacts/secrets.h"
@@ -30,10 +31,7 @@ static int same_path(const struct srcfile *a, const struct srcfile *b)
 
 char *rewrite_password_ref(const char *role)
 {
-	char *v = secrets_var_name(role);
-	char *ref = xstrfmt("${%s:?%s must be set}", v, v);
-	free(v);
-	return ref;
+	return flip_password_ref(role, NULL);
 }
 
 /* The length of "KEY=" in a list-form item, or -1. */
@@ -390,155 +388,73 @@ const struct rewrite_file *rewrite_file_for(const struct rewrite *rw, const stru
 
 /* --- from the plan --- */
 
-struct target_ctx {
-	struct rewrite *rw;
-	const struct plan_service *ps;
-	struct diag *d;
-};
-
-static void position(const struct origin *o, const char **file, int *line, int *col)
+static enum rewrite_kind target_kind(enum flip_kind k)
 {
-	*file = o->pos.file ? o->pos.file->display : "(environment)";
-	*line = o->pos.line;
-	*col = o->pos.col;
+	return k == FLIP_USER ? RW_USER : k == FLIP_PASSWORD ? RW_PASSWORD : RW_DSN;
 }
 
-static int add_target(struct target_ctx *c, const struct env_entry *e, enum rewrite_kind kind,
-		      const char *role, int user, int password)
+/* Record the target for one site (one per service variable), then its edit. */
+static int add_target(struct rewrite *rw, const struct plan_service *ps, const struct plan_flip *fl,
+		      const struct flip_site *s, const char *ref, struct diag *d)
 {
-	struct rewrite *rw = c->rw;
-	const char *svc = c->ps->name;
-	const struct origin *o = &e->origin, *site = o;
-	struct diag *d = c->d;
-	struct buf raw = BUF_INIT, val = BUF_INIT;
-	char *ref = rewrite_password_ref(role), *label = xstrfmt("services.%s.%s", svc, e->key);
+	enum rewrite_kind kind = target_kind(s->kind);
+	struct buf val = BUF_INIT;
 	int ret = -1;
 
 	for (size_t i = 0; i < rw->ntargets; i++) {
 		struct rewrite_target *t = &rw->targets[i];
-		if (strcmp(t->service, svc) || strcmp(t->key, e->key))
+		if (strcmp(t->service, ps->name) || strcmp(t->key, s->key))
 			continue;
-		if (t->kind == kind && !strcmp(t->role, role)) {
-			t->user |= user;
-			t->password |= password;
-			ret = 0;
-		} else {
-			diag_err(d, "%s would be rewritten for two roles (%s and %s)", label, t->role, role);
+		if (t->kind == kind && !strcmp(t->role, fl->role)) {
+			t->user |= s->user;
+			t->password |= s->password;
+			return 0;
 		}
-		goto cleanup;
+		return diag_err(d, "%s would be rewritten for two roles (%s and %s)", s->label, t->role,
+				fl->role);
 	}
-	/* A user or password reached through ${VAR}: replace the reference, never VAR. */
-	if (kind != RW_DSN && o->via)
-		site = o->via;
-	if (site->kind == ORIGIN_PROCESS) {
-		if (o->via) {
-			const char *file;
-			int line, col;
-			position(o->via, &file, &line, &col);
-			diag_at(d, file, line, col, "%s is ${%s} from the process environment: there is "
-				"no file to rewrite; define %s in .env or write the value here, then re-run",
-				label, o->var ? o->var : "?", o->var ? o->var : "it");
-		} else {
-			diag_err(d, "%s comes from the process environment: there is no file to rewrite; "
-				 "write it in the compose file or .env, then re-run", label);
-		}
-		goto cleanup;
-	}
-	const struct srcfile *f = site->pos.file;
-	int yaml = site->kind == ORIGIN_YAML, line = site->pos.line, col = site->pos.col;
-	if (literal_read(f, yaml, site->list_form, site->pos.start, site->pos.end, line, col,
-			       label, &raw, d))
-		goto cleanup;
-	if (kind == RW_DSN) {
-		struct diag sub = DIAG_INIT;
-		struct dsn check = DSN_INIT;
-		int ok = !dsn_rewrite(raw.buf, user ? role : NULL, password ? ref : NULL, &val, &sub) &&
-			 !dsn_parse(val.buf, &check, &sub);
-		if (ok)
-			ok = (!user || (check.user && !strcmp(check.user, role))) &&
-			     (!password || (check.password && !strcmp(check.password, ref)));
-		dsn_release(&check);
-		if (!ok) {
-			diag_at(d, f->display, line, col, "%s cannot be rewritten in place: its user and "
-				"password are not separable from the references it is built from%s%s",
-				label, sub.set ? ": " : "", sub.set ? sub.msg.buf : "");
-			diag_release(&sub);
-			goto cleanup;
-		}
-		diag_release(&sub);
-	} else {
-		buf_addstr(&val, kind == RW_USER ? role : ref);
-	}
-	if (rewrite_set_value(rw, f, yaml, site->list_form, site->pos.start, site->pos.end, line, col,
-			      val.buf, label, d))
-		goto cleanup;
+	flip_text_render(&s->text, ref, &val);
+	if (rewrite_set_value(rw, s->file, s->yaml, s->list_form, s->start, s->end, s->line, s->col,
+			      val.buf, s->label, d))
+		goto out;
 	ALLOC_GROW(rw->targets, rw->ntargets + 1, rw->targets_alloc);
 	struct rewrite_target *t = &rw->targets[rw->ntargets++];
 	memset(t, 0, sizeof(*t));
-	t->service = xstrdup(svc);
-	t->key = xstrdup(e->key);
-	t->role = xstrdup(role);
+	t->service = xstrdup(ps->name);
+	t->key = xstrdup(s->key);
+	t->role = xstrdup(fl->role);
 	t->kind = kind;
-	t->user = user;
-	t->password = password;
-	t->file = f;
-	t->line = line;
-	t->start = site->pos.start;
-	if ((kind == RW_PASSWORD || (kind == RW_DSN && password)) && !strvec_contains(&rw->roles, role))
-		strvec_push(&rw->roles, role);
+	t->user = s->user;
+	t->password = s->password;
+	t->file = s->file;
+	t->line = s->line;
+	t->start = s->start;
+	if (s->password && !strvec_contains(&rw->roles, fl->role))
+		strvec_push(&rw->roles, fl->role);
 	ret = 0;
-cleanup:
-	buf_release(&raw);
+out:
 	buf_release(&val);
-	free(ref);
-	free(label);
 	return ret;
-}
-
-static int missing_setting(struct target_ctx *c, const struct plan_conn *pc, const char *what)
-{
-	const struct origin *o = &pc->entry->origin;
-	const char *file;
-	int line, col;
-	if (o->via)
-		o = o->via;
-	position(o, &file, &line, &col);
-	return diag_at(c->d, file, line, col, "services.%s: the connection set by %s has no %s variable "
-		       "(such as DB_%s) for dsnflip to rewrite; it edits values and never adds "
-		       "variables: add one, then re-run", c->ps->name, pc->variable, what,
-		       !strcmp(what, "user") ? "USER" : "PASSWORD");
 }
 
 int rewrite_compute(const struct plan *plan, struct rewrite *rw, struct diag *d)
 {
 	for (size_t i = 0; i < plan->nservices; i++) {
 		const struct plan_service *ps = &plan->services[i];
-		struct target_ctx c = { rw, ps, d };
 		if (ps->action != ACTION_FLIP)
 			continue;
 		for (size_t k = 0; k < ps->nconns; k++) {
-			const struct plan_conn *pc = &ps->conns[k];
-			const char *role = pc->role ? pc->role : ps->role;
-			if (!pc->superuser || !role)
+			const struct plan_flip *fl = ps->conns[k].flip;
+			if (!fl)
 				continue;
-			if (pc->form == CONN_SPLIT) {
-				if (!pc->user_entry)
-					return missing_setting(&c, pc, "user");
-				if (!pc->password_entry)
-					return missing_setting(&c, pc, "password");
-				if (add_target(&c, pc->user_entry, RW_USER, role, 1, 0) ||
-				    add_target(&c, pc->password_entry, RW_PASSWORD, role, 0, 1))
-					return -1;
-				continue;
-			}
-			int user = !pc->user_entry, password = !pc->password_entry;
-			if (!pc->entry)
-				continue;
-			if ((user || password) && add_target(&c, pc->entry, RW_DSN, role, user, password))
-				return -1;
-			if (pc->user_entry && add_target(&c, pc->user_entry, RW_USER, role, 1, 0))
-				return -1;
-			if (pc->password_entry && add_target(&c, pc->password_entry, RW_PASSWORD, role, 0, 1))
+			if (fl->blocked)
+				return diag_err(d, "%s", fl->blocked);
+			char *ref = flip_password_ref(fl->role, NULL);
+			int r = 0;
+			for (size_t s = 0; s < fl->nsites && !r; s++)
+				r = add_target(rw, ps, fl, &fl->sites[s], ref, d);
+			free(ref);
+			if (r)
 				return -1;
 		}
 	}

@@ -251,150 +251,6 @@ void deploy_close(struct deploy_ctx *dc)
 
 /* --- the override file ------------------------------------------------- */
 
-#define PW_MARK '\001'
-
-/* v as a YAML double-quoted scalar for compose: $ doubled, PW_MARK -> ref. */
-static void yaml_quote(struct buf *out, const char *v, const char *ref)
-{
-	buf_addch(out, '"');
-	for (const unsigned char *p = (const unsigned char *)v; *p; p++) {
-		if (*p == PW_MARK)
-			buf_addstr(out, ref);
-		else if (*p == '$')
-			buf_addstr(out, "$$");
-		else if (*p == '"' || *p == '\\')
-			buf_addf(out, "\\%c", *p);
-		else if (*p < 0x20 || *p == 0x7f)
-			buf_addf(out, "\\x%02x", *p);
-		else
-			buf_addch(out, *p);
-	}
-	buf_addch(out, '"');
-}
-
-struct envset {
-	struct strvec keys, vals; /* vals: with PW_MARK where the reference goes */
-	struct strvec refs;
-};
-
-static void envset_put(struct envset *es, const char *key, const char *val, const char *ref)
-{
-	if (strvec_contains(&es->keys, key))
-		return;
-	strvec_push(&es->keys, key);
-	strvec_push(&es->vals, val);
-	strvec_push(&es->refs, ref ? ref : "");
-}
-
-static void envset_clear(struct envset *es)
-{
-	strvec_clear(&es->keys);
-	strvec_clear(&es->vals);
-	strvec_clear(&es->refs);
-}
-
-/* The variables that switch one connection of a service to its role. */
-static int conn_overrides(const struct plan_service *ps, const struct plan_conn *pc,
-			  struct envset *es, struct diag *d)
-{
-	char *var = secrets_var_name(pc->role);
-	char *ref = xstrfmt("${%s:?%s must be set (dsnflip passes it)}", var, var);
-	char mark[2] = { PW_MARK, 0 };
-	int ret = -1;
-
-	if (pc->form != CONN_SPLIT) {
-		struct dsn dsn = DSN_INIT;
-		struct buf nv = BUF_INIT;
-		struct diag sub = DIAG_INIT;
-		const char *v = pc->entry && pc->entry->value ? pc->entry->value : "";
-		if (dsn_parse(v, &dsn, &sub)) {
-			diag_fail(d, "%s: %s of %s does not parse: %s", ps->name, pc->variable, ps->name,
-				  sub.msg.buf);
-			diag_release(&sub);
-			goto out;
-		}
-		int pw_in_dsn = dsn.password != NULL || !pc->password_entry;
-		dsn_release(&dsn);
-		if (dsn_rewrite(v, pc->role, pw_in_dsn ? mark : NULL, &nv, &sub)) {
-			diag_fail(d, "%s: cannot rewrite %s: %s", ps->name, pc->variable, sub.msg.buf);
-			diag_release(&sub);
-			buf_release(&nv);
-			goto out;
-		}
-		envset_put(es, pc->entry->key, nv.buf, ref);
-		buf_release(&nv);
-		if (pc->user_entry)
-			envset_put(es, pc->user_entry->key, pc->role, NULL);
-		if (pc->password_entry)
-			envset_put(es, pc->password_entry->key, mark, ref);
-	} else {
-		int pg_style = pc->variable && str_starts(pc->variable, "PG");
-		if (pc->user_entry)
-			envset_put(es, pc->user_entry->key, pc->role, NULL);
-		else if (pg_style)
-			envset_put(es, "PGUSER", pc->role, NULL);
-		else {
-			diag_fail(d, "%s: the connection at %s has no user variable to set", ps->name,
-				  pc->variable);
-			goto out;
-		}
-		if (pc->password_entry)
-			envset_put(es, pc->password_entry->key, mark, ref);
-		else if (pg_style)
-			envset_put(es, "PGPASSWORD", mark, ref);
-		else {
-			diag_fail(d, "%s: the connection at %s has no password variable to set", ps->name,
-				  pc->variable);
-			goto out;
-		}
-	}
-	ret = 0;
-out:
-	free(var);
-	free(ref);
-	return ret;
-}
-
-int deploy_render_override(const struct plan *plan, const struct journal *j, struct buf *out,
-			   struct diag *d)
-{
-	int any = 0;
-	buf_addstr(out, "# Written by dsnflip deploy: the services below run as their new roles.\n"
-			"# It holds no password: compose gets each <ROLE>_PASSWORD from dsnflip.\n"
-			"# Do not edit; `dsnflip rollback` removes services from it.\n"
-			"services:\n");
-	for (size_t i = 0; i < j->n; i++) {
-		const struct journal_service *js = &j->svcs[i];
-		if (!js->in_override)
-			continue;
-		const struct plan_service *ps = plan_service(plan, js->name);
-		if (!ps)
-			return diag_fail(d, "the journal switches '%s', which the stack no longer has",
-					 js->name);
-		struct envset es = { STRVEC_INIT, STRVEC_INIT, STRVEC_INIT };
-		for (size_t k = 0; k < ps->nconns; k++) {
-			const struct plan_conn *pc = &ps->conns[k];
-			if (!pc->role || !pc->superuser)
-				continue;
-			if (conn_overrides(ps, pc, &es, d)) {
-				envset_clear(&es);
-				return -1;
-			}
-		}
-		if (es.keys.nr) {
-			buf_addf(out, "  %s:\n    environment:\n", ps->name);
-			for (size_t k = 0; k < es.keys.nr; k++) {
-				buf_addf(out, "      %s: ", es.keys.v[k]);
-				yaml_quote(out, es.vals.v[k], es.refs.v[k]);
-				buf_addch(out, '\n');
-			}
-			any = 1;
-		}
-		envset_clear(&es);
-	}
-	return any;
-}
-
 /* Rewrite the override from the journal (or remove it when it switches nothing). */
 static int override_write(struct deploy_ctx *dc, struct diag *d)
 {
@@ -1224,6 +1080,17 @@ int deploy_run(struct deploy_ctx *dc)
 		code = EXIT_OK;
 		goto out;
 	}
+	/* The override must be renderable for every service before anything moves. */
+	for (size_t i = 0; i < ntodo; i++)
+		for (size_t k = 0; k < todo[i]->nconns; k++) {
+			const struct plan_flip *fl = todo[i]->conns[k].flip;
+			if (fl && !fl->nsettings) {
+				diag_err(&d, "%s cannot be switched: %s", todo[i]->name,
+					 fl->blocked ? fl->blocked : "no variable to set");
+				code = EXIT_INPUT;
+				goto out;
+			}
+		}
 	if (preflight(dc, todo, ntodo, &d))
 		goto out;
 	started = 1;

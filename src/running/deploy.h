@@ -25,6 +25,7 @@
 #include "plan/report.h"
 #include "stack/config.h"
 #include "running/journal.h"
+#include "running/override.h"
 #include "server/pgconn.h"
 #include "running/runtime.h"
 
@@ -95,13 +96,5 @@ void deploy_close(struct deploy_ctx *dc);
 int deploy_run(struct deploy_ctx *dc);
 /* `rollback SERVICE...|--all`: the exit code. */
 int rollback_run(struct deploy_ctx *dc);
-
-/*
- * The override file's text for the services the journal marks in_override
- * (exposed for tests).  Returns 0, or -1 with d when a DSN cannot be
- * rewritten.
- */
-int deploy_render_override(const struct plan *plan, const struct journal *j, struct buf *out,
-			   struct diag *d);
 
 #endif
