@@ -89,21 +89,15 @@ static int teardown(void **state)
 
 static void render(struct fx *f, const char *const *svcs, struct buf *out)
 {
-	struct journal j;
+	struct journal *j = journal_new(NULL);
 	struct diag d = DIAG_INIT;
-	memset(&j, 0, sizeof(j));
 	for (; *svcs; svcs++)
-		journal_get(&j, *svcs, 1)->in_override = 1;
-	int r = deploy_render_override(f->plan, &j, out, &d);
+		journal_get(j, *svcs, 1)->in_override = 1;
+	int r = deploy_render_override(f->plan, j, out, &d);
 	if (r < 0)
 		fprintf(stderr, "%s\n", d.msg.buf);
 	assert_true(r >= 0);
-	for (size_t i = 0; i < j.n; i++) {
-		free(j.svcs[i].name);
-		free(j.svcs[i].state);
-		free(j.svcs[i].step);
-	}
-	free(j.svcs);
+	journal_free(j);
 	diag_release(&d);
 }
 

@@ -642,17 +642,17 @@ static int rollback_one(struct deploy_ctx *dc, const struct plan_service *ps,
 			struct journal_service *js, long long *healthy_ms, struct diag *d)
 {
 	struct watch w;
-	if (journal_step(dc->j, js, "rolling_back", "rollback-begin", d))
+	if (journal_step(dc->j, js, JS_ROLLING_BACK, "rollback-begin", d))
 		return -1;
 	js->in_override = 0;
-	if (journal_step(dc->j, js, NULL, "rollback-override", d) || override_write(dc, d))
+	if (journal_step(dc->j, js, JS_UNCHANGED, "rollback-override", d) || override_write(dc, d))
 		return -1;
-	if (journal_step(dc->j, js, NULL, "rollback-recreate", d))
+	if (journal_step(dc->j, js, JS_UNCHANGED, "rollback-recreate", d))
 		return -1;
 	progress(dc, ps->name, "rolling back", "recreating on the old DSN");
 	if (runtime_recreate(&dc->rt, ps->name, RECREATE_MS, d))
 		return -1;
-	if (journal_step(dc->j, js, NULL, "rollback-verify", d))
+	if (journal_step(dc->j, js, JS_UNCHANGED, "rollback-verify", d))
 		return -1;
 	watch_init(&w, ps);
 	int r = watch_service(dc, &w, 10, ROLLBACK_STABLE_MS);
@@ -663,12 +663,12 @@ static int rollback_one(struct deploy_ctx *dc, const struct plan_service *ps,
 		for (size_t i = 0; i < w.evidence.nr; i++)
 			buf_addf(&d->msg, "\n    %s", w.evidence.v[i]);
 		journal_set_detail(js, d->msg.buf);
-		journal_step(dc->j, js, "rolled_back", "rollback-unhealthy", NULL);
+		journal_step(dc->j, js, JS_ROLLED_BACK, "rollback-unhealthy", NULL);
 		watch_release(&w);
 		return -1;
 	}
 	watch_release(&w);
-	return journal_step(dc->j, js, "rolled_back", "rollback-done", d);
+	return journal_step(dc->j, js, JS_ROLLED_BACK, "rollback-done", d);
 }
 
 static void print_evidence(struct deploy_ctx *dc, const struct watch *w)
@@ -695,12 +695,12 @@ static int flip_one(struct deploy_ctx *dc, const struct plan_service *ps, size_t
 	journal_set_detail(js, NULL);
 	say(dc, "[%zu/%zu] %s -> %s%s", idx + 1, total, ps->name, rname,
 	    merged ? " (the checkout already holds the flip: no override)" : "");
-	if (journal_step(dc->j, js, "in_flight", "begin", d))
+	if (journal_step(dc->j, js, JS_IN_FLIGHT, "begin", d))
 		return -1;
 	js->in_override = !merged;
-	if (journal_step(dc->j, js, NULL, "override", d) || override_write(dc, d))
+	if (journal_step(dc->j, js, JS_UNCHANGED, "override", d) || override_write(dc, d))
 		return -1;
-	if (journal_step(dc->j, js, NULL, "recreate", d))
+	if (journal_step(dc->j, js, JS_UNCHANGED, "recreate", d))
 		return -1;
 	progress(dc, ps->name, "recreating", "docker compose up -d --no-deps --force-recreate");
 	struct diag up = DIAG_INIT;
@@ -716,7 +716,7 @@ static int flip_one(struct deploy_ctx *dc, const struct plan_service *ps, size_t
 		buf_release(&tmp);
 		r = -1;
 	} else {
-		if (journal_step(dc->j, js, NULL, "watch", d)) {
+		if (journal_step(dc->j, js, JS_UNCHANGED, "watch", d)) {
 			diag_release(&up);
 			watch_release(&w);
 			return -1;
@@ -725,7 +725,7 @@ static int flip_one(struct deploy_ctx *dc, const struct plan_service *ps, size_t
 	}
 	diag_release(&up);
 	if (r == 0) {
-		if (journal_step(dc->j, js, "flipped", "done", d)) {
+		if (journal_step(dc->j, js, JS_FLIPPED, "done", d)) {
 			watch_release(&w);
 			return -1;
 		}
@@ -762,7 +762,7 @@ static int flip_one(struct deploy_ctx *dc, const struct plan_service *ps, size_t
 			     "itself holds the flip (the branch was merged).  Revert the merge (or check out "
 			     "the commit before it) and run 'docker compose up -d %s'", ps->name, rname,
 			  ps->name);
-		journal_step(dc->j, js, "failed", "failed-in-checkout", NULL);
+		journal_step(dc->j, js, JS_FAILED, "failed-in-checkout", NULL);
 		watch_release(&w);
 		return -1;
 	}
@@ -782,7 +782,7 @@ static int flip_one(struct deploy_ctx *dc, const struct plan_service *ps, size_t
 	}
 	/* Keep the failure in the journal for status and the next deploy. */
 	journal_set_detail(js, w.reason);
-	journal_step(dc->j, js, rr ? "failed" : "rolled_back", rr ? "rollback-failed" : "rollback-done",
+	journal_step(dc->j, js, rr ? JS_FAILED : JS_ROLLED_BACK, rr ? "rollback-failed" : "rollback-done",
 		     NULL);
 	diag_release(&rb);
 	watch_release(&w);
@@ -926,7 +926,7 @@ static int preflight(struct deploy_ctx *dc, const struct plan_service **todo, si
 		struct diag sub = DIAG_INIT;
 		const struct journal_service *js = journal_get(dc->j, todo[i]->name, 0);
 		/* Resuming a service a crash left half-recreated: it is recreated next anyway. */
-		if (js && !strcmp(js->state, "in_flight"))
+		if (js && js->state == JS_IN_FLIGHT)
 			continue;
 		if (service_containers(dc, todo[i]->name, &cts, &n, &sub)) {
 			buf_addf(&problems, "\n  %s: %s", todo[i]->name, sub.msg.buf);
@@ -992,11 +992,11 @@ int deploy_run(struct deploy_ctx *dc)
 	}
 	if (journal_unfinished(dc->j) && !dc->o->resume) {
 		for (size_t i = 0; i < dc->j->n; i++)
-			if (!strcmp(dc->j->svcs[i].state, "in_flight") ||
-			    !strcmp(dc->j->svcs[i].state, "rolling_back"))
+			if (dc->j->svcs[i].state == JS_IN_FLIGHT ||
+			    dc->j->svcs[i].state == JS_ROLLING_BACK)
 				diag_fail(&d, "an earlier run stopped while %s was %s (step %s, %s): run "
 					      "'dsnflip deploy --resume' to finish it or 'dsnflip rollback --all'",
-					  dc->j->svcs[i].name, dc->j->svcs[i].state, dc->j->svcs[i].step,
+					  dc->j->svcs[i].name, journal_state_name(dc->j->svcs[i].state), dc->j->svcs[i].step,
 					  dc->j->svcs[i].updated ? dc->j->svcs[i].updated : "?");
 		goto out;
 	}
@@ -1019,7 +1019,7 @@ int deploy_run(struct deploy_ctx *dc)
 		if (dc->o->resume && (!dc->j->active || !strvec_contains(&dc->j->rollout, ps->name)))
 			continue;
 		const struct journal_service *js = journal_get(dc->j, ps->name, 0);
-		if (js && !strcmp(js->state, "flipped") && js->in_override) {
+		if (js && js->state == JS_FLIPPED && js->in_override) {
 			say(dc, "%s is already on %s", ps->name, js->role ? js->role : ps->role);
 			continue;
 		}
@@ -1033,7 +1033,7 @@ int deploy_run(struct deploy_ctx *dc)
 			continue;
 		if (dc->o->resume && (!dc->j->active || !strvec_contains(&dc->j->rollout, ps->name)))
 			continue;
-		if (js && !strcmp(js->state, "flipped") && !dc->o->args.nr) {
+		if (js && js->state == JS_FLIPPED && !dc->o->args.nr) {
 			say(dc, "%s is already on %s (in the checkout)", ps->name, dc->merged_roles.v[i]);
 			continue;
 		}
@@ -1043,7 +1043,7 @@ int deploy_run(struct deploy_ctx *dc)
 	/* Resume: a rollback that was cut short is finished first, and the rollout stops there. */
 	for (size_t i = 0; dc->o->resume && i < dc->j->n; i++) {
 		struct journal_service *js = &dc->j->svcs[i];
-		if (strcmp(js->state, "rolling_back"))
+		if (js->state != JS_ROLLING_BACK)
 			continue;
 		const struct plan_service *ps = plan_service(plan, js->name);
 		if (!ps) {
@@ -1103,9 +1103,8 @@ int deploy_run(struct deploy_ctx *dc)
 	dc->j->active = 1;
 	for (size_t i = 0; i < ntodo; i++) {
 		struct journal_service *js = journal_get(dc->j, todo[i]->name, 1);
-		if (strcmp(js->state, "in_flight")) {
-			free(js->state);
-			js->state = xstrdup("pending");
+		if (js->state != JS_IN_FLIGHT) {
+			js->state = JS_PENDING;
 		}
 	}
 	if (journal_save(dc->j, &d))
@@ -1189,12 +1188,12 @@ int rollback_run(struct deploy_ctx *dc)
 			continue;
 		/* "failed": a flip whose own rollback did not finish (compose refused,
 		 * say); the container may still run on the new DSN, so it goes back too. */
-		int switched = js->in_override || !strcmp(js->state, "in_flight") ||
-			       !strcmp(js->state, "rolling_back") || !strcmp(js->state, "flipped") ||
-			       !strcmp(js->state, "failed");
+		int switched = js->in_override || js->state == JS_IN_FLIGHT ||
+			       js->state == JS_ROLLING_BACK || js->state == JS_FLIPPED ||
+			       js->state == JS_FAILED;
 		if (!switched) {
 			if (dc->o->args.nr)
-				say(dc, "%s is not switched (%s): nothing to roll back", name, js->state);
+				say(dc, "%s is not switched (%s): nothing to roll back", name, journal_state_name(js->state));
 			continue;
 		}
 		const struct plan_service *ps = plan_service(plan, name);
