@@ -16,7 +16,7 @@
 
 static int secret_key(const char *k)
 {
-	static const char *const words[] = { "PASSWORD", "PASSWD", "SECRET", "TOKEN", "_KEY",
+	static const char *const words[] = { "PASSWORD", "PASSWD", "PASS", "PWD", "SECRET", "TOKEN", "_KEY",
 					     "CREDENTIAL", NULL };
 	for (const char *const *w = words; *w; w++)
 		if (strcasestr(k, *w))

@@ -14,59 +14,19 @@
 #include "stack/dockerfile.h"
 #include "detect/dsn.h"
 #include "detect/evidence.h"
+#include "detect/servers.h"
 #include "util/mask.h"
 #include "util/path.h"
 #include "util/strmap.h"
 
 #include <ctype.h>
+#include <dirent.h>
 #include <stdio.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
-/* Images (or base images) that are a PostgreSQL server, not a client. */
-static const char *const server_images[] = {
-	"postgres", "postgresql", "timescaledb", "timescale/timescaledb", "postgis",
-	"bitnami/postgresql", "supabase/postgres", "citusdata/citus", "pgvector", NULL
-};
-
-static void image_base(const char *image, struct buf *out)
-{
-	const char *s = image, *slash = strchr(s, '/');
-	/* A first component with '.' or ':' (or "localhost") is a registry. */
-	if (slash) {
-		size_t n = (size_t)(slash - s);
-		if (memchr(s, '.', n) || memchr(s, ':', n) || (n == 9 && !strncmp(s, "localhost", 9)))
-			s = slash + 1;
-	}
-	if (!strncmp(s, "library/", 8))
-		s += 8;
-	size_t len = strcspn(s, "@");
-	const char *colon = memchr(s, ':', len);
-	if (colon && !memchr(colon, '/', len - (size_t)(colon - s)))
-		len = (size_t)(colon - s);
-	for (size_t i = 0; i < len; i++)
-		buf_addch(out, tolower((unsigned char)s[i]));
-}
-
-static int is_server_image(const char *image)
-{
-	struct buf b = BUF_INIT;
-	int hit = 0;
-	if (!image)
-		return 0;
-	image_base(image, &b);
-	for (const char *const *s = server_images; *s && !hit; s++)
-		hit = !strcmp(b.buf, *s) || str_ends(b.buf, *s) ||
-		      (str_starts(b.buf, *s) && b.buf[strlen(*s)] == '-');
-	/* e.g. "postgis/postgis", "timescale/timescaledb-ha" */
-	if (!hit)
-		hit = strstr(b.buf, "timescaledb") || strstr(b.buf, "postgis") ||
-		      !strcmp(path_basename(b.buf), "postgres");
-	buf_release(&b);
-	return hit;
-}
 
 /* --- connections --- */
 
@@ -76,8 +36,7 @@ struct detect_ctx {
 	const struct config *cfg;
 	struct diag *d;
 	struct patterns *patterns;
-	struct strvec superusers;
-	int *is_server;
+	struct pg_servers servers;
 	struct strmap builders; /* image -> service building it (image_builder) */
 	int builders_indexed;
 };
@@ -123,9 +82,43 @@ static int is_port(const char *v)
 	return n >= 1 && n <= 65535;
 }
 
-static int is_superuser(struct detect_ctx *c, const char *user)
+/*
+ * Decide whether a connection runs as a superuser, and say how (see
+ * plan.h): by name (postgres, or no user: libpq's default), by the server
+ * its host names (its image family's superusers), or unknown.  A host-less
+ * connection (split settings whose host is the app's default) is taken to
+ * reach the stack's only server.  Offline, "not a superuser" is only said
+ * when the server and every superuser of it are known.
+ */
+static void decide_superuser(struct detect_ctx *c, struct plan_conn *pc)
 {
-	return !user || !*user || strvec_contains(&c->superusers, user);
+	const struct pg_server *sv = servers_for_host(&c->servers, c->p, pc->host);
+	if (!sv && (!pc->host || !*pc->host) && c->servers.nr == 1)
+		sv = &c->servers.v[0];
+	pc->server = sv ? sv->svc->name : NULL;
+	if (pc->form == CONN_UNKNOWN) {
+		pc->superuser = 0;
+		pc->superuser_by = "unknown";
+		return;
+	}
+	if (!pc->user || !*pc->user || !strcmp(pc->user, "postgres")) {
+		pc->superuser = 1;
+		pc->superuser_by = "name";
+		return;
+	}
+	if (strchr(pc->user, '$')) {
+		pc->superuser = 0;
+		pc->superuser_by = "unknown";
+		return;
+	}
+	if (sv) {
+		pc->superuser = strvec_contains(&sv->superusers, pc->user);
+		pc->superuser_by = pc->superuser || sv->superusers_known ? "server_env" : "unknown";
+		return;
+	}
+	/* Not a server of this stack: a superuser elsewhere is one here too, for all we know. */
+	pc->superuser = servers_any_superuser(&c->servers, pc->user);
+	pc->superuser_by = pc->superuser ? "server_env" : "unknown";
 }
 
 static struct plan_conn *add_conn(struct plan *plan, struct plan_service *ps)
@@ -224,7 +217,6 @@ static int add_dsn_conn(struct detect_ctx *c, struct plan_service *ps, const str
 		const struct env_entry *h = service_env(s, "PGHOST");
 		pc->host = h && h->value ? a_dup(c->plan, h->value) : NULL;
 	}
-	pc->superuser = is_superuser(c, pc->user);
 	if (!pc->user)
 		plan_add_evidence(c->plan, ps, pc->defined_file, pc->defined_line,
 				  arena_strfmt(&c->plan->arena, "%s has no user: libpq's default applies, "
@@ -233,26 +225,107 @@ static int add_dsn_conn(struct detect_ctx *c, struct plan_service *ps, const str
 	return 0;
 }
 
-/* Split settings: a prefix whose USER/HOST/NAME/... variables form a connection. */
-struct split_keys {
-	const char *user, *password, *host, *port, *db;
-};
-
-static const char *const split_prefixes[] = {
-	"DB", "DATABASE", "POSTGRES", "POSTGRESQL", "PG", "PSQL", "SQL", NULL
-};
+/*
+ * Split settings: a prefix whose USER/HOST/NAME/... variables form a
+ * connection.  Keys match case-insensitively and the separator may be
+ * doubled, so nested-config spellings (LISTMONK_db__user,
+ * AUTHENTIK_POSTGRESQL__USER) group like DB_USER does.
+ */
+static const struct env_entry *env_ci(const struct service *s, const char *key)
+{
+	for (size_t i = s->nenv; i-- > 0;)
+		if (!strcasecmp(s->env[i].key, key) && s->env[i].value)
+			return &s->env[i];
+	return NULL;
+}
 
 static const struct env_entry *env_any(const struct service *s, const char *prefix,
 				       const char *const *suffixes)
 {
-	char key[128];
+	char key[160];
 	for (; *suffixes; suffixes++) {
 		snprintf(key, sizeof(key), "%s%s", prefix, *suffixes);
-		const struct env_entry *e = service_env(s, key);
-		if (e && e->value)
+		const struct env_entry *e = env_ci(s, key);
+		if (e)
 			return e;
 	}
 	return NULL;
+}
+
+/* The last word of a prefix ("AUTHENTIK_POSTGRESQL_" -> "POSTGRESQL"), into out. */
+static void last_word(const char *prefix, char *out, size_t n)
+{
+	size_t len = strlen(prefix);
+	while (len && prefix[len - 1] == '_')
+		len--;
+	size_t st = len;
+	while (st && prefix[st - 1] != '_')
+		st--;
+	size_t k = len - st < n - 1 ? len - st : n - 1;
+	memcpy(out, prefix + st, k);
+	out[k] = '\0';
+}
+
+/* A prefix whose words name PostgreSQL, or a database in general. */
+static int pg_word(const char *w)
+{
+	return strcasestr(w, "postgres") || !strcasecmp(w, "PG") || !strcasecmp(w, "PSQL") ||
+	       !strcasecmp(w, "PGSQL");
+}
+
+static int db_word(const char *w)
+{
+	return pg_word(w) || !strcasecmp(w, "DB") || !strcasecmp(w, "DATABASE") || !strcasecmp(w, "SQL") ||
+	       !strcasecmp(w, "RDS");
+}
+
+/* Another engine named in the prefix (MYSQL_DB, MONGO_DB, REDIS_DB ...). */
+static int other_engine(const char *s)
+{
+	static const char *const words[] = {
+		"mysql", "maria", "mongo", "redis", "clickhouse", "elastic", "influx", "mssql", "oracle",
+		"couch", "neo4j", "cassandra", "sqlite", "valkey", "memcache", "keydb", "dragonfly",
+		"rabbit", "amqp", "kafka", "nats", "minio", "s3", "ldap", "smtp", "mail", "cache",
+		"opensearch", "meili", "typesense", "qdrant", "milvus", "weaviate", "chroma", "etcd",
+		"zookeeper", "consul", "vault", "dynamo", "firestore", "surreal", "arango", "scylla",
+		"questdb", "cockroach", "tidb", "sqlserver", NULL
+	};
+	for (const char *const *w = words; *w; w++)
+		if (strcasestr(s, *w))
+			return 1;
+	return 0;
+}
+
+/* What PREFIX_TYPE / _ENGINE / _DIALECT / ... says: 1 PostgreSQL, -1 another engine, 0 nothing. */
+static int engine_hint(const struct service *s, const char *prefix)
+{
+	static const char *const sfx[] = { "_TYPE", "_ENGINE", "_DIALECT", "_CLIENT", "_DRIVER",
+					   "_CONNECTION", "_VENDOR", "_KIND", "_ADAPTER", "_PROVIDER", NULL };
+	const struct env_entry *e = env_any(s, prefix, sfx);
+	if (!e) {
+		/* DB_CONNECTION=pgsql sits beside DB_HOST in Laravel; DATABASE_TYPE in others. */
+		static const char *const bare[] = { "DB_CONNECTION", "DB_TYPE", "DATABASE_TYPE", "DB_ENGINE",
+						    "DB_DIALECT", "DB_DRIVER", "DATABASE_ENGINE", "DB_VENDOR", NULL };
+		for (const char *const *k = bare; *k && !e; k++)
+			e = env_ci(s, *k);
+	}
+	if (!e || !*e->value)
+		return 0;
+	if (strcasestr(e->value, "postgres") || strcasestr(e->value, "pgsql") || !strcasecmp(e->value, "pg") ||
+	    strcasestr(e->value, "psycopg") || strcasestr(e->value, "postgis") || strcasestr(e->value, "timescale"))
+		return 1;
+	return other_engine(e->value) ? -1 : 0;
+}
+
+/* Does host name a service of the stack that is not a server? */
+static int host_is_other_service(struct detect_ctx *c, const char *host)
+{
+	if (!host || !*host || servers_for_host(&c->servers, c->p, host))
+		return 0;
+	for (size_t i = 0; i < c->p->nservices; i++)
+		if (!strcmp(c->p->services[i].name, host))
+			return 1;
+	return 0;
 }
 
 static int add_split_conn(struct detect_ctx *c, struct plan_service *ps, const char *prefix,
@@ -261,9 +334,12 @@ static int add_split_conn(struct detect_ctx *c, struct plan_service *ps, const c
 	static const char *const u_pg[] = { "USER", NULL }, *const p_pg[] = { "PASSWORD", NULL },
 		*const h_pg[] = { "HOST", "HOSTADDR", NULL }, *const o_pg[] = { "PORT", NULL },
 		*const d_pg[] = { "DATABASE", NULL };
-	static const char *const u_s[] = { "_USER", "_USERNAME", NULL },
-		*const p_s[] = { "_PASSWORD", "_PASS", NULL }, *const h_s[] = { "_HOST", "_HOSTNAME", NULL },
-		*const o_s[] = { "_PORT", NULL }, *const d_s[] = { "_NAME", "_DATABASE", "_DB", "_DBNAME", NULL };
+	static const char *const u_s[] = { "_USER", "_USERNAME", "__USER", "__USERNAME", NULL },
+		*const p_s[] = { "_PASSWORD", "_PASS", "_PASSWD", "_PWD", "__PASSWORD", "__PASS", NULL },
+		*const h_s[] = { "_HOST", "_HOSTNAME", "__HOST", "__HOSTNAME", NULL },
+		*const o_s[] = { "_PORT", "__PORT", NULL },
+		*const d_s[] = { "_NAME", "_DATABASE", "_DB", "_DBNAME", "_DATABASE_NAME", "_DB_NAME",
+				 "__NAME", "__DATABASE", "__DB", "__DBNAME", NULL };
 	const struct service *s = ps->svc;
 	const struct env_entry *u = env_any(s, prefix, pg_style ? u_pg : u_s);
 	const struct env_entry *pw = env_any(s, prefix, pg_style ? p_pg : p_s);
@@ -271,19 +347,28 @@ static int add_split_conn(struct detect_ctx *c, struct plan_service *ps, const c
 	const struct env_entry *po = env_any(s, prefix, pg_style ? o_pg : o_s);
 	const struct env_entry *db = env_any(s, prefix, pg_style ? d_pg : d_s);
 
-	if (!pg_style && (!h || (!u && !db)))
-		return 0;
 	if (pg_style && !u && !h && !db)
 		return 0;
-	/* Not PostgreSQL unless the prefix, the port or the host says so. */
 	if (!pg_style) {
-		int pgish = 0;
-		for (const char *const *k = split_prefixes; *k && !pgish; k++)
-			pgish = !strcmp(prefix, *k);
-		if (!pgish && po && !strcmp(po->value, "5432"))
-			pgish = 1;
-		for (size_t i = 0; !pgish && i < c->p->nservices; i++)
-			pgish = c->is_server[i] && !strcmp(c->p->services[i].name, h->value);
+		char w[64];
+		last_word(prefix, w, sizeof(w));
+		int hint = engine_hint(s, prefix);
+		if (hint < 0 || (hint == 0 && other_engine(prefix)))
+			return 0;
+		/* Without a host the host is the app's default: only a user (and a
+		 * password or database) under a database-named prefix, in a stack
+		 * with a server, reads as a connection. */
+		if (!h) {
+			if (!u || (!pw && !db) || !c->servers.nr || (hint <= 0 && !db_word(w)))
+				return 0;
+		} else if (!u && !db) {
+			return 0;
+		}
+		/* Not PostgreSQL unless the prefix, the engine, the port or the host says so. */
+		int pgish = hint > 0 || pg_word(w) ||
+			    (po && (!strcmp(po->value, "5432") || !strcmp(po->value, "6432"))) ||
+			    (h && servers_for_host(&c->servers, c->p, h->value)) ||
+			    (db_word(w) && (!h || !host_is_other_service(c, h->value)));
 		if (!pgish)
 			return 0;
 	}
@@ -304,16 +389,179 @@ static int add_split_conn(struct detect_ctx *c, struct plan_service *ps, const c
 	pc->database = db && *db->value ? a_dup(c->plan, db->value) : pc->user;
 	pc->defined_file = origin_file(anchor);
 	pc->defined_line = origin_line(anchor);
-	pc->superuser = is_superuser(c, pc->user);
 	return 0;
+}
+
+static int ends_ci(const char *s, const char *sfx)
+{
+	size_t n = strlen(s), k = strlen(sfx);
+	return n >= k && !strcasecmp(s + n - k, sfx);
 }
 
 static int is_split_key(const char *key)
 {
-	return str_ends(key, "_USER") || str_ends(key, "_USERNAME") || str_ends(key, "_HOST") ||
-	       str_ends(key, "_PASSWORD") || str_ends(key, "_PASS") || str_ends(key, "_NAME") ||
-	       str_ends(key, "_DATABASE") || str_ends(key, "_DB") || str_ends(key, "_PORT") ||
-	       str_ends(key, "_HOSTNAME") || str_ends(key, "_DBNAME");
+	static const char *const sfx[] = { "_USER", "_USERNAME", "_HOST", "_PASSWORD", "_PASS", "_PASSWD", "_PWD",
+					   "_NAME", "_DATABASE", "_DB", "_PORT", "_HOSTNAME", "_DBNAME", NULL };
+	for (const char *const *x = sfx; *x; x++)
+		if (ends_ci(key, *x))
+			return 1;
+	return 0;
+}
+
+/* The prefix of a split key: DB_HOST -> "DB", DB_DATABASE_NAME -> "DB_DATABASE". */
+static char *split_prefix(const char *key)
+{
+	const char *us = strrchr(key, '_');
+	if (!us || us == key)
+		return NULL;
+	return xstrndup(key, (size_t)(us - key));
+}
+
+/*
+ * DSNs passed as command arguments: --database-url=postgres://..., or
+ * "--db postgres://...".  They are connections branch cannot rewrite.
+ */
+static int add_arg_conns(struct detect_ctx *c, struct plan_service *ps, const struct ynode *n)
+{
+	struct strvec words = STRVEC_INIT;
+	if (!n)
+		return 0;
+	if (n->kind == YN_SCALAR) {
+		for (const char *p = n->str; *p;) {
+			while (*p == ' ' || *p == '\t' || *p == '\n')
+				p++;
+			size_t l = strcspn(p, " \t\n");
+			if (l) {
+				char *w = xstrndup(p, l);
+				/* Quotes around the value are the shell's, not the DSN's. */
+				size_t wl = strlen(w);
+				char *v = w;
+				if (wl >= 2 && (w[0] == '\'' || w[0] == '"') && w[wl - 1] == w[0]) {
+					w[wl - 1] = '\0';
+					v = w + 1;
+				}
+				strvec_push(&words, v);
+				free(w);
+			}
+			p += l;
+		}
+	} else if (n->kind == YN_SEQ) {
+		for (size_t i = 0; i < n->n; i++)
+			if (n->items[i]->kind == YN_SCALAR)
+				strvec_push(&words, n->items[i]->str);
+	}
+	for (size_t i = 0; i < words.nr; i++) {
+		const char *w = words.v[i], *eq = strchr(w, '='), *val = w, *name = "command";
+		char *opt = NULL;
+		if (w[0] == '-' && eq) {
+			val = eq + 1;
+			if (*val == '\'' || *val == '"')
+				val++;
+			opt = xstrndup(w, (size_t)(eq - w));
+			name = opt;
+		} else if (i > 0 && words.v[i - 1][0] == '-') {
+			name = words.v[i - 1];
+		}
+		char *clean = xstrdup(val);
+		size_t cl = strlen(clean);
+		if (cl && (clean[cl - 1] == '\'' || clean[cl - 1] == '"'))
+			clean[cl - 1] = '\0';
+		struct dsn dsn = DSN_INIT;
+		struct diag sub = DIAG_INIT;
+		if (strstr(clean, "://") && dsn_is_candidate(clean) && !dsn_parse(clean, &dsn, &sub)) {
+			struct plan_conn *pc = add_conn(c->plan, ps);
+			pc->variable = a_dup(c->plan, name);
+			pc->form = CONN_ARG;
+			pc->host = a_dup(c->plan, dsn.nhosts ? dsn.hosts[0].host : NULL);
+			pc->port = dsn.nhosts && dsn.hosts[0].port > 0 ? dsn.hosts[0].port : 5432;
+			pc->user = a_dup(c->plan, dsn.user && *dsn.user ? dsn.user : NULL);
+			pc->database = a_dup(c->plan, dsn.dbname ? dsn.dbname : pc->user);
+			pc->defined_file = n->pos.file ? n->pos.file->display : "?";
+			pc->defined_line = n->pos.line;
+		}
+		dsn_release(&dsn);
+		diag_release(&sub);
+		free(clean);
+		free(opt);
+	}
+	strvec_clear(&words);
+	return 0;
+}
+
+/*
+ * A service that depends_on a server but shows no connection at all (the
+ * image's built-in default DSN, a config file) may well connect as the
+ * superuser: listed as unknown too.  Admin UIs (pgAdmin, Adminer) are left
+ * out: their connections are made by hand, not by the stack.
+ */
+static void depends_on_server(struct detect_ctx *c, struct plan_service *ps)
+{
+	const struct service *s = ps->svc;
+	const struct ynode *dep = ymap_get(s->node, "depends_on");
+	const char *server = NULL;
+	int line = dep ? dep->pos.line : 0;
+	if (s->image && (strcasestr(s->image, "pgadmin") || strcasestr(s->image, "adminer") ||
+			 strcasestr(s->image, "pgweb") || strcasestr(s->image, "nginx") ||
+			 strcasestr(s->image, "caddy") || strcasestr(s->image, "traefik")))
+		return;
+	for (size_t i = 0; dep && i < dep->n && !server; i++) {
+		const struct ynode *n = dep->kind == YN_SEQ ? dep->items[i] : dep->kind == YN_MAP ? dep->keys[i] : NULL;
+		if (n && n->kind == YN_SCALAR && servers_for_host(&c->servers, c->p, n->str)) {
+			server = n->str;
+			line = n->pos.line;
+		}
+	}
+	if (!server)
+		return;
+	struct plan_conn *pc = add_conn(c->plan, ps);
+	pc->variable = "depends_on";
+	pc->form = CONN_UNKNOWN;
+	pc->host = a_dup(c->plan, server);
+	pc->port = 5432;
+	pc->defined_file = dep->pos.file ? dep->pos.file->display : "?";
+	pc->defined_line = line;
+	plan_add_evidence(c->plan, ps, pc->defined_file, line,
+			  arena_strfmt(&c->plan->arena, "depends on the server %s but no connection is in its "
+				       "environment (an image default or a config file?)", server), "env");
+}
+
+/*
+ * A service whose connection cannot be read but whose environment names a
+ * server's host and a user still talks to that server: it is listed with
+ * an unknown connection rather than dropped.
+ */
+static void add_unknown_conn(struct detect_ctx *c, struct plan_service *ps)
+{
+	const struct service *s = ps->svc;
+	const struct env_entry *host = NULL, *user = NULL;
+	for (size_t i = 0; i < s->nenv && !host; i++) {
+		const char *v = s->env[i].value;
+		if (!v || !*v)
+			continue;
+		size_t hl = strcspn(v, ":");
+		char *h = xstrndup(v, hl);
+		if (servers_for_host(&c->servers, c->p, h))
+			host = &s->env[i];
+		free(h);
+	}
+	for (size_t i = 0; host && i < s->nenv && !user; i++)
+		if (strcasestr(s->env[i].key, "USER") && s->env[i].value && *s->env[i].value)
+			user = &s->env[i];
+	if (!host || !user) {
+		depends_on_server(c, ps);
+		return;
+	}
+	struct plan_conn *pc = add_conn(c->plan, ps);
+	pc->variable = host->key;
+	pc->form = CONN_UNKNOWN;
+	pc->host = a_dup(c->plan, host->value);
+	pc->port = 5432;
+	pc->user = a_dup(c->plan, user->value);
+	pc->defined_file = origin_file(host);
+	pc->defined_line = origin_line(host);
+	plan_add_evidence(c->plan, ps, origin_file(host), origin_line(host),
+			  arena_strfmt(&c->plan->arena, "%s names the server %s and %s a user, but the "
+				       "connection cannot be read", host->key, host->value, user->key), "env");
 }
 
 static int find_connections(struct detect_ctx *c, struct plan_service *ps)
@@ -338,23 +586,39 @@ static int find_connections(struct detect_ctx *c, struct plan_service *ps)
 		goto out;
 	}
 	for (size_t i = 0; i < s->nenv; i++) {
-		const char *key = s->env[i].key, *us;
-		if (!is_split_key(key) || !(us = strrchr(key, '_')) || us == key)
+		const char *key = s->env[i].key;
+		char *prefix;
+		if (!is_split_key(key) || !(prefix = split_prefix(key)))
 			continue;
-		/* DB_HOST -> "DB"; TRACKSOLID_DB_HOST -> "TRACKSOLID_DB". */
-		char *prefix = xstrndup(key, (size_t)(us - key));
+		/* DB_HOST -> "DB"; TRACKSOLID_DB_HOST -> "TRACKSOLID_DB"; a__b -> "a_". */
+		for (char *q = prefix; *q; q++)
+			*q = (char)toupper((unsigned char)*q);
 		if (!strvec_contains(&prefixes, prefix) && strcmp(prefix, "POSTGRES") != 0) {
 			strvec_push(&prefixes, prefix);
-			if (add_split_conn(c, ps, prefix, 0))
+			/* The group's own spelling: LISTMONK_db__user keeps "LISTMONK_db_". */
+			char *own = split_prefix(key);
+			if (add_split_conn(c, ps, own, 0))
 				ret = -1;
+			free(own);
 		}
 		free(prefix);
 		if (ret)
 			goto out;
 	}
-	/* POSTGRES_* on a client is a connection only with a host. */
-	if (service_env(s, "POSTGRES_HOST") && add_split_conn(c, ps, "POSTGRES", 0))
+	/* POSTGRES_* on a client is a connection only with a host, or, without
+	 * one, with a user and a password in a stack that has a server. */
+	if (service_env(s, "POSTGRES_HOST") ||
+	    (service_env(s, "POSTGRES_USER") && c->servers.nr &&
+	     (service_env(s, "POSTGRES_PASSWORD") || service_env(s, "POSTGRES_PWD") ||
+	      service_env(s, "POSTGRES_PASS"))))
+		if (add_split_conn(c, ps, "POSTGRES", 0))
+			ret = -1;
+	if (!ret && add_arg_conns(c, ps, s->command))
 		ret = -1;
+	if (!ret && add_arg_conns(c, ps, s->entrypoint))
+		ret = -1;
+	if (!ret && !ps->nconns)
+		add_unknown_conn(c, ps);
 out:
 	strvec_clear(&prefixes);
 	return ret;
@@ -575,6 +839,80 @@ static int node_argv(const struct ynode *n, struct strvec *argv, const char **sh
 	return 1;
 }
 
+/*
+ * Migration switches in the environment: the image's entrypoint migrates
+ * when told to (RUN_MIGRATIONS=1, MIGRATION_ENABLED=true,
+ * _AIRFLOW_DB_MIGRATE=true, DB_UPGRADE=yes).  A key that turns migrations
+ * off (SKIP_MIGRATIONS, DISABLE_..., NO_...) or a false value is not one.
+ */
+static void env_switches(struct detect_ctx *c, const struct service *s, struct evidence_list *found)
+{
+	for (size_t i = 0; i < s->nenv; i++) {
+		const struct env_entry *e = &s->env[i];
+		const char *k = e->key, *v = e->value;
+		if (!v || !(strcasestr(k, "MIGRAT") || ends_ci(k, "DB_UPGRADE") || ends_ci(k, "DB_INIT")))
+			continue;
+		if (strcasestr(k, "SKIP") || strcasestr(k, "DISABLE") || strcasestr(k, "NO_") ||
+		    strcasestr(k, "DONT") || strcasestr(k, "PREVENT") || strcasestr(k, "IGNORE") ||
+		    strcasestr(k, "_DIR") || strcasestr(k, "PATH") || strcasestr(k, "TABLE") ||
+		    strcasestr(k, "TIMEOUT") || strcasestr(k, "LOCK"))
+			continue;
+		if (strcasecmp(v, "1") && strcasecmp(v, "true") && strcasecmp(v, "yes") && strcasecmp(v, "on") &&
+		    strcasecmp(v, "always") && strcasecmp(v, "y"))
+			continue;
+		ALLOC_GROW(found->v, found->nr + 1, found->alloc);
+		struct evidence *ev = &found->v[found->nr++];
+		ev->file = xstrdup(origin_file(e));
+		ev->line = origin_line(e);
+		ev->text = xstrfmt("%s=%s: the image migrates at start-up when told to", k, v);
+		ev->pattern = xstrfmt("%s=%s", k, v);
+	}
+	(void)c;
+}
+
+/*
+ * A migrations directory in a build context (migrations/, alembic/,
+ * db/migrate/ ...), up to three levels down: the application ships schema
+ * changes, and many apply them from code at start-up (an ORM's
+ * auto-migrate, an embedded migrator) where no start-up command shows it.
+ * Returns the path relative to dir, or NULL.  Bounded: at most 2000
+ * entries are looked at.
+ */
+static const char *migrations_dir(struct arena *a, const char *dir, const char *rel, int depth, int *budget)
+{
+	static const char *const names[] = { "migrations", "migration", "migrate", "alembic", NULL };
+	static const char *const skip[] = { "node_modules", "vendor", "target", "dist", "build", "static",
+					    "public", "assets", "test", "tests", "spec", "docs", NULL };
+	DIR *d = opendir(dir);
+	struct dirent *de;
+	const char *found = NULL;
+	if (!d)
+		return NULL;
+	while (!found && (de = readdir(d)) && (*budget)-- > 0) {
+		const char *n = de->d_name;
+		if (n[0] == '.')
+			continue;
+		const char *abs = path_join(a, dir, n);
+		if (!path_is_dir(abs))
+			continue;
+		const char *r = *rel ? arena_strfmt(a, "%s/%s", rel, n) : n;
+		int hit = 0;
+		for (const char *const *x = names; *x && !hit; x++)
+			hit = !strcmp(n, *x);
+		if (hit) {
+			found = r;
+			break;
+		}
+		int skipped = 0;
+		for (const char *const *x = skip; *x && !skipped; x++)
+			skipped = !strcmp(n, *x);
+		if (!skipped && depth < 3)
+			found = migrations_dir(a, abs, r, depth + 1, budget);
+	}
+	closedir(d);
+	return found;
+}
+
 /* Gather start-up evidence and, unless `settled` (by --assume), decide the class. */
 static int classify(struct detect_ctx *c, struct plan_service *ps, int settled)
 {
@@ -617,6 +955,28 @@ static int classify(struct detect_ctx *c, struct plan_service *ps, int settled)
 				  df, st.df.cmd_line, "dockerfile", &found);
 	}
 	st.visible = has_ep || has_cmd || st.have_df;
+	/* A bare subcommand (command: server) goes to the image's own entrypoint,
+	 * which decides what runs: not visible unless that entrypoint is. */
+	const char *subcmd = NULL;
+	if (has_cmd && !has_ep && !st.have_df) {
+		const char *first = cmd_sh ? NULL : cmd.nr ? cmd.v[0] : NULL;
+		char *tmp = NULL;
+		if (cmd_sh) {
+			const char *p0 = cmd_sh + strspn(cmd_sh, " \t\n");
+			tmp = xstrndup(p0, strcspn(p0, " \t\n"));
+			first = tmp;
+		}
+		if (first && *first && !evidence_is_program(first))
+			subcmd = arena_strdup(&plan->arena, first);
+		free(tmp);
+		if (subcmd)
+			st.visible = 0;
+	}
+	{
+		size_t before = found.nr;
+		env_switches(c, s, &found);
+		add_matches(c, ps, &found, before, "env");
+	}
 
 	/* The effective argv, for "runs an application". */
 	const struct strvec *eff_ep = has_ep ? &ep : (st.have_df ? &st.df.entrypoint : NULL);
@@ -633,6 +993,7 @@ static int classify(struct detect_ctx *c, struct plan_service *ps, int settled)
 			strvec_push(&full, eff_cmd->v[i]);
 
 	int migrates = found.nr > 0;
+	const char *mdir = NULL;
 	int read_only = 0;
 	const char *ro_var = NULL;
 	for (size_t i = 0; i < ps->nconns; i++)
@@ -677,6 +1038,12 @@ static int classify(struct detect_ctx *c, struct plan_service *ps, int settled)
 		ps->cls = CLASS_UNCONFIRMED;
 		ps->reason = arena_strfmt(&plan->arena, "start-up script %s does not resolve into the "
 					  "repository", st.unresolved_what);
+	} else if (subcmd) {
+		ps->cls = CLASS_UNCONFIRMED;
+		ps->reason = arena_strfmt(&plan->arena, "'%s' is a subcommand of image %s's own entrypoint, "
+					  "which is not in the repository", subcmd, s->image ? s->image : "(none)");
+		plan_add_evidence(plan, ps, s->command->pos.file ? s->command->pos.file->display : file,
+				  s->command->pos.line, arena_strfmt(&plan->arena, "command: %s", subcmd), "command");
 	} else if (!st.visible) {
 		ps->cls = CLASS_UNCONFIRMED;
 		ps->reason = arena_strfmt(&plan->arena, "image %s has no build context in the repository "
@@ -684,6 +1051,15 @@ static int classify(struct detect_ctx *c, struct plan_service *ps, int settled)
 		if (s->image)
 			plan_add_evidence(plan, ps, s->image_pos.file ? s->image_pos.file->display : file,
 					  s->image_pos.line, arena_strfmt(&plan->arena, "image: %s", s->image), "image");
+	} else if (st.have_df && st.context &&
+		   (mdir = migrations_dir(&plan->arena, path_join(&plan->arena, c->p->dir, st.context), "", 0,
+					  &(int){ 2000 }))) {
+		const char *shown = strcmp(st.context, ".") ? arena_strfmt(&plan->arena, "%s/%s", st.context, mdir)
+							    : mdir;
+		ps->cls = CLASS_UNCONFIRMED;
+		ps->reason = arena_strfmt(&plan->arena, "its build context ships %s/ but no start-up command "
+					  "applies it: the application may migrate from its own code", shown);
+		plan_add_evidence(plan, ps, shown, 0, "migrations directory in the build context", "build");
 	} else {
 		char *what = NULL;
 		int app = full.nr && evidence_runs_app((const char *const *)full.v, full.nr, &what);
@@ -716,22 +1092,55 @@ static int classify(struct detect_ctx *c, struct plan_service *ps, int settled)
 	return ret;
 }
 
-static void decide_action(struct detect_ctx *c, struct plan_service *ps)
+/*
+ * flip, hold or skip, from the class and the connections (run again by
+ * plan_build once live facts have settled who is a superuser).  A service
+ * with a superuser connection flips unless it is unconfirmed or a superuser
+ * DSN sits where branch cannot rewrite it (command arguments); a service
+ * whose only doubtful connections are undecided is held; the rest skip.
+ */
+void detect_decide_action(struct plan *plan, struct plan_service *ps)
 {
-	int su = 0;
-	const char *who = NULL;
+	int su = 0, unknown = 0, arg_su = 0;
+	const char *who = NULL, *unk = NULL, *argvar = NULL;
+	if (!ps->class_reason)
+		ps->class_reason = ps->reason;
 	for (size_t i = 0; i < ps->nconns; i++) {
-		if (ps->conns[i].superuser)
+		const struct plan_conn *pc = &ps->conns[i];
+		if (pc->superuser) {
 			su = 1;
-		else
-			who = ps->conns[i].user;
+			if (pc->form == CONN_ARG) {
+				arg_su = 1;
+				argvar = pc->variable;
+			}
+		} else if (pc->superuser_by && !strcmp(pc->superuser_by, "unknown")) {
+			unknown = 1;
+			unk = pc->user;
+		} else {
+			who = pc->user;
+		}
 	}
-	if (!su) {
-		ps->action = ACTION_SKIP;
-		ps->reason = arena_strfmt(&c->plan->arena, "connects as '%s', not a superuser", who ? who : "?");
+	ps->reason = ps->class_reason;
+	if (su && arg_su) {
+		ps->action = ACTION_HOLD;
+		ps->reason = arena_strfmt(&plan->arena, "a superuser DSN is passed as a command argument (%s), "
+					  "which branch cannot rewrite: move it into an environment variable",
+					  argvar);
+		plan_warn(plan, 1, "%s: %s", ps->name, ps->reason);
 		return;
 	}
-	ps->action = ps->cls == CLASS_UNCONFIRMED ? ACTION_HOLD : ACTION_FLIP;
+	if (su) {
+		ps->action = ps->cls == CLASS_UNCONFIRMED ? ACTION_HOLD : ACTION_FLIP;
+		return;
+	}
+	if (unknown) {
+		ps->action = ACTION_HOLD;
+		ps->reason = arena_strfmt(&plan->arena, "cannot tell offline whether '%s' is a superuser: "
+					  "run with --db", unk ? unk : "?");
+		return;
+	}
+	ps->action = ACTION_SKIP;
+	ps->reason = arena_strfmt(&plan->arena, "connects as '%s', not a superuser", who ? who : "?");
 }
 
 static int apply_assume(struct detect_ctx *c, const struct plan_opts *opts, struct plan_service *ps)
@@ -749,6 +1158,70 @@ static int apply_assume(struct detect_ctx *c, const struct plan_opts *opts, stru
 	return 0;
 }
 
+/* The servers the plan talks about, with how each was recognised. */
+static void record_servers(struct detect_ctx *c)
+{
+	struct plan *plan = c->plan;
+	for (size_t i = 0; i < c->servers.nr; i++) {
+		const struct pg_server *sv = &c->servers.v[i];
+		if (!sv->svc->enabled)
+			continue;
+		ALLOC_GROW(plan->db_servers, plan->ndb_servers + 1, plan->db_servers_alloc);
+		struct plan_dbserver *o = &plan->db_servers[plan->ndb_servers++];
+		o->name = sv->svc->name;
+		o->why = arena_strdup(&plan->arena, sv->why ? sv->why : "");
+		o->superusers_known = sv->superusers_known;
+		o->nsuperusers = sv->superusers.nr;
+		o->superusers = arena_alloc(&plan->arena, (sv->superusers.nr + 1) * sizeof(*o->superusers));
+		for (size_t k = 0; k < sv->superusers.nr; k++)
+			o->superusers[k] = arena_strdup(&plan->arena, sv->superusers.v[k]);
+	}
+}
+
+/*
+ * One blocking warning per user and host whose superuser status is unknown
+ * offline, naming every service concerned (not one per variable).
+ */
+void detect_warn_unknown(struct plan *plan)
+{
+	struct strvec seen = STRVEC_INIT;
+	for (size_t i = 0; i < plan->nservices; i++)
+		for (size_t k = 0; k < plan->services[i].nconns; k++) {
+			const struct plan_conn *pc = &plan->services[i].conns[k];
+			if (strcmp(pc->superuser_by, "unknown"))
+				continue;
+			const char *key = arena_strfmt(&plan->arena, "%s\1%s", pc->user ? pc->user : "",
+						       pc->host ? pc->host : "");
+			if (strvec_contains(&seen, key))
+				continue;
+			strvec_push(&seen, key);
+			struct buf svcs = BUF_INIT;
+			for (size_t j = 0; j < plan->nservices; j++) {
+				int hit = 0;
+				for (size_t m = 0; m < plan->services[j].nconns && !hit; m++) {
+					const struct plan_conn *o = &plan->services[j].conns[m];
+					hit = !strcmp(o->superuser_by, "unknown") &&
+					      !strcmp(o->user ? o->user : "", pc->user ? pc->user : "") &&
+					      !strcmp(o->host ? o->host : "", pc->host ? pc->host : "");
+				}
+				if (hit)
+					buf_addf(&svcs, "%s%s", svcs.len ? ", " : "", plan->services[j].name);
+			}
+			if (pc->form == CONN_UNKNOWN)
+				plan_warn(plan, 1, "%s: talks to %s but its connection cannot be read; "
+					  "set it in dsnflip.yml or run with --db", svcs.buf,
+					  pc->server ? pc->server : pc->host);
+			else
+				plan_warn(plan, 1, "cannot tell offline whether '%s'%s%s is a superuser (%s; used by %s): "
+					  "run with --db to ask the server", pc->user ? pc->user : "?",
+					  pc->host ? " on " : "", pc->host ? pc->host : "",
+					  pc->server ? "its server's image does not say" :
+					  "its server is not a service of this stack", svcs.buf);
+			buf_release(&svcs);
+		}
+	strvec_clear(&seen);
+}
+
 int detect_services(struct plan *plan, const struct config *cfg, const struct plan_opts *opts,
 		    struct diag *d)
 {
@@ -760,20 +1233,8 @@ int detect_services(struct plan *plan, const struct config *cfg, const struct pl
 	for (size_t i = 0; cfg && i < cfg->nmigration_patterns; i++)
 		if (patterns_add(c.patterns, cfg->migration_patterns[i], d))
 			goto cleanup;
-	c.is_server = xcalloc(p->nservices ? p->nservices : 1, sizeof(int));
-	strvec_push(&c.superusers, "postgres");
-
-	/* Servers by image (or the base image of their build). */
-	for (size_t i = 0; i < p->nservices; i++) {
-		const struct service *s = &p->services[i];
-		c.is_server[i] = is_server_image(s->image);
-		if (c.is_server[i]) {
-			/* The official images make POSTGRES_USER a superuser. */
-			const struct env_entry *u = service_env(s, "POSTGRES_USER");
-			if (u && u->value && *u->value && !strvec_contains(&c.superusers, u->value))
-				strvec_push(&c.superusers, u->value);
-		}
-	}
+	/* Servers by what they are: image lineage, build, environment, healthcheck. */
+	servers_find(p, &plan->arena, &c.servers);
 	/* Validate every --assume before anything else: the syntax, the
 	 * service, the class, and no service assumed to be two things. */
 	for (size_t i = 0; opts && i < opts->nassume; i++) {
@@ -807,7 +1268,7 @@ int detect_services(struct plan *plan, const struct config *cfg, const struct pl
 
 	for (size_t i = 0; i < p->nservices; i++) {
 		const struct service *s = &p->services[i];
-		if (!s->enabled || c.is_server[i])
+		if (!s->enabled || servers_is(&c.servers, i))
 			continue;
 		ALLOC_GROW(plan->services, plan->nservices + 1, plan->services_alloc);
 		struct plan_service *ps = &plan->services[plan->nservices];
@@ -838,8 +1299,10 @@ int detect_services(struct plan *plan, const struct config *cfg, const struct pl
 					strmap_put(&hosts, plan->services[j].conns[k].host, &plan->services[j]);
 		for (size_t i = 0; i < plan->nservices; i++) {
 			struct plan_service *ps = &plan->services[i], *client = strmap_get(&hosts, ps->name);
-			if (client && client != ps)
+			if (client && client != ps) {
 				ps->cls = (enum svc_class)-1;
+				servers_mark_target(&c.servers, p, &plan->arena, (size_t)(ps->svc - p->services));
+			}
 		}
 		strmap_clear(&hosts);
 	}
@@ -855,19 +1318,22 @@ int detect_services(struct plan *plan, const struct config *cfg, const struct pl
 		plan->services[kept++] = plan->services[i];
 	}
 	plan->nservices = kept;
+	for (size_t i = 0; i < plan->nservices; i++)
+		for (size_t k = 0; k < plan->services[i].nconns; k++)
+			decide_superuser(&c, &plan->services[i].conns[k]);
 
 	for (size_t i = 0; i < plan->nservices; i++) {
 		struct plan_service *ps = &plan->services[i];
 		int settled = apply_assume(&c, opts, ps);
 		if (settled < 0 || classify(&c, ps, settled))
 			goto cleanup;
-		decide_action(&c, ps);
+		detect_decide_action(plan, ps);
 	}
+	record_servers(&c);
 	ret = 0;
 cleanup:
 	patterns_free(c.patterns);
 	strmap_clear(&c.builders);
-	free(c.is_server);
-	strvec_clear(&c.superusers);
+	servers_release(&c.servers);
 	return ret;
 }

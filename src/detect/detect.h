@@ -22,4 +22,9 @@
 int detect_services(struct plan *plan, const struct config *cfg,
 		    const struct plan_opts *opts, struct diag *d);
 
+/* flip/hold/skip from the class and connections; plan_build runs it again after live facts. */
+void detect_decide_action(struct plan *plan, struct plan_service *ps);
+/* One blocking warning per user and host whose superuser status is unknown. */
+void detect_warn_unknown(struct plan *plan);
+
 #endif

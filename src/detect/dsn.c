@@ -726,26 +726,46 @@ static void set_effective(struct parser *p, int is_password, char **field,
 	span->present = 1;
 }
 
-/* Length of a "postgres[ql][+driver]://" prefix of s, or 0; *scheme_len without "://". */
+/*
+ * Length of a PostgreSQL URI prefix of s, or 0; *scheme_len without "://".
+ * The scheme is [PREFIX+]NAME[+DRIVER]: NAME is postgres, postgresql,
+ * postgis (GeoDjango's dj-database-url), pgsql or ecto (Ecto's URL, which
+ * Phoenix apps point at PostgreSQL); PREFIX is a library's own tag in front
+ * (Celery's db+postgresql://), DRIVER a driver suffix (postgresql+psycopg2).
+ */
 static size_t uri_prefix(const char *s, size_t *scheme_len)
 {
-	size_t n;
+	static const char *const names[] = { "postgresql", "postgres", "postgis", "pgsql", "ecto", NULL };
+	size_t n = 0, i;
 
-	if (strncasecmp(s, "postgres", 8))
-		return 0;
-	n = strncasecmp(s + 8, "ql", 2) ? 8 : 10;
-	if (s[n] == '+') {
-		size_t m = n + 1;
-		while (isalnum((unsigned char)s[m]) || s[m] == '_' || s[m] == '-' || s[m] == '.')
-			m++;
-		if (m == n + 1)
-			return 0;
-		n = m;
+	for (i = 0; isalnum((unsigned char)s[i]) || s[i] == '_' || s[i] == '-'; i++)
+		;
+	if (i > 0 && s[i] == '+')
+		n = i + 1; /* a prefix, unless the word is the name itself (postgresql+driver) */
+	for (int pass = 0; pass < 2; pass++) {
+		size_t at = pass ? 0 : n;
+		if (pass && !n)
+			break;
+		for (const char *const *nm = names; *nm; nm++) {
+			size_t l = strlen(*nm), m;
+			if (strncasecmp(s + at, *nm, l))
+				continue;
+			m = at + l;
+			if (s[m] == '+') {
+				size_t e = m + 1;
+				while (isalnum((unsigned char)s[e]) || s[e] == '_' || s[e] == '-' || s[e] == '.')
+					e++;
+				if (e == m + 1)
+					continue;
+				m = e;
+			}
+			if (strncmp(s + m, "://", 3))
+				continue;
+			*scheme_len = m;
+			return m + 3;
+		}
 	}
-	if (strncmp(s + n, "://", 3))
-		return 0;
-	*scheme_len = n;
-	return n + 3;
+	return 0;
 }
 
 static void parser_release(struct parser *p)

@@ -62,6 +62,39 @@ static const char *const default_patterns[] = {
 	"diesel migration run",
 	"atlas migrate apply",
 	"artisan migrate",
+	/* Schema set-up that is DDL too, and products' own migration commands. */
+	"rails db:setup",
+	"rails db:schema:load",
+	"rake db:setup",
+	"rake db:schema:load",
+	"prisma db push",
+	"drizzle-kit migrate",
+	"drizzle-kit push",
+	"mix ecto.migrate",
+	"mix ecto.setup",
+	"superset db upgrade",
+	"airflow db migrate",
+	"airflow db upgrade",
+	"airflow db init",
+	"airflow db reset",
+	"listmonk --upgrade",
+	"listmonk --install",
+	"node-pg-migrate up",
+	"db-migrate up",
+	"sqitch deploy",
+	"hasura migrate apply",
+	"medusa migrations run",
+	"medusa db:migrate",
+	"directus bootstrap",
+	"directus database migrate:latest",
+	"sentry upgrade",
+	"bin/migrate",
+	"kong migrations bootstrap",
+	"kong migrations up",
+	"kong migrations finish",
+	"entrypoint.sh db migrate",
+	"entrypoint db migrate",
+	"manage migrate",
 	NULL,
 };
 
@@ -1258,4 +1291,23 @@ int evidence_runs_app(const char *const *argv, size_t argc, char **what)
 	walk_argv(&wk, argv, argc, 0);
 	*what = wk.app;
 	return wk.app != NULL;
+}
+
+int evidence_is_program(const char *word)
+{
+	/* Programs one runs by name, as opposed to an image entrypoint's subcommands. */
+	static const char *const programs[] = {
+		"gunicorn", "uvicorn", "hypercorn", "daphne", "celery", "flask", "django-admin", "uwsgi",
+		"waitress-serve", "streamlit", "puma", "unicorn", "rails", "rake", "sidekiq", "rackup",
+		"thin", "java", "mvn", "gradle", "go", "cargo", "mix", "iex", "nginx", "caddy", "httpd",
+		"apache2-foreground", "php-fpm", "supervisord", "pm2", "pm2-runtime", "nodemon", "forever",
+		"poetry", "pipenv", "uv", "pdm", "hatch", "make", "tini", "dumb-init", "s6-svscan",
+		"rq", "rqworker", "dramatiq", "huey_consumer", "arq", "faust", "beat", NULL
+	};
+	const char *name = base_name(word);
+	if (strchr(word, '/') || is_shell(name) || is_interp(name) || is_pkg_runner(name) ||
+	    in_list(name, non_apps) || in_list(name, programs) || is_script_word(word))
+		return 1;
+	/* ./manage.py, app.py, server.js, app.jar: a file, not a subcommand */
+	return strchr(name, '.') != NULL;
 }

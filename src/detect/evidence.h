@@ -122,4 +122,13 @@ int evidence_calls_shell(const char *cmd, struct strvec *called);
  */
 int evidence_runs_app(const char *const *argv, size_t argc, char **what);
 
+/*
+ * Is word (a command's first word) a program run by name or path: a path,
+ * a shell, an interpreter, a package runner, a shell utility, a well-known
+ * server or task runner (gunicorn, celery, puma ...), or a file name
+ * (manage.py, server.js)?  Otherwise it reads as a subcommand handed to an
+ * image's own entrypoint (`command: server`, `command: worker`, `--upgrade`).
+ */
+int evidence_is_program(const char *word);
+
 #endif

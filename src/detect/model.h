@@ -23,7 +23,13 @@ struct config;
 enum svc_class { CLASS_MIGRATOR, CLASS_WRITER, CLASS_READER, CLASS_UNCONFIRMED };
 enum svc_action { ACTION_FLIP, ACTION_HOLD, ACTION_SKIP };
 enum role_kind { ROLE_OWNER, ROLE_WRITER, ROLE_READER };
-enum conn_form { CONN_URI, CONN_JDBC, CONN_KV, CONN_SPLIT };
+/*
+ * CONN_ARG: a DSN passed in the command's arguments (--database-url=...);
+ * CONN_UNKNOWN: the service talks to a server (its environment names the
+ * server's host and a user, or it depends_on the server) but its connection
+ * cannot be read.  Neither can be rewritten by branch.
+ */
+enum conn_form { CONN_URI, CONN_JDBC, CONN_KV, CONN_SPLIT, CONN_ARG, CONN_UNKNOWN };
 
 const char *class_name(enum svc_class c);
 const char *action_name(enum svc_action a);
@@ -104,6 +110,15 @@ struct plan_conn {
 	const char *database;
 	const char *user;       /* NULL: libpq default */
 	int superuser;
+	/*
+	 * How `superuser` was decided: "name" (postgres, or libpq's default
+	 * user), "server_env" (the server's image family and environment),
+	 * "live" (the server's rolsuper), "unknown" (offline, the server or its
+	 * users cannot be identified: superuser is 0 but not known, a blocking
+	 * warning asks for --db).
+	 */
+	const char *superuser_by;
+	const char *server;     /* the service name of the server it points at, or NULL */
 	const char *role;       /* planned role, or NULL */
 	/* Where the user and password literally live (the branch edits there). */
 	const struct env_entry *entry;          /* the DSN value (URI/JDBC/KV) */
@@ -142,6 +157,7 @@ struct plan_service {
 	int limit_override;     /* from the config; 0 = none */
 	int observed_peak;      /* live: sessions seen for its user, 0 = unknown */
 	int shared_literal;     /* one of its DSN literals is shared with another service */
+	const char *class_reason; /* why its class (reason says why its action) */
 };
 
 struct role_setting {
@@ -197,6 +213,15 @@ struct plan_budget {
 	int superuser_sessions; /* live */
 };
 
+/* A PostgreSQL server of the stack, as detect recognised it. */
+struct plan_dbserver {
+	const char *name;       /* the service */
+	const char *why;        /* "image postgres:16", "db/Dockerfile: FROM postgis/postgis", ... */
+	const char **superusers;
+	size_t nsuperusers;
+	int superusers_known;   /* every superuser of it is listed */
+};
+
 struct plan {
 	struct arena arena;
 	const struct compose_project *project;
@@ -204,6 +229,8 @@ struct plan {
 	struct plan_server server;
 	struct plan_service *services;
 	size_t nservices, services_alloc;
+	struct plan_dbserver *db_servers;
+	size_t ndb_servers, db_servers_alloc;
 	struct plan_role *roles;
 	size_t nroles, roles_alloc;
 	struct plan_budget budget;

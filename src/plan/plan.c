@@ -638,20 +638,24 @@ int plan_build(const struct compose_project *p, const struct config *cfg,
 	}
 	for (size_t i = 0; i < plan->nservices; i++)
 		strmap_put(&plan->service_index, plan->services[i].name, (void *)(uintptr_t)(i + 1));
-	/* Live facts: who is really a superuser, and how many sessions each has. */
+	/* Live facts: who is really a superuser, and how many sessions each has.
+	 * A user the server does not have cannot be a superuser of it. */
 	for (size_t i = 0; live && i < plan->nservices; i++) {
 		struct plan_service *ps = &plan->services[i];
-		for (size_t k = 0; k < ps->nconns; k++)
+		for (size_t k = 0; k < ps->nconns; k++) {
+			struct plan_conn *pc = &ps->conns[k];
+			if (!pc->user || pc->form == CONN_UNKNOWN)
+				continue;
+			pc->superuser = 0;
+			pc->superuser_by = "live";
 			for (size_t r = 0; r < live->nroles; r++)
-				if (ps->conns[k].user && !strcmp(live->roles[r].name, ps->conns[k].user)) {
-					if (live->roles[r].superuser && !ps->conns[k].superuser) {
-						ps->conns[k].superuser = 1;
-						if (ps->action == ACTION_SKIP)
-							ps->action = ps->cls == CLASS_UNCONFIRMED ? ACTION_HOLD : ACTION_FLIP;
-					}
-				}
+				if (!strcmp(live->roles[r].name, pc->user))
+					pc->superuser = live->roles[r].superuser;
+		}
+		detect_decide_action(plan, ps);
 		ps->observed_peak = observed_peak(plan, ps, live);
 	}
+	detect_warn_unknown(plan);
 	for (size_t i = 0; i < plan->nservices; i++) {
 		struct plan_service *ps = &plan->services[i];
 		for (size_t k = 0; k < ps->nconns; k++) {
@@ -683,6 +687,7 @@ void plan_free(struct plan *plan)
 	}
 	free(plan->services);
 	free(plan->roles);
+	free(plan->db_servers);
 	strmap_clear(&plan->service_index);
 	strmap_clear(&plan->role_index);
 	strvec_clear(&plan->warnings);

@@ -35,7 +35,7 @@ static json_t *evidence_json(const struct plan_service *ps)
 
 static const char *form_name(enum conn_form f)
 {
-	static const char *const n[] = { "uri", "jdbc", "keyvalue", "split" };
+	static const char *const n[] = { "uri", "jdbc", "keyvalue", "split", "argument", "unknown" };
 	return n[f];
 }
 
@@ -51,6 +51,8 @@ static json_t *conns_json(const struct plan_service *ps)
 		json_object_set_new(o, "database", str_or_null(c->database));
 		json_object_set_new(o, "user", str_or_null(c->user));
 		json_object_set_new(o, "superuser", json_boolean(c->superuser));
+		json_object_set_new(o, "superuser_by", json_string(c->superuser_by ? c->superuser_by : "name"));
+		json_object_set_new(o, "server", str_or_null(c->server));
 		json_object_set_new(o, "role", str_or_null(c->role));
 		json_object_set_new(o, "defined_at", json_pack("{s:s, s:i}", "file",
 							       c->defined_file ? c->defined_file : "",
@@ -88,6 +90,16 @@ json_t *plan_to_json(const struct plan *plan)
 		json_object_set_new(server, "timescaledb", str_or_null(plan->server.timescaledb));
 	if (plan->server.derived)
 		json_object_set_new(server, "derived", json_string(plan->server.derived));
+
+	/* The PostgreSQL servers of the stack and how each was recognised. */
+	json_t *dbs = json_array();
+	for (size_t i = 0; i < plan->ndb_servers; i++) {
+		const struct plan_dbserver *d = &plan->db_servers[i];
+		json_array_append_new(dbs, json_pack("{s:s, s:s, s:o, s:b}", "name", d->name, "recognised_by",
+						     d->why, "superusers", strings(d->superusers, d->nsuperusers),
+						     "superusers_known", d->superusers_known));
+	}
+	json_object_set_new(root, "db_servers", dbs);
 
 	json_t *svcs = json_array();
 	for (size_t i = 0; i < plan->nservices; i++) {
