@@ -225,6 +225,11 @@ int session_deploy_open(const struct cli *cli, struct session *s, struct deploy_
 	o->profiles = (const char *const *)cli->profiles.v;
 	o->nprofiles = cli->profiles.nr;
 	o->environ = cli->environ;
+	/* --offline with a command that needs the server: refused before anything is opened. */
+	if (cli->offline && need == ADMIN_REQUIRED) {
+		struct pgconn none;
+		return session_admin(cli, NULL, ADMIN_REQUIRED, &none, d);
+	}
 	if (session_open(cli, s, d))
 		return -1;
 	struct deploy_stack st = { s->project, s->config, s->plan, s->format };
