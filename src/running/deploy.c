@@ -439,7 +439,7 @@ static int in_args(const struct deploy_opts *o, const char *name)
 	return strvec_contains(&o->args, name);
 }
 
-int deploy_run(struct deploy_ctx *dc)
+int deploy_run(struct deploy_ctx *dc, struct diag *err)
 {
 	struct diag d = DIAG_INIT;
 	const struct plan *plan = dc->s.plan;
@@ -602,14 +602,17 @@ out:
 	}
 	if (dc->tty)
 		fputs("\r\033[K", stderr);
-	if (d.set)
-		fprintf(stderr, "dsnflip: %s\n", d.msg.buf);
 	if (code != EXIT_OK && d.code == EXIT_INPUT && !d.set)
 		code = EXIT_FAILED;
 	else if (code != EXIT_OK && d.set)
 		code = d.code == EXIT_INPUT ? EXIT_INPUT : EXIT_FAILED;
 	free(todo);
-	diag_release(&d);
+	if (d.set) {
+		d.code = code;
+		*err = d;
+	} else {
+		diag_release(&d);
+	}
 	return code;
 }
 

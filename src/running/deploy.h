@@ -109,8 +109,8 @@ const struct plan_role *deploy_role_of(const struct plan *plan, const char *name
 /* Wall-clock milliseconds (docker's log and exit times are wall-clock). */
 long long deploy_real_ms(void);
 
-/* `deploy [SERVICE...] [--window] [--resume]`: the exit code. */
-int deploy_run(struct deploy_ctx *dc);
+/* `deploy [SERVICE...] [--window] [--resume]`: the exit code; err (empty on entry) holds what to print. */
+int deploy_run(struct deploy_ctx *dc, struct diag *err);
 /* `rollback SERVICE...|--all`: the exit code. */
 int rollback_run(struct deploy_ctx *dc);
 
