@@ -67,6 +67,15 @@ static struct flip_text split_text(struct arena *a, const char *s, const char *r
 	return t;
 }
 
+/* A copy of old's n elements in a + one more slot (arena memory is never freed one by one). */
+static void *grow(struct arena *a, const void *old, size_t n, size_t size)
+{
+	void *v = arena_alloc(a, (n + 1) * size);
+	if (n)
+		memcpy(v, old, n * size);
+	return v;
+}
+
 struct fctx {
 	struct plan *plan;
 	const struct plan_opts *opts;
@@ -195,8 +204,7 @@ static void add_setting(struct fctx *c, const char *key, const char *value)
 	for (size_t i = 0; i < fl->nsettings; i++)
 		if (!strcmp(fl->settings[i].key, key))
 			return;
-	struct flip_setting *v = arena_alloc(&c->plan->arena, (fl->nsettings + 1) * sizeof(*v));
-	memcpy(v, fl->settings, fl->nsettings * sizeof(*v));
+	struct flip_setting *v = grow(&c->plan->arena, fl->settings, fl->nsettings, sizeof(*v));
 	v[fl->nsettings].key = key;
 	v[fl->nsettings].value = split_text(&c->plan->arena, value, c->ref);
 	fl->settings = v;
@@ -294,8 +302,7 @@ static void add_site(struct fctx *c, const struct env_entry *e, enum flip_kind k
 		goto out;
 	}
 	struct plan_flip *fl = c->fl;
-	struct flip_site *v = arena_alloc(a, (fl->nsites + 1) * sizeof(*v));
-	memcpy(v, fl->sites, fl->nsites * sizeof(*v));
+	struct flip_site *v = grow(a, fl->sites, fl->nsites, sizeof(*v));
 	struct flip_site *s = &v[fl->nsites];
 	memset(s, 0, sizeof(*s));
 	s->kind = kind;
