@@ -111,8 +111,13 @@ DSN_WEIGHTS = [22, 8, 12, 12, 18, 6, 8]
 
 
 def dsn_env(form, db, svc):
-    """Environment entries (key, value) carrying a DSN in the given form."""
-    user = "u_%s" % db
+    """Environment entries (key, value) carrying a DSN in the given form.
+
+    Seven services in eight connect as the superuser (postgres, the db
+    service's only one): the stack dsnflip exists for.  The eighth already
+    has a user of its own, and the plan skips it.
+    """
+    user = "u_%s" % db if int(svc.rsplit("-", 1)[1]) % 8 == 7 else "postgres"
     if form == "uri_driver":
         return [("DATABASE_URL",
                  "postgresql+psycopg2://%s:${PG_PASSWORD}@${PG_HOST:-db}:5432/%s" % (user, db))]

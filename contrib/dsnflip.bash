@@ -16,12 +16,19 @@ _dsnflip()
 	cur=${COMP_WORDS[COMP_CWORD]}
 	prev=${COMP_WORDS[COMP_CWORD - 1]}
 	local globals="-C -f -p --env-file --profile --config --db --offline -q -v --help"
-	local commands="plan config branch roles deploy rollback status help"
+	local commands="plan config branch roles deploy rollback status lint help"
 
 	case $prev in
 	-C) COMPREPLY=($(compgen -d -- "$cur")); return ;;
 	-f | --env-file | --config) COMPREPLY=($(compgen -f -- "$cur")); return ;;
-	--format) COMPREPLY=($(compgen -W "text json markdown" -- "$cur")); return ;;
+	--format)
+		if [[ " ${COMP_WORDS[*]} " == *" lint "* ]]; then
+			COMPREPLY=($(compgen -W "text json sarif github" -- "$cur"))
+		else
+			COMPREPLY=($(compgen -W "text json markdown" -- "$cur"))
+		fi
+		return ;;
+	--fail-on) COMPREPLY=($(compgen -W "error warning note" -- "$cur")); return ;;
 	--base) COMPREPLY=($(compgen -W "$(git for-each-ref --format='%(refname:short)' refs/heads refs/tags 2>/dev/null) HEAD" -- "$cur")); return ;;
 	--name) COMPREPLY=($(compgen -W "$(git for-each-ref --format='%(refname:short)' refs/heads 2>/dev/null) dsnflip/off-superuser" -- "$cur")); return ;;
 	--assume) COMPREPLY=($(compgen -W "$(_dsnflip_services | sed 's/$/=/')" -- "$cur")); compopt -o nospace; return ;;
@@ -48,6 +55,7 @@ _dsnflip()
 	roles) COMPREPLY=($(compgen -W "sql check apply --format --lock-timeout $globals" -- "$cur")) ;;
 	deploy) COMPREPLY=($(compgen -W "--window --resume --compose-cmd $(_dsnflip_services)" -- "$cur")) ;;
 	rollback) COMPREPLY=($(compgen -W "--all $(_dsnflip_services)" -- "$cur")) ;;
+	lint) COMPREPLY=($(compgen -W "--format --fail-on --base $globals" -- "$cur")) ;;
 	help) COMPREPLY=($(compgen -W "$commands" -- "$cur")) ;;
 	esac
 }

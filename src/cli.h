@@ -33,6 +33,7 @@ struct cli {
 	int all;                  /* rollback --all */
 	const char *compose_cmd;  /* deploy --compose-cmd */
 	const char *lock_timeout; /* roles --lock-timeout */
+	const char *fail_on;      /* lint --fail-on */
 	struct strvec args;       /* positional arguments after the command */
 	const char *command;
 	char *const *environ;     /* the process environment */
@@ -44,7 +45,7 @@ enum {
 	CLI_OPT_FORMAT = 1u << 0, CLI_OPT_ASSUME = 1u << 1, CLI_OPT_NAME = 1u << 2,
 	CLI_OPT_BASE = 1u << 3, CLI_OPT_FORCE = 1u << 4, CLI_OPT_WINDOW = 1u << 5,
 	CLI_OPT_RESUME = 1u << 6, CLI_OPT_ALL = 1u << 7, CLI_OPT_COMPOSE_CMD = 1u << 8,
-	CLI_OPT_LOCK_TIMEOUT = 1u << 9,
+	CLI_OPT_LOCK_TIMEOUT = 1u << 9, CLI_OPT_FAIL_ON = 1u << 10,
 };
 
 /* Reject command options the command does not take (allowed: CLI_OPT_* mask). */
@@ -67,5 +68,6 @@ int cmd_branch(struct cli *cli);
 int cmd_deploy(struct cli *cli);
 int cmd_rollback(struct cli *cli);
 int cmd_status(struct cli *cli);
+int cmd_lint(struct cli *cli);
 
 #endif

@@ -37,6 +37,8 @@ static const struct command commands[] = {
 	  "(default dsnflip/off-superuser); never touches the work tree, the index or HEAD" },
 	{ "roles", cmd_roles, "roles sql [DATABASE] | roles check | roles apply [--format text|json] [--lock-timeout 2s]",
 	  "the role SQL per database; check it on the server (rolled back); apply it" },
+	{ "lint", cmd_lint, "lint [--format text|json|sarif|github] [--fail-on error|warning|note] [--base REV]",
+	  "check the stack offline for what puts it (back) on the superuser; for CI and code review" },
 	{ "help", cmd_help, "help [COMMAND]", "show usage" },
 };
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
@@ -62,7 +64,7 @@ static void usage(FILE *fp)
 	fputs(global_usage, fp);
 	for (size_t i = 0; i < NCOMMANDS; i++)
 		fprintf(fp, "  %-9s %s\n", commands[i].name, commands[i].help);
-	fputs("\nexit codes: 0 ok, 1 an operation failed, 2 usage or input error, "
+	fputs("\nexit codes: 0 ok, 1 an operation failed (lint: findings), 2 usage or input error, "
 	      "3 plan: budget exceeded or a blocking warning\n", fp);
 }
 
@@ -85,7 +87,7 @@ int cli_check_options(const struct cli *cli, unsigned allowed, struct diag *d)
 {
 	static const char *const names[] = { "--format", "--assume", "--name", "--base", "--force",
 					     "--window", "--resume", "--all", "--compose-cmd",
-					     "--lock-timeout" };
+					     "--lock-timeout", "--fail-on" };
 	for (unsigned i = 0; i < sizeof(names) / sizeof(names[0]); i++)
 		if ((cli->seen & (1u << i)) && !(allowed & (1u << i)))
 			return diag_err(d, "'%s' does not take %s", cli->command, names[i]);
@@ -186,6 +188,10 @@ static int parse_args(int argc, char **argv, struct cli *cli)
 			if (!VALUE("--compose-cmd")) return -1;
 			cli->compose_cmd = v;
 			cli->seen |= CLI_OPT_COMPOSE_CMD;
+		} else if (is_opt(a, "--fail-on")) {
+			if (!VALUE("--fail-on")) return -1;
+			cli->fail_on = v;
+			cli->seen |= CLI_OPT_FAIL_ON;
 		} else if (is_opt(a, "--lock-timeout")) {
 			if (!VALUE("--lock-timeout")) return -1;
 			cli->lock_timeout = v;

@@ -102,17 +102,17 @@ static int git_tracked(void *ctx, const struct srcfile *f, const char **why)
 	if (t->state < 0)
 		return -1;
 	struct arena a = ARENA_INIT;
-	struct gitpath gp;
+	int in_base = 0, ignored = 0;
 	char *rel = gitrepo_relpath(t->repo, path_absolute(&a, f->path));
-	int r = rel ? gitrepo_path(t->repo, rel, f->data, f->len, &gp, &ignore) : -1;
+	int r = rel ? gitrepo_in_base(t->repo, rel, &in_base, &ignored, &ignore) : -1;
 	free(rel);
 	arena_release(&a);
 	diag_release(&ignore);
 	if (r)
 		return -1;
-	if (gp.in_base)
+	if (in_base)
 		return 1;
-	*why = gp.ignored ? "git ignores it" : "not committed";
+	*why = ignored ? "git ignores it" : "not committed";
 	return 0;
 }
 
@@ -131,23 +131,36 @@ void cli_compose_opts(const struct cli *cli, struct compose_opts *co)
 
 int session_open(const struct cli *cli, struct session *s, struct diag *d)
 {
+	return session_open_with(cli, NULL, s, d);
+}
+
+int session_open_with(const struct cli *cli, const struct session_opts *so, struct session *s,
+		      struct diag *d)
+{
 	struct compose_opts co = COMPOSE_OPTS_INIT;
 	struct plan_opts po = { 0 };
+	static const struct session_opts defaults = { 0 };
 
+	if (!so)
+		so = &defaults;
 	memset(s, 0, sizeof(*s));
 	s->format = FORMAT_TEXT;
-	if (cli->format && report_format_parse(cli->format, &s->format))
+	if (!so->own_format && cli->format && report_format_parse(cli->format, &s->format))
 		return diag_err(d, "--format must be text, json or markdown, not '%s'", cli->format);
 	cli_compose_opts(cli, &co);
+	co.interp_flags = so->interp_flags;
+	if (so->dir)
+		co.dir = so->dir;
 	if (compose_load(&co, &s->project, d))
 		return -1;
 
 	if (cli->config) {
-		if (!path_exists(cli->config)) {
+		const char *cfg = so->config ? so->config : cli->config;
+		if (!path_exists(cfg)) {
 			diag_err(d, "--config %s: no such file", cli->config);
 			goto fail;
 		}
-		if (config_load(cli->config, cli->config, &s->config, d))
+		if (config_load(cfg, cli->config, &s->config, d))
 			goto fail;
 	} else {
 		struct arena tmp = ARENA_INIT;
@@ -166,7 +179,8 @@ int session_open(const struct cli *cli, struct session *s, struct diag *d)
 	struct git_tracker tracker = { s->project->dir, NULL, 0 };
 	po.tracked = git_tracked;
 	po.tracked_ctx = &tracker;
-	if (plan_build(s->project, s->config, NULL, &po, &s->plan, d) || go_live(cli, s, &po, d)) {
+	if (plan_build(s->project, s->config, NULL, &po, &s->plan, d) ||
+	    (!so->offline && go_live(cli, s, &po, d))) {
 		gitrepo_free(tracker.repo);
 		goto fail;
 	}

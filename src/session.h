@@ -31,6 +31,16 @@ void cli_compose_opts(const struct cli *cli, struct compose_opts *co);
  * warning).  Returns 0 or -1 with d.
  */
 int session_open(const struct cli *cli, struct session *s, struct diag *d);
+/* session_open, changed as so says (NULL: not at all). */
+struct session_opts {
+	int offline;           /* never read the server (whatever --db says) */
+	int own_format;        /* the command parses --format itself */
+	unsigned interp_flags; /* INTERP_* for the compose loader */
+	const char *dir;       /* instead of -C (the caller maps -f and --env-file) */
+	const char *config;    /* instead of --config's path (messages keep --config's) */
+};
+int session_open_with(const struct cli *cli, const struct session_opts *so, struct session *s,
+		      struct diag *d);
 void session_close(struct session *s);
 
 enum admin_need {

@@ -353,6 +353,50 @@ static void test_reset_in_first_file(void **state)
 	assert_int_equal(svc(fx, "new")->nenv, 0);
 }
 
+/* Many services over several files, with a service removed midway: every
+ * override lands on the right service (the services map's index is kept
+ * from one file's merge to the next, and rebuilt after a removal). */
+static void test_many_files_reset_between(void **state)
+{
+	struct fx *fx = *state;
+	struct buf a = BUF_INIT, b = BUF_INIT, c = BUF_INIT, d = BUF_INIT;
+	buf_addstr(&a, "services:\n");
+	for (int i = 0; i < 40; i++)
+		buf_addf(&a, "  s%02d:\n    image: acme/s%02d\n    environment:\n      N: \"%d\"\n", i, i, i);
+	/* The removal comes last, so the index the next merge finds is stale. */
+	buf_addstr(&b, "services:\n  s39:\n    environment:\n      B: b39\n"
+		       "  x40:\n    image: acme/x40\n  s05: !reset {}\n");
+	buf_addstr(&c, "services:\n  s39:\n    environment:\n      C: c39\n  s06:\n    environment:\n"
+		       "      C: c06\n  x40:\n    environment:\n      C: c40\n  x41:\n    image: acme/x41\n");
+	buf_addstr(&d, "services:\n  x41:\n    environment:\n      D: d41\n  s00:\n    environment:\n"
+		       "      D: d00\n");
+	put(fx, "a.yml", a.buf);
+	put(fx, "b.yml", b.buf);
+	put(fx, "c.yml", c.buf);
+	put(fx, "d.yml", d.buf);
+	static const char *const files[] = { "a.yml", "b.yml", "c.yml", "d.yml" };
+	fx->o.files = files;
+	fx->o.nfiles = 4;
+	load_ok(fx);
+	assert_null(compose_service(fx->p, "s05"));
+	assert_int_equal(fx->p->nservices, 41);
+	assert_string_equal(env(fx, "s39", "N")->value, "39");
+	assert_string_equal(env(fx, "s39", "B")->value, "b39");
+	assert_string_equal(env(fx, "s39", "C")->value, "c39");
+	assert_string_equal(env(fx, "s06", "N")->value, "6");
+	assert_string_equal(env(fx, "s06", "C")->value, "c06");
+	assert_null(service_env(svc(fx, "s07"), "C"));
+	assert_string_equal(env(fx, "x40", "C")->value, "c40");
+	assert_string_equal(env(fx, "x41", "D")->value, "d41");
+	assert_string_equal(env(fx, "s00", "D")->value, "d00");
+	assert_string_equal(env(fx, "s00", "N")->value, "0");
+	assert_null(service_env(svc(fx, "s01"), "D"));
+	buf_release(&a);
+	buf_release(&b);
+	buf_release(&c);
+	buf_release(&d);
+}
+
 static void test_warnings(void **state)
 {
 	struct fx *fx = *state;
@@ -618,6 +662,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_command_replaced, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bare_keys, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reset_in_first_file, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_many_files_reset_between, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_warnings, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_project_dir_and_dotenv, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_subdir_file, setup, teardown),

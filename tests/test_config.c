@@ -169,6 +169,10 @@ static void test_full(void **state)
 	assert_int_equal(r->nsettings, 2);
 	assert_kv(&r->settings[0], "lock_timeout", "5 s");
 	assert_kv(&r->settings[1], "application_name", "gateway");
+	assert_int_equal(r->settings[1].pos.line, 26); /* for errors the server finds later */
+	assert_int_equal(r->settings[1].pos.col, 35);
+	assert_true(r->adopt);
+	assert_false(c->roles[0].adopt);
 	assert_ptr_equal(config_role(c, "gateway_app"), &c->roles[1]);
 	assert_null(config_role(c, "gateway"));
 
@@ -237,6 +241,23 @@ static void test_null_sections(void **state)
 	struct config rest = *c; /* everything else is at its default */
 	rest.nservices = 0;
 	assert_defaults(&rest);
+	config_free(c);
+}
+
+/* superusers: and lint.disable: keep their names (and the ids' positions). */
+static void test_superusers_and_lint(void **state)
+{
+	struct config *c = load_good("lint.yml");
+
+	(void)state;
+	assert_int_equal(c->nsuperusers, 2);
+	assert_string_equal(c->superusers[0], "admin");
+	assert_string_equal(c->superusers[1], "ops");
+	assert_int_equal(c->nlint_disable, 2);
+	assert_string_equal(c->lint_disable[0].name, "held-unsettled");
+	assert_int_equal(c->lint_disable[0].pos.line, 4);
+	assert_int_equal(c->lint_disable[0].pos.col, 7);
+	assert_string_equal(c->lint_disable[1].name, "over-budget");
 	config_free(c);
 }
 
@@ -383,6 +404,7 @@ int main(void)
 		cmocka_unit_test(test_minimal),
 		cmocka_unit_test(test_null_sections),
 		cmocka_unit_test(test_anchors),
+		cmocka_unit_test(test_superusers_and_lint),
 		cmocka_unit_test(test_missing_file),
 		cmocka_unit_test(test_size_limit),
 	};

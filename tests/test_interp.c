@@ -346,9 +346,42 @@ static void test_no_file(void **state)
 	diag_release(&d);
 }
 
+/*
+ * INTERP_SECRETS_OPTIONAL (lint): an unset required password reference
+ * expands to "" and is named; any other required variable is still an
+ * error, and without the flag the password reference is one too.
+ */
+static void test_secrets_optional(void **state)
+{
+	struct interp_result r;
+	struct diag d = DIAG_INIT;
+	static const char dsn[] = "postgres://app:${APP_PASSWORD:?APP_PASSWORD must be set}@db/x";
+	static const char host[] = "postgres://app@${DB_HOST:?set it}/x";
+
+	(void)state;
+	interp_result_init(&r);
+	assert_int_equal(interp_expand_flags(dsn, strlen(dsn), lookup, NULL, INTERP_SECRETS_OPTIONAL,
+					     "c.yml", 1, 1, &r, &d), 0);
+	assert_string_equal(r.value.buf, "postgres://app:@db/x");
+	assert_int_equal(r.unset_secrets.nr, 1);
+	assert_string_equal(r.unset_secrets.v[0], "APP_PASSWORD");
+	assert_int_equal(r.unset.nr, 0);
+	assert_int_equal(interp_expand_flags(host, strlen(host), lookup, NULL, INTERP_SECRETS_OPTIONAL,
+					     "c.yml", 1, 1, &r, &d), -1);
+	assert_string_equal(d.msg.buf, "c.yml:1:1: required variable DB_HOST is missing a value: set it");
+	diag_release(&d);
+	assert_int_equal(interp_expand(dsn, strlen(dsn), lookup, NULL, "c.yml", 1, 1, &r, &d), -1);
+	assert_non_null(strstr(d.msg.buf, "required variable APP_PASSWORD is missing a value"));
+	assert_true(interp_name_is_secret("db_password"));
+	assert_true(interp_name_is_secret("PASSWORD_FILE_X"));
+	assert_false(interp_name_is_secret("DB_PASS"));
+	interp_result_release(&r);
+	diag_release(&d);
+}
+
 int main(void)
 {
-	static struct CMUnitTest tests[NCASES + 5];
+	static struct CMUnitTest tests[NCASES + 6];
 	size_t i, n = 0;
 
 	for (i = 0; i < NCASES; i++) {
@@ -364,5 +397,6 @@ int main(void)
 	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_many_refs);
 	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_length_and_reuse);
 	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_no_file);
+	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_secrets_optional);
 	return _cmocka_run_group_tests("interp", tests, n, NULL, NULL);
 }

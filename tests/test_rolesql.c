@@ -78,8 +78,13 @@ static void test_quote_literal(void **state)
 	ASSERT_Q(ql, "5min", "'5min'");
 	ASSERT_Q(ql, "O'Brien", "'O''Brien'");
 	ASSERT_Q(ql, "''", "''''''");
-	/* standard_conforming_strings=on: a backslash is an ordinary character. */
-	ASSERT_Q(ql, "C:\\dir\\", "'C:\\dir\\'");
+	/*
+	 * A backslash: the escape-string form, as PQescapeLiteral writes it,
+	 * which reads the same under standard_conforming_strings on and off
+	 * (the plain form 'x\'' would end early with it off).
+	 */
+	ASSERT_Q(ql, "C:\\dir\\", " E'C:\\\\dir\\\\'");
+	ASSERT_Q(ql, "x\\' ; CREATE ROLE pwn SUPERUSER; --", " E'x\\\\'' ; CREATE ROLE pwn SUPERUSER; --'");
 	ASSERT_Q(ql, "\xc3\xbc'", "'\xc3\xbc'''");
 }
 
@@ -476,11 +481,78 @@ static void test_no_owner_role(void **state)
 	free(f);
 }
 
+/* Outside -- comments, the SQL must not hold a backslash: its meaning would depend on
+ * standard_conforming_strings (LIKE 'pg\_x', a regex '\.', a literal 'a\'). */
+static void assert_no_backslash_in_code(const char *sql)
+{
+	const char *p = sql;
+	while (*p) {
+		const char *eol = strchr(p, '\n');
+		size_t n = eol ? (size_t)(eol - p) : strlen(p);
+		const char *c = p;
+		while (c < p + n && (*c == ' ' || *c == '\t'))
+			c++;
+		if (strncmp(c, "--", 2) && memchr(p, '\\', n))
+			fail_msg("a backslash in SQL code: %.*s", (int)n, p);
+		p += n + (eol != NULL);
+	}
+}
+
+static void test_same_meaning_without_standard_strings(void **state)
+{
+	struct fx *f = fx_new("tracksolid_db");
+	struct rolesql_parts p;
+	(void)state;
+	must_build(f, "tracksolid_db", &p);
+	assert_no_backslash_in_code(p.file);
+	assert_no_backslash_in_code(p.objects_tsdb);
+	assert_no_backslash_in_code(p.jobs_do);
+	HAS(p.file, "SET search_path = pg_catalog, pg_temp;");
+	rolesql_parts_release(&p);
+	/* A value with a backslash and a quote: one E'' literal, whatever the setting. */
+	f->settings[0].key = "application_name";
+	f->settings[0].value = "x\\' ; CREATE ROLE pwn SUPERUSER; --";
+	must_build(f, "tracksolid_db", &p);
+	HAS(p.file, "ALTER ROLE \"dashboard_app\" SET application_name =  E'x\\\\'' ; CREATE ROLE pwn SUPERUSER; --';\n");
+	rolesql_parts_release(&p);
+	free(f);
+}
+
+static void test_guard_marker_and_reset(void **state)
+{
+	struct fx *f = fx_new("tracksolid_db");
+	struct config_role adopt[1] = { { .name = "ingest_app", .adopt = 1 } };
+	struct rolesql_parts p;
+	(void)state;
+	f->cfg.roles = adopt;
+	f->cfg.nroles = 1;
+	must_build(f, "tracksolid_db", &p);
+	const char *s = p.roles_grants;
+	/* Refused at run time, before any ALTER: the same conditions as apply checks. */
+	HAS(s, "ELSIF r.rolsuper OR r.rolcreaterole OR r.rolreplication OR r.rolbypassrls THEN\n"
+	       "\t\tRAISE EXCEPTION 'dsnflip: refusing to change role %: it has %;");
+	HAS(s, "ELSIF r.oid < 16384 OR 'dashboard_app' ~ '^pg_' THEN");
+	HAS(s, "IF 'dashboard_app' IN (current_user, session_user) THEN");
+	HAS(s, "ELSIF r.note IS DISTINCT FROM 'managed by dsnflip' AND NOT false THEN");
+	HAS(s, "ELSIF r.note IS DISTINCT FROM 'managed by dsnflip' AND NOT true THEN"); /* adopted */
+	assert_int_equal(count(s, "AND NOT true THEN"), 1);
+	/* Every managed role is marked; the guard comes before its first ALTER. */
+	HAS(s, "COMMENT ON ROLE \"dashboard_app\" IS 'managed by dsnflip';");
+	assert_true(strstr(s, "refusing to change role %: it has") < strstr(s, "ALTER ROLE \"tracksolid_owner\""));
+	/* Settings the plan does not have are reset, this database's and every database's. */
+	HAS(s, "IF s.setdatabase <> 0 OR NOT s.name = ANY (ARRAY['idle_session_timeout', 'statement_timeout']::text[]) THEN");
+	HAS(s, "IF s.setdatabase <> 0 OR NOT s.name = ANY (ARRAY[]::text[]) THEN");
+	HAS(s, "EXECUTE format('ALTER ROLE %I %s RESET %s', 'dashboard_app',");
+	HAS(p.file, s);
+	rolesql_parts_release(&p);
+	free(f);
+}
+
 static void test_options_and_databases(void **state)
 {
 	struct fx *f = fx_new("tracksolid_db");
 	struct rolesql_parts p;
-	struct rolesql_opts o = { 500, 5, 50 };
+	struct rolesql_opts o = { 500, 5, 50, NULL };
 	struct diag d = DIAG_INIT;
 	const char *dbs[4];
 	(void)state;
@@ -510,6 +582,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_quote_ident),
 		cmocka_unit_test(test_quote_literal),
+		cmocka_unit_test(test_same_meaning_without_standard_strings),
+		cmocka_unit_test(test_guard_marker_and_reset),
 		cmocka_unit_test(test_quote_rejects_bad_utf8),
 		cmocka_unit_test(test_dollar_quote),
 		cmocka_unit_test(test_cagg_by_alter_materialized_view),

@@ -3,14 +3,20 @@
  */
 #include "artifacts/gitops.h"
 #include "util/buf.h"
+#include "util/fs.h"
+#include "util/path.h"
 
+#include <errno.h>
 #include <git2.h>
 #include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 struct gitrepo {
+	int initialised;      /* git_libgit2_init() was called (shutdown pairs with it) */
 	git_repository *repo;
 	char *workdir;        /* realpath, no trailing slash */
 	git_commit *base;
@@ -32,15 +38,85 @@ static int git_err(struct diag *d, int code, const char *fmt, const char *arg)
 	return -1;
 }
 
+/*
+ * libgit2's ceiling for a search from path (realpath'd): the length of the
+ * longest GIT_CEILING_DIRECTORIES entry (absolute, realpath'd) that path
+ * is inside, or 1 (the root).  The search never looks at that directory
+ * or above it.  The same rule as libgit2's find_ceiling_dir_offset.
+ */
+static size_t ceiling_offset(const char *path, const char *ceilings)
+{
+	size_t max = 1;
+	for (const char *c = ceilings; c && *c;) {
+		const char *sep = strchr(c, ':');
+		size_t n = sep ? (size_t)(sep - c) : strlen(c);
+		char want[PATH_MAX], real[PATH_MAX];
+		if (n && n < sizeof(want) && c[0] == '/') {
+			memcpy(want, c, n);
+			want[n] = '\0';
+			if (realpath(want, real)) {
+				size_t len = strlen(real);
+				if (len && real[len - 1] == '/')
+					len--;
+				if (!strncmp(path, real, len) && (path[len] == '/' || !path[len]) && len > max)
+					max = len;
+			}
+		}
+		c = sep ? sep + 1 : c + n;
+	}
+	return max;
+}
+
+static int exists_in(const char *dir, const char *name)
+{
+	char p[PATH_MAX];
+	struct stat st;
+	return (size_t)snprintf(p, sizeof(p), "%s/%s", dir, name) < sizeof(p) && !stat(p, &st);
+}
+
+/*
+ * Whether libgit2's discovery from dir could find a repository: a .git, or
+ * a HEAD (a git directory itself), in dir or a parent the search reaches.
+ * Only a "no" is trusted (then starting libgit2 is skipped: its start-up
+ * reads the system's CA certificates, ~10 ms); anything else is left to
+ * libgit2.  Filesystem boundaries are not checked: crossing one only
+ * makes this answer "maybe" more often.
+ */
+static int maybe_in_repository(const char *dir, const char *ceilings)
+{
+	char path[PATH_MAX];
+	size_t off = 0;
+	if (!realpath(dir, path))
+		return 1;
+	for (int first = 1;; first = 0) {
+		if (exists_in(path, ".git") || exists_in(path, "HEAD"))
+			return 1;
+		char *slash = strrchr(path, '/');
+		if (!slash || slash == path)
+			return 0; /* the next would be the root, which the search never looks at */
+		*slash = '\0';
+		if (first)
+			off = ceiling_offset(path, ceilings);
+		if (strlen(path) <= off)
+			return 0;
+	}
+}
+
 int gitrepo_open(const char *dir, struct gitrepo **out, struct diag *d)
 {
 	struct gitrepo *r = xcalloc(1, sizeof(*r));
+	const char *ceilings = getenv("GIT_CEILING_DIRECTORIES");
 	char real[PATH_MAX];
 	int e;
 
-	git_libgit2_init();
-	/* Discovery stops where git's would: at GIT_CEILING_DIRECTORIES. */
-	e = git_repository_open_ext(&r->repo, dir, 0, getenv("GIT_CEILING_DIRECTORIES"));
+	if (!maybe_in_repository(dir, ceilings)) {
+		e = GIT_ENOTFOUND;
+	} else {
+		git_libgit2_init();
+		r->initialised = 1;
+		/* Discovery stops where git's would: at GIT_CEILING_DIRECTORIES. */
+		e = git_repository_open_ext(&r->repo, dir, 0, ceilings);
+	}
 	if (e == GIT_ENOTFOUND) {
 		/* Name the directory as the user would: relative to where they are. */
 		const char *shown = dir;
@@ -81,8 +157,9 @@ void gitrepo_free(struct gitrepo *r)
 	git_repository_free(r->repo);
 	free(r->workdir);
 	free(r->base_name);
+	if (r->initialised)
+		git_libgit2_shutdown();
 	free(r);
-	git_libgit2_shutdown();
 }
 
 const char *gitrepo_workdir(const struct gitrepo *r)
@@ -241,6 +318,85 @@ int gitrepo_path(struct gitrepo *r, const char *relpath, const char *data, size_
 cleanup:
 	git_blob_free(blob);
 	git_index_free(index);
+	git_tree_entry_free(te);
+	git_tree_free(tree);
+	return ret;
+}
+
+struct export_ctx {
+	git_repository *repo;
+	const char *dest;
+	struct diag *d;
+};
+
+static int export_entry(const char *root, const git_tree_entry *te, void *payload)
+{
+	struct export_ctx *x = payload;
+	git_filemode_t mode = git_tree_entry_filemode(te);
+	git_blob *blob = NULL;
+	char *path = xstrfmt("%s/%s%s", x->dest, root, git_tree_entry_name(te));
+	int ret = 0;
+
+	if (mode == GIT_FILEMODE_TREE) {
+		ret = fs_mkdir_p(path, 0700, x->d);
+	} else if (mode == GIT_FILEMODE_BLOB || mode == GIT_FILEMODE_BLOB_EXECUTABLE ||
+		   mode == GIT_FILEMODE_LINK) {
+		if (git_blob_lookup(&blob, x->repo, git_tree_entry_id(te))) {
+			ret = git_err(x->d, EXIT_FAILED, "cannot read '%s' at the base commit", path);
+		} else if (mode == GIT_FILEMODE_LINK) {
+			char *target = xstrndup(git_blob_rawcontent(blob), (size_t)git_blob_rawsize(blob));
+			if (symlink(target, path))
+				ret = diag_fail(x->d, "cannot create '%s': %s", path, strerror(errno));
+			free(target);
+		} else if (path_write_file(path, git_blob_rawcontent(blob), (size_t)git_blob_rawsize(blob)) ||
+			   chmod(path, mode == GIT_FILEMODE_BLOB_EXECUTABLE ? 0700 : 0600)) {
+			ret = diag_fail(x->d, "cannot write '%s': %s", path, strerror(errno));
+		}
+	}
+	git_blob_free(blob);
+	free(path);
+	return ret ? -1 : 0; /* a negative return stops the walk */
+}
+
+int gitrepo_export_base(struct gitrepo *r, const char *dest, struct diag *d)
+{
+	git_tree *tree = NULL;
+	struct export_ctx x = { r->repo, dest, d };
+	int e;
+
+	if (git_commit_tree(&tree, r->base))
+		return git_err(d, EXIT_FAILED, "cannot read the tree of %s", r->base_id);
+	e = git_tree_walk(tree, GIT_TREEWALK_PRE, export_entry, &x);
+	git_tree_free(tree);
+	if (e && !d->set)
+		return git_err(d, EXIT_FAILED, "cannot read the tree of %s", r->base_id);
+	return e ? -1 : 0;
+}
+
+int gitrepo_in_base(struct gitrepo *r, const char *relpath, int *in_base, int *ignored,
+		    struct diag *d)
+{
+	git_tree *tree = NULL;
+	git_tree_entry *te = NULL;
+	int e, ret = -1;
+
+	*in_base = *ignored = 0;
+	if (git_commit_tree(&tree, r->base))
+		return git_err(d, EXIT_FAILED, "cannot read the tree of %s", r->base_id);
+	e = git_tree_entry_bypath(&te, tree, relpath);
+	if (!e) {
+		git_filemode_t mode = git_tree_entry_filemode(te);
+		*in_base = mode == GIT_FILEMODE_BLOB || mode == GIT_FILEMODE_BLOB_EXECUTABLE;
+	} else if (e != GIT_ENOTFOUND) {
+		git_err(d, EXIT_FAILED, "cannot look up '%s' in the base commit", relpath);
+		goto cleanup;
+	}
+	if (!*in_base && git_ignore_path_is_ignored(ignored, r->repo, relpath)) {
+		git_err(d, EXIT_FAILED, "cannot check whether git ignores '%s'", relpath);
+		goto cleanup;
+	}
+	ret = 0;
+cleanup:
 	git_tree_entry_free(te);
 	git_tree_free(tree);
 	return ret;

@@ -68,6 +68,22 @@ struct gitpath {
 int gitrepo_path(struct gitrepo *r, const char *relpath, const char *data, size_t len,
 		 struct gitpath *out, struct diag *d);
 
+/*
+ * Write the base commit's files under dest (an existing directory), each at
+ * dest/<its path in the tree>: regular files and executables (mode 0600 /
+ * 0700), symbolic links as links; submodules are left out.  For reading a
+ * past revision of the stack the way the work tree holds the present one.
+ */
+int gitrepo_export_base(struct gitrepo *r, const char *dest, struct diag *d);
+
+/*
+ * Whether relpath is a regular (or executable) file of the base commit, as
+ * gitpath's in_base, and when it is not, whether git ignores it.  One tree
+ * lookup: no blob is read, no index.
+ */
+int gitrepo_in_base(struct gitrepo *r, const char *relpath, int *in_base, int *ignored,
+		    struct diag *d);
+
 struct gitfile {
 	const char *path;   /* relative to the work tree, '/'-separated */
 	const char *data;

@@ -11,7 +11,6 @@
 #include "util/path.h"
 
 #include <errno.h>
-#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -52,24 +51,6 @@ static const char *check_password_of(const struct rewrite *rw, const char *role,
 		if (!strcmp(rw->roles.v[r], role))
 			return *owned = check_password(r);
 	return *owned = NULL;
-}
-
-static int write_all(const char *path, const char *data, size_t len)
-{
-	FILE *fp = fopen(path, "wb");
-	if (!fp)
-		return -1;
-	int r = fwrite(data, 1, len, fp) == len ? 0 : -1;
-	if (fclose(fp))
-		r = -1;
-	return r;
-}
-
-static int rm_entry(const char *path, const struct stat *st, int type, struct FTW *ftw)
-{
-	(void)st;
-	(void)ftw;
-	return type == FTW_DP ? rmdir(path) : unlink(path);
 }
 
 /* Scalars equal, or b is a by the mirror's prefix (an absolute path). */
@@ -205,7 +186,7 @@ int rewrite_verify(const struct rewrite *rw, const struct compose_project *p,
 		const struct rewrite_file *rf = rewrite_file_for(rw, f);
 		char *dest = xstrfmt("%s%s", root, abs), *dir = path_dirname(&a, dest);
 		int r = fs_mkdir_p(dir, 0700, d);
-		if (!r && write_all(dest, rf ? rf->data : f->data, rf ? rf->len : f->len))
+		if (!r && path_write_file(dest, rf ? rf->data : f->data, rf ? rf->len : f->len))
 			r = diag_fail(d, "cannot write the copy used to check the rewrite: %s", strerror(errno));
 		free(dest);
 		if (r)
@@ -233,7 +214,7 @@ int rewrite_verify(const struct rewrite *rw, const struct compose_project *p,
 	ret = compare(rw, was, now, root, d);
 cleanup:
 	if (root) {
-		nftw(root, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+		path_remove_tree(root);
 		free(root);
 	}
 	compose_free(was);

@@ -71,10 +71,11 @@ static int check_name(const char *what, const char *s, struct diag *d)
 	return r;
 }
 
-static int set_ident(struct tvars *v, const char *var, const char *s, struct diag *d)
+static int set_ident(const struct sql_quoter *q, struct tvars *v, const char *var, const char *s,
+		     struct diag *d)
 {
 	struct buf b = BUF_INIT;
-	if (sql_quote_ident(s, &b, d)) {
+	if (q->ident(q->ctx, s, &b, d)) {
 		buf_release(&b);
 		return -1;
 	}
@@ -83,10 +84,11 @@ static int set_ident(struct tvars *v, const char *var, const char *s, struct dia
 	return 0;
 }
 
-static int set_lit(struct tvars *v, const char *var, const char *s, struct diag *d)
+static int set_lit(const struct sql_quoter *q, struct tvars *v, const char *var, const char *s,
+		   struct diag *d)
 {
 	struct buf b = BUF_INIT;
-	if (sql_quote_literal(s, &b, d)) {
+	if (q->literal(q->ctx, s, &b, d)) {
 		buf_release(&b);
 		return -1;
 	}
@@ -103,16 +105,17 @@ static void set_text(struct tvars *v, const char *var, const char *s)
 }
 
 /* A role name (ident, literal, comment text) into v under prefix_ident etc. */
-static int set_role_name(struct tvars *v, const char *prefix, const char *name, struct diag *d)
+static int set_role_name(const struct sql_quoter *q, struct tvars *v, const char *prefix,
+			 const char *name, struct diag *d)
 {
 	char var[64];
 	if (check_name("role name", name, d))
 		return -1;
 	snprintf(var, sizeof(var), "%s_ident", prefix);
-	if (set_ident(v, var, name, d))
+	if (set_ident(q, v, var, name, d))
 		return -1;
 	snprintf(var, sizeof(var), "%s_lit", prefix);
-	if (set_lit(v, var, name, d))
+	if (set_lit(q, v, var, name, d))
 		return -1;
 	snprintf(var, sizeof(var), "%s_text", prefix);
 	set_text(v, var, name);
@@ -132,7 +135,8 @@ static int valid_setting_key(const char *k)
 }
 
 /* keep: [schema.object] as a VALUES list (or an empty relation). */
-static int keep_values(const struct config *cfg, struct buf *out, struct buf *text, struct diag *d)
+static int keep_values(const struct sql_quoter *q, const struct config *cfg, struct buf *out,
+		       struct buf *text, struct diag *d)
 {
 	size_t n = cfg ? cfg->nkeep : 0;
 	if (!n) {
@@ -149,9 +153,9 @@ static int keep_values(const struct config *cfg, struct buf *out, struct buf *te
 			check_name("keep entry object", dot + 1, d);
 		if (!r) {
 			buf_addstr(out, i ? ", (" : "(");
-			r = sql_quote_literal(schema, out, d);
+			r = q->literal(q->ctx, schema, out, d);
 			buf_addstr(out, "::name, ");
-			r = r || sql_quote_literal(dot + 1, out, d);
+			r = r || q->literal(q->ctx, dot + 1, out, d);
 			buf_addstr(out, "::name)");
 		}
 		free(schema);
@@ -275,6 +279,7 @@ int rolesql_build(const struct plan *plan, const struct config *cfg, const char 
 		opts.lock_attempts = ROLESQL_LOCK_ATTEMPTS;
 	if (opts.backoff_ms <= 0)
 		opts.backoff_ms = ROLESQL_BACKOFF_MS;
+	const struct sql_quoter *q = opts.quote ? opts.quote : sql_offline_quoter();
 
 	if (check_name("database name", database, d))
 		goto cleanup;
@@ -314,7 +319,7 @@ int rolesql_build(const struct plan *plan, const struct config *cfg, const char 
 	}
 
 	/* Values shared by every template. */
-	if (set_ident(v, "database_ident", database, d) || set_lit(v, "database_lit", database, d))
+	if (set_ident(q, v, "database_ident", database, d) || set_lit(q, v, "database_lit", database, d))
 		goto cleanup;
 	set_text(v, "database_text", database);
 	{
@@ -325,7 +330,7 @@ int rolesql_build(const struct plan *plan, const struct config *cfg, const char 
 	}
 	set_text(v, "project_text", plan->project_name ? plan->project_name : "(unnamed)");
 	if (owner) {
-		if (set_role_name(v, "owner", owner->name, d))
+		if (set_role_name(q, v, "owner", owner->name, d))
 			goto cleanup;
 		tvars_set(v, "owner", "1");
 	} else {
@@ -334,11 +339,13 @@ int rolesql_build(const struct plan *plan, const struct config *cfg, const char 
 		tvars_set(v, "owner_text", "(none)");
 		tvars_set(v, "owner", "");
 	}
+	if (set_lit(q, v, "marker_lit", ROLESQL_MARKER, d))
+		goto cleanup;
 	tvars_setf(v, "lock_timeout_lit", "'%dms'", opts.lock_timeout_ms);
 	tvars_setf(v, "lock_timeout_text", "%dms", opts.lock_timeout_ms);
 	tvars_setf(v, "lock_attempts", "%d", opts.lock_attempts);
 	tvars_setf(v, "lock_backoff_seconds", "%d.%03d", opts.backoff_ms / 1000, opts.backoff_ms % 1000);
-	if (keep_values(cfg, &keep, &keep_text, d))
+	if (keep_values(q, cfg, &keep, &keep_text, d))
 		goto cleanup;
 	tvars_set(v, "keep_values", keep.buf);
 	tvars_set(v, "keep_text", keep_text.buf);
@@ -348,7 +355,7 @@ int rolesql_build(const struct plan *plan, const struct config *cfg, const char 
 		if (!role_in_db(r, database))
 			continue;
 		struct tvars *row = tvars_add_row(v, "roles");
-		if (set_role_name(row, "name", r->name, d))
+		if (set_role_name(q, row, "name", r->name, d))
 			goto cleanup;
 		tvars_set(row, "kind", role_kind_name(r->kind));
 		tvars_setf(row, "limit", "%d", r->connection_limit < -1 ? -1 : r->connection_limit);
@@ -356,6 +363,21 @@ int rolesql_build(const struct plan *plan, const struct config *cfg, const char 
 		char *c = role_comment(r);
 		tvars_set(row, "role_comment", c);
 		free(c);
+		const struct config_role *cr = cfg ? config_role(cfg, r->name) : NULL;
+		tvars_set(row, "adopt", cr && cr->adopt ? "true" : "false");
+		struct buf names = BUF_INIT;
+		buf_addstr(&names, "ARRAY[");
+		for (size_t k = 0; k < r->nsettings; k++) {
+			if (k)
+				buf_addstr(&names, ", ");
+			if (q->literal(q->ctx, r->settings[k].key, &names, d)) {
+				buf_release(&names);
+				goto cleanup;
+			}
+		}
+		buf_addstr(&names, "]::text[]");
+		tvars_set(row, "setting_names", names.buf);
+		buf_release(&names);
 		for (size_t k = 0; k < r->nsettings; k++) {
 			const struct role_setting *s = &r->settings[k];
 			if (!valid_setting_key(s->key)) {
@@ -366,14 +388,14 @@ int rolesql_build(const struct plan *plan, const struct config *cfg, const char 
 			}
 			struct tvars *sr = tvars_add_row(row, "settings");
 			tvars_set(sr, "key", s->key);
-			if (set_lit(sr, "value_lit", s->value, d))
+			if (set_lit(q, sr, "value_lit", s->value, d))
 				goto cleanup;
 		}
 		/* Per-kind lists for the grants (rows carry the name only). */
 		const char *list = r->kind == ROLE_READER ? "readers" : r->kind == ROLE_WRITER ? "writers" : NULL;
-		if (list && set_role_name(tvars_add_row(v, list), "name", r->name, d))
+		if (list && set_role_name(q, tvars_add_row(v, list), "name", r->name, d))
 			goto cleanup;
-		if (r->kind != ROLE_READER && set_role_name(tvars_add_row(v, "dml_roles"), "name", r->name, d))
+		if (r->kind != ROLE_READER && set_role_name(q, tvars_add_row(v, "dml_roles"), "name", r->name, d))
 			goto cleanup;
 	}
 

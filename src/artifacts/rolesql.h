@@ -22,9 +22,17 @@
 
 #include "util/buf.h"
 #include "util/diag.h"
+#include "artifacts/sqlquote.h"
 
 struct plan;
 struct config;
+
+/*
+ * The comment (COMMENT ON ROLE) on every role dsnflip manages: one it
+ * created, or one dsnflip.yml adopts (roles: NAME: {adopt: true}).  An
+ * existing role without it is never changed unless adopted.
+ */
+#define ROLESQL_MARKER "managed by dsnflip"
 
 #define ROLESQL_LOCK_TIMEOUT_MS 2000
 #define ROLESQL_LOCK_ATTEMPTS 3
@@ -34,6 +42,11 @@ struct rolesql_opts {
 	int lock_timeout_ms;  /* per ALTER ... OWNER; 0: ROLESQL_LOCK_TIMEOUT_MS */
 	int lock_attempts;    /* tries per object; 0: ROLESQL_LOCK_ATTEMPTS */
 	int backoff_ms;       /* first wait between tries, doubled each time; 0: default */
+	/*
+	 * How names and values are quoted: NULL for sqlquote (the file), or
+	 * libpq's escaping on the connection the parts are sent on (apply).
+	 */
+	const struct sql_quoter *quote;
 };
 
 struct rolesql_parts {

@@ -40,10 +40,14 @@ static int quote(const char *s, char q, const char *what, struct buf *out, struc
 {
 	if (!sql_valid_utf8(s))
 		return diag_err(d, "%s is not valid UTF-8", what);
+	/* A literal with a backslash: E'...', as PQescapeLiteral writes it. */
+	int escape = q == '\'' && strchr(s, '\\');
+	if (escape)
+		buf_addstr(out, " E");
 	buf_addch(out, q);
 	for (; *s; s++) {
-		if (*s == q)
-			buf_addch(out, q);
+		if (*s == q || (escape && *s == '\\'))
+			buf_addch(out, *s);
 		buf_addch(out, *s);
 	}
 	buf_addch(out, q);
@@ -60,6 +64,24 @@ int sql_quote_ident(const char *s, struct buf *out, struct diag *d)
 int sql_quote_literal(const char *s, struct buf *out, struct diag *d)
 {
 	return quote(s, '\'', "an SQL literal", out, d);
+}
+
+static int offline_ident(void *ctx, const char *s, struct buf *out, struct diag *d)
+{
+	(void)ctx;
+	return sql_quote_ident(s, out, d);
+}
+
+static int offline_literal(void *ctx, const char *s, struct buf *out, struct diag *d)
+{
+	(void)ctx;
+	return sql_quote_literal(s, out, d);
+}
+
+const struct sql_quoter *sql_offline_quoter(void)
+{
+	static const struct sql_quoter q = { offline_ident, offline_literal, NULL };
+	return &q;
 }
 
 /* Does tag close a dollar quote opened before body anywhere but at its end? */

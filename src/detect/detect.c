@@ -23,6 +23,7 @@
 #include <dirent.h>
 #include <stdio.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -106,6 +107,13 @@ static void decide_superuser(struct detect_ctx *c, struct plan_conn *pc)
 		pc->superuser_by = "name";
 		return;
 	}
+	/* The operator's word: superusers: in dsnflip.yml. */
+	for (size_t i = 0; c->cfg && i < c->cfg->nsuperusers; i++)
+		if (!strcmp(c->cfg->superusers[i], pc->user)) {
+			pc->superuser = 1;
+			pc->superuser_by = "config";
+			return;
+		}
 	if (strchr(pc->user, '$')) {
 		pc->superuser = 0;
 		pc->superuser_by = "unknown";
@@ -147,6 +155,11 @@ static int truthy_readonly(const char *opts)
 	return !strncasecmp(s, "on", 2) || !strncasecmp(s, "true", 4) || *s == '1' ||
 	       !strncasecmp(s, "yes", 3);
 }
+
+static const struct env_entry *env_any(const struct service *s, const char *prefix,
+				       const char *const *suffixes);
+static int ends_ci(const char *s, const char *sfx);
+static int node_argv(const struct ynode *n, struct strvec *argv, const char **shell);
 
 /* A DSN-valued variable: parse it and record the connection. */
 static int add_dsn_conn(struct detect_ctx *c, struct plan_service *ps, const struct env_entry *e)
@@ -192,6 +205,26 @@ static int add_dsn_conn(struct detect_ctx *c, struct plan_service *ps, const str
 	if (pgo && pgo->value && truthy_readonly(pgo->value)) {
 		pc->read_only = 1;
 		pc->read_only_via = pgo;
+	}
+	/* A URL without a user often has it beside it: SONAR_JDBC_URL with
+	 * SONAR_JDBC_USERNAME, SPRING_DATASOURCE_URL with _USERNAME/_PASSWORD. */
+	if (!pc->user) {
+		static const char *const url_sfx[] = { "_URL", "_URI", "_DSN", "_CONNECTION_STRING", NULL };
+		static const char *const u_sfx[] = { "_USERNAME", "_USER", NULL },
+			*const p_sfx[] = { "_PASSWORD", "_PASS", "_PWD", NULL };
+		for (const char *const *x = url_sfx; *x && !pc->user; x++) {
+			if (!ends_ci(e->key, *x))
+				continue;
+			char *prefix = xstrndup(e->key, strlen(e->key) - strlen(*x));
+			const struct env_entry *su = env_any(s, prefix, u_sfx), *sp = env_any(s, prefix, p_sfx);
+			if (su && *su->value) {
+				pc->user = a_dup(c->plan, su->value);
+				pc->user_entry = su;
+				if (!dsn.password && sp)
+					pc->password_entry = sp;
+			}
+			free(prefix);
+		}
 	}
 	/* libpq fills what the DSN leaves out from PG* variables. */
 	const struct env_entry *u = service_env(s, "PGUSER");
@@ -243,13 +276,37 @@ static const struct env_entry *env_any(const struct service *s, const char *pref
 				       const char *const *suffixes)
 {
 	char key[160];
-	for (; *suffixes; suffixes++) {
-		snprintf(key, sizeof(key), "%s%s", prefix, *suffixes);
-		const struct env_entry *e = env_ci(s, key);
-		if (e)
-			return e;
+	size_t np = strlen(prefix);
+	if (np + 32 >= sizeof(key)) {
+		/* A prefix this long: PREFIX+SUFFIX cut at the buffer's end, one
+		 * lookup per suffix. */
+		for (; *suffixes; suffixes++) {
+			snprintf(key, sizeof(key), "%s%s", prefix, *suffixes);
+			const struct env_entry *e = env_ci(s, key);
+			if (e)
+				return e;
+		}
+		return NULL;
 	}
-	return NULL;
+	/* One pass over the environment instead of one per suffix (this runs
+	 * for every candidate prefix of every service): the entry for the first
+	 * suffix that has one, and of those the last (as env_ci). */
+	size_t best = SIZE_MAX;
+	const struct env_entry *found = NULL;
+	int first = tolower((unsigned char)prefix[0]);
+	for (size_t i = s->nenv; i-- > 0;) {
+		const struct env_entry *e = &s->env[i];
+		if (!e->value || (np && tolower((unsigned char)e->key[0]) != first) ||
+		    strncasecmp(e->key, prefix, np))
+			continue;
+		for (size_t j = 0; j < best && suffixes[j]; j++)
+			if (!strcasecmp(e->key + np, suffixes[j])) {
+				best = j;
+				found = e;
+				break;
+			}
+	}
+	return found;
 }
 
 /* The last word of a prefix ("AUTHENTIK_POSTGRESQL_" -> "POSTGRESQL"), into out. */
@@ -290,9 +347,15 @@ static int other_engine(const char *s)
 		"zookeeper", "consul", "vault", "dynamo", "firestore", "surreal", "arango", "scylla",
 		"questdb", "cockroach", "tidb", "sqlserver", NULL
 	};
-	for (const char *const *w = words; *w; w++)
-		if (strcasestr(s, *w))
-			return 1;
+	/* strcasestr for each word, but one walk of s: at each place, only the
+	 * words starting with that letter are compared (this runs for every
+	 * candidate prefix of every service). */
+	for (const char *p = s; *p; p++) {
+		int c = tolower((unsigned char)*p);
+		for (const char *const *w = words; *w; w++)
+			if ((*w)[0] == c && !strncasecmp(p, *w, strlen(*w)))
+				return 1;
+	}
 	return 0;
 }
 
@@ -349,6 +412,10 @@ static int add_split_conn(struct detect_ctx *c, struct plan_service *ps, const c
 
 	if (pg_style && !u && !h && !db)
 		return 0;
+	/* A user variable already read beside a URL is not a second connection. */
+	for (size_t i = 0; u && i < ps->nconns; i++)
+		if (ps->conns[i].user_entry == u)
+			return 0;
 	if (!pg_style) {
 		char w[64];
 		last_word(prefix, w, sizeof(w));
@@ -402,8 +469,11 @@ static int is_split_key(const char *key)
 {
 	static const char *const sfx[] = { "_USER", "_USERNAME", "_HOST", "_PASSWORD", "_PASS", "_PASSWD", "_PWD",
 					   "_NAME", "_DATABASE", "_DB", "_PORT", "_HOSTNAME", "_DBNAME", NULL };
-	for (const char *const *x = sfx; *x; x++)
-		if (ends_ci(key, *x))
+	/* No suffix holds a second '_', so a key ends in one exactly when the
+	 * part from its last '_' is one: one compare each, not a strlen. */
+	const char *us = strrchr(key, '_');
+	for (const char *const *x = sfx; us && *x; x++)
+		if (!strcasecmp(us, *x))
 			return 1;
 	return 0;
 }
@@ -564,6 +634,49 @@ static void add_unknown_conn(struct detect_ctx *c, struct plan_service *ps)
 				       "connection cannot be read", host->key, host->value, user->key), "env");
 }
 
+/*
+ * An asset build step (yarn build, npm run build:css, webpack, vite build)
+ * that shares the app's env_file does not connect: its host-less settings
+ * are not a connection.  Read from the compose command only.
+ */
+static int is_build_step(const struct service *s)
+{
+	struct strvec w = STRVEC_INIT;
+	const char *sh = NULL;
+	int hit = 0;
+	if (!node_argv(s->command, &w, &sh))
+		return 0;
+	if (sh) {
+		for (const char *p = sh; *p;) {
+			p += strspn(p, " \t\n");
+			size_t l = strcspn(p, " \t\n");
+			if (l) {
+				char *t = xstrndup(p, l);
+				strvec_push(&w, t);
+				free(t);
+			}
+			p += l;
+		}
+	}
+	for (size_t i = 0; i < w.nr && !hit; i++) {
+		const char *t = path_basename(w.v[i]);
+		if (!strcmp(t, "webpack") || !strcmp(t, "tailwindcss") || !strcmp(t, "esbuild") ||
+		    (!strcmp(t, "vite") && i + 1 < w.nr && !strcmp(w.v[i + 1], "build")))
+			hit = 1;
+		if ((!strcmp(t, "yarn") || !strcmp(t, "npm") || !strcmp(t, "pnpm") || !strcmp(t, "bun")) &&
+		    i + 1 < w.nr) {
+			const char *n = w.v[i + 1];
+			if (!strcmp(n, "run") && i + 2 < w.nr)
+				n = w.v[i + 2];
+			hit = str_starts(n, "build");
+		}
+		if (strstr(t, ":build") || str_starts(t, "build:") || strstr(t, "yarn:build"))
+			hit = 1;
+	}
+	strvec_clear(&w);
+	return hit;
+}
+
 static int find_connections(struct detect_ctx *c, struct plan_service *ps)
 {
 	const struct service *s = ps->svc;
@@ -613,6 +726,13 @@ static int find_connections(struct detect_ctx *c, struct plan_service *ps)
 	      service_env(s, "POSTGRES_PASS"))))
 		if (add_split_conn(c, ps, "POSTGRES", 0))
 			ret = -1;
+	if (!ret && is_build_step(s)) {
+		size_t k = 0;
+		for (size_t i = 0; i < ps->nconns; i++)
+			if (!(ps->conns[i].form == CONN_SPLIT && !ps->conns[i].host))
+				ps->conns[k++] = ps->conns[i];
+		ps->nconns = k;
+	}
 	if (!ret && add_arg_conns(c, ps, s->command))
 		ret = -1;
 	if (!ret && add_arg_conns(c, ps, s->entrypoint))

@@ -76,8 +76,10 @@ void plan_warn(struct plan *plan, int blocking, const char *fmt, ...)
 	va_start(ap, fmt);
 	buf_vaddf(&b, fmt, ap);
 	va_end(ap);
-	if (!strvec_contains(&plan->warnings, b.buf))
+	if (!strmap_get(&plan->warning_index, b.buf)) {
 		strvec_push(&plan->warnings, b.buf);
+		strmap_put(&plan->warning_index, plan->warnings.v[plan->warnings.nr - 1], plan);
+	}
 	if (blocking)
 		plan->blocking = 1;
 	buf_release(&b);

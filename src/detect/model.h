@@ -113,6 +113,7 @@ struct plan_conn {
 	/*
 	 * How `superuser` was decided: "name" (postgres, or libpq's default
 	 * user), "server_env" (the server's image family and environment),
+	 * "config" (listed under superusers: in dsnflip.yml),
 	 * "live" (the server's rolsuper), "unknown" (offline, the server or its
 	 * users cannot be identified: superuser is 0 but not known, a blocking
 	 * warning asks for --db).
@@ -243,6 +244,7 @@ struct plan {
 	size_t nkept;
 	struct strmap service_index; /* name -> index + 1, built after detection */
 	struct strmap role_index;    /* name -> index + 1 */
+	struct strmap warning_index; /* plan_warn: each text said once (a large stack says thousands) */
 };
 
 /*

@@ -417,6 +417,38 @@ static void assign_roles(struct plan *plan, const struct config *cfg)
 	strmap_clear(&names);
 }
 
+/*
+ * Live: a planned role the server already has.  dsnflip never alters a
+ * role that is a superuser, has CREATEROLE, REPLICATION or BYPASSRLS, is
+ * predefined or is the admin login, and alters an existing role it did not
+ * create only when dsnflip.yml adopts it: `roles apply` would refuse, so
+ * the plan blocks now, naming the role.
+ */
+static void guard_live_roles(struct plan *plan, const struct config *cfg, const struct live_facts *live)
+{
+	for (size_t i = 0; live && i < plan->nroles; i++) {
+		const struct plan_role *r = &plan->roles[i];
+		const struct live_role *lr = NULL;
+		for (size_t k = 0; k < live->nroles && !lr; k++)
+			if (!strcmp(live->roles[k].name, r->name))
+				lr = &live->roles[k];
+		if (!lr)
+			continue;
+		const struct config_role *cr = cfg ? config_role(cfg, r->name) : NULL;
+		if (live->admin_user && !strcmp(live->admin_user, r->name))
+			plan_warn(plan, 1, "role %s is the admin login dsnflip connects as: dsnflip never "
+				  "alters it; map its services to another role in dsnflip.yml", r->name);
+		else if (lr->protected_by)
+			plan_warn(plan, 1, "role %s exists on the server with %s: dsnflip never alters such "
+				  "a role; map its services to another role in dsnflip.yml", r->name,
+				  lr->protected_by);
+		else if (!lr->managed && !(cr && cr->adopt))
+			plan_warn(plan, 1, "role %s already exists on the server and dsnflip did not create "
+				  "it: roles apply leaves it alone unless dsnflip.yml adopts it "
+				  "(roles: {%s: {adopt: true}})", r->name, r->name);
+	}
+}
+
 /* --- budget --- */
 
 static void budget(struct plan *plan, const struct config *cfg, const struct live_facts *live)
@@ -669,6 +701,7 @@ int plan_build(const struct compose_project *p, const struct config *cfg,
 				  "dsnflip.yml or --assume %s=CLASS", ps->name, ps->reason, ps->name);
 	}
 	assign_roles(plan, cfg);
+	guard_live_roles(plan, cfg, live);
 	kept_objects(plan, live);
 	budget(plan, cfg, live);
 	order(plan);
@@ -690,6 +723,7 @@ void plan_free(struct plan *plan)
 	free(plan->db_servers);
 	strmap_clear(&plan->service_index);
 	strmap_clear(&plan->role_index);
+	strmap_clear(&plan->warning_index);
 	strvec_clear(&plan->warnings);
 	arena_release(&plan->arena);
 	free(plan);

@@ -26,6 +26,9 @@ struct live_role {
 	int connection_limit;   /* -1 = none */
 	int sessions;           /* live sessions now */
 	int peak;               /* the highest count observed, if known */
+	/* What makes dsnflip never alter it ("SUPERUSER, BYPASSRLS", "predefined"), or NULL. */
+	const char *protected_by;
+	int managed;            /* carries dsnflip's marker comment (created or adopted by it) */
 };
 /* Objects of one kind in one database owned by one role (discover.c). */
 struct live_owned {
@@ -89,6 +92,7 @@ struct live_facts {
 	struct live_db *dbs;
 	size_t ndbs;
 	const char *derived;    /* the admin connection was derived from the stack: how */
+	const char *admin_user; /* the role the admin connection runs as */
 	int queries;            /* statements discovery ran */
 	long elapsed_ms;        /* wall time of discovery */
 	size_t objects;         /* application objects seen (all databases) */

@@ -3,6 +3,16 @@
  *
  * The shape is a contract (PRODUCT.md §4): keys may be added, never
  * renamed.  Added keys are listed in README.md ("JSON additions").
+ *
+ * The plan is written as a stream, straight into the output buffer: at
+ * 10,000 services building a jansson tree only to dump it cost as much as
+ * loading the stack.  The bytes are those json_dumps(JSON_INDENT(2) |
+ * JSON_PRESERVE_ORDER) gives for the tree the plan describes, including
+ * jansson's rules for what it cannot hold: a string that is NULL or not
+ * valid UTF-8 leaves out its key (or array item), and leaves out the whole
+ * object it was packed into where that object is made in one piece
+ * (evidence items, defined_at, server, budget rows, kept objects).
+ * plan_to_json() reads that text back, so the tree and the text agree.
  */
 #include "plan/plan_json.h"
 #include "plan/report.h"
@@ -14,23 +24,281 @@
 #include <string.h>
 #include <unistd.h>
 
-static json_t *str_or_null(const char *s)
+/* The length of the valid UTF-8 sequence at u (u[0] >= 0x80), or 0: jansson's
+ * rule for a string it accepts (no surrogate halves, no overlong forms,
+ * nothing above U+10FFFF). */
+static size_t utf8_seq(const unsigned char *u)
 {
-	return s ? json_string(s) : json_null();
+	size_t n;
+	unsigned v;
+	if (*u >= 0xC2 && *u <= 0xDF)
+		n = 2, v = *u & 0x1F;
+	else if (*u >= 0xE0 && *u <= 0xEF)
+		n = 3, v = *u & 0x0F;
+	else if (*u >= 0xF0 && *u <= 0xF4)
+		n = 4, v = *u & 0x07;
+	else
+		return 0;
+	for (size_t i = 1; i < n; i++) {
+		if (u[i] < 0x80 || u[i] > 0xBF)
+			return 0; /* also stops at the NUL */
+		v = (v << 6) | (u[i] & 0x3F);
+	}
+	if (v > 0x10FFFF || (v >= 0xD800 && v <= 0xDFFF) || (n == 3 && v < 0x800) ||
+	    (n == 4 && v < 0x10000))
+		return 0;
+	return n;
 }
 
-static json_t *evidence_json(const struct plan_service *ps)
+/* A string jansson would take as a value or key. */
+static int ok(const char *s)
 {
-	json_t *a = json_array();
+	if (!s)
+		return 0;
+	for (const unsigned char *u = (const unsigned char *)s; *u;) {
+		size_t n = *u < 0x80 ? 1 : utf8_seq(u);
+		if (!n)
+			return 0;
+		u += n;
+	}
+	return 1;
+}
+
+#define JW_MAXDEPTH 8
+
+/*
+ * The writer: where it writes and, per open container, whether it has a
+ * child yet.  A string jansson would not take is found while it is being
+ * written: what was written for its key (or its whole object, where jansson
+ * packs the object in one piece) is then taken back (jw_mark/jw_undo).
+ */
+struct jw {
+	struct buf *b;
+	int depth;
+	int has[JW_MAXDEPTH];
+	int bad;              /* a strict string since the last jw_mark was not valid */
+};
+
+struct jw_mark {
+	size_t len;
+	int has;
+};
+
+static struct jw_mark jw_mark(struct jw *w)
+{
+	w->bad = 0;
+	return (struct jw_mark){ w->b->len, w->depth ? w->has[w->depth - 1] : 0 };
+}
+
+static void jw_undo(struct jw *w, struct jw_mark m)
+{
+	buf_setlen(w->b, m.len);
+	if (w->depth)
+		w->has[w->depth - 1] = m.has;
+}
+
+/* buf_add without the calls: this writer adds a few bytes at a time. */
+static inline void jw_put(struct buf *b, const void *data, size_t n)
+{
+	if (b->len + n + 1 > b->alloc)
+		buf_grow(b, n);
+	memcpy(b->buf + b->len, data, n);
+	b->len += n;
+	b->buf[b->len] = '\0';
+}
+
+static inline void jw_ch(struct buf *b, char c)
+{
+	jw_put(b, &c, 1);
+}
+
+static void jw_newline(struct jw *w, int depth)
+{
+	static const char nl_spaces[] = "\n                                ";
+	size_t n = (size_t)depth * 2;
+	jw_put(w->b, nl_spaces, n < 32 ? n + 1 : 33);
+	for (n = n < 32 ? 0 : n - 32; n > 0; n -= n < 32 ? n : 32)
+		jw_put(w->b, nl_spaces + 1, n < 32 ? n : 32);
+}
+
+/* Before a child of the open container: the separator and indentation. */
+static void jw_next(struct jw *w)
+{
+	if (w->depth == 0)
+		return;
+	if (w->has[w->depth - 1])
+		jw_ch(w->b, ',');
+	w->has[w->depth - 1] = 1;
+	jw_newline(w, w->depth);
+}
+
+static void jw_open(struct jw *w, char c)
+{
+	jw_ch(w->b, c);
+	w->has[w->depth++] = 0;
+}
+
+static void jw_close(struct jw *w, char c)
+{
+	if (w->has[--w->depth])
+		jw_newline(w, w->depth);
+	jw_ch(w->b, c);
+}
+
+/* Write s as a JSON string; -1 (part written) when jansson would not take it. */
+static int jw_string(struct jw *w, const char *s)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	if (!s)
+		return -1;
+	const unsigned char *u = (const unsigned char *)s, *run = u;
+	jw_ch(w->b, '"');
+	for (;;) {
+		unsigned char c = *u;
+		if (c >= 0x20 && c < 0x80 && c != '"' && c != '\\') {
+			u++;
+			continue;
+		}
+		if (c >= 0x80) {
+			size_t n = utf8_seq(u);
+			if (!n)
+				return -1;
+			u += n;
+			continue;
+		}
+		jw_put(w->b, run, (size_t)(u - run));
+		if (!c)
+			break;
+		char esc[6] = { '\\', 0 };
+		size_t n = 2;
+		switch (c) {
+		case '"': esc[1] = '"'; break;
+		case '\\': esc[1] = '\\'; break;
+		case '\b': esc[1] = 'b'; break;
+		case '\f': esc[1] = 'f'; break;
+		case '\n': esc[1] = 'n'; break;
+		case '\r': esc[1] = 'r'; break;
+		case '\t': esc[1] = 't'; break;
+		default:
+			memcpy(esc + 1, "u00", 3);
+			esc[4] = hex[c >> 4];
+			esc[5] = hex[c & 15];
+			n = 6;
+		}
+		jw_put(w->b, esc, n);
+		run = ++u;
+	}
+	jw_ch(w->b, '"');
+	return 0;
+}
+
+/* A key; -1 (part written) when jansson would not take it. */
+static int jw_key(struct jw *w, const char *k)
+{
+	jw_next(w);
+	if (jw_string(w, k))
+		return -1;
+	jw_put(w->b, ": ", 2);
+	return 0;
+}
+
+static void jw_int(struct jw *w, long long v)
+{
+	char tmp[24], *p = tmp + sizeof(tmp);
+	unsigned long long u = v < 0 ? 0ULL - (unsigned long long)v : (unsigned long long)v;
+	do
+		*--p = (char)('0' + u % 10);
+	while (u /= 10);
+	if (v < 0)
+		*--p = '-';
+	jw_put(w->b, p, (size_t)(tmp + sizeof(tmp) - p));
+}
+
+static void jw_bool(struct jw *w, int v)
+{
+	if (v)
+		jw_put(w->b, "true", 4);
+	else
+		jw_put(w->b, "false", 5);
+}
+
+/* "key": "s", left out when s is not a string jansson takes. */
+static void jw_kstr(struct jw *w, const char *k, const char *s)
+{
+	if (!s)
+		return;
+	struct jw_mark m = jw_mark(w);
+	if (jw_key(w, k) || jw_string(w, s))
+		jw_undo(w, m);
+}
+
+/* "key": "s" inside an object jansson packs in one piece: an invalid s
+ * marks the object bad (the caller takes all of it back). */
+static void jw_kstr_strict(struct jw *w, const char *k, const char *s)
+{
+	if (jw_key(w, k) || jw_string(w, s))
+		w->bad = 1;
+}
+
+/* "key": "s" or null; left out when s is not NULL and not valid. */
+static void jw_kstr_or_null(struct jw *w, const char *k, const char *s)
+{
+	if (!s) {
+		jw_key(w, k);
+		jw_put(w->b, "null", 4);
+	} else {
+		jw_kstr(w, k, s);
+	}
+}
+
+static void jw_kint(struct jw *w, const char *k, long long v)
+{
+	jw_key(w, k);
+	jw_int(w, v);
+}
+
+static void jw_kbool(struct jw *w, const char *k, int v)
+{
+	jw_key(w, k);
+	jw_bool(w, v);
+}
+
+/* "key": [strings], the invalid ones left out. */
+static void jw_kstrings(struct jw *w, const char *k, const char *const *v, size_t n)
+{
+	jw_key(w, k);
+	jw_open(w, '[');
+	for (size_t i = 0; i < n; i++) {
+		if (!v[i])
+			continue;
+		struct jw_mark m = jw_mark(w);
+		jw_next(w);
+		if (jw_string(w, v[i]))
+			jw_undo(w, m);
+	}
+	jw_close(w, ']');
+}
+
+static void evidence_json(struct jw *w, const struct plan_service *ps)
+{
+	jw_key(w, "evidence");
+	jw_open(w, '[');
 	for (size_t i = 0; i < ps->nevidence; i++) {
 		const struct evidence_item *e = &ps->evidence[i];
-		json_t *o = json_pack("{s:s, s:i, s:s}", "file", e->file ? e->file : "", "line", e->line,
-				      "text", e->text);
-		if (e->kind)
-			json_object_set_new(o, "kind", json_string(e->kind));
-		json_array_append_new(a, o);
+		struct jw_mark m = jw_mark(w);
+		jw_next(w);
+		jw_open(w, '{');
+		jw_kstr_strict(w, "file", e->file ? e->file : "");
+		jw_kint(w, "line", e->line);
+		jw_kstr_strict(w, "text", e->text);
+		int bad = w->bad;
+		if (e->kind && !bad)
+			jw_kstr(w, "kind", e->kind);
+		jw_close(w, '}');
+		if (bad)
+			jw_undo(w, m);
 	}
-	return a;
+	jw_close(w, ']');
 }
 
 static const char *form_name(enum conn_form f)
@@ -39,125 +307,189 @@ static const char *form_name(enum conn_form f)
 	return n[f];
 }
 
-static json_t *conns_json(const struct plan_service *ps)
+static void conns_json(struct jw *w, const struct plan_service *ps)
 {
-	json_t *a = json_array();
+	jw_key(w, "connections");
+	jw_open(w, '[');
 	for (size_t i = 0; i < ps->nconns; i++) {
 		const struct plan_conn *c = &ps->conns[i];
-		json_t *o = json_object();
-		json_object_set_new(o, "variable", json_string(c->variable));
-		json_object_set_new(o, "host", str_or_null(c->host));
-		json_object_set_new(o, "port", json_integer(c->port));
-		json_object_set_new(o, "database", str_or_null(c->database));
-		json_object_set_new(o, "user", str_or_null(c->user));
-		json_object_set_new(o, "superuser", json_boolean(c->superuser));
-		json_object_set_new(o, "superuser_by", json_string(c->superuser_by ? c->superuser_by : "name"));
-		json_object_set_new(o, "server", str_or_null(c->server));
-		json_object_set_new(o, "role", str_or_null(c->role));
-		json_object_set_new(o, "defined_at", json_pack("{s:s, s:i}", "file",
-							       c->defined_file ? c->defined_file : "",
-							       "line", c->defined_line));
-		json_object_set_new(o, "form", json_string(form_name(c->form)));
-		json_array_append_new(a, o);
+		jw_next(w);
+		jw_open(w, '{');
+		jw_kstr(w, "variable", c->variable);
+		jw_kstr_or_null(w, "host", c->host);
+		jw_kint(w, "port", c->port);
+		jw_kstr_or_null(w, "database", c->database);
+		jw_kstr_or_null(w, "user", c->user);
+		jw_kbool(w, "superuser", c->superuser);
+		jw_kstr(w, "superuser_by", c->superuser_by ? c->superuser_by : "name");
+		jw_kstr_or_null(w, "server", c->server);
+		jw_kstr_or_null(w, "role", c->role);
+		const char *file = c->defined_file ? c->defined_file : "";
+		if (ok(file)) {
+			jw_key(w, "defined_at");
+			jw_open(w, '{');
+			jw_kstr(w, "file", file);
+			jw_kint(w, "line", c->defined_line);
+			jw_close(w, '}');
+		}
+		jw_kstr(w, "form", form_name(c->form));
+		jw_close(w, '}');
 	}
-	return a;
+	jw_close(w, ']');
 }
 
-static json_t *strings(const char *const *v, size_t n)
+/* Settings as an object: a repeated key keeps its first place and takes the
+ * last value given for it (as setting a key of a JSON object does). */
+static void settings_json(struct jw *w, const struct plan_role *r)
 {
-	json_t *a = json_array();
-	for (size_t i = 0; i < n; i++)
-		json_array_append_new(a, json_string(v[i]));
-	return a;
+	jw_key(w, "settings");
+	jw_open(w, '{');
+	for (size_t k = 0; k < r->nsettings; k++) {
+		const struct role_setting *st = &r->settings[k];
+		if (!ok(st->key) || !ok(st->value))
+			continue;
+		int seen = 0;
+		for (size_t j = 0; j < k && !seen; j++)
+			seen = ok(r->settings[j].key) && ok(r->settings[j].value) &&
+			       !strcmp(r->settings[j].key, st->key);
+		if (seen)
+			continue;
+		const char *value = st->value;
+		for (size_t j = k + 1; j < r->nsettings; j++)
+			if (r->settings[j].key && !strcmp(r->settings[j].key, st->key) &&
+			    ok(r->settings[j].value))
+				value = r->settings[j].value;
+		jw_kstr(w, st->key, value);
+	}
+	jw_close(w, '}');
+}
+
+static void write_plan(const struct plan *plan, struct buf *out)
+{
+	const struct compose_project *p = plan->project;
+	struct jw w = { .b = out };
+
+	jw_open(&w, '{');
+	jw_kstr(&w, "project", plan->project_name);
+	jw_kstrings(&w, "files", (const char *const *)p->files, p->nfiles);
+	if (ok(plan->server.source)) {
+		jw_key(&w, "server");
+		jw_open(&w, '{');
+		jw_kint(&w, "max_connections", plan->server.max_connections);
+		jw_kint(&w, "reserved", plan->server.superuser_reserved + plan->server.reserved);
+		jw_kint(&w, "headroom", plan->server.headroom);
+		jw_kstr(&w, "source", plan->server.source);
+		if (plan->server.version)
+			jw_kstr(&w, "version", plan->server.version);
+		if (!strcmp(plan->server.source, "live"))
+			jw_kstr_or_null(&w, "timescaledb", plan->server.timescaledb);
+		if (plan->server.derived)
+			jw_kstr(&w, "derived", plan->server.derived);
+		jw_close(&w, '}');
+	}
+
+	/* The PostgreSQL servers of the stack and how each was recognised. */
+	jw_key(&w, "db_servers");
+	jw_open(&w, '[');
+	for (size_t i = 0; i < plan->ndb_servers; i++) {
+		const struct plan_dbserver *d = &plan->db_servers[i];
+		if (!ok(d->name) || !ok(d->why))
+			continue;
+		jw_next(&w);
+		jw_open(&w, '{');
+		jw_kstr(&w, "name", d->name);
+		jw_kstr(&w, "recognised_by", d->why);
+		jw_kstrings(&w, "superusers", d->superusers, d->nsuperusers);
+		jw_kbool(&w, "superusers_known", d->superusers_known);
+		jw_close(&w, '}');
+	}
+	jw_close(&w, ']');
+
+	jw_key(&w, "services");
+	jw_open(&w, '[');
+	for (size_t i = 0; i < plan->nservices; i++) {
+		const struct plan_service *ps = &plan->services[i];
+		jw_next(&w);
+		jw_open(&w, '{');
+		jw_kstr(&w, "name", ps->name);
+		jw_kstr(&w, "class", class_name(ps->cls));
+		jw_kstr(&w, "action", action_name(ps->action));
+		jw_kstr(&w, "reason", ps->reason ? ps->reason : "");
+		evidence_json(&w, ps);
+		conns_json(&w, ps);
+		jw_kstr_or_null(&w, "role", ps->action == ACTION_SKIP ? NULL : ps->role);
+		jw_close(&w, '}');
+	}
+	jw_close(&w, ']');
+
+	jw_key(&w, "roles");
+	jw_open(&w, '[');
+	for (size_t i = 0; i < plan->nroles; i++) {
+		const struct plan_role *r = &plan->roles[i];
+		jw_next(&w);
+		jw_open(&w, '{');
+		jw_kstr(&w, "name", r->name);
+		jw_kstr(&w, "kind", role_kind_name(r->kind));
+		jw_kstrings(&w, "databases", r->databases, r->ndatabases);
+		jw_kint(&w, "connection_limit", r->connection_limit);
+		jw_kstrings(&w, "services", r->services, r->nservices);
+		settings_json(&w, r);
+		jw_kbool(&w, "shared_origin", r->shared_origin);
+		jw_kbool(&w, "held", r->held);
+		jw_close(&w, '}');
+	}
+	jw_close(&w, ']');
+
+	jw_key(&w, "budget");
+	jw_open(&w, '{');
+	jw_kint(&w, "available", plan->budget.available);
+	jw_kint(&w, "planned", plan->budget.planned);
+	jw_kbool(&w, "ok", plan->budget.ok);
+	jw_key(&w, "rows");
+	jw_open(&w, '[');
+	for (size_t i = 0; i < plan->budget.nrows; i++) {
+		const struct budget_row *b = &plan->budget.rows[i];
+		if (!ok(b->role) || !ok(b->source))
+			continue;
+		jw_next(&w);
+		jw_open(&w, '{');
+		jw_kstr(&w, "role", b->role);
+		jw_kint(&w, "limit", b->limit);
+		jw_kstr(&w, "source", b->source);
+		jw_close(&w, '}');
+	}
+	jw_close(&w, ']');
+	jw_close(&w, '}');
+	jw_kstrings(&w, "order", plan->order, plan->norder);
+	jw_kstrings(&w, "warnings", (const char *const *)plan->warnings.v, plan->warnings.nr);
+	jw_kbool(&w, "blocking", plan->blocking);
+	/* Live only: offline nobody knows who owns what, and absent says so. */
+	if (!strcmp(plan->server.source, "live")) {
+		jw_key(&w, "kept");
+		jw_open(&w, '[');
+		for (size_t i = 0; i < plan->nkept; i++) {
+			const struct plan_kept *k = &plan->kept[i];
+			if (!ok(k->object) || !ok(k->owner) || !ok(k->database) || !ok(k->kind))
+				continue;
+			jw_next(&w);
+			jw_open(&w, '{');
+			jw_kstr(&w, "object", k->object);
+			jw_kstr(&w, "owner", k->owner);
+			jw_kstr(&w, "database", k->database);
+			jw_kstr(&w, "kind", k->kind);
+			jw_close(&w, '}');
+		}
+		jw_close(&w, ']');
+	}
+	jw_close(&w, '}');
 }
 
 json_t *plan_to_json(const struct plan *plan)
 {
-	const struct compose_project *p = plan->project;
-	json_t *root = json_object();
-
-	json_object_set_new(root, "project", json_string(plan->project_name));
-	json_object_set_new(root, "files", strings(p->files, p->nfiles));
-	json_object_set_new(root, "server",
-			    json_pack("{s:i, s:i, s:i, s:s}", "max_connections", plan->server.max_connections,
-				      "reserved", plan->server.superuser_reserved + plan->server.reserved,
-				      "headroom", plan->server.headroom, "source", plan->server.source));
-
-	json_t *server = json_object_get(root, "server");
-	if (plan->server.version)
-		json_object_set_new(server, "version", json_string(plan->server.version));
-	if (!strcmp(plan->server.source, "live"))
-		json_object_set_new(server, "timescaledb", str_or_null(plan->server.timescaledb));
-	if (plan->server.derived)
-		json_object_set_new(server, "derived", json_string(plan->server.derived));
-
-	/* The PostgreSQL servers of the stack and how each was recognised. */
-	json_t *dbs = json_array();
-	for (size_t i = 0; i < plan->ndb_servers; i++) {
-		const struct plan_dbserver *d = &plan->db_servers[i];
-		json_array_append_new(dbs, json_pack("{s:s, s:s, s:o, s:b}", "name", d->name, "recognised_by",
-						     d->why, "superusers", strings(d->superusers, d->nsuperusers),
-						     "superusers_known", d->superusers_known));
-	}
-	json_object_set_new(root, "db_servers", dbs);
-
-	json_t *svcs = json_array();
-	for (size_t i = 0; i < plan->nservices; i++) {
-		const struct plan_service *ps = &plan->services[i];
-		json_t *o = json_object();
-		json_object_set_new(o, "name", json_string(ps->name));
-		json_object_set_new(o, "class", json_string(class_name(ps->cls)));
-		json_object_set_new(o, "action", json_string(action_name(ps->action)));
-		json_object_set_new(o, "reason", json_string(ps->reason ? ps->reason : ""));
-		json_object_set_new(o, "evidence", evidence_json(ps));
-		json_object_set_new(o, "connections", conns_json(ps));
-		json_object_set_new(o, "role", str_or_null(ps->action == ACTION_SKIP ? NULL : ps->role));
-		json_array_append_new(svcs, o);
-	}
-	json_object_set_new(root, "services", svcs);
-
-	json_t *roles = json_array();
-	for (size_t i = 0; i < plan->nroles; i++) {
-		const struct plan_role *r = &plan->roles[i];
-		json_t *settings = json_object();
-		for (size_t k = 0; k < r->nsettings; k++)
-			json_object_set_new(settings, r->settings[k].key, json_string(r->settings[k].value));
-		json_t *o = json_object();
-		json_object_set_new(o, "name", json_string(r->name));
-		json_object_set_new(o, "kind", json_string(role_kind_name(r->kind)));
-		json_object_set_new(o, "databases", strings(r->databases, r->ndatabases));
-		json_object_set_new(o, "connection_limit", json_integer(r->connection_limit));
-		json_object_set_new(o, "services", strings(r->services, r->nservices));
-		json_object_set_new(o, "settings", settings);
-		json_object_set_new(o, "shared_origin", json_boolean(r->shared_origin));
-		json_object_set_new(o, "held", json_boolean(r->held));
-		json_array_append_new(roles, o);
-	}
-	json_object_set_new(root, "roles", roles);
-
-	json_t *rows = json_array();
-	for (size_t i = 0; i < plan->budget.nrows; i++) {
-		const struct budget_row *b = &plan->budget.rows[i];
-		json_array_append_new(rows, json_pack("{s:s, s:i, s:s}", "role", b->role, "limit", b->limit,
-						      "source", b->source));
-	}
-	json_object_set_new(root, "budget",
-			    json_pack("{s:i, s:i, s:b, s:o}", "available", plan->budget.available,
-				      "planned", plan->budget.planned, "ok", plan->budget.ok, "rows", rows));
-	json_object_set_new(root, "order", strings(plan->order, plan->norder));
-	json_object_set_new(root, "warnings",
-			    strings((const char *const *)plan->warnings.v, plan->warnings.nr));
-	json_object_set_new(root, "blocking", json_boolean(plan->blocking));
-	/* Live only: offline nobody knows who owns what, and absent says so. */
-	if (strcmp(plan->server.source, "live"))
-		return root;
-	json_t *kept = json_array();
-	for (size_t i = 0; i < plan->nkept; i++) {
-		const struct plan_kept *k = &plan->kept[i];
-		json_array_append_new(kept, json_pack("{s:s, s:s, s:s, s:s}", "object", k->object, "owner",
-						      k->owner, "database", k->database, "kind", k->kind));
-	}
-	json_object_set_new(root, "kept", kept);
+	struct buf text = BUF_INIT;
+	write_plan(plan, &text);
+	json_t *root = json_loadb(text.buf, text.len, 0, NULL);
+	buf_release(&text);
 	return root;
 }
 
@@ -171,9 +503,8 @@ void plan_json_text(const json_t *root, struct buf *out)
 
 void report_json(const struct plan *plan, struct buf *out)
 {
-	json_t *j = plan_to_json(plan);
-	plan_json_text(j, out);
-	json_decref(j);
+	write_plan(plan, out);
+	buf_addch(out, '\n');
 }
 
 /* --- reading --- */

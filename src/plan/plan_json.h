@@ -1,8 +1,10 @@
 /*
  * plan_json: the plan as JSON, the one codec between a plan and its file.
  *
- * plan_to_json writes the shape PRODUCT.md §4 fixes (keys may be added,
- * never renamed; additions are listed in README.md, "JSON additions").
+ * report_json (report.h) writes the shape PRODUCT.md §4 fixes (keys may
+ * be added, never renamed; additions are listed in README.md, "JSON
+ * additions") as a stream; plan_to_json gives the same as a tree, read
+ * back from that text, for callers that add to it.
  * plan_from_json reads that shape back into a plan_record: what a later
  * command needs to know of a plan committed earlier (dsnflip.plan.json on
  * the branch, once merged): each service's action and role, each
@@ -22,7 +24,7 @@
 /* The committed plan's file name, in the project directory. */
 #define PLAN_JSON_FILE "dsnflip.plan.json"
 
-/* The plan as JSON; the caller json_decref()s it. */
+/* The plan as JSON (report_json's text, parsed); the caller json_decref()s it. */
 json_t *plan_to_json(const struct plan *plan);
 /* The same, as text (two-space indent, keys in order, final newline). */
 void plan_json_text(const json_t *root, struct buf *out);

@@ -9,13 +9,16 @@
  * procedures and aggregates (pg_proc), types and domains (pg_type, without
  * array types, relation row types and multiranges, which follow their base),
  * minus extension members ('e' dependencies) and minus pg_catalog,
- * information_schema, pg_toast*, pg_temp* and TimescaleDB's internal
+ * information_schema, pg_toast*, pg_temp* (by a regular expression with no
+ * backslash, which means the same under standard_conforming_strings on and
+ * off) and TimescaleDB's internal
  * schemas (so chunks, materialization hypertables and compressed
  * hypertables never appear).  The server groups superuser-owned objects
  * into counts and returns the rest by name.
  */
 #include "server/discover.h"
 #include "util/run.h"
+#include "artifacts/rolesql.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -34,9 +37,18 @@ static const char SQL_SETTINGS[] =
 	" current_setting('server_version'),"
 	" current_setting('server_version_num')::int";
 
+/*
+ * protected: what dsnflip never alters (superuser, CREATEROLE, REPLICATION,
+ * BYPASSRLS; a predefined role); managed: marked by dsnflip (ROLESQL_MARKER).
+ */
 static const char SQL_ROLES[] =
-	"SELECT rolname, rolsuper, rolcanlogin, rolconnlimit FROM pg_catalog.pg_roles"
-	" ORDER BY rolname COLLATE \"C\"";
+	"SELECT rolname, rolsuper, rolcanlogin, rolconnlimit,"
+	" pg_catalog.concat_ws(', ', CASE WHEN rolsuper THEN 'SUPERUSER' END,"
+	"   CASE WHEN rolcreaterole THEN 'CREATEROLE' END, CASE WHEN rolreplication THEN 'REPLICATION' END,"
+	"   CASE WHEN rolbypassrls THEN 'BYPASSRLS' END, CASE WHEN oid < 16384 THEN 'predefined' END),"
+	" pg_catalog.shobj_description(oid, 'pg_authid') IS NOT DISTINCT FROM $1,"
+	" rolname = current_user"
+	" FROM pg_catalog.pg_roles ORDER BY rolname COLLATE \"C\"";
 
 static const char SQL_SESSIONS[] =
 	"SELECT usename, datname, count(*)::int FROM pg_catalog.pg_stat_activity"
@@ -52,7 +64,7 @@ static const char SQL_OBJECTS_FMT[] =
 	"WITH ns AS ("
 	"  SELECT n.oid, n.nspname, n.nspowner FROM pg_catalog.pg_namespace n"
 	"  WHERE n.nspname NOT IN (" INTERNAL_SCHEMAS ")"
-	"    AND n.nspname NOT LIKE 'pg\\_toast%%' AND n.nspname NOT LIKE 'pg\\_temp%%'),"
+	"    AND n.nspname !~ '^pg_toast' AND n.nspname !~ '^pg_temp'),"
 	" ext AS (SELECT classid, objid FROM pg_catalog.pg_depend WHERE deptype = 'e'),"
 	" linked AS (SELECT objid FROM pg_catalog.pg_depend WHERE classid = 'pg_catalog.pg_class'::regclass"
 	"   AND refclassid = 'pg_catalog.pg_class'::regclass AND deptype IN ('a', 'i')),"
@@ -171,7 +183,9 @@ static int read_server(struct ctx *c, struct pgconn *admin)
 	lf->server_version_num = ival(r, 0, 4);
 	PQclear(r);
 
-	if (q(c, admin, SQL_ROLES, "roles (pg_roles)", &r))
+	const char *marker[] = { ROLESQL_MARKER };
+	c->lf->queries++;
+	if (pg_execp(admin, SQL_ROLES, 1, marker, "roles (pg_roles)", &r, c->d))
 		return -1;
 	lf->nroles = (size_t)PQntuples(r);
 	lf->roles = arena_alloc(&lf->arena, (lf->nroles + 1) * sizeof(*lf->roles));
@@ -183,6 +197,11 @@ static int read_server(struct ctx *c, struct pgconn *admin)
 		lr->connection_limit = ival(r, (int)i, 3);
 		if (lr->connection_limit < 0)
 			lr->connection_limit = -1;
+		const char *prot = PQgetvalue(r, (int)i, 4);
+		lr->protected_by = *prot ? arena_strdup(&lf->arena, prot) : NULL;
+		lr->managed = bval(r, (int)i, 5);
+		if (bval(r, (int)i, 6))
+			lf->admin_user = lr->name;
 	}
 	PQclear(r);
 

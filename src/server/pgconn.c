@@ -240,6 +240,34 @@ static int connect_params(const char *const *kw, const char *const *val, int exp
 	return -1;
 }
 
+/*
+ * Pin what every statement dsnflip sends relies on, whatever the server,
+ * database or role defaults say: standard_conforming_strings=on (a
+ * backslash inside '...' is an ordinary character, so no quoted value can
+ * end its literal early), a search_path of pg_catalog then pg_temp (an
+ * object a database owner creates in another schema, or a temporary one,
+ * can never stand in for a catalog table, function or operator a superuser
+ * session calls unqualified), and UTF8 (what names in the stack and the
+ * config are).  libpq reads the first and the last back from the server's
+ * ParameterStatus, so PQescapeLiteral and PQescapeIdentifier follow them;
+ * the check below is that the server really took them.
+ */
+static int pin_session(PGconn *c, const char *shown, struct diag *d)
+{
+	PGresult *res = PQexec(c, "SET standard_conforming_strings = on; "
+				  "SET search_path = pg_catalog, pg_temp; SET client_encoding = 'UTF8'");
+	int ok = PQresultStatus(res) == PGRES_COMMAND_OK;
+	PQclear(res);
+	const char *scs = PQparameterStatus(c, "standard_conforming_strings");
+	const char *enc = PQparameterStatus(c, "client_encoding");
+	if (ok && scs && !strcmp(scs, "on") && enc && !strcmp(enc, "UTF8"))
+		return 0;
+	diag_fail(d, "cannot connect to %s: the session would not take standard_conforming_strings=on, "
+		  "search_path=pg_catalog, pg_temp and client_encoding=UTF8, which every statement dsnflip "
+		  "sends relies on (SQLSTATE 0A000)", shown);
+	return -1;
+}
+
 /* Fill pc->shown with the effective target, never the password. */
 static void describe(struct pgconn *pc)
 {
@@ -288,6 +316,12 @@ int pgconn_open(struct pgconn *pc, const char *conninfo, const struct admin_conn
 			buf_addstr(&shown, "the libpq defaults (PG* variables)");
 		r = connect_params(kw, val, 1, shown.buf, &pc->conn, d);
 	}
+	if (!r && (r = pin_session(pc->conn, shown.buf, d))) {
+		PQfinish(pc->conn);
+		pc->conn = NULL;
+		free(pc->derived);
+		pc->derived = NULL;
+	}
 	buf_release(&shown);
 	if (r)
 		return -1;
@@ -320,6 +354,10 @@ int pgconn_open_db(struct pgconn *out, const struct pgconn *admin, const char *d
 	buf_addf(&shown, "database '%s' on host=%s port=%s user=%s", dbname, PQhost(admin->conn),
 		 PQport(admin->conn), PQuser(admin->conn));
 	r = connect_params(kw, val, 0, shown.buf, &out->conn, d);
+	if (!r && (r = pin_session(out->conn, shown.buf, d))) {
+		PQfinish(out->conn);
+		out->conn = NULL;
+	}
 	free(kw);
 	free(val);
 	PQconninfoFree(opts);

@@ -33,6 +33,13 @@ struct pgconn {
  * a conninfo libpq cannot parse, EXIT_FAILED for a connection failure,
  * whose message names the masked target and the SQLSTATE (08001 when the
  * server never answered).
+ *
+ * Every session either function opens is pinned before it is handed back:
+ * standard_conforming_strings=on, search_path=pg_catalog, pg_temp and
+ * client_encoding=UTF8, whatever the server, database or role defaults say
+ * (a database may legally run with standard_conforming_strings=off, and its
+ * owner may set its search_path), so quoting and unqualified catalog names
+ * mean what dsnflip's SQL says.
  */
 int pgconn_open(struct pgconn *pc, const char *conninfo, const struct admin_conninfo *derived,
 		struct diag *d);

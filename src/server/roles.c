@@ -168,7 +168,7 @@ static int fingerprint(struct pgconn *pc, const struct strvec *roles, char ***ou
 		"SELECT r.name, a.oid IS NOT NULL,\n"
 		"  md5(concat_ws('|', a.rolsuper, a.rolinherit, a.rolcreaterole, a.rolcreatedb,\n"
 		"      a.rolcanlogin, a.rolreplication, a.rolbypassrls, a.rolconnlimit,\n"
-		"      a.rolpassword IS NOT NULL, a.rolvaliduntil,\n"
+		"      a.rolpassword IS NOT NULL, a.rolvaliduntil, shobj_description(a.oid, 'pg_authid'),\n"
 		"      (SELECT string_agg(s.setdatabase || ':' || array_to_string(s.setconfig, ','), ';'\n"
 		"              ORDER BY s.setdatabase)\n"
 		"         FROM pg_db_role_setting s WHERE s.setrole = a.oid))),\n"
@@ -260,9 +260,9 @@ static int set_passwords(struct ctx *c, struct pgconn *pc, const struct strvec *
 		struct buf sql = BUF_INIT, what = BUF_INIT;
 		struct diag qd = DIAG_INIT;
 		buf_addstr(&sql, "ALTER ROLE ");
-		int r = sql_quote_ident(role, &sql, &qd);
+		int r = pg_quote_ident(pc, role, &sql, &qd);
 		buf_addstr(&sql, " PASSWORD ");
-		r = r || sql_quote_literal(verifier, &sql, &qd);
+		r = r || pg_quote_literal(pc, verifier, &sql, &qd);
 		explicit_bzero(verifier, strlen(verifier));
 		PQfreemem(verifier);
 		buf_addf(&what, "setting the password (SCRAM verifier) of role '%s'", role);
@@ -413,7 +413,16 @@ static int try_as(struct pgconn *pc, const char *role, const char *stmt, char st
 	struct buf sql = BUF_INIT;
 	struct diag qd = DIAG_INIT;
 	buf_addstr(&sql, "SAVEPOINT dsnflip_verify; SET LOCAL ROLE ");
-	sql_quote_ident(role, &sql, &qd);
+	if (pg_quote_ident(pc, role, &sql, &qd)) {
+		snprintf(state, 6, "22021");
+		if (msg) {
+			buf_reset(msg);
+			buf_addstr(msg, qd.msg.buf);
+		}
+		buf_release(&sql);
+		diag_release(&qd);
+		return -1;
+	}
 	buf_addf(&sql, "; %s", stmt);
 	PGresult *res = PQexec(pc->conn, sql.buf);
 	ExecStatusType st = PQresultStatus(res);
@@ -618,6 +627,66 @@ cleanup:
 	return ret;
 }
 
+/* libpq's quoting on the connection the rendered SQL is sent on. */
+static int live_ident(void *ctx, const char *s, struct buf *out, struct diag *d)
+{
+	return pg_quote_ident(ctx, s, out, d);
+}
+
+static int live_literal(void *ctx, const char *s, struct buf *out, struct diag *d)
+{
+	return pg_quote_literal(ctx, s, out, d);
+}
+
+static const struct plan_role *find_role(const struct plan *plan, const char *name)
+{
+	for (size_t i = 0; i < plan->nroles; i++)
+		if (!strcmp(plan->roles[i].name, name))
+			return &plan->roles[i];
+	return NULL;
+}
+
+static int planned_setting(const struct plan_role *r, const char *key)
+{
+	for (size_t k = 0; r && k < r->nsettings; k++)
+		if (!strcmp(r->settings[k].key, key))
+			return 1;
+	return 0;
+}
+
+/* Drift: settings on the planned roles that the plan does not have (for this database or all). */
+static int read_drift(struct ctx *c, struct pgconn *pc, const struct strvec *roles, struct roles_db *rd,
+		      struct diag *d)
+{
+	struct buf arr = BUF_INIT;
+	PGresult *res = NULL;
+	text_array(&arr, (const char *const *)roles->v, roles->nr);
+	const char *params[] = { arr.buf };
+	int r = pg_execp(pc,
+		"SELECT a.rolname, d.datname, split_part(c.cfg, '=', 1)\n"
+		"  FROM pg_db_role_setting s JOIN pg_roles a ON a.oid = s.setrole\n"
+		"  LEFT JOIN pg_database d ON d.oid = s.setdatabase, unnest(s.setconfig) AS c(cfg)\n"
+		" WHERE a.rolname = ANY ($1::text[]) AND (s.setdatabase = 0 OR d.datname = current_database())\n"
+		" ORDER BY 1, 2 NULLS FIRST, 3",
+		1, params, "reading the planned roles' settings", &res, d);
+	buf_release(&arr);
+	if (r)
+		return -1;
+	for (int i = 0; i < PQntuples(res); i++) {
+		const char *role = PQgetvalue(res, i, 0), *key = PQgetvalue(res, i, 2);
+		int per_db = !PQgetisnull(res, i, 1);
+		if (!per_db && planned_setting(find_role(c->plan, role), key))
+			continue;
+		ALLOC_GROW(rd->reset, rd->nreset + 1, rd->reset_alloc);
+		struct roles_reset *e = &rd->reset[rd->nreset++];
+		e->role = xstrdup(role);
+		e->setting = xstrdup(key);
+		e->database = per_db ? xstrdup(PQgetvalue(res, i, 1)) : NULL;
+	}
+	PQclear(res);
+	return 0;
+}
+
 static int run_db(struct ctx *c, const char *db, struct roles_db *rd, struct diag *d)
 {
 	struct pgconn pc = { 0 };
@@ -631,13 +700,20 @@ static int run_db(struct ctx *c, const char *db, struct roles_db *rd, struct dia
 	int ret = -1;
 
 	rd->database = xstrdup(db);
-	if (rolesql_build(c->plan, c->cfg, db, c->tdir, &c->sql, &parts, d))
-		return -1;
 	for (size_t i = 0; i < c->plan->nroles; i++)
 		for (size_t k = 0; k < c->plan->roles[i].ndatabases; k++)
 			if (!strcmp(c->plan->roles[i].databases[k], db))
 				strvec_push(&roles, c->plan->roles[i].name);
 	if (pgconn_open_db(&pc, c->admin, db, d))
+		goto cleanup;
+	/* What the SQL's NOTICEs say for psql, the report says here. */
+	if (pg_exec(&pc, "SET client_min_messages = warning", "setting up the session", NULL, &why))
+		goto failed;
+	/* The SQL sent here is quoted by libpq for this very connection. */
+	struct sql_quoter quoter = { live_ident, live_literal, &pc };
+	struct rolesql_opts so = c->sql;
+	so.quote = &quoter;
+	if (rolesql_build(c->plan, c->cfg, db, c->tdir, &so, &parts, d))
 		goto cleanup;
 	if (pg_exec(&pc, "SELECT rolsuper, current_user FROM pg_roles WHERE rolname = current_user",
 		    "checking the admin role", &res, &why))
@@ -668,8 +744,9 @@ static int run_db(struct ctx *c, const char *db, struct roles_db *rd, struct dia
 			goto failed;
 	}
 
-	/* 1. Roles, privileges, passwords. */
-	if (fingerprint(&pc, &roles, &before, &why) || roles_step(c, &pc, &parts, &roles, rd, &why))
+	/* 1. Roles, privileges, passwords; settings the plan does not have are reset. */
+	if (read_drift(c, &pc, &roles, rd, &why) || fingerprint(&pc, &roles, &before, &why) ||
+	    roles_step(c, &pc, &parts, &roles, rd, &why))
 		goto failed;
 	pr.roles_committed = 1;
 	if (!c->o->check)
@@ -754,12 +831,226 @@ cleanup:
 	return ret;
 }
 
+/*
+ * The one key of the roles lock ("dsnflip" in ASCII).  Advisory locks are
+ * per database, so every run takes it in the same one: the maintenance
+ * database "postgres", which initdb creates and createdb and pg_dumpall
+ * connect to by default.
+ */
+#define ROLES_LOCK_KEY "28274415673043312"
+#define ROLES_LOCK_DB "postgres"
+
+static int take_lock(struct ctx *c, struct pgconn *lock, struct diag *d)
+{
+	struct diag tmp = DIAG_INIT;
+	PGresult *res = NULL;
+	const char *params[] = { ROLES_LOCK_KEY };
+	const char *what = c->o->check ? "roles check" : "roles apply";
+
+	if (pgconn_open_db(lock, c->admin, ROLES_LOCK_DB, &tmp)) {
+		if (!strstr(tmp.msg.buf, "(SQLSTATE 3D000)")) {
+			diag_fail(d, "taking the roles lock: %s", tmp.msg.buf);
+			diag_release(&tmp);
+			return -1;
+		}
+		diag_release(&tmp);
+		strvec_pushf(&c->res->warnings, "the server has no database '%s': the lock that keeps two "
+			     "roles applies apart is taken in database '%s', so only runs connecting there "
+			     "see it", ROLES_LOCK_DB, PQdb(c->admin->conn));
+		if (pgconn_open_db(lock, c->admin, PQdb(c->admin->conn), d))
+			return -1;
+	}
+	/* What pg_stat_activity shows a second run. */
+	struct buf sql = BUF_INIT;
+	buf_addf(&sql, "SET application_name = 'dsnflip %s'", what);
+	int r = pg_exec(lock, sql.buf, "taking the roles lock", NULL, d);
+	buf_release(&sql);
+	if (r)
+		return -1;
+	if (pg_execp(lock, c->o->check ? "SELECT pg_try_advisory_lock_shared($1::bigint)"
+				       : "SELECT pg_try_advisory_lock($1::bigint)",
+		     1, params, "taking the roles lock", &res, d))
+		return -1;
+	if (!strcmp(PQgetvalue(res, 0, 0), "t")) {
+		PQclear(res);
+		return 0;
+	}
+	PQclear(res);
+	res = NULL;
+	if (pg_execp(lock,
+		"SELECT l.pid, l.mode, coalesce(regexp_replace(a.application_name, '[[:cntrl:]]', '?', 'g'), ''),\n"
+		"       coalesce(a.usename::text, ''), coalesce(host(a.client_addr), 'a local socket'),\n"
+		"       coalesce(to_char(a.backend_start, 'YYYY-MM-DD HH24:MI:SS TZ'), '?')\n"
+		"  FROM pg_locks l LEFT JOIN pg_stat_activity a ON a.pid = l.pid\n"
+		" WHERE l.locktype = 'advisory' AND l.granted\n"
+		"   AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())\n"
+		"   AND l.classid = ($1::bigint >> 32)::oid AND l.objid = ($1::bigint & 4294967295)::oid\n"
+		"   AND l.objsubid = 1\n"
+		" ORDER BY a.backend_start, l.pid LIMIT 3",
+		1, params, "reading who holds the roles lock", &res, d))
+		return -1;
+	struct buf who = BUF_INIT;
+	int nheld = PQntuples(res), apply_holds = 0;
+	for (int i = 0; i < nheld; i++) {
+		apply_holds |= !strcmp(PQgetvalue(res, i, 1), "ExclusiveLock");
+		buf_addf(&who, "%spid %s (application_name '%s', user %s, from %s, connected since %s)",
+			 i ? "; " : "", PQgetvalue(res, i, 0), PQgetvalue(res, i, 2), PQgetvalue(res, i, 3),
+			 PQgetvalue(res, i, 4), PQgetvalue(res, i, 5));
+	}
+	diag_fail(d, "another dsnflip %s is running on this server and holds the roles lock "
+		  "(pg_advisory_lock %s in database '%s'): %s; one roles apply per cluster at a time, "
+		  "and a check does not run during one: wait for it to finish, then run this again",
+		  apply_holds || !nheld ? "roles apply" : "roles check", ROLES_LOCK_KEY, PQdb(lock->conn),
+		  nheld ? who.buf : "it ended just now");
+	buf_release(&who);
+	PQclear(res);
+	return -1;
+}
+
+/*
+ * Roles dsnflip must never change, and existing roles it does not manage:
+ * checked on the server before anything is sent.  Input error (exit 2).
+ */
+static int guard_roles(struct ctx *c, struct diag *d)
+{
+	struct strvec names = STRVEC_INIT;
+	struct buf arr = BUF_INIT, why = BUF_INIT;
+	PGresult *res = NULL;
+	int ret = -1;
+
+	for (size_t i = 0; i < c->plan->nroles; i++)
+		strvec_push(&names, c->plan->roles[i].name);
+	text_array(&arr, (const char *const *)names.v, names.nr);
+	const char *params[] = { arr.buf, ROLESQL_MARKER };
+	if (pg_execp(c->admin,
+		"SELECT r.name, a.oid IS NOT NULL,\n"
+		"       concat_ws(', ', CASE WHEN a.rolsuper THEN 'SUPERUSER' END,\n"
+		"                 CASE WHEN a.rolcreaterole THEN 'CREATEROLE' END,\n"
+		"                 CASE WHEN a.rolreplication THEN 'REPLICATION' END,\n"
+		"                 CASE WHEN a.rolbypassrls THEN 'BYPASSRLS' END),\n"
+		"       coalesce(a.oid < 16384, false) OR r.name ~ '^pg_',\n"
+		"       r.name IN (current_user::text, session_user::text),\n"
+		"       shobj_description(a.oid, 'pg_authid') IS NOT DISTINCT FROM $2\n"
+		"  FROM unnest($1::text[]) WITH ORDINALITY AS r(name, i)\n"
+		"  LEFT JOIN pg_roles a ON a.rolname = r.name ORDER BY r.i",
+		2, params, "checking the planned roles on the server", &res, d))
+		goto cleanup;
+	for (int i = 0; i < PQntuples(res); i++) {
+		const char *name = PQgetvalue(res, i, 0), *attrs = PQgetvalue(res, i, 2);
+		int exists = !strcmp(PQgetvalue(res, i, 1), "t");
+		const struct config_role *cr = config_role(c->cfg, name);
+		size_t before = why.len;
+		if (why.len)
+			buf_addstr(&why, "; ");
+		if (!strcmp(PQgetvalue(res, i, 4), "t"))
+			buf_addf(&why, "role %s is the admin login dsnflip connects as", name);
+		else if (!strcmp(PQgetvalue(res, i, 3), "t"))
+			buf_addf(&why, "role %s is predefined by PostgreSQL", name);
+		else if (exists && *attrs)
+			buf_addf(&why, "role %s has %s on the server: dsnflip never alters such a role "
+				 "(map its services to another role in dsnflip.yml)", name, attrs);
+		else if (exists && strcmp(PQgetvalue(res, i, 5), "t") && !(cr && cr->adopt))
+			buf_addf(&why, "role %s already exists and dsnflip did not create it (it has no "
+				 "'%s' comment): to let dsnflip manage it (LOGIN NOSUPERUSER, its connection "
+				 "limit, settings and grants), add 'roles: {%s: {adopt: true}}' to dsnflip.yml",
+				 name, ROLESQL_MARKER, name);
+		else
+			buf_setlen(&why, before);
+	}
+	if (why.len) {
+		diag_err(d, "refusing to %s (nothing was changed): %s", c->o->check ? "check" : "apply",
+			 why.buf);
+		goto cleanup;
+	}
+	ret = 0;
+cleanup:
+	PQclear(res);
+	strvec_clear(&names);
+	buf_release(&arr);
+	buf_release(&why);
+	return ret;
+}
+
+/* Where dsnflip.yml gives role r the setting key (the value that wins), or NULL. */
+static const struct config_kv *setting_source(const struct config *cfg, const struct plan_role *r,
+					       const char *key)
+{
+	const struct config_role *cr = config_role(cfg, r->name);
+	for (size_t i = 0; cr && i < cr->nsettings; i++)
+		if (!strcmp(cr->settings[i].key, key))
+			return &cr->settings[i];
+	for (size_t i = 0; cfg && r->kind == ROLE_READER && i < cfg->nreader_settings; i++)
+		if (!strcmp(cfg->reader_settings[i].key, key))
+			return &cfg->reader_settings[i];
+	for (size_t i = 0; cfg && i < cfg->nsettings; i++)
+		if (!strcmp(cfg->settings[i].key, key))
+			return &cfg->settings[i];
+	return NULL;
+}
+
+/* Every planned setting must exist on this server and be settable per role. */
+static int check_settings(struct ctx *c, struct diag *d)
+{
+	struct strvec keys = STRVEC_INIT;
+	struct buf arr = BUF_INIT;
+	PGresult *res = NULL;
+	int ret = -1;
+
+	for (size_t i = 0; i < c->plan->nroles; i++)
+		for (size_t k = 0; k < c->plan->roles[i].nsettings; k++)
+			if (!strvec_contains(&keys, c->plan->roles[i].settings[k].key))
+				strvec_push(&keys, c->plan->roles[i].settings[k].key);
+	if (!keys.nr)
+		return 0;
+	text_array(&arr, (const char *const *)keys.v, keys.nr);
+	const char *params[] = { arr.buf };
+	if (pg_execp(c->admin,
+		"SELECT k.name, s.context, current_setting('server_version')\n"
+		"  FROM unnest($1::text[]) WITH ORDINALITY AS k(name, i)\n"
+		"  LEFT JOIN pg_settings s ON s.name = k.name\n"
+		" WHERE s.name IS NULL OR s.context NOT IN ('user', 'superuser') ORDER BY k.i",
+		1, params, "checking the planned settings against pg_settings", &res, d))
+		goto cleanup;
+	if (!PQntuples(res)) {
+		ret = 0;
+		goto cleanup;
+	}
+	const char *key = PQgetvalue(res, 0, 0), *version = PQgetvalue(res, 0, 2);
+	int missing = PQgetisnull(res, 0, 1);
+	const struct plan_role *r = NULL;
+	for (size_t i = 0; i < c->plan->nroles && !r; i++)
+		if (planned_setting(&c->plan->roles[i], key))
+			r = &c->plan->roles[i];
+	const struct config_kv *src = r && c->cfg ? setting_source(c->cfg, r, key) : NULL;
+	struct buf msg = BUF_INIT;
+	if (missing)
+		buf_addf(&msg, "setting '%s' does not exist on this server (PostgreSQL %s, pg_settings)",
+			 key, version);
+	else
+		buf_addf(&msg, "setting '%s' cannot be set for a role on this server (its context is "
+			 "'%s' in pg_settings)", key, PQgetvalue(res, 0, 1));
+	if (src && c->cfg->path)
+		diag_at(d, c->cfg->path, src->pos.line, src->pos.col, "%s; nothing was changed", msg.buf);
+	else
+		diag_err(d, "role %s: %s (a dsnflip default: see README \"Role settings\"); nothing was "
+			 "changed", r ? r->name : "?", msg.buf);
+	buf_release(&msg);
+cleanup:
+	PQclear(res);
+	strvec_clear(&keys);
+	buf_release(&arr);
+	return ret;
+}
+
 int roles_run(struct pgconn *admin, const struct plan *plan, const struct config *cfg,
 	      struct secrets *sec, const char *templates_dir, const struct roles_opts *o,
 	      struct roles_result *out, struct diag *d)
 {
-	const char *dbs[256];
-	size_t n = rolesql_databases(plan, dbs, sizeof(dbs) / sizeof(dbs[0]));
+	size_t max = 0;
+	for (size_t i = 0; i < plan->nroles; i++)
+		max += plan->roles[i].ndatabases;
+	const char **dbs = xcalloc(max + 1, sizeof(*dbs));
+	size_t n = rolesql_databases(plan, dbs, max);
 	struct ctx c = { admin, plan, cfg, sec, templates_dir, o, o->sql, out, 0 };
 
 	if (c.sql.lock_timeout_ms <= 0)
@@ -769,8 +1060,14 @@ int roles_run(struct pgconn *admin, const struct plan *plan, const struct config
 	if (c.sql.backoff_ms <= 0)
 		c.sql.backoff_ms = ROLESQL_BACKOFF_MS;
 	out->check = o->check;
-	if (!n)
-		return diag_err(d, "the plan has no role to create (no service flips or is held)");
+	struct pgconn lock = { 0 };
+	int ret = -1;
+	if (!n) {
+		diag_err(d, "the plan has no role to create (no service flips or is held)");
+		goto done;
+	}
+	if (take_lock(&c, &lock, d) || guard_roles(&c, d) || check_settings(&c, d))
+		goto done;
 	for (size_t i = 0; i < n; i++) {
 		ALLOC_GROW(out->dbs, out->ndbs + 1, out->dbs_alloc);
 		struct roles_db *rd = &out->dbs[out->ndbs++];
@@ -778,9 +1075,14 @@ int roles_run(struct pgconn *admin, const struct plan *plan, const struct config
 		int r = run_db(&c, dbs[i], rd, d);
 		out->changed |= rd->changed;
 		if (r)
-			return -1;
+			goto done;
 	}
-	return 0;
+	ret = 0;
+done:
+	/* Closing the session releases the lock. */
+	pgconn_close(&lock);
+	free(dbs);
+	return ret;
 }
 
 void roles_result_release(struct roles_result *r)
@@ -801,6 +1103,12 @@ void roles_result_release(struct roles_result *r)
 		strvec_clear(&rd->lock_busy);
 		strvec_clear(&rd->verify_failures);
 		strvec_clear(&rd->passwords_set);
+		for (size_t k = 0; k < rd->nreset; k++) {
+			free(rd->reset[k].role);
+			free(rd->reset[k].setting);
+			free(rd->reset[k].database);
+		}
+		free(rd->reset);
 		free(rd->timescaledb);
 	}
 	free(r->dbs);
@@ -840,6 +1148,16 @@ json_t *roles_result_json(const struct roles_result *r)
 		json_object_set_new(o, "jobs_reowned", json_integer(rd->jobs_reowned));
 		json_object_set_new(o, "lock_busy", strs(&rd->lock_busy));
 		json_object_set_new(o, "verified", json_boolean(rd->verified));
+		json_t *reset = json_array();
+		for (size_t k = 0; k < rd->nreset; k++) {
+			json_t *e = json_object();
+			json_object_set_new(e, "role", json_string(rd->reset[k].role));
+			json_object_set_new(e, "setting", json_string(rd->reset[k].setting));
+			if (rd->reset[k].database)
+				json_object_set_new(e, "database", json_string(rd->reset[k].database));
+			json_array_append_new(reset, e);
+		}
+		json_object_set_new(o, "settings_reset", reset);
 		json_array_append_new(dbs, o);
 	}
 	json_object_set_new(root, "databases", dbs);
@@ -877,6 +1195,16 @@ void roles_result_text(const struct roles_result *r, int color, struct buf *out)
 		list(out, r->check ? "would create" : "created", &rd->roles_created);
 		list(out, r->check ? "would alter" : "altered", &rd->roles_altered);
 		list(out, r->check ? "would set password" : "password set", &rd->passwords_set);
+		for (size_t k = 0; k < rd->nreset; k++) {
+			const struct roles_reset *e = &rd->reset[k];
+			buf_addf(out, "  %-19s%s %s", k ? "" : r->check ? "would reset" : "reset", e->role,
+				 e->setting);
+			if (e->database)
+				buf_addf(out, " (set for database %s only: it would override the plan)\n",
+					 e->database);
+			else
+				buf_addstr(out, " (not in dsnflip.yml)\n");
+		}
 		if (rd->nreassigned) {
 			buf_addf(out, "  %-19s", r->check ? "would re-own" : "re-owned");
 			for (size_t k = 0; k < rd->nreassigned; k++)

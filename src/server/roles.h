@@ -16,6 +16,22 @@
  *  4. verification as each role (SET ROLE) in a transaction rolled back.
  * `check` runs 1-4 in one transaction per database and rolls it back.
  *
+ * Before anything changes, on the admin connection, once per run:
+ *  - the roles lock: a session-level advisory lock (ROLES_LOCK_KEY) taken
+ *    in the maintenance database "postgres" (the admin's own database when
+ *    the server has none), exclusive for apply and shared for check, so
+ *    one apply runs per cluster at a time and a check never races it; a
+ *    second one stops (exit 1) naming the holder's pid, application_name,
+ *    user and client address;
+ *  - every planned role is checked on the server: one that is a superuser,
+ *    has CREATEROLE, REPLICATION or BYPASSRLS, is the admin login or a
+ *    predefined role is never touched, nor an existing role without the
+ *    marker comment (ROLESQL_MARKER) that dsnflip.yml does not adopt: the
+ *    run stops with an input error (exit 2) naming each one;
+ *  - every planned setting name must exist in pg_settings and be settable
+ *    per role, else an input error at its file:line in dsnflip.yml.
+ * The SQL sent is rendered for that connection with libpq's own quoting.
+ *
  * What changed is measured, not assumed: a fingerprint of every planned
  * role (attributes, settings, password set or not, every privilege it holds
  * or grants by default in the database) before and after step 1 says which
@@ -55,6 +71,13 @@ struct roles_kept {
 	char *owner;
 };
 
+/* A setting found on a managed role that the plan does not have (reset by apply). */
+struct roles_reset {
+	char *role;
+	char *setting;
+	char *database;  /* set for this database only (ALTER ROLE ... IN DATABASE); NULL: every database */
+};
+
 struct roles_db {
 	char *database;
 	int changed;
@@ -69,6 +92,8 @@ struct roles_db {
 	int verified;
 	struct strvec verify_failures; /* why verified is false, one line each */
 	struct strvec passwords_set;   /* roles whose verifier was sent */
+	struct roles_reset *reset;     /* drift: settings not in the plan, found before step 1 */
+	size_t nreset, reset_alloc;
 	char *timescaledb;             /* extension version, NULL without it */
 	long elapsed_ms;               /* the ownership step */
 	int complete;                  /* every step ran (else an error stopped it) */

@@ -98,6 +98,8 @@ struct compose_opts {
 	size_t nprofiles;
 	char *const *environ;       /* the process environment ("K=V"); NULL = none */
 	struct ylimits limits;
+	unsigned interp_flags;      /* INTERP_* (stack/interp.h): lint reads a stack whose
+	                               password references are unset (SECRETS_OPTIONAL) */
 };
 #define COMPOSE_OPTS_INIT { .limits = YLIMITS_DEFAULT }
 

@@ -25,13 +25,15 @@ static const struct ylimits config_limits = { 1u << 20, 16, 100000 };
 #define MAX_CONN 262143
 
 static const char *const top_keys[] = {
-	"headroom", "window", "server", "services", "roles", "defaults", "keep", "patterns", NULL
+	"headroom", "window", "server", "services", "roles", "defaults", "keep", "patterns",
+	"superusers", "lint", NULL
 };
+static const char *const lint_keys[] = { "disable", NULL };
 static const char *const server_keys[] = {
 	"max_connections", "superuser_reserved_connections", "reserved_connections", NULL
 };
 static const char *const service_keys[] = { "class", "role", "connection_limit", "order", NULL };
-static const char *const role_keys[] = { "connection_limit", "settings", NULL };
+static const char *const role_keys[] = { "connection_limit", "settings", "adopt", NULL };
 static const char *const defaults_keys[] = { "settings", "reader_settings", NULL };
 static const char *const patterns_keys[] = { "migration", "failure", NULL };
 static const char *const setting_keys[] = {
@@ -186,6 +188,17 @@ static int get_str(struct loader *l, const struct ynode *v, const char *name, co
 	return 0;
 }
 
+/* true or false, plain (YAML 1.1's yes/no/on/off are refused: a typo must not decide). */
+static int get_bool(struct loader *l, const struct ynode *v, const char *name, int *out)
+{
+	if (v->kind == YN_SCALAR && v->style == YS_PLAIN && strlen(v->str) == v->len &&
+	    (!strcmp(v->str, "true") || !strcmp(v->str, "false"))) {
+		*out = !strcmp(v->str, "true");
+		return 0;
+	}
+	return err(l, v, "%s must be true or false", name);
+}
+
 /* ^[a-z_][a-z0-9_]{0,62}$: a name that never needs quoting in SQL. */
 static int is_role_name(const char *s)
 {
@@ -285,6 +298,7 @@ static int load_settings(struct loader *l, const struct ynode *v, const char *wh
 				   join(l, memory_units));
 		kv[i].key = arena_strdup(&l->c->arena, name);
 		kv[i].value = text;
+		kv[i].pos = k->pos;
 	}
 	*out = kv;
 	*nout = n;
@@ -403,6 +417,9 @@ static int load_role(struct loader *l, const struct ynode *k, const struct ynode
 		case 1:
 			ret = load_settings(l, val, sub(l, where, "settings"), &r->settings,
 					    &r->nsettings);
+			break;
+		case 2:
+			ret = get_bool(l, val, sub(l, where, "adopt"), &r->adopt);
 			break;
 		default:
 			return -1;
@@ -552,6 +569,33 @@ static int load_patterns(struct loader *l, const struct ynode *v)
 	return 0;
 }
 
+/* lint: {disable: [RULE, ...]}: the ids are checked by lint (it knows them). */
+static int load_lint(struct loader *l, const struct ynode *v)
+{
+	struct config *c = l->c;
+
+	if (want_map(l, v, "lint"))
+		return -1;
+	for (size_t i = 0; i < count(v); i++) {
+		const struct ynode *list = v->vals[i];
+		if (key_index(l, v->keys[i], "lint", lint_keys, "key") < 0 ||
+		    want_seq(l, list, "lint.disable"))
+			return -1;
+		c->nlint_disable = count(list);
+		if (c->nlint_disable)
+			c->lint_disable = arena_alloc(&c->arena, c->nlint_disable * sizeof(*c->lint_disable));
+		for (size_t k = 0; k < c->nlint_disable; k++) {
+			const struct ynode *it = list->items[k];
+			if (it->kind != YN_SCALAR || ynode_is_null(it) || !it->len ||
+			    strlen(it->str) != it->len)
+				return err(l, it, "entries in lint.disable must be rule ids");
+			c->lint_disable[k].name = arena_strndup(&c->arena, it->str, it->len);
+			c->lint_disable[k].pos = it->pos;
+		}
+	}
+	return 0;
+}
+
 static int load_window(struct loader *l, const struct ynode *v)
 {
 	int secs = v->kind == YN_SCALAR && strlen(v->str) == v->len ? parse_duration(v->str) : -1;
@@ -582,6 +626,9 @@ static int load_root(struct loader *l, const struct ynode *root)
 		case 5: ret = load_defaults(l, v); break;
 		case 6: ret = load_keep(l, v); break;
 		case 7: ret = load_patterns(l, v); break;
+		case 8: ret = load_pattern_list(l, v, "superusers", &l->c->superusers,
+						&l->c->nsuperusers); break;
+		case 9: ret = load_lint(l, v); break;
 		default: return -1;
 		}
 		if (ret)

@@ -11,6 +11,7 @@
  *     gateway: {class: writer, role: gateway_app, connection_limit: 15, order: 1}
  *   roles:
  *     dashboard_app: {connection_limit: 8, settings: {statement_timeout: 30s}}
+ *     legacy_app: {adopt: true}   # an existing role dsnflip did not create
  *   defaults:
  *     settings: {idle_session_timeout: 1h}          # every role
  *     reader_settings: {statement_timeout: 60s}     # readers only
@@ -18,6 +19,10 @@
  *   patterns:
  *     migration: ["bin/migrate-db"]
  *     failure: ["relation .* does not exist"]
+ *   superusers: [admin]          # roles that are superusers besides postgres
+ *                                # and the server image's POSTGRES_USER
+ *   lint:
+ *     disable: [held-unsettled]  # `dsnflip lint` rules not to report
  *
  * Unknown keys are errors naming file:line:col, so a typo never silently
  * changes a production plan.
@@ -44,6 +49,7 @@ struct config_service {
 struct config_kv {
 	const char *key;
 	const char *value;
+	struct ypos pos;        /* of the key, for errors found later (on the server) */
 };
 
 struct config_role {
@@ -52,6 +58,12 @@ struct config_role {
 	int connection_limit;
 	struct config_kv *settings;
 	size_t nsettings;
+	int adopt;              /* the role exists, dsnflip did not create it: manage it anyway */
+};
+
+struct config_name {
+	const char *name;
+	struct ypos pos;
 };
 
 struct config {
@@ -74,6 +86,10 @@ struct config {
 	size_t nmigration_patterns;
 	const char **failure_patterns;
 	size_t nfailure_patterns;
+	const char **superusers;           /* known superusers (besides postgres) */
+	size_t nsuperusers;
+	struct config_name *lint_disable;  /* lint rule ids not to report */
+	size_t nlint_disable;
 };
 
 /* Load path (display names it in messages).  Returns 0 or -1 with file:line:col. */

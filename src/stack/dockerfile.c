@@ -750,6 +750,24 @@ int dockerfile_parse(const char *display, const char *data, size_t len,
 	memset(&st->cmd, 0, sizeof(st->cmd));
 	df.workdir = arena_strdup(&df.arena, st->workdir);
 
+	df.nstages = ps.nstages;
+	df.stage_names = arena_alloc(&df.arena, ps.nstages * sizeof(*df.stage_names));
+	df.stage_parent = arena_alloc(&df.arena, ps.nstages * sizeof(*df.stage_parent));
+	for (size_t i = 0; i < ps.nstages; i++) {
+		df.stage_names[i] = ps.stages[i].name ? arena_strdup(&df.arena, ps.stages[i].name) : NULL;
+		df.stage_parent[i] = ps.stages[i].parent;
+	}
+	df.nall_copies = ps.ncopies;
+	df.all_copies = ps.ncopies ? arena_alloc(&df.arena, ps.ncopies * sizeof(*df.all_copies)) : NULL;
+	df.all_stage = ps.ncopies ? arena_alloc(&df.arena, ps.ncopies * sizeof(*df.all_stage)) : NULL;
+	for (size_t i = 0; i < ps.ncopies; i++) {
+		df.all_copies[i] = ps.copies[i].c;
+		memset(&df.all_copies[i].srcs, 0, sizeof(df.all_copies[i].srcs));
+		for (size_t j = 0; j < ps.copies[i].c.srcs.nr; j++)
+			strvec_push(&df.all_copies[i].srcs, ps.copies[i].c.srcs.v[j]);
+		df.all_stage[i] = ps.copies[i].stage;
+	}
+
 	/* The chain of stages the final one inherits from; copies in file order. */
 	char *in_chain = xcalloc(ps.nstages, 1);
 	for (int s = (int)fin; s >= 0; s = ps.stages[s].parent)
@@ -784,6 +802,7 @@ void dockerfile_release(struct dockerfile *df)
 	strvec_clear(&df->entrypoint);
 	strvec_clear(&df->cmd);
 	copy_cleanup(df->copies, df->ncopies);
+	copy_cleanup(df->all_copies, df->nall_copies);
 	arena_release(&df->arena);
 	memset(df, 0, sizeof(*df));
 }
@@ -836,7 +855,7 @@ static char *ctx_join(const char *src, const char *rest)
  * context path or NULL when it comes from outside the context) or 2 (it may:
  * an outside source copied as a directory, which we cannot look into).
  */
-static int copy_covers(const struct df_copy *c, const char *p, char **res)
+static int copy_covers(const struct df_copy *c, const char *p, char **res, int follow)
 {
 	size_t dl = strlen(c->dest);
 	int dest_dir = (dl && c->dest[dl - 1] == '/') || c->srcs.nr > 1;
@@ -846,7 +865,7 @@ static int copy_covers(const struct df_copy *c, const char *p, char **res)
 	*res = NULL;
 	for (size_t i = c->srcs.nr; i-- > 0 && !ret;) {
 		const char *raw = c->srcs.v[i];
-		int opaque = c->from_stage || c->heredoc || is_url(raw);
+		int opaque = (c->from_stage && !follow) || c->heredoc || is_url(raw);
 		size_t rl = strlen(raw);
 		int slash = rl && raw[rl - 1] == '/';
 		char *abs = clean_path("/", raw);
@@ -886,6 +905,59 @@ static int copy_covers(const struct df_copy *c, const char *p, char **res)
 	return ret;
 }
 
+/* The stage a --from= names in this file (alias, or index), or -1 (an image). */
+static int stage_named(const struct dockerfile *df, const char *name)
+{
+	for (size_t i = df->nstages; i-- > 0;)
+		if (df->stage_names[i] && !strcasecmp(df->stage_names[i], name))
+			return (int)i;
+	char *end;
+	long n = strtol(name, &end, 10);
+	if (*name && !*end && n >= 0 && (size_t)n < df->nstages)
+		return (int)n;
+	return -1;
+}
+
+static int in_stage_chain(const struct dockerfile *df, int stage, int of)
+{
+	for (int s = stage, guard = 0; s >= 0 && guard < 64; s = df->stage_parent[s], guard++)
+		if (s == of)
+			return 1;
+	return 0;
+}
+
+#define DF_FROM_DEPTH 8
+
+/* Map absolute path p in stage `stage` (its chain) to a context path. */
+static char *map_in_stage(const struct dockerfile *df, int stage, const char *p, int depth)
+{
+	char *res = NULL;
+	for (size_t i = df->nall_copies; i-- > 0;) {
+		const struct df_copy *c = &df->all_copies[i];
+		if (!in_stage_chain(df, stage, df->all_stage[i]))
+			continue;
+		int from = c->from_stage ? stage_named(df, c->from_stage) : -1;
+		/* a stage that is earlier in the file; an image's files are not in the repository */
+		int follow = from >= 0 && from < df->all_stage[i] && depth < DF_FROM_DEPTH;
+		int r = copy_covers(c, p, &res, follow);
+		if (r == 1) {
+			if (c->from_stage && follow && res) {
+				char *abs = xstrfmt("/%s", strcmp(res, ".") ? res : "");
+				free(res);
+				res = map_in_stage(df, from, abs, depth + 1);
+				free(abs);
+			} else if (c->from_stage) {
+				free(res);
+				res = NULL;
+			}
+			return res;
+		}
+		free(res);
+		res = NULL;
+	}
+	return NULL;
+}
+
 char *dockerfile_map_path(const struct dockerfile *df, const char *container_path)
 {
 	char *p, *res = NULL;
@@ -893,8 +965,13 @@ char *dockerfile_map_path(const struct dockerfile *df, const char *container_pat
 	if (!df || !container_path || !*container_path)
 		return NULL;
 	p = clean_path(df->workdir ? df->workdir : "/", container_path);
+	if (df->nstages && df->nall_copies) {
+		res = map_in_stage(df, (int)df->nstages - 1, p, 0);
+		free(p);
+		return res;
+	}
 	for (size_t i = df->ncopies; i-- > 0;) {
-		int r = copy_covers(&df->copies[i], p, &res);
+		int r = copy_covers(&df->copies[i], p, &res, 0);
 		if (r == 1)
 			break;
 		/* r == 2: another stage's directory may or may not hold it; look further */

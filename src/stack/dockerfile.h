@@ -69,6 +69,19 @@ struct dockerfile {
 	struct df_copy *copies;
 	size_t ncopies;
 
+	/*
+	 * Every stage and every COPY/ADD of every stage (file order), so that a
+	 * COPY --from=<stage> can be followed back to where that stage got the
+	 * file.  all_stage[i] is the stage index of all_copies[i]; stage_parent
+	 * is the stage a stage is built FROM (-1: an external image).
+	 */
+	char **stage_names;      /* alias or NULL, per stage */
+	int *stage_parent;
+	size_t nstages;
+	struct df_copy *all_copies;
+	int *all_stage;
+	size_t nall_copies;
+
 	/* Every instruction in the file, in order (FROM lines included). */
 	struct df_instr *instrs;
 	size_t ninstrs;
@@ -98,7 +111,8 @@ void dockerfile_release(struct dockerfile *df);
  * container_path is taken relative to the final WORKDIR.  A source without
  * a trailing '/' is only taken for a directory when its name has no '.'
  * (Docker decides by looking at the context, which we do not).  Copies
- * --from= another stage, heredoc copies and ADD of a URL map to nothing.
+ * --from=<a stage of this file> is followed into that stage (to a bounded
+ * depth); --from= an image, heredoc copies and ADD of a URL map to nothing.
  * Returns a malloc'd path relative to the context ("." for its root), or
  * NULL.
  */

@@ -10,6 +10,7 @@
  */
 #include "stack/interp.h"
 
+#include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -22,6 +23,7 @@ struct expander {
 	size_t toplen;
 	struct interp_result *out;
 	struct diag *d;
+	unsigned flags;  /* INTERP_* */
 };
 
 /* What one reference resolved to, for whole_var. */
@@ -214,6 +216,11 @@ static int expand_braced(struct expander *e, const char *s, size_t len, size_t i
 		return expand(e, s + cstart, close - cstart, depth + 1, dst, NULL);
 
 	/* op == '?': missing. */
+	if ((e->flags & INTERP_SECRETS_OPTIONAL) && interp_name_is_secret(info->name)) {
+		if (!strvec_contains(&e->out->unset_secrets, info->name))
+			strvec_push(&e->out->unset_secrets, info->name);
+		return 0;
+	}
 	{
 		struct buf msg = BUF_INIT;
 		if (expand(e, s + cstart, close - cstart, depth + 1, &msg, NULL) == 0) {
@@ -326,6 +333,9 @@ void interp_result_init(struct interp_result *r)
 	r->unset.nr = 0;
 	r->unset.alloc = 0;
 	r->had_refs = 0;
+	r->unset_secrets.v = NULL;
+	r->unset_secrets.nr = 0;
+	r->unset_secrets.alloc = 0;
 }
 
 void interp_result_release(struct interp_result *r)
@@ -333,12 +343,33 @@ void interp_result_release(struct interp_result *r)
 	buf_release(&r->value);
 	free(r->var_name);
 	strvec_clear(&r->unset);
+	strvec_clear(&r->unset_secrets);
 	interp_result_init(r);
+}
+
+int interp_name_is_secret(const char *name)
+{
+	static const char word[] = "PASSWORD";
+	for (; *name; name++) {
+		size_t k = 0;
+		while (word[k] && toupper((unsigned char)name[k]) == word[k])
+			k++;
+		if (!word[k])
+			return 1;
+	}
+	return 0;
 }
 
 int interp_expand(const char *s, size_t len, interp_lookup_fn lookup, void *ctx,
 		  const char *file, int line, int col, struct interp_result *out,
 		  struct diag *d)
+{
+	return interp_expand_flags(s, len, lookup, ctx, 0, file, line, col, out, d);
+}
+
+int interp_expand_flags(const char *s, size_t len, interp_lookup_fn lookup, void *ctx,
+			unsigned flags, const char *file, int line, int col,
+			struct interp_result *out, struct diag *d)
 {
 	struct expander e;
 	struct ref_info whole = { 0, NULL, NULL };
@@ -350,6 +381,7 @@ int interp_expand(const char *s, size_t len, interp_lookup_fn lookup, void *ctx,
 			       len, INTERP_MAX_LEN);
 	e.lookup = lookup;
 	e.ctx = ctx;
+	e.flags = flags;
 	e.file = file;
 	e.line = line;
 	e.col = col;

@@ -60,7 +60,20 @@ struct interp_result {
 	 * each once, in order of first use. */
 	struct strvec unset;
 	int had_refs;           /* any reference or $$ at all */
+	/* With INTERP_SECRETS_OPTIONAL: required password references left
+	 * unset (expanded to ""), each once. */
+	struct strvec unset_secrets;
 };
+
+/*
+ * INTERP_SECRETS_OPTIONAL: a required reference (${NAME:?m}, ${NAME?m})
+ * whose variable is unset (or empty, with ':') and whose NAME says it holds
+ * a password (contains "PASSWORD", any case) expands to "" instead of
+ * failing, and NAME goes to out->unset_secrets.  `dsnflip lint` reads a
+ * flipped stack in CI, where the role passwords are never set.
+ */
+#define INTERP_SECRETS_OPTIONAL 1u
+int interp_name_is_secret(const char *name);
 
 void interp_result_init(struct interp_result *r);
 /* Free everything the result owns and leave it initialised (reusable). */
@@ -83,5 +96,9 @@ void interp_result_release(struct interp_result *r);
 int interp_expand(const char *s, size_t len, interp_lookup_fn lookup, void *ctx,
 		  const char *file, int line, int col, struct interp_result *out,
 		  struct diag *d);
+/* interp_expand with flags (INTERP_*). */
+int interp_expand_flags(const char *s, size_t len, interp_lookup_fn lookup, void *ctx,
+			unsigned flags, const char *file, int line, int col,
+			struct interp_result *out, struct diag *d);
 
 #endif

@@ -4,7 +4,10 @@
 #include "util/path.h"
 #include "util/buf.h"
 
+#include <errno.h>
+#include <ftw.h>
 #include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -105,4 +108,27 @@ char *path_absolute(struct arena *a, const char *p)
 	if (!getcwd(cwd, sizeof(cwd)))
 		return path_normalize(a, p);
 	return path_join(a, cwd, p);
+}
+
+int path_write_file(const char *path, const char *data, size_t len)
+{
+	FILE *fp = fopen(path, "wb");
+	if (!fp)
+		return -1;
+	int r = fwrite(data, 1, len, fp) == len ? 0 : -1;
+	if (fclose(fp))
+		r = -1;
+	return r;
+}
+
+static int rm_entry(const char *path, const struct stat *st, int type, struct FTW *ftw)
+{
+	(void)st;
+	(void)ftw;
+	return type == FTW_DP ? rmdir(path) : unlink(path);
+}
+
+int path_remove_tree(const char *root)
+{
+	return nftw(root, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
 }

@@ -7,6 +7,8 @@
 #ifndef DSNFLIP_PATH_H
 #define DSNFLIP_PATH_H
 
+#include <stddef.h>
+
 #include "util/arena.h"
 
 /* base + rel, normalised ("." and ".." folded); rel absolute wins. */
@@ -22,5 +24,11 @@ int path_exists(const char *p);
 int path_is_dir(const char *p);
 /* Absolute, normalised form of p against the current directory. */
 char *path_absolute(struct arena *a, const char *p);
+
+/* Scratch trees (a copy of a stack to load; fs.h makes the directories). */
+/* Create or truncate path and write len bytes; 0 or -1 (errno). */
+int path_write_file(const char *path, const char *data, size_t len);
+/* rm -rf root (symlinks removed, never followed); 0 or -1. */
+int path_remove_tree(const char *root);
 
 #endif

@@ -19,6 +19,73 @@
 #   DS_COMPOSE   the compose command as an array-friendly string
 #   DSNFLIP      the binary ($BUILD/dsnflip, else ./dsnflip), absolute
 # ds_cleanup removes the project's containers (by label) and the temp dirs.
+#
+# Both compose CLIs are tested: a tier calls `ds_each_compose "$@"` first,
+# which runs the tier once per compose version (DS_COMPOSE_VERSION=v1: the
+# `docker-compose` v1 program; v2: the `docker compose` CLI plugin, from the
+# system or from build/compose-v2, which tests/install-deps fetches, through
+# DOCKER_CONFIG) and tags every PASS/FAIL/SKIP line with "[v1]" / "[v2]".
+# A compose version that is missing is a SKIP, and a FAIL in CI (CI=true).
+# DS_COMPOSE_VERSION set by the caller runs only that one.
+
+# The repository's root (this file is tests/lib/dockerstack.sh).
+ds_root() { (cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd); }
+
+# Is compose v1 / v2 here?  Sets DS_COMPOSE (and DOCKER_CONFIG for a v2 that
+# lives in build/compose-v2); 1 with DS_SKIP_REASON when it is not.
+ds_pick_compose() {
+	local v
+	case "$1" in
+	v1)
+		v=$(docker-compose version --short 2>/dev/null) ||
+			{ DS_SKIP_REASON="compose v1 not installed (docker-compose)"; return 1; }
+		case "$v" in 1.*) ;; *) DS_SKIP_REASON="docker-compose is $v, not compose v1"; return 1 ;; esac
+		DS_COMPOSE="docker-compose"
+		;;
+	v2)
+		if ! v=$(docker compose version --short 2>/dev/null); then
+			local dir
+			dir=$(ds_root)/build/compose-v2
+			[ -x "$dir/cli-plugins/docker-compose" ] ||
+				{ DS_SKIP_REASON="compose v2 not available (tests/install-deps fetches it into build/compose-v2)"; return 1; }
+			export DOCKER_CONFIG=$dir
+			v=$(docker compose version --short 2>/dev/null) ||
+				{ DS_SKIP_REASON="compose v2 in $dir does not run"; return 1; }
+		fi
+		case "$v" in v2.* | 2.*) ;; *) DS_SKIP_REASON="docker compose is $v, not compose v2"; return 1 ;; esac
+		DS_COMPOSE="docker compose"
+		;;
+	*) DS_SKIP_REASON="DS_COMPOSE_VERSION=$1: not v1 or v2"; return 1 ;;
+	esac
+	DS_COMPOSE_VERSION=$1 DS_COMPOSE_FULL_VERSION=$v
+	export DS_COMPOSE_VERSION DS_COMPOSE DS_COMPOSE_FULL_VERSION
+	return 0
+}
+
+# Run the calling tier once per compose version (see the header); returns
+# only when DS_COMPOSE_VERSION is already set (the tier's own run).
+ds_each_compose() {
+	[ -n "${DS_COMPOSE_VERSION:-}" ] && return 0
+	local tier script v rc=0
+	script=$(cd "$(dirname "$0")" && pwd)/$(basename "$0")
+	tier=$(basename "$0"); tier=${tier#tier-}
+	for v in v1 v2; do
+		local why
+		if ! why=$(ds_pick_compose "$v" >/dev/null 2>&1 || { echo "$DS_SKIP_REASON"; exit 1; }); then
+			if [ "${CI:-}" = true ]; then
+				echo "FAIL [$v] compose: $why (required in CI)"; rc=1
+			else
+				echo "SKIP $tier [$v]: $why"
+			fi
+			continue
+		fi
+		echo "  compose $v: running $tier"
+		DS_COMPOSE_VERSION=$v "$script" "$@" 2>&1 |
+			sed -u -e "s/^\(PASS\|FAIL\) /\1 [$v] /" -e "s/^SKIP $tier:/SKIP $tier [$v]:/"
+		[ "${PIPESTATUS[0]}" -eq 0 ] || rc=1
+	done
+	exit $rc
+}
 
 ds_engine() {
 	DS_SKIP_REASON=
@@ -31,7 +98,9 @@ ds_engine() {
 		DS_SKIP_REASON="no Docker engine ($(printf '%s' "$err" | tr '\n' ' ' | cut -c1-160))"
 		return 1
 	fi
-	if docker compose version >/dev/null 2>&1; then
+	if [ -n "${DS_COMPOSE_VERSION:-}" ]; then
+		ds_pick_compose "$DS_COMPOSE_VERSION" || return 1
+	elif docker compose version >/dev/null 2>&1; then
 		DS_COMPOSE="docker compose"
 	elif command -v docker-compose >/dev/null 2>&1; then
 		DS_COMPOSE="docker-compose"
@@ -49,8 +118,17 @@ ds_compose() {
 }
 
 # dsnflip on the test project, with the test's state dir and admin connection.
+# deploy and rollback are told the tier's compose CLI when both are installed
+# (otherwise dsnflip finds the one there is, as users run it).
 ds_dsnflip() {
-	(cd "$DS_DIR" && XDG_STATE_HOME=$DS_STATE "$DSNFLIP" --db "host=127.0.0.1 port=$PGPORT user=postgres dbname=postgres" "$@")
+	local extra=()
+	case "${1:-}" in
+	deploy | rollback)
+		[ "$DS_COMPOSE" = docker-compose ] && docker compose version >/dev/null 2>&1 &&
+			extra=(--compose-cmd docker-compose)
+		;;
+	esac
+	(cd "$DS_DIR" && XDG_STATE_HOME=$DS_STATE "$DSNFLIP" --db "host=127.0.0.1 port=$PGPORT user=postgres dbname=postgres" "$@" "${extra[@]}")
 }
 
 # The id of the service's container (not one-off), or nothing.
