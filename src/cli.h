@@ -61,6 +61,8 @@ int cli_check_options(const struct cli *cli, unsigned allowed, struct diag *d);
  * stderr) and its exit code chosen (d->code).  Releases d.
  */
 int cli_fail(struct diag *d);
+/* The same for a command that chose its code itself: prints d when set; returns code. */
+int cli_finish(int code, struct diag *d);
 
 /* The commands (src/cmd/cmd-*.c), each returning its exit code. */
 int cmd_plan(struct cli *cli);

@@ -102,12 +102,19 @@ int cli_check_options(const struct cli *cli, unsigned allowed, struct diag *d)
 	return 0;
 }
 
-int cli_fail(struct diag *d)
+int cli_finish(int code, struct diag *d)
 {
-	int code = d->code ? d->code : EXIT_FAILED;
-	fprintf(stderr, "dsnflip: %s\n", d->set ? d->msg.buf : "failed");
+	if (d->set)
+		fprintf(stderr, "dsnflip: %s\n", d->msg.buf);
 	diag_release(d);
 	return code;
+}
+
+int cli_fail(struct diag *d)
+{
+	if (!d->set)
+		diag_fail(d, "failed");
+	return cli_finish(d->code ? d->code : EXIT_FAILED, d);
 }
 
 /* "--opt=value" or "--opt value"; returns the value or NULL (error printed). */

@@ -6,12 +6,14 @@
 #include "session.h"
 #include "server/discover.h"
 #include "util/path.h"
+#include "artifacts/gitops.h"
 #include "server/pgconn.h"
 #include "plan/admin.h"
 #include "running/deploy.h"
 #include "running/image.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 /*
@@ -77,6 +79,44 @@ cleanup:
 	return rc;
 }
 
+/*
+ * Whether git tracks a file, for the plan's flips (plan_tracked_fn).  The
+ * repository is opened on the first question only (libgit2's start-up
+ * costs ~10 ms, and most stacks never ask); outside a repository, or with
+ * no commit yet, every answer is "unknown".
+ */
+struct git_tracker {
+	const char *dir;
+	struct gitrepo *repo;
+	int state; /* 0 not tried, 1 open, -1 no repository */
+};
+
+static int git_tracked(void *ctx, const struct srcfile *f, const char **why)
+{
+	struct git_tracker *t = ctx;
+	struct diag ignore = DIAG_INIT;
+	if (!t->state) {
+		t->state = !gitrepo_open(t->dir, &t->repo, &ignore) &&
+			   !gitrepo_set_base(t->repo, NULL, &ignore) ? 1 : -1;
+		diag_release(&ignore);
+	}
+	if (t->state < 0)
+		return -1;
+	struct arena a = ARENA_INIT;
+	int in_base = 0, ignored = 0;
+	char *rel = gitrepo_relpath(t->repo, path_absolute(&a, f->path));
+	int r = rel ? gitrepo_in_base(t->repo, rel, &in_base, &ignored, &ignore) : -1;
+	free(rel);
+	arena_release(&a);
+	diag_release(&ignore);
+	if (r)
+		return -1;
+	if (in_base)
+		return 1;
+	*why = ignored ? "git ignores it" : "not committed";
+	return 0;
+}
+
 void cli_compose_opts(const struct cli *cli, struct compose_opts *co)
 {
 	co->dir = cli->dir;
@@ -139,16 +179,21 @@ int session_open_with(const struct cli *cli, const struct session_opts *so, stru
 	}
 	po.assume = (const char *const *)cli->assume.v;
 	po.nassume = cli->assume.nr;
+	struct git_tracker tracker = { s->project->dir, NULL, 0 };
+	po.tracked = git_tracked;
+	po.tracked_ctx = &tracker;
 	/* Images are read only where they live: not offline, not with --no-engine.
 	 * The engine's temporary containers go when the plans are built. */
 	if (!cli->offline && !cli->no_engine && !so->offline) {
 		images = image_engine_new(cli->environ);
 		po.images = image_engine_source(images);
 	}
-	if (plan_build(s->project, s->config, NULL, &po, &s->plan, d))
+	if (plan_build(s->project, s->config, NULL, &po, &s->plan, d) ||
+	    (!so->offline && go_live(cli, s, &po, d))) {
+		gitrepo_free(tracker.repo);
 		goto fail;
-	if (!so->offline && go_live(cli, s, &po, d))
-		goto fail;
+	}
+	gitrepo_free(tracker.repo);
 	image_engine_free(images);
 	return 0;
 fail:
@@ -205,6 +250,11 @@ int session_deploy_open(const struct cli *cli, struct session *s, struct deploy_
 	o->profiles = (const char *const *)cli->profiles.v;
 	o->nprofiles = cli->profiles.nr;
 	o->environ = cli->environ;
+	/* --offline with a command that needs the server: refused before anything is opened. */
+	if (cli->offline && need == ADMIN_REQUIRED) {
+		struct pgconn none;
+		return session_admin(cli, NULL, ADMIN_REQUIRED, &none, d);
+	}
 	if (session_open(cli, s, d))
 		return -1;
 	struct deploy_stack st = { s->project, s->config, s->plan, s->format };

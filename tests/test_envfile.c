@@ -305,9 +305,55 @@ static void test_fixtures(void **state)
 	assert_true(seen >= 2);
 }
 
+/* envfile_set on data: out must equal want (NULL: refused). */
+static void set_case(const char *data, const char *const *keys, const char *const *vals, size_t n,
+		     const char *want)
+{
+	struct buf out = BUF_INIT;
+	struct diag d = DIAG_INIT;
+	int r = envfile_set(".env", data, strlen(data), keys, vals, n, "# mark", &out, &d);
+	if (!want) {
+		assert_int_equal(r, -1);
+		assert_true(d.set);
+	} else {
+		if (r)
+			fail_msg("%s", d.msg.buf);
+		assert_int_equal(out.len, strlen(want));
+		assert_memory_equal(out.buf, want, out.len);
+	}
+	buf_release(&out);
+	diag_release(&d);
+}
+
+static void test_set_adds_never_shifts(void **state)
+{
+	(void)state;
+	const char *k[] = { "A_PASSWORD", "B_PASSWORD" }, *v[] = { "aa11", "bb22" };
+	/* Appended at the end, below the mark; every byte before stays. */
+	set_case("# c\nX=1\n", k, v, 2, "# c\nX=1\n# mark\nA_PASSWORD=aa11\nB_PASSWORD=bb22\n");
+	/* No final newline: one is added first; CRLF files get CRLF lines. */
+	set_case("X=1\r\nY=\"a\r\nb\"", k, v, 1, "X=1\r\nY=\"a\r\nb\"\r\n# mark\r\nA_PASSWORD=aa11\r\n");
+	/* Already defined (a re-run): replaced in place, the mark not repeated. */
+	set_case("# mark\nA_PASSWORD=old\nZ=\"q\nr\"\n", k, v, 1, "# mark\nA_PASSWORD=aa11\nZ=\"q\nr\"\n");
+	set_case("A_PASSWORD='old' # kept comment\n", k, v, 1, "A_PASSWORD=aa11 # kept comment\n");
+	set_case("export A_PASSWORD\n", k, v, 1, "export A_PASSWORD=aa11\n");
+	/* The same values again: byte-identical. */
+	set_case("X=1\n# mark\nA_PASSWORD=aa11\nB_PASSWORD=bb22\n", k, v, 2,
+		 "X=1\n# mark\nA_PASSWORD=aa11\nB_PASSWORD=bb22\n");
+	set_case("", k, v, 1, "# mark\nA_PASSWORD=aa11\n");
+}
+
+static void test_set_refuses(void **state)
+{
+	(void)state;
+	const char *k[] = { "A_PASSWORD" }, *bad[] = { "has space" }, *ok[] = { "x" };
+	set_case("X=1\n", k, bad, 1, NULL);
+	set_case("X=\"unterminated\n", k, ok, 1, NULL);
+}
+
 int main(void)
 {
-	static struct CMUnitTest tests[NCASES + 5];
+	static struct CMUnitTest tests[NCASES + 7];
 	size_t i, n = 0;
 
 	for (i = 0; i < NCASES; i++) {
@@ -323,5 +369,7 @@ int main(void)
 	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_long_line);
 	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_empty);
 	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_fixtures);
+	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_set_adds_never_shifts);
+	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_set_refuses);
 	return _cmocka_run_group_tests("envfile", tests, n, NULL, NULL);
 }

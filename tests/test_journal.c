@@ -55,7 +55,7 @@ static void test_roundtrip(void **state)
 	s->in_override = 1;
 	strvec_push(&j->rollout, "worker");
 	j->active = 1;
-	assert_int_equal(journal_step(j, s, "in_flight", "recreate", &d), 0);
+	assert_int_equal(journal_step(j, s, JS_IN_FLIGHT, "recreate", &d), 0);
 	assert_true(journal_unfinished(j));
 	journal_free(j);
 
@@ -66,14 +66,14 @@ static void test_roundtrip(void **state)
 	assert_int_equal(journal_load(dir, env, &j, &d), 0);
 	s = journal_get(j, "worker", 0);
 	assert_non_null(s);
-	assert_string_equal(s->state, "in_flight");
+	assert_string_equal(journal_state_name(s->state), "in_flight");
 	assert_string_equal(s->step, "recreate");
 	assert_string_equal(s->role, "worker_app");
 	assert_int_equal(s->in_override, 1);
 	assert_int_equal(j->active, 1);
 	assert_int_equal(j->rollout.nr, 1);
 	assert_true(journal_unfinished(j));
-	assert_int_equal(journal_step(j, s, "flipped", "done", &d), 0);
+	assert_int_equal(journal_step(j, s, JS_FLIPPED, "done", &d), 0);
 	assert_false(journal_unfinished(j));
 	journal_free(j);
 	/* No temp file is left behind. */
@@ -120,8 +120,8 @@ static void test_fault_after_write(void **state)
 		if (journal_load(dir, env, &j, &d))
 			_exit(1);
 		struct journal_service *s = journal_get(j, "web", 1);
-		journal_step(j, s, "in_flight", "begin", &d);
-		journal_step(j, s, NULL, "override", &d);
+		journal_step(j, s, JS_IN_FLIGHT, "begin", &d);
+		journal_step(j, s, JS_UNCHANGED, "override", &d);
 		_exit(0);
 	}
 	int status;

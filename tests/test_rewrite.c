@@ -30,6 +30,8 @@
 #include "stack/config.h"
 #include "plan/plan.h"
 #include "artifacts/rewrite.h"
+#include "artifacts/mirror.h"
+#include "stack/literal.h"
 
 #define FIXTURES "fixtures/rewrite"
 
@@ -116,7 +118,7 @@ static void run_lcase(void **state)
 	}
 	size_t start = (size_t)(at - c->data), end = start + strlen(c->literal);
 	if (c->old) {
-		assert_int_equal(rewrite_read_value(f, c->yaml, c->list_form, start, end, line, col, NULL, &old, &d), 0);
+		assert_int_equal(literal_read(f, c->yaml, c->list_form, start, end, line, col, NULL, &old, &d), 0);
 		assert_string_equal(old.buf, c->old);
 	}
 	int r = rewrite_set_value(&rw, f, c->yaml, c->list_form, start, end, line, col, c->value,

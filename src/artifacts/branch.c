@@ -3,7 +3,10 @@
  * (see branch.h).
  */
 #include "artifacts/branch.h"
+#include "artifacts/dotenv.h"
+#include "artifacts/runbook.h"
 #include "artifacts/gitops.h"
+#include "artifacts/mirror.h"
 #include "util/path.h"
 #include "plan/plan_json.h"
 #include "plan/report.h"
@@ -20,648 +23,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define SQL_DIR "sql/dsnflip"
-#define RUNBOOK_PATH "docs/dsnflip-runbook.md"
-#define PLAN_PATH PLAN_JSON_FILE
-#define MAX_DATABASES 256
-#define DOTENV_MARK "# dsnflip: role passwords; git ignores this file, keep it that way"
-
-/* --- small text helpers --- */
-
-/* Markdown table cell: no '|' or line break may end the cell early. */
-static void md_add(struct buf *b, const char *s)
-{
-	for (; s && *s; s++) {
-		if (*s == '|')
-			buf_addstr(b, "\\|");
-		else if (*s == '\n' || *s == '\r')
-			buf_addch(b, ' ');
-		else
-			buf_addch(b, *s);
-	}
-}
-
-static void set_md(struct tvars *v, const char *name, const char *s)
-{
-	struct buf b = BUF_INIT;
-	md_add(&b, s);
-	tvars_set(v, name, b.buf);
-	buf_release(&b);
-}
-
-/* A word for a shell command line, single-quoted unless plainly safe. */
-static void sh_add(struct buf *b, const char *s)
-{
-	int plain = *s != '\0';
-	for (const char *c = s; *c && plain; c++)
-		plain = (*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') || (*c >= '0' && *c <= '9') ||
-			strchr("_-.,/:=@%+", *c);
-	if (plain) {
-		buf_addstr(b, s);
-		return;
-	}
-	buf_addch(b, '\'');
-	for (; *s; s++)
-		if (*s == '\'')
-			buf_addstr(b, "'\\''");
-		else
-			buf_addch(b, *s);
-	buf_addch(b, '\'');
-}
-
-/* A shell word in double quotes when that needs no escaping, else as sh_add. */
-static void sh_add_dq(struct buf *b, const char *s)
-{
-	if (strpbrk(s, "\"$`\\!")) {
-		sh_add(b, s);
-		return;
-	}
-	buf_addf(b, "\"%s\"", s);
-}
-
-/* A SQL string literal (role names and databases in the runbook's queries). */
-static void sql_lit(struct buf *b, const char *s)
-{
-	buf_addch(b, '\'');
-	for (; *s; s++) {
-		if (*s == '\'')
-			buf_addch(b, '\'');
-		buf_addch(b, *s);
-	}
-	buf_addch(b, '\'');
-}
-
-/* The file name for a database's SQL: only [A-Za-z0-9_.-], never hidden. */
-static char *sql_name(const char *db)
-{
-	struct buf b = BUF_INIT;
-	for (const char *c = db; *c; c++) {
-		int ok = (*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') || (*c >= '0' && *c <= '9') ||
-			 *c == '_' || *c == '-' || (*c == '.' && c != db);
-		buf_addch(&b, ok ? *c : '_');
-	}
-	if (!b.len)
-		buf_addch(&b, '_');
-	return buf_detach(&b, NULL);
-}
-
-/* --- facts the documents need --- */
-
-/* Where the runbook reaches a database's server from. */
-struct server_ref {
-	const char *service; /* a compose service, or NULL */
-	const char *host;
-	int port;
-	const char *admin;
-};
-
-static void server_for(const struct plan *plan, const char *db, struct server_ref *out)
-{
-	memset(out, 0, sizeof(*out));
-	out->admin = "postgres";
-	out->port = 5432;
-	for (size_t i = 0; i < plan->nservices && !out->host; i++)
-		for (size_t k = 0; k < plan->services[i].nconns && !out->host; k++) {
-			const struct plan_conn *pc = &plan->services[i].conns[k];
-			if (pc->database && !strcmp(pc->database, db) && pc->host && *pc->host) {
-				out->host = pc->host;
-				out->port = pc->port > 0 ? pc->port : 5432;
-			}
-		}
-	if (!out->host)
-		out->host = "localhost";
-	const struct service *svc = compose_service(plan->project, out->host);
-	if (svc) {
-		const struct env_entry *u = service_env(svc, "POSTGRES_USER");
-		out->service = svc->name;
-		if (u && u->value && *u->value)
-			out->admin = u->value;
-	}
-}
-
-/* psql as the superuser in db, with extra arguments (already shell words). */
-static void psql_admin(struct buf *b, const struct server_ref *sv, const char *db, int tty,
-		       const char *args)
-{
-	if (sv->service) {
-		buf_addstr(b, tty ? "docker compose exec " : "docker compose exec -T ");
-		sh_add(b, sv->service);
-		buf_addstr(b, " psql -U ");
-		sh_add(b, sv->admin);
-		buf_addstr(b, " -d ");
-		sh_add(b, db);
-	} else {
-		struct buf conn = BUF_INIT;
-		buf_addf(&conn, "host=%s port=%d dbname=%s user=%s", sv->host, sv->port, db, sv->admin);
-		buf_addstr(b, "psql ");
-		sh_add(b, conn.buf);
-		buf_release(&conn);
-	}
-	buf_addf(b, " %s", args);
-}
-
-static const char *first_db(const struct plan_role *r)
-{
-	return r->ndatabases ? r->databases[0] : "postgres";
-}
-
-/*
- * The other services whose rewritten values share a literal with svc's,
- * as "a, b" (empty when none): one edit moves them all.
- */
-static void sharing(const struct rewrite *rw, const char *svc, struct buf *out)
-{
-	for (size_t i = 0; i < rw->ntargets; i++) {
-		const struct rewrite_target *t = &rw->targets[i];
-		if (strcmp(t->service, svc))
-			continue;
-		for (size_t k = 0; k < rw->ntargets; k++) {
-			const struct rewrite_target *o = &rw->targets[k];
-			if (!strcmp(o->service, svc) || o->start != t->start ||
-			    strcmp(o->file->path, t->file->path))
-				continue;
-			int seen = 0;
-			for (size_t j = 0; j < k && !seen; j++)
-				seen = !strcmp(rw->targets[j].service, o->service) &&
-				       rw->targets[j].start == o->start &&
-				       !strcmp(rw->targets[j].file->path, o->file->path);
-			char *needle = xstrfmt(", %s,", o->service), *hay = xstrfmt(", %s,", out->buf);
-			if (!seen && !strstr(hay, needle))
-				buf_addf(out, "%s%s", out->len ? ", " : "", o->service);
-			free(needle);
-			free(hay);
-		}
-	}
-}
-
-static size_t count_flips(const struct plan *plan)
-{
-	size_t n = 0;
-	for (size_t i = 0; i < plan->nservices; i++)
-		n += plan->services[i].action == ACTION_FLIP;
-	return n;
-}
-
-static int left_out_file(const struct branch_doc *doc, const struct srcfile *f)
-{
-	for (size_t i = 0; i < doc->nleft_out; i++)
-		if (!strcmp(doc->left_out[i].file, f->display))
-			return 1;
-	return 0;
-}
-
-/* --- the runbook --- */
-
-static void add_roles(struct tvars *v, const struct plan *plan)
-{
-	struct buf list = BUF_INIT;
-	for (size_t i = 0; i < plan->nroles; i++) {
-		const struct plan_role *r = &plan->roles[i];
-		struct tvars *row = tvars_add_row(v, "roles");
-		struct buf dbs = BUF_INIT, svcs = BUF_INIT, set = BUF_INIT;
-		for (size_t k = 0; k < r->ndatabases; k++)
-			buf_addf(&dbs, "%s%s", k ? ", " : "", r->databases[k]);
-		for (size_t k = 0; k < r->nservices; k++)
-			buf_addf(&svcs, "%s%s", k ? ", " : "", r->services[k]);
-		if (r->held)
-			buf_addstr(&svcs, " (held: prepared only)");
-		for (size_t k = 0; k < r->nsettings; k++)
-			buf_addf(&set, "%s%s=%s", k ? ", " : "", r->settings[k].key, r->settings[k].value);
-		set_md(row, "name", r->name);
-		set_md(row, "kind", role_kind_name(r->kind));
-		set_md(row, "databases", dbs.buf);
-		tvars_setf(row, "limit", "%d", r->connection_limit);
-		set_md(row, "services", svcs.buf);
-		set_md(row, "settings", set.len ? set.buf : "-");
-		buf_release(&dbs);
-		buf_release(&svcs);
-		buf_release(&set);
-		if (list.len)
-			buf_addstr(&list, ", ");
-		sql_lit(&list, r->name);
-	}
-	tvars_set(v, "role_list", list.len ? list.buf : "''");
-	buf_release(&list);
-}
-
-static void add_budget(struct tvars *v, const struct plan *plan)
-{
-	const struct plan_server *sv = &plan->server;
-	const struct plan_budget *b = &plan->budget;
-	tvars_setf(v, "budget_line", "Planned: **%d** connections of **%d** available (max_connections "
-		   "%d, minus %d reserved, minus %d headroom for administrators; %s figures): %s.",
-		   b->planned, b->available, sv->max_connections, sv->superuser_reserved + sv->reserved,
-		   sv->headroom, !strcmp(sv->source, "live") ? "the live server's" :
-		   !strcmp(sv->source, "config") ? "dsnflip.yml's" : "PostgreSQL's default",
-		   b->ok ? "within the budget" : "**over the budget**");
-	for (size_t i = 0; i < b->nrows; i++) {
-		struct tvars *row = tvars_add_row(v, "budget");
-		set_md(row, "role", b->rows[i].role);
-		if (b->rows[i].limit < 0)
-			tvars_set(row, "limit", "unlimited");
-		else
-			tvars_setf(row, "limit", "%d", b->rows[i].limit);
-		set_md(row, "source", !strcmp(b->rows[i].source, "plan") ? "this plan" : "existing role");
-	}
-}
-
-static void add_services(struct tvars *v, const struct plan *plan, const struct rewrite *rw,
-			 const struct branch_doc *doc)
-{
-	size_t n = 0;
-	for (size_t i = 0; i < plan->norder; i++) {
-		const struct plan_service *ps = plan_service(plan, plan->order[i]);
-		if (!ps || ps->action != ACTION_FLIP)
-			continue;
-		const struct plan_role *r = plan_role(plan, ps->role);
-		struct tvars *row = tvars_add_row(v, "flipped"), *step = tvars_add_row(v, "steps");
-		struct buf where = BUF_INIT, edits = BUF_INIT, check = BUF_INIT;
-		n++;
-		for (size_t k = 0; k < ps->nconns; k++) {
-			const struct plan_conn *pc = &ps->conns[k];
-			char *at = xstrfmt("%s:%d", pc->defined_file, pc->defined_line);
-			if (pc->superuser && !strstr(where.buf, at))
-				buf_addf(&where, "%s%s", where.len ? ", " : "", at);
-			free(at);
-		}
-		tvars_setf(row, "n", "%zu", n);
-		set_md(row, "service", ps->name);
-		set_md(row, "class", class_name(ps->cls));
-		set_md(row, "role", ps->role);
-		set_md(row, "where", where.buf);
-		tvars_setf(step, "n", "%zu", n);
-		tvars_set(step, "service", ps->name);
-		tvars_set(step, "role", ps->role);
-		for (size_t t = 0; t < rw->ntargets; t++) {
-			const struct rewrite_target *tg = &rw->targets[t];
-			if (strcmp(tg->service, ps->name))
-				continue;
-			buf_addf(&edits, "%s`%s` at `%s:%d`%s", edits.len ? ", " : "", tg->key,
-				 tg->file->display, tg->line,
-				 left_out_file(doc, tg->file) ? " (by hand: not in this commit)" : "");
-		}
-		tvars_set(step, "edits", edits.len ? edits.buf : "nothing (see above)");
-		struct buf others = BUF_INIT;
-		sharing(rw, ps->name, &others);
-		if (others.len)
-			tvars_set(tvars_add_row(step, "shared_with"), "others", others.buf);
-		buf_release(&others);
-		const char *db = r ? first_db(r) : "postgres";
-		struct server_ref sv;
-		struct buf q = BUF_INIT, sql = BUF_INIT;
-		server_for(plan, db, &sv);
-		buf_addstr(&sql, "SELECT usename, count(*) FROM pg_stat_activity WHERE datname = ");
-		sql_lit(&sql, db);
-		buf_addstr(&sql, " AND backend_type = 'client backend' GROUP BY 1 ORDER BY 1");
-		buf_addstr(&q, "-c ");
-		sh_add_dq(&q, sql.buf);
-		buf_addf(&check, "On the server, `%s` should now have sessions (at most %d in all), and "
-			 "%s none as the superuser:\n\n```sh\n", ps->role, r ? r->connection_limit : 0,
-			 ps->name);
-		psql_admin(&check, &sv, db, 0, q.buf);
-		buf_addstr(&check, "\n```");
-		tvars_set(step, "check", check.buf);
-		buf_release(&q);
-		buf_release(&sql);
-		buf_release(&where);
-		buf_release(&edits);
-		buf_release(&check);
-	}
-	tvars_setf(v, "nflip", "%zu", n);
-	for (size_t i = 0; i < plan->nservices; i++) {
-		const struct plan_service *ps = &plan->services[i];
-		if (ps->action != ACTION_HOLD)
-			continue;
-		struct tvars *row = tvars_add_row(v, "held");
-		tvars_set(row, "service", ps->name);
-		tvars_set(row, "class", class_name(ps->cls));
-		tvars_set(row, "reason", ps->reason ? ps->reason : "its class is not settled");
-		tvars_set(row, "role", ps->role ? ps->role : "-");
-	}
-	/* One paragraph per literal that several services share. */
-	for (size_t i = 0; i < rw->ntargets; i++) {
-		const struct rewrite_target *t = &rw->targets[i];
-		struct buf names = BUF_INIT;
-		size_t nn = 0;
-		int first = 1;
-		for (size_t k = 0; k < rw->ntargets && first; k++)
-			if (k < i && rw->targets[k].start == t->start &&
-			    !strcmp(rw->targets[k].file->path, t->file->path))
-				first = 0;
-		if (!first)
-			continue;
-		for (size_t k = i; k < rw->ntargets; k++) {
-			const struct rewrite_target *o = &rw->targets[k];
-			if (o->start != t->start || strcmp(o->file->path, t->file->path))
-				continue;
-			char *b = xstrfmt("**%s**", o->service);
-			if (!strstr(names.buf, b)) {
-				buf_addf(&names, "%s%s", nn ? ", " : "", b);
-				nn++;
-			}
-			free(b);
-		}
-		if (nn > 1) {
-			struct buf text = BUF_INIT;
-			char *last = strrchr(names.buf, ',');
-			if (last) { /* "a, b, c" -> "a, b and c" */
-				char *tail = xstrdup(last + 1);
-				buf_setlen(&names, (size_t)(last - names.buf));
-				buf_addf(&names, " and%s", tail);
-				free(tail);
-			}
-			buf_addf(&text, "%s read `%s` from one literal at `%s:%d` (an anchor, an `extends` "
-				 "base or a shared env_file), which can name only one user: the one edit moves "
-				 "them all to `%s`.", names.buf, t->key, t->file->display, t->line, t->role);
-			tvars_set(tvars_add_row(v, "shared"), "text", text.buf);
-			buf_release(&text);
-		}
-		buf_release(&names);
-	}
-}
-
-static void add_server_steps(struct tvars *v, const struct plan *plan)
-{
-	const char *dbs[MAX_DATABASES];
-	size_t n = rolesql_databases(plan, dbs, MAX_DATABASES);
-	for (size_t i = 0; i < n && i < MAX_DATABASES; i++) {
-		struct server_ref sv;
-		struct buf cmd = BUF_INIT, args = BUF_INIT;
-		char *file = sql_name(dbs[i]);
-		server_for(plan, dbs[i], &sv);
-		buf_addstr(&args, "-v ON_ERROR_STOP=1 -f ");
-		if (sv.service)
-			buf_addstr(&args, "- < ");
-		buf_addf(&args, "%s/%s.sql", SQL_DIR, file);
-		psql_admin(&cmd, &sv, dbs[i], 0, args.buf);
-		tvars_set(tvars_add_row(v, "databases"), "command", cmd.buf);
-		buf_release(&cmd);
-		buf_release(&args);
-		free(file);
-	}
-	for (size_t i = 0; i < plan->nroles; i++) {
-		const struct plan_role *r = &plan->roles[i];
-		struct server_ref sv;
-		struct buf cmd = BUF_INIT, args = BUF_INIT, meta = BUF_INIT;
-		char *var = secrets_var_name(r->name);
-		const char *db = first_db(r);
-		server_for(plan, db, &sv);
-		buf_addf(&meta, "\\password %s", r->name);
-		buf_addstr(&args, "-c ");
-		sh_add(&args, meta.buf);
-		buf_addf(&cmd, "# paste the value of %s\n", var);
-		psql_admin(&cmd, &sv, db, 1, args.buf);
-		tvars_set(tvars_add_row(v, "passwords"), "command", cmd.buf);
-		buf_reset(&cmd);
-		buf_addf(&cmd, "PGPASSWORD=\"$%s\" ", var);
-		if (sv.service) {
-			buf_addstr(&cmd, "docker compose exec -T -e PGPASSWORD ");
-			sh_add(&cmd, sv.service);
-			buf_addstr(&cmd, " psql -h 127.0.0.1 -U ");
-			sh_add(&cmd, r->name);
-			buf_addstr(&cmd, " -d ");
-			sh_add(&cmd, db);
-		} else {
-			struct buf conn = BUF_INIT;
-			buf_addf(&conn, "host=%s port=%d dbname=%s user=%s", sv.host, sv.port, db, r->name);
-			buf_addstr(&cmd, "psql ");
-			sh_add(&cmd, conn.buf);
-			buf_release(&conn);
-		}
-		buf_addstr(&cmd, " -c 'SELECT current_user'");
-		tvars_set(tvars_add_row(v, "logins"), "command", cmd.buf);
-		buf_release(&cmd);
-		buf_release(&args);
-		buf_release(&meta);
-		free(var);
-	}
-}
-
-int branch_runbook(const struct branch_doc *doc, const char *templates_dir, struct buf *out,
-		   struct diag *d)
-{
-	const struct plan *plan = doc->s->plan;
-	struct tvars *v = tvars_new();
-	char *path = xstrfmt("%s/runbook.md.tmpl", templates_dir);
-	int r;
-
-	tvars_set(v, "project", plan->project_name);
-	tvars_set(v, "plan_path", PLAN_PATH);
-	add_services(v, plan, doc->rw, doc);
-	add_roles(v, plan);
-	add_budget(v, plan);
-	for (size_t i = 0; i < plan->warnings.nr; i++)
-		set_md(tvars_add_row(v, "warnings"), "text", plan->warnings.v[i]);
-
-	struct buf changed = BUF_INIT;
-	for (size_t i = 0; doc->changed && i < doc->changed->nr; i++) {
-		struct tvars *row = tvars_add_row(v, "files");
-		tvars_set(row, "path", doc->changed->v[i]);
-		tvars_set(row, "what", "the connections' users and passwords (see the steps)");
-		buf_addf(&changed, "%s", changed.len ? " " : "");
-		sh_add(&changed, doc->changed->v[i]);
-	}
-	const char *dbs[MAX_DATABASES];
-	size_t ndb = rolesql_databases(plan, dbs, MAX_DATABASES);
-	for (size_t i = 0; i < ndb && i < MAX_DATABASES; i++) {
-		struct tvars *row = tvars_add_row(v, "files");
-		char *file = sql_name(dbs[i]);
-		tvars_setf(row, "path", "%s/%s.sql", SQL_DIR, file);
-		tvars_setf(row, "what", "the role SQL for database %s (step 1)", dbs[i]);
-		free(file);
-	}
-	struct tvars *row = tvars_add_row(v, "files");
-	tvars_set(row, "path", RUNBOOK_PATH);
-	tvars_set(row, "what", "this runbook");
-	row = tvars_add_row(v, "files");
-	tvars_set(row, "path", PLAN_PATH);
-	tvars_set(row, "what", "the plan this runbook follows, as JSON");
-	tvars_set(v, "changed_files", changed.len ? changed.buf : ".");
-	buf_release(&changed);
-
-	for (size_t i = 0; i < doc->nleft_out; i++) {
-		const struct branch_left_out *lo = &doc->left_out[i];
-		struct tvars *u = tvars_add_row(v, "untracked");
-		tvars_set(u, "file", lo->file);
-		tvars_set(u, "why", lo->why);
-		for (size_t k = 0; k < lo->nlines; k++) {
-			struct tvars *ln = tvars_add_row(u, "lines");
-			tvars_setf(ln, "line", "%d", lo->lines[k].line);
-			tvars_set(ln, "key", lo->lines[k].keys);
-			tvars_set(ln, "services", lo->lines[k].services);
-			tvars_set(ln, "text", lo->lines[k].text);
-		}
-	}
-	tvars_set(v, "untracked_rollback", doc->nleft_out ? "Put back the copies you kept of the "
-		  "files that are not in this commit, too." : "");
-	for (size_t i = 0; i < doc->rw->notes.nr; i++)
-		tvars_set(tvars_add_row(v, "notes"), "text", doc->rw->notes.v[i]);
-	tvars_set(v, "env_note", doc->env_ignored
-		  ? "Git ignores `.env` in this project, so `dsnflip branch` also wrote them at the top "
-		    "of `.env` on the machine where it ran."
-		  : "Git does not ignore `.env` in this project, so dsnflip did not write them there: "
-		    "keep them out of every file git tracks.");
-	add_server_steps(v, plan);
-	r = template_render_file(path, v, out, d);
-	free(path);
-	tvars_free(v);
-	return r;
-}
-
-/* --- the commit message --- */
-
-void branch_message(const struct branch_doc *doc, struct buf *out)
-{
-	const struct plan *plan = doc->s->plan;
-	size_t nflip = count_flips(plan), nroles = 0, w[3] = { 7, 5, 6 };
-	for (size_t i = 0; i < plan->nroles; i++)
-		nroles += !plan->roles[i].held;
-	buf_addf(out, "dsnflip: move %zu service%s off the superuser (%zu role%s)\n\n", nflip,
-		 nflip == 1 ? "" : "s", nroles, nroles == 1 ? "" : "s");
-	for (size_t i = 0; i < plan->nservices; i++) {
-		const struct plan_service *ps = &plan->services[i];
-		size_t a = strlen(ps->name), b = strlen(class_name(ps->cls)), c = strlen(action_name(ps->action));
-		w[0] = a > w[0] ? a : w[0];
-		w[1] = b > w[1] ? b : w[1];
-		w[2] = c > w[2] ? c : w[2];
-	}
-	buf_addf(out, "%-*s  %-*s  %-*s  role\n", (int)w[0], "service", (int)w[1], "class", (int)w[2],
-		 "action");
-	for (size_t i = 0; i < plan->nservices; i++) {
-		const struct plan_service *ps = &plan->services[i];
-		const char *role = ps->action == ACTION_FLIP ? ps->role
-				 : ps->action == ACTION_HOLD ? "(stays on the superuser)" : "-";
-		buf_addf(out, "%-*s  %-*s  %-*s  %s\n", (int)w[0], ps->name, (int)w[1], class_name(ps->cls),
-			 (int)w[2], action_name(ps->action), role ? role : "-");
-	}
-	buf_addstr(out, "\norder: ");
-	for (size_t i = 0; i < plan->norder; i++)
-		buf_addf(out, "%s%s", i ? ", " : "", plan->order[i]);
-	buf_addf(out, "\nbudget: %d of %d connections (%s)\n", plan->budget.planned,
-		 plan->budget.available, plan->server.source);
-	for (size_t i = 0; i < doc->nleft_out; i++)
-		buf_addf(out, "not in this commit: %s (%s); see %s\n", doc->left_out[i].file,
-			 doc->left_out[i].why, RUNBOOK_PATH);
-	buf_addf(out, "\nSteps: %s. Role passwords are not in git.\n", RUNBOOK_PATH);
-}
-
-/* --- .env --- */
-
-/* Does line (without its end) define one of vars? */
-static int defines(const char *line, size_t n, const struct strvec *vars)
-{
-	size_t i = 0;
-	while (i < n && (line[i] == ' ' || line[i] == '\t'))
-		i++;
-	if (n - i > 7 && !strncmp(line + i, "export", 6) && (line[i + 6] == ' ' || line[i + 6] == '\t')) {
-		i += 6;
-		while (i < n && (line[i] == ' ' || line[i] == '\t'))
-			i++;
-	}
-	size_t k = i;
-	while (k < n && line[k] != '=' && line[k] != ' ' && line[k] != '\t' && line[k] != ':')
-		k++;
-	for (size_t v = 0; v < vars->nr; v++) {
-		const char *eq = strchr(vars->v[v], '=');
-		if ((size_t)(eq - vars->v[v]) == k - i && !strncmp(vars->v[v], line + i, k - i))
-			return 1;
-	}
-	return 0;
-}
-
-/*
- * Put "NAME=value" lines (vars) in a block at the top of the .env at path,
- * replacing earlier definitions of those names (at the top, they are set
- * before any line that refers to them).  Written atomically; *changed says
- * whether the file changed.  The passwords pass only through memory wiped
- * afterwards.  The new file is private (0600 or the owner's own bits).
- */
-static int write_dotenv(const char *path, const struct strvec *vars, int *changed, struct diag *d)
-{
-	struct buf old = BUF_INIT, neu = BUF_INIT;
-	struct stat st = { 0 };
-	mode_t mode = 0600;
-	const char *eol = "\n";
-	char *tmp = NULL;
-	int fd = -1, ret = -1;
-
-	*changed = 0;
-	FILE *fp = fopen(path, "rb");
-	if (fp) {
-		char chunk[8192];
-		size_t got;
-		while ((got = fread(chunk, 1, sizeof(chunk), fp)) > 0)
-			buf_add(&old, chunk, got);
-		fclose(fp);
-		/* The owner's bits are kept; group and others lose theirs: the file
-		 * now holds passwords, and every file that does is 0600 (PRODUCT.md
-		 * §5, issue 6; tests/tier-faults secrets proof). */
-		if (!stat(path, &st))
-			mode = (st.st_mode & S_IRWXU) | S_IRUSR | S_IWUSR;
-	} else if (errno != ENOENT) {
-		diag_fail(d, "cannot read %s: %s", path, strerror(errno));
-		goto cleanup;
-	}
-	const char *nl = memchr(old.buf, '\n', old.len);
-	if (nl && nl > old.buf && nl[-1] == '\r')
-		eol = "\r\n";
-	buf_addf(&neu, "%s%s", DOTENV_MARK, eol);
-	for (size_t i = 0; i < vars->nr; i++)
-		buf_addf(&neu, "%s%s", vars->v[i], eol);
-	for (size_t at = 0; at < old.len;) {
-		const char *e = memchr(old.buf + at, '\n', old.len - at);
-		size_t end = e ? (size_t)(e - old.buf) + 1 : old.len, n = end - at;
-		size_t body = n;
-		while (body && (old.buf[at + body - 1] == '\n' || old.buf[at + body - 1] == '\r'))
-			body--;
-		int mark = body == strlen(DOTENV_MARK) && !memcmp(old.buf + at, DOTENV_MARK, body);
-		if (!mark && !defines(old.buf + at, body, vars))
-			buf_add(&neu, old.buf + at, n);
-		at = end;
-	}
-	if (neu.len == old.len && !memcmp(neu.buf, old.buf, old.len)) {
-		/* Already holds these passwords: still make it private. */
-		if ((st.st_mode & (S_IRWXG | S_IRWXO)) && chmod(path, mode)) {
-			diag_fail(d, "cannot make %s private (chmod %o): %s", path, (unsigned)mode,
-				  strerror(errno));
-			goto cleanup;
-		}
-		ret = 0;
-		goto cleanup;
-	}
-	tmp = xstrfmt("%s.dsnflip-XXXXXX", path);
-	fd = mkstemp(tmp);
-	if (fd < 0 || fchmod(fd, mode) || write(fd, neu.buf, neu.len) != (ssize_t)neu.len || fsync(fd)) {
-		diag_fail(d, "cannot write %s: %s", path, strerror(errno));
-		goto cleanup;
-	}
-	if (close(fd)) {
-		fd = -1;
-		diag_fail(d, "cannot write %s: %s", path, strerror(errno));
-		goto cleanup;
-	}
-	fd = -1;
-	if (rename(tmp, path)) {
-		diag_fail(d, "cannot replace %s: %s", path, strerror(errno));
-		goto cleanup;
-	}
-	free(tmp);
-	tmp = NULL;
-	*changed = 1;
-	ret = 0;
-cleanup:
-	if (fd >= 0)
-		close(fd);
-	if (tmp) {
-		unlink(tmp);
-		free(tmp);
-	}
-	explicit_bzero(old.buf, old.len);
-	explicit_bzero(neu.buf, neu.len);
-	buf_release(&old);
-	buf_release(&neu);
-	return ret;
-}
 
 /* --- the run --- */
 
@@ -754,7 +115,7 @@ static char *committed_plan_text(const struct plan *plan, const struct branch_le
 			char *msg = xstrfmt("%s:%d: %s for %s is in %s, which git does not track (%s): "
 					    "this branch does not change it; edit it by hand as %s says",
 					    lo[i].file, lo[i].lines[k].line, lo[i].lines[k].keys,
-					    lo[i].lines[k].services, lo[i].file, lo[i].why, RUNBOOK_PATH);
+					    lo[i].lines[k].services, lo[i].file, lo[i].why, BRANCH_RUNBOOK_PATH);
 			json_array_append_new(w, json_string(msg));
 			free(msg);
 		}
@@ -791,11 +152,20 @@ int branch_run(const struct branch_stack *s, const struct branch_opts *o, struct
 	out->replaced = exists;
 	out->base_name = xstrdup(gitrepo_base_name(repo));
 	out->base_id = xstrdup(gitrepo_base_id(repo));
-	if (!count_flips(plan)) {
+	if (!branch_count_flips(plan)) {
 		diag_err(d, "nothing to flip: no service both connects as a superuser and has a settled "
 			 "class (see 'dsnflip plan')");
 		goto cleanup;
 	}
+	/* A flip that cannot be made says why in its own words (the plan blocks on it too). */
+	for (size_t i = 0; i < plan->nservices; i++)
+		for (size_t k = 0; k < plan->services[i].nconns; k++) {
+			const struct plan_flip *fl = plan->services[i].conns[k].flip;
+			if (plan->services[i].action == ACTION_FLIP && fl && fl->blocked) {
+				diag_err(d, "%s", fl->blocked);
+				goto cleanup;
+			}
+		}
 	if (plan->blocking) {
 		diag_err(d, "the plan has a blocking warning: run 'dsnflip plan', resolve it, then re-run");
 		goto cleanup;
@@ -814,7 +184,7 @@ int branch_run(const struct branch_stack *s, const struct branch_opts *o, struct
 		goto cleanup;
 	}
 
-	cap = rw.nfiles + MAX_DATABASES + 2;
+	cap = rw.nfiles + BRANCH_MAX_DATABASES + 2;
 	datas = xcalloc(cap, sizeof(*datas));
 	lens = xcalloc(cap, sizeof(*lens));
 
@@ -922,14 +292,14 @@ int branch_run(const struct branch_stack *s, const struct branch_opts *o, struct
 
 	/* The artifacts. */
 	tdir = template_dir(o->environ);
-	const char *dbs[MAX_DATABASES];
-	size_t ndb = rolesql_databases(plan, dbs, MAX_DATABASES);
-	if (ndb > MAX_DATABASES) {
-		diag_err(d, "the plan touches %zu databases; dsnflip handles at most %d", ndb, MAX_DATABASES);
+	const char *dbs[BRANCH_MAX_DATABASES];
+	size_t ndb = rolesql_databases(plan, dbs, BRANCH_MAX_DATABASES);
+	if (ndb > BRANCH_MAX_DATABASES) {
+		diag_err(d, "the plan touches %zu databases; dsnflip handles at most %d", ndb, BRANCH_MAX_DATABASES);
 		goto cleanup;
 	}
 	for (size_t i = 0; i < ndb; i++) {
-		char *file = sql_name(dbs[i]), *rel = xstrfmt("%s%s/%s.sql", prefix, SQL_DIR, file);
+		char *file = branch_sql_name(dbs[i]), *rel = xstrfmt("%s%s/%s.sql", prefix, BRANCH_SQL_DIR, file);
 		free(file);
 		buf_reset(&text);
 		if (strvec_contains(&paths, rel)) {
@@ -946,15 +316,15 @@ int branch_run(const struct branch_stack *s, const struct branch_opts *o, struct
 		free(what);
 		free(rel);
 	}
-	struct branch_doc doc = { s, &rw, SQL_DIR, out->left_out, out->nleft_out, &changed,
+	struct branch_doc doc = { s, &rw, BRANCH_SQL_DIR, out->left_out, out->nleft_out, &changed,
 				  out->env_ignored };
 	if (branch_runbook(&doc, tdir, &runbook, d))
 		goto cleanup;
-	char *rel = xstrfmt("%s%s", prefix, RUNBOOK_PATH);
+	char *rel = xstrfmt("%s%s", prefix, BRANCH_RUNBOOK_PATH);
 	add_file(&paths, &out->what, datas, lens, &nfiles, rel, "the runbook", runbook.buf, runbook.len);
 	free(rel);
 	char *json = committed_plan_text(plan, out->left_out, out->nleft_out);
-	rel = xstrfmt("%s%s", prefix, PLAN_PATH);
+	rel = xstrfmt("%s%s", prefix, PLAN_JSON_FILE);
 	add_file(&paths, &out->what, datas, lens, &nfiles, rel, "the plan", json, strlen(json));
 	free(rel);
 	free(json);
@@ -978,14 +348,21 @@ int branch_run(const struct branch_stack *s, const struct branch_opts *o, struct
 	for (size_t i = 0; i < nfiles; i++)
 		strvec_push(&out->files, paths.v[i]);
 	if (out->env_ignored && rw.roles.nr) {
+		const char **vals = xcalloc(rw.roles.nr, sizeof(*vals));
+		size_t nv = 0;
 		for (size_t i = 0; i < rw.roles.nr; i++) {
-			char *var = secrets_var_name(rw.roles.v[i]);
 			const char *pw = secrets_get(sec, rw.roles.v[i]);
-			if (pw)
-				strvec_pushf(&envvars, "%s=%s", var, pw);
+			if (!pw)
+				continue;
+			char *var = secrets_var_name(rw.roles.v[i]);
+			strvec_push(&envvars, var);
 			free(var);
+			vals[nv++] = pw;
 		}
-		if (write_dotenv(path_join(&a, p->dir, ".env"), &envvars, &out->env_written, d))
+		int w = dotenv_set_passwords(path_join(&a, p->dir, ".env"), (const char *const *)envvars.v, vals, nv,
+				     &out->env_written, d);
+		free(vals);
+		if (w)
 			goto cleanup;
 	}
 	ret = 0;

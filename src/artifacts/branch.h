@@ -89,18 +89,4 @@ int branch_run(const struct branch_stack *s, const struct branch_opts *o, struct
 	       struct diag *d);
 void branch_result_release(struct branch_result *r);
 
-/* The runbook's and commit message's text (exposed for tests). */
-struct branch_doc {
-	const struct branch_stack *s;
-	const struct rewrite *rw;
-	const char *sql_dir;          /* "sql/dsnflip" relative to the project dir */
-	const struct branch_left_out *left_out;
-	size_t nleft_out;
-	const struct strvec *changed; /* rewritten files in the commit, relative to the project dir */
-	int env_ignored;
-};
-int branch_runbook(const struct branch_doc *doc, const char *templates_dir, struct buf *out,
-		   struct diag *d);
-void branch_message(const struct branch_doc *doc, struct buf *out);
-
 #endif

@@ -28,7 +28,7 @@
  * A literal shared by several services (an anchor, an extends base, a
  * shared env_file) is edited once; the plan gave them one role.
  *
- * rewrite_verify() then loads the edited stack and accepts the rewrite only
+ * mirror.h's rewrite_verify() then loads the edited stack and accepts the rewrite only
  * if exactly the intended effective values changed (see there).
  *
  * Refused (an input error; nothing is written): a value from the process
@@ -103,20 +103,6 @@ struct rewrite {
  */
 int rewrite_compute(const struct plan *plan, struct rewrite *out, struct diag *d);
 
-/*
- * Load the edited stack and check that exactly the intended values changed:
- * every service's effective definition is identical except the targets,
- * which must equal the intended value, with each <ROLE>_PASSWORD set to a
- * check value (never a real password) in both loads.  opts are the options
- * the stack was loaded with.  The edited files are written only into a
- * private temporary directory (every file the stack reads, at its absolute
- * path below it, so relative references resolve alike), removed before
- * returning.  Returns 0, or -1 with d naming the first difference (never a
- * value: values may hold passwords).
- */
-int rewrite_verify(const struct rewrite *rw, const struct compose_project *p,
-		   const struct compose_opts *opts, struct diag *d);
-
 void rewrite_release(struct rewrite *rw);
 
 /* "${ROLE_PASSWORD:?ROLE_PASSWORD must be set}" for a role (malloc'd). */
@@ -125,15 +111,6 @@ char *rewrite_password_ref(const char *role);
 /* The edited text of the file at f's path, or NULL when the rewrite leaves it alone. */
 const struct rewrite_file *rewrite_file_for(const struct rewrite *rw, const struct srcfile *f);
 
-/*
- * The literal-level primitive (used by rewrite_compute, exposed for tests).
- * Read the compose-level text of the literal at [start, end) of f: a YAML
- * scalar (for list_form, the part after "KEY=") or an env-file value with
- * its quotes.  label names the value in messages (NULL: "this value").
- * Returns 0, or -1 with d set.
- */
-int rewrite_read_value(const struct srcfile *f, int yaml, int list_form, size_t start, size_t end,
-		       int line, int col, const char *label, struct buf *out, struct diag *d);
 /*
  * Record an edit making that literal's compose-level text `value`, and
  * (re)build rw->files.  label names the value in messages.  An identical

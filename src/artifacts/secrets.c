@@ -15,6 +15,7 @@
  */
 #include "artifacts/secrets.h"
 #include "util/fs.h"
+#include "plan/flip.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -86,11 +87,7 @@ char *secrets_path(const char *project, char *const *env)
 
 char *secrets_var_name(const char *role)
 {
-	struct buf b = BUF_INIT;
-	for (const char *p = role; *p; p++)
-		buf_addch(&b, isalnum((unsigned char)*p) ? toupper((unsigned char)*p) : '_');
-	buf_addstr(&b, "_PASSWORD");
-	return buf_detach(&b, NULL);
+	return flip_password_var(role);
 }
 
 static struct secret *find(const struct secrets *s, const char *key)

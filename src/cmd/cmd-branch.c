@@ -60,7 +60,7 @@ static void print_text(const struct branch_result *r)
 	printf("\npasswords\n  %d new; all kept in %s (0600), never in git\n", r->new_passwords,
 	       r->secrets_path);
 	if (r->env_written)
-		printf("  also written at the top of .env (git ignores it)\n");
+		printf("  also added at the end of .env (git ignores it)\n");
 	else if (r->env_ignored)
 		printf("  .env already holds them (git ignores it)\n");
 	else

@@ -245,8 +245,8 @@ int cmd_lint(struct cli *cli)
 	code = lint_count_at_least(&rep, fail_on) ? EXIT_FAILED : EXIT_OK;
 	goto done;
 fail:
-	fprintf(stderr, "dsnflip: %s\n", d.msg.buf);
-	code = EXIT_INPUT; /* nothing was checked: never 1, which means "findings" */
+	/* Nothing was checked: never 1, which means "findings". */
+	code = cli_finish(EXIT_INPUT, &d);
 done:
 	buf_release(&out);
 	lint_report_release(&rep);

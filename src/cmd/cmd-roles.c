@@ -12,6 +12,7 @@
  * objects left busy (run apply again); 2 usage or input error.
  */
 #include "session.h"
+#include "util/run.h"
 #include "server/pgconn.h"
 #include "server/roles.h"
 #include "artifacts/rolesql.h"
@@ -30,18 +31,11 @@ struct bar {
 	size_t last_done;
 };
 
-static long now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* Draw the ownership progress bar on stderr (a terminal only). */
 static void progress(void *ctx, const char *db, size_t done, size_t total)
 {
 	struct bar *b = ctx;
-	long t = now_ms();
+	long long t = run_now_ms();
 	if (!b->on || (done != total && t - b->last_ms < 100))
 		return;
 	b->last_ms = t;

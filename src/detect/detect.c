@@ -10,6 +10,7 @@
  * an operator must be able to check why dsnflip thinks a service migrates.
  */
 #include "detect/detect.h"
+#include "stack/mounts.h"
 #include "stack/config.h"
 #include "stack/dockerfile.h"
 #include "detect/dsn.h"
@@ -649,18 +650,8 @@ static int is_build_step(const struct service *s)
 	int hit = 0;
 	if (!node_argv(s->command, &w, &sh))
 		return 0;
-	if (sh) {
-		for (const char *p = sh; *p;) {
-			p += strspn(p, " \t\n");
-			size_t l = strcspn(p, " \t\n");
-			if (l) {
-				char *t = xstrndup(p, l);
-				strvec_push(&w, t);
-				free(t);
-			}
-			p += l;
-		}
-	}
+	if (sh)
+		strvec_split(&w, sh, " \t\n");
 	for (size_t i = 0; i < w.nr && !hit; i++) {
 		const char *t = path_basename(w.v[i]);
 		if (!strcmp(t, "webpack") || !strcmp(t, "tailwindcss") || !strcmp(t, "esbuild") ||
@@ -848,35 +839,15 @@ static int load_dockerfile(struct detect_ctx *c, struct startup *st, struct plan
 /* A bind mount that puts a repository file at container path cpath. */
 static const char *mount_source(struct detect_ctx *c, const struct service *s, const char *cpath)
 {
-	const struct ynode *vols = ymap_get(s->node, "volumes");
-	for (size_t i = 0; vols && vols->kind == YN_SEQ && i < vols->n; i++) {
-		const struct ynode *v = vols->items[i];
-		const char *src = NULL, *dst = NULL;
-		char *tmp = NULL;
-		if (v->kind == YN_SCALAR) {
-			const char *colon = strchr(v->str, ':');
-			if (!colon || (v->str[0] != '.' && v->str[0] != '/'))
-				continue;
-			tmp = xstrndup(v->str, (size_t)(colon - v->str));
-			src = tmp;
-			const char *end = strchr(colon + 1, ':');
-			dst = arena_strndup(&c->plan->arena, colon + 1, end ? (size_t)(end - colon - 1) : strlen(colon + 1));
-		} else if (v->kind == YN_MAP) {
-			const struct ynode *ty = ymap_get(v, "type"), *so = ymap_get(v, "source"), *ta = ymap_get(v, "target");
-			if (!ty || strcmp(ty->str, "bind") || !so || !ta)
-				continue;
-			src = so->str;
-			dst = ta->str;
-		}
-		const char *res = NULL;
-		size_t dl = dst ? strlen(dst) : 0;
-		if (dst && !strcmp(dst, cpath))
-			res = path_join(&c->plan->arena, c->p->dir, src);
-		else if (dst && !strncmp(cpath, dst, dl) && cpath[dl] == '/')
-			res = path_join(&c->plan->arena, path_join(&c->plan->arena, c->p->dir, src), cpath + dl + 1);
-		free(tmp);
-		if (res)
-			return res;
+	struct bind_mount *m;
+	size_t n = mounts_bind(&c->plan->arena, s, &m);
+	for (size_t i = 0; i < n; i++) {
+		size_t dl = strlen(m[i].target);
+		if (!strcmp(m[i].target, cpath))
+			return path_join(&c->plan->arena, c->p->dir, m[i].source);
+		if (!strncmp(cpath, m[i].target, dl) && cpath[dl] == '/')
+			return path_join(&c->plan->arena, path_join(&c->plan->arena, c->p->dir, m[i].source),
+					 cpath + dl + 1);
 	}
 	return NULL;
 }

@@ -52,6 +52,65 @@ struct evidence_item {
 	const char *kind; /* "command", "entrypoint", "dockerfile", "script", "image", "config", "dsn", ... */
 };
 
+/*
+ * A value after the flip, at compose level: parts joined by the password
+ * reference (nparts is one more than the references it holds; one part:
+ * no reference).  Who writes it picks the reference's wording: the branch
+ * "${ROLE_PASSWORD:?ROLE_PASSWORD must be set}", deploy's override the same
+ * with why dsnflip passes it (flip_text_render, plan/flip.h).
+ */
+struct flip_text {
+	const char **parts;
+	size_t nparts;
+};
+
+/* What a site holds. */
+enum flip_kind {
+	FLIP_URI, FLIP_KV, FLIP_JDBC,   /* a whole connection string */
+	FLIP_USER, FLIP_PASSWORD,       /* split settings, or PGUSER/PGPASSWORD beside a DSN */
+};
+
+/* One literal `branch` edits: bytes [start, end) of file. */
+struct flip_site {
+	enum flip_kind kind;
+	const char *key;          /* the service's variable it sets */
+	const struct srcfile *file;
+	int line, col;
+	size_t start, end;
+	int yaml, list_form;      /* a YAML scalar (list form: "- KEY=..."), else an env-file value */
+	int reference;            /* the site is a "${VAR}" reference: VAR itself (shared,
+	                             often with the server) is left alone */
+	int in_default;           /* the DSN is the default of "${VAR:-...}" */
+	int user, password;       /* a DSN: its user / password is rewritten */
+	struct flip_text text;    /* the literal's compose-level text after the flip */
+	const char *label;        /* "services.api.DATABASE_URL", for messages */
+};
+
+/* One variable of the service after the flip: what deploy's override sets. */
+struct flip_setting {
+	const char *key;
+	struct flip_text value;   /* from the value the service gets now, $ escaped as $$ */
+};
+
+/* A connection's switch to its role, worked out once (plan/flip.c). */
+struct plan_flip {
+	const char *role;
+	const char *password_var; /* ROLE_PASSWORD */
+	struct flip_site *sites;
+	size_t nsites;
+	struct flip_setting *settings;
+	size_t nsettings;
+	/* NULL, or why `branch` cannot make it and what to do ("file:line:col: ...");
+	 * plan reports it as a blocking warning. */
+	const char *blocked;
+	/* NULL, or a site's file git does not track: why ("git ignores it"); branch
+	 * leaves that file out and the runbook gives the line to change by hand. */
+	const char *untracked;
+	const char *untracked_file;
+	/* Other services whose value is one of these literals ("cron, worker"), or NULL. */
+	const char *shared_with;
+};
+
 struct plan_conn {
 	const char *variable;   /* the env var holding the DSN, or the user variable (split) */
 	enum conn_form form;
@@ -87,6 +146,7 @@ struct plan_conn {
 	int pool_hint;          /* from the DSN itself (pool_max_conns, ...), 0 if none */
 	int read_only;          /* default_transaction_read_only in the DSN options */
 	const struct env_entry *read_only_via; /* ... or in this variable (PGOPTIONS) */
+	struct plan_flip *flip; /* flipped (a superuser connection of a flipped service): its switch */
 };
 
 struct plan_service {
@@ -197,10 +257,19 @@ struct plan {
 	struct strmap warning_index; /* plan_warn: each text said once (a large stack says thousands) */
 };
 
+/*
+ * Whether git tracks a file (given by the caller, which may open the
+ * repository; the plan itself never does): 1 committed, 0 not (*why: "git
+ * ignores it", "not committed"), -1 unknown (no repository).
+ */
+typedef int (*plan_tracked_fn)(void *ctx, const struct srcfile *f, const char **why);
+
 /* Options that shape a plan beyond the stack and the config. */
 struct plan_opts {
 	const char *const *assume; /* "SERVICE=CLASS" from --assume */
 	size_t nassume;
+	plan_tracked_fn tracked;   /* NULL: not known */
+	void *tracked_ctx;
 	/* Where images can be read (detect/imagescan.h), or NULL: not at all. */
 	const struct image_source *images;
 };

@@ -2,6 +2,7 @@
  * servers: recognise PostgreSQL servers and their superusers (see servers.h).
  */
 #include "detect/servers.h"
+#include "stack/mounts.h"
 #include "stack/dockerfile.h"
 #include "stack/ydoc.h"
 #include "util/diag.h"
@@ -241,29 +242,12 @@ static void scan_init_sql(struct pg_server *sv, const char *data, size_t len)
 /* Init scripts bind-mounted into /docker-entrypoint-initdb.d. */
 static void scan_init_scripts(const struct compose_project *p, struct arena *a, struct pg_server *sv)
 {
-	const struct ynode *vols = ymap_get(sv->svc->node, "volumes");
-	for (size_t i = 0; vols && vols->kind == YN_SEQ && i < vols->n; i++) {
-		const struct ynode *v = vols->items[i];
-		const char *src = NULL, *dst = NULL;
-		char *tmp = NULL;
-		if (v->kind == YN_SCALAR) {
-			const char *colon = strchr(v->str, ':');
-			if (!colon || (v->str[0] != '.' && v->str[0] != '/'))
-				continue;
-			tmp = xstrndup(v->str, (size_t)(colon - v->str));
-			src = tmp;
-			dst = colon + 1;
-		} else if (v->kind == YN_MAP) {
-			const struct ynode *so = ymap_get(v, "source"), *ta = ymap_get(v, "target");
-			if (!so || !ta || so->kind != YN_SCALAR || ta->kind != YN_SCALAR)
-				continue;
-			src = so->str;
-			dst = ta->str;
-		}
-		if (!src || !dst || !str_starts(dst, "/docker-entrypoint-initdb.d")) {
-			free(tmp);
+	struct bind_mount *m;
+	size_t n = mounts_bind(a, sv->svc, &m);
+	for (size_t i = 0; i < n; i++) {
+		const char *src = m[i].source;
+		if (!str_starts(m[i].target, "/docker-entrypoint-initdb.d"))
 			continue;
-		}
 		const char *abs = path_join(a, p->dir, src);
 		struct strvec files = STRVEC_INIT;
 		if (path_is_dir(abs)) {
@@ -285,7 +269,6 @@ static void scan_init_scripts(const struct compose_project *p, struct arena *a, 
 			free(data);
 		}
 		strvec_clear(&files);
-		free(tmp);
 	}
 }
 

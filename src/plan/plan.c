@@ -15,6 +15,7 @@
  */
 #include "plan/plan.h"
 #include "detect/detect.h"
+#include "plan/flip.h"
 #include "stack/config.h"
 #include "util/num.h"
 #include "util/strmap.h"
@@ -783,6 +784,7 @@ int plan_build(const struct compose_project *p, const struct config *cfg,
 	kept_objects(plan, live);
 	budget(plan, cfg, live);
 	order(plan);
+	flip_plan(plan, opts);
 	*out = plan;
 	return 0;
 }

@@ -13,7 +13,8 @@
  * `rollback` takes every switched service back; both converge.
  */
 #include "running/deploy.h"
-#include "util/num.h"
+#include "running/preflight.h"
+#include "running/watch.h"
 #include "plan/plan_json.h"
 #include "util/fs.h"
 #include "util/path.h"
@@ -23,7 +24,6 @@
 
 #include <errno.h>
 #include <poll.h>
-#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,35 +31,16 @@
 #include <unistd.h>
 
 #define RECREATE_MS (5 * 60 * 1000)
-#define START_GRACE_S 60      /* for the container to be running/healthy */
 #define ROLLBACK_STABLE_MS 2000
-#define EVIDENCE_LINES 12
 
-static long long real_ms(void)
+long long deploy_real_ms(void)
 {
 	struct timespec ts;
 	clock_gettime(CLOCK_REALTIME, &ts);
 	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* "2026-11-24T04:02:02.123456789Z" (docker's timestamps) as epoch ms; 0 if not one. */
-static long long parse_ts(const char *s)
-{
-	struct tm tm;
-	char frac[16] = "";
-	memset(&tm, 0, sizeof(tm));
-	if (sscanf(s, "%d-%d-%dT%d:%d:%d.%15[0-9]", &tm.tm_year, &tm.tm_mon, &tm.tm_mday,
-		   &tm.tm_hour, &tm.tm_min, &tm.tm_sec, frac) < 6 || tm.tm_year < 2000)
-		return 0;
-	tm.tm_year -= 1900;
-	tm.tm_mon -= 1;
-	long long ms = (long long)timegm(&tm) * 1000;
-	for (int i = 0, scale = 100; i < 3 && frac[i]; i++, scale /= 10)
-		ms += (frac[i] - '0') * scale;
-	return ms;
-}
-
-static int signalled(struct deploy_ctx *dc)
+int deploy_signalled(struct deploy_ctx *dc)
 {
 	sigset_t pend;
 	if (dc->interrupted)
@@ -73,8 +54,7 @@ static int signalled(struct deploy_ctx *dc)
 	return dc->interrupted;
 }
 
-static void say(struct deploy_ctx *dc, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void say(struct deploy_ctx *dc, const char *fmt, ...)
+void deploy_say(struct deploy_ctx *dc, const char *fmt, ...)
 {
 	va_list ap;
 	struct buf raw = BUF_INIT, out = BUF_INIT;
@@ -93,9 +73,7 @@ static void say(struct deploy_ctx *dc, const char *fmt, ...)
 }
 
 /* One progress line on a terminal: service, phase, the window counting down. */
-static void progress(struct deploy_ctx *dc, const char *svc, const char *phase, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
-static void progress(struct deploy_ctx *dc, const char *svc, const char *phase, const char *fmt, ...)
+void deploy_progress(struct deploy_ctx *dc, const char *svc, const char *phase, const char *fmt, ...)
 {
 	va_list ap;
 	if (!dc->tty || dc->o->quiet)
@@ -134,7 +112,7 @@ static int find_merged(struct deploy_ctx *dc, struct diag *d)
 }
 
 /* The role a merged checkout gives the service, or NULL. */
-static const char *merged_role(const struct deploy_ctx *dc, const char *name)
+const char *deploy_merged_role(const struct deploy_ctx *dc, const char *name)
 {
 	for (size_t i = 0; i < dc->merged.nr; i++)
 		if (!strcmp(dc->merged.v[i], name))
@@ -255,150 +233,6 @@ void deploy_close(struct deploy_ctx *dc)
 
 /* --- the override file ------------------------------------------------- */
 
-#define PW_MARK '\001'
-
-/* v as a YAML double-quoted scalar for compose: $ doubled, PW_MARK -> ref. */
-static void yaml_quote(struct buf *out, const char *v, const char *ref)
-{
-	buf_addch(out, '"');
-	for (const unsigned char *p = (const unsigned char *)v; *p; p++) {
-		if (*p == PW_MARK)
-			buf_addstr(out, ref);
-		else if (*p == '$')
-			buf_addstr(out, "$$");
-		else if (*p == '"' || *p == '\\')
-			buf_addf(out, "\\%c", *p);
-		else if (*p < 0x20 || *p == 0x7f)
-			buf_addf(out, "\\x%02x", *p);
-		else
-			buf_addch(out, *p);
-	}
-	buf_addch(out, '"');
-}
-
-struct envset {
-	struct strvec keys, vals; /* vals: with PW_MARK where the reference goes */
-	struct strvec refs;
-};
-
-static void envset_put(struct envset *es, const char *key, const char *val, const char *ref)
-{
-	if (strvec_contains(&es->keys, key))
-		return;
-	strvec_push(&es->keys, key);
-	strvec_push(&es->vals, val);
-	strvec_push(&es->refs, ref ? ref : "");
-}
-
-static void envset_clear(struct envset *es)
-{
-	strvec_clear(&es->keys);
-	strvec_clear(&es->vals);
-	strvec_clear(&es->refs);
-}
-
-/* The variables that switch one connection of a service to its role. */
-static int conn_overrides(const struct plan_service *ps, const struct plan_conn *pc,
-			  struct envset *es, struct diag *d)
-{
-	char *var = secrets_var_name(pc->role);
-	char *ref = xstrfmt("${%s:?%s must be set (dsnflip passes it)}", var, var);
-	char mark[2] = { PW_MARK, 0 };
-	int ret = -1;
-
-	if (pc->form != CONN_SPLIT) {
-		struct dsn dsn = DSN_INIT;
-		struct buf nv = BUF_INIT;
-		struct diag sub = DIAG_INIT;
-		const char *v = pc->entry && pc->entry->value ? pc->entry->value : "";
-		if (dsn_parse(v, &dsn, &sub)) {
-			diag_fail(d, "%s: %s of %s does not parse: %s", ps->name, pc->variable, ps->name,
-				  sub.msg.buf);
-			diag_release(&sub);
-			goto out;
-		}
-		int pw_in_dsn = dsn.password != NULL || !pc->password_entry;
-		dsn_release(&dsn);
-		if (dsn_rewrite(v, pc->role, pw_in_dsn ? mark : NULL, &nv, &sub)) {
-			diag_fail(d, "%s: cannot rewrite %s: %s", ps->name, pc->variable, sub.msg.buf);
-			diag_release(&sub);
-			buf_release(&nv);
-			goto out;
-		}
-		envset_put(es, pc->entry->key, nv.buf, ref);
-		buf_release(&nv);
-		if (pc->user_entry)
-			envset_put(es, pc->user_entry->key, pc->role, NULL);
-		if (pc->password_entry)
-			envset_put(es, pc->password_entry->key, mark, ref);
-	} else {
-		int pg_style = pc->variable && str_starts(pc->variable, "PG");
-		if (pc->user_entry)
-			envset_put(es, pc->user_entry->key, pc->role, NULL);
-		else if (pg_style)
-			envset_put(es, "PGUSER", pc->role, NULL);
-		else {
-			diag_fail(d, "%s: the connection at %s has no user variable to set", ps->name,
-				  pc->variable);
-			goto out;
-		}
-		if (pc->password_entry)
-			envset_put(es, pc->password_entry->key, mark, ref);
-		else if (pg_style)
-			envset_put(es, "PGPASSWORD", mark, ref);
-		else {
-			diag_fail(d, "%s: the connection at %s has no password variable to set", ps->name,
-				  pc->variable);
-			goto out;
-		}
-	}
-	ret = 0;
-out:
-	free(var);
-	free(ref);
-	return ret;
-}
-
-int deploy_render_override(const struct plan *plan, const struct journal *j, struct buf *out,
-			   struct diag *d)
-{
-	int any = 0;
-	buf_addstr(out, "# Written by dsnflip deploy: the services below run as their new roles.\n"
-			"# It holds no password: compose gets each <ROLE>_PASSWORD from dsnflip.\n"
-			"# Do not edit; `dsnflip rollback` removes services from it.\n"
-			"services:\n");
-	for (size_t i = 0; i < j->n; i++) {
-		const struct journal_service *js = &j->svcs[i];
-		if (!js->in_override)
-			continue;
-		const struct plan_service *ps = plan_service(plan, js->name);
-		if (!ps)
-			return diag_fail(d, "the journal switches '%s', which the stack no longer has",
-					 js->name);
-		struct envset es = { STRVEC_INIT, STRVEC_INIT, STRVEC_INIT };
-		for (size_t k = 0; k < ps->nconns; k++) {
-			const struct plan_conn *pc = &ps->conns[k];
-			if (!pc->role || !pc->superuser)
-				continue;
-			if (conn_overrides(ps, pc, &es, d)) {
-				envset_clear(&es);
-				return -1;
-			}
-		}
-		if (es.keys.nr) {
-			buf_addf(out, "  %s:\n    environment:\n", ps->name);
-			for (size_t k = 0; k < es.keys.nr; k++) {
-				buf_addf(out, "      %s: ", es.keys.v[k]);
-				yaml_quote(out, es.vals.v[k], es.refs.v[k]);
-				buf_addch(out, '\n');
-			}
-			any = 1;
-		}
-		envset_clear(&es);
-	}
-	return any;
-}
-
 /* Rewrite the override from the journal (or remove it when it switches nothing). */
 static int override_write(struct deploy_ctx *dc, struct diag *d)
 {
@@ -425,360 +259,9 @@ static int override_write(struct deploy_ctx *dc, struct diag *d)
 	return 0;
 }
 
-/* --- watching a container ------------------------------------------------ */
-
-struct watch {
-	const struct plan_service *ps;
-	const char *role;          /* the role it should connect as, or NULL (rollback) */
-	int role_limit;
-	int server_port;
-	struct strvec evidence;    /* masked lines */
-	char *reason;
-	long long event_ms;        /* realtime of the failing line / exit */
-	long long detect_ms;       /* realtime when dsnflip saw it */
-	int role_sessions_max;     /* sessions of the role seen at once (whole server) */
-	int own_role_sessions;     /* sessions attributed to the service as the role */
-	int own_super_sessions;
-	int done_early;            /* a one-shot migrator exited 0 */
-	long long up_ms;           /* realtime when it was running (healthy) or done */
-	char *tail[4];             /* the last log lines (masked), for evidence */
-	size_t ntail;
-	int matched;               /* a log line matched a failure pattern */
-};
-
-static void watch_init(struct watch *w, const struct plan_service *ps)
-{
-	memset(w, 0, sizeof(*w));
-	w->ps = ps;
-	w->server_port = 5432;
-	for (size_t k = 0; k < ps->nconns; k++)
-		if (ps->conns[k].port > 0) {
-			w->server_port = ps->conns[k].port;
-			break;
-		}
-}
-
-static void watch_release(struct watch *w)
-{
-	strvec_clear(&w->evidence);
-	free(w->reason);
-	for (size_t i = 0; i < w->ntail; i++)
-		free(w->tail[i]);
-}
-
-static void tail_add(struct watch *w, const char *line)
-{
-	struct buf b = BUF_INIT;
-	mask_secrets(line, &b);
-	if (w->ntail == sizeof(w->tail) / sizeof(w->tail[0])) {
-		free(w->tail[0]);
-		memmove(w->tail, w->tail + 1, (w->ntail - 1) * sizeof(w->tail[0]));
-		w->ntail--;
-	}
-	w->tail[w->ntail++] = buf_detach(&b, NULL);
-}
-
-static void evidence_add(struct watch *w, const char *line)
-{
-	struct buf b = BUF_INIT;
-	mask_secrets(line, &b);
-	if (w->evidence.nr < EVIDENCE_LINES)
-		strvec_push(&w->evidence, b.buf);
-	buf_release(&b);
-}
-
-static void fail(struct watch *w, long long event_ms, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-static void fail(struct watch *w, long long event_ms, const char *fmt, ...)
-{
-	va_list ap;
-	struct buf b = BUF_INIT;
-	if (w->reason)
-		return;
-	va_start(ap, fmt);
-	buf_vaddf(&b, fmt, ap);
-	va_end(ap);
-	w->reason = buf_detach(&b, NULL);
-	w->detect_ms = real_ms();
-	w->event_ms = event_ms ? event_ms : w->detect_ms;
-}
-
-struct line_ctx {
-	struct deploy_ctx *dc;
-	struct watch *w;
-};
-
-static void on_line(void *vctx, const char *line)
-{
-	struct line_ctx *lc = vctx;
-	const char *text = line;
-	long long ts = parse_ts(line);
-	const char *sp = strchr(line, ' ');
-	if (ts && sp)
-		text = sp + 1;
-	if (lc->dc->o->verbose) {
-		struct buf b = BUF_INIT;
-		mask_secrets(text, &b);
-		fprintf(stderr, "  | %s\n", b.buf);
-		buf_release(&b);
-	}
-	const char *pat = failpat_match(&lc->dc->pats, text);
-	tail_add(lc->w, text);
-	if (pat)
-		lc->w->matched = 1;
-	if (pat && !lc->w->reason) {
-		fail(lc->w, ts, "log line matches /%s/", pat);
-		evidence_add(lc->w, text);
-	} else if (pat) {
-		evidence_add(lc->w, text);
-	}
-}
-
-/* Sessions as the superuser / as the role among the container's connections. */
-static void check_sessions(struct deploy_ctx *dc, struct watch *w, const struct container *ct)
-{
-	int *ports = NULL;
-	size_t nports = 0;
-	if (!dc->have_pg)
-		return;
-	if (w->role) {
-		PGresult *res = NULL;
-		struct diag sub = DIAG_INIT;
-		const char *p[1] = { w->role };
-		if (!pg_execp(&dc->pc, "SELECT count(*) FROM pg_stat_activity WHERE usename = $1", 1, p,
-			      "sessions of the role", &res, &sub)) {
-			int n = 0;
-			num_parse_int(PQgetvalue(res, 0, 0), 0, INT_MAX, &n);
-			if (n > w->role_sessions_max)
-				w->role_sessions_max = n;
-			if (w->role_limit > 0 && n > w->role_limit)
-				fail(w, 0, "%d sessions as %s, over its connection limit %d", n, w->role,
-				     w->role_limit);
-		}
-		PQclear(res);
-		diag_release(&sub);
-	}
-	if (runtime_client_ports(ct, w->server_port, &ports, &nports) || !nports) {
-		free(ports);
-		return;
-	}
-	struct buf arr = BUF_INIT;
-	buf_addch(&arr, '{');
-	for (size_t i = 0; i < nports; i++)
-		buf_addf(&arr, "%s%d", i ? "," : "", ports[i]);
-	buf_addch(&arr, '}');
-	free(ports);
-	PGresult *res = NULL;
-	struct diag sub = DIAG_INIT;
-	const char *p[1] = { arr.buf };
-	if (!pg_execp(&dc->pc,
-		      "SELECT a.usename, coalesce(r.rolsuper, false), count(*) FROM pg_stat_activity a "
-		      "LEFT JOIN pg_roles r ON r.rolname = a.usename "
-		      "WHERE a.client_port = ANY($1::int[]) AND a.pid <> pg_backend_pid() GROUP BY 1, 2",
-		      1, p, "the service's sessions", &res, &sub)) {
-		for (int i = 0; i < PQntuples(res); i++) {
-			const char *user = PQgetvalue(res, i, 0);
-			int super = PQgetvalue(res, i, 1)[0] == 't';
-			int n = 0;
-			num_parse_int(PQgetvalue(res, i, 2), 0, INT_MAX, &n);
-			if (w->role && !strcmp(user, w->role) && n > w->own_role_sessions)
-				w->own_role_sessions = n;
-			if (super) {
-				w->own_super_sessions = n;
-				if (w->role)
-					fail(w, 0, "%s still has %d session(s) as the superuser %s",
-					     w->ps->name, n, user);
-			}
-		}
-	}
-	PQclear(res);
-	diag_release(&sub);
-	buf_release(&arr);
-}
-
-/* The current containers of the service: inspect them all. */
-static int service_containers(struct deploy_ctx *dc, const char *svc, struct container **out,
-			      size_t *n, struct diag *d)
-{
-	struct strvec ids = STRVEC_INIT;
-	*out = NULL;
-	*n = 0;
-	if (runtime_containers(&dc->rt, svc, &ids, d)) {
-		strvec_clear(&ids);
-		return -1;
-	}
-	if (ids.nr)
-		*out = xcalloc(ids.nr, sizeof(**out));
-	for (size_t i = 0; i < ids.nr; i++) {
-		struct diag sub = DIAG_INIT;
-		if (!runtime_inspect(&dc->rt, ids.v[i], &(*out)[*n], &sub))
-			(*n)++;
-		diag_release(&sub);
-	}
-	strvec_clear(&ids);
-	return 0;
-}
-
-static void describe_state(const struct container *ct, struct buf *out)
-{
-	buf_addf(out, "container %.12s: %s", ct->id, ct->status);
-	if (!ct->running)
-		buf_addf(out, ", exit code %d", ct->exit_code);
-	buf_addf(out, ", restarts %d", ct->restart_count);
-	if (ct->health[0])
-		buf_addf(out, ", health %s", ct->health);
-}
-
-#define MAX_STREAMS 8
-
-/*
- * Watch a freshly recreated service: first until it runs (or is healthy
- * when it has a healthcheck), then for window_s.  Returns 0 when it passed,
- * -1 with w->reason set when it failed, 1 when interrupted.
- */
-static int watch_service(struct deploy_ctx *dc, struct watch *w, int window_s, int settle_ms)
-{
-	const char *svc = w->ps->name;
-	struct container *cts = NULL;
-	size_t ncts = 0;
-	struct logstream ls[MAX_STREAMS];
-	size_t nls = 0;
-	int base_restarts[MAX_STREAMS] = { 0 };
-	struct diag sub = DIAG_INIT;
-	struct line_ctx lc = { dc, w };
-	int migrator = w->ps->cls == CLASS_MIGRATOR;
-	int ret = -1;
-	long long start = run_now_ms(), window_end = 0, last_inspect = 0, last_pg = 0;
-	long long start_deadline = start + (long long)(START_GRACE_S + window_s) * 1000;
-
-	if (service_containers(dc, svc, &cts, &ncts, &sub) || !ncts) {
-		fail(w, 0, "no container of %s after recreating it%s%s", svc, sub.set ? ": " : "",
-		     sub.msg.buf);
-		goto out;
-	}
-	for (size_t i = 0; i < ncts && nls < MAX_STREAMS; i++) {
-		base_restarts[nls] = cts[i].restart_count;
-		if (!logstream_start(&ls[nls], &dc->rt, cts[i].id, NULL, &sub))
-			nls++;
-	}
-	for (;;) {
-		long long now = run_now_ms();
-		for (size_t i = 0; i < nls; i++)
-			logstream_poll(&ls[i], i + 1 == nls ? 150 : 0, on_line, &lc);
-		if (!nls)
-			poll(NULL, 0, 150);
-		if (signalled(dc)) {
-			ret = 1;
-			goto out;
-		}
-		if (w->reason)
-			break;
-		now = run_now_ms();
-		if (now - last_inspect >= 400) {
-			last_inspect = now;
-			int all_up = 1, all_done = 1;
-			for (size_t i = 0; i < ncts; i++) {
-				struct container *ct = &cts[i];
-				if (runtime_inspect(&dc->rt, ct->id, ct, &sub)) {
-					fail(w, 0, "cannot inspect container %.12s of %s (gone, or the Docker daemon does not answer): %s", ct->id, svc, sub.msg.buf);
-					break;
-				}
-				struct buf st = BUF_INIT;
-				describe_state(ct, &st);
-				if (i < MAX_STREAMS && ct->restart_count > base_restarts[i])
-					fail(w, 0, "%s restarted (%s)", svc, st.buf);
-				else if (!ct->running && ct->exit_code != 0 && strcmp(ct->status, "created"))
-					fail(w, parse_ts(ct->finished_at), "%s exited with code %d (%s)", svc,
-					     ct->exit_code, st.buf);
-				else if (!strcmp(ct->health, "unhealthy"))
-					fail(w, 0, "%s is unhealthy (%s)", svc, st.buf);
-				else if (!ct->running && !strcmp(ct->status, "exited") && !migrator)
-					fail(w, parse_ts(ct->finished_at), "%s exited during the window (%s)",
-					     svc, st.buf);
-				buf_release(&st);
-				if (!ct->running || (ct->health[0] && strcmp(ct->health, "healthy")))
-					all_up = 0;
-				if (!(!ct->running && !strcmp(ct->status, "exited") && ct->exit_code == 0))
-					all_done = 0;
-			}
-			if (w->reason)
-				break;
-			if (migrator && all_done) {
-				/* One-shot: drain the rest of its logs, then it got through. */
-				for (int k = 0; k < 10; k++)
-					for (size_t i = 0; i < nls; i++)
-						logstream_poll(&ls[i], 50, on_line, &lc);
-				if (w->reason)
-					break;
-				w->done_early = 1;
-				w->up_ms = real_ms();
-				ret = 0;
-				goto out;
-			}
-			if (!window_end && all_up) {
-				window_end = now + (long long)window_s * 1000;
-				w->up_ms = real_ms();
-			}
-			if (!window_end && now > start_deadline) {
-				fail(w, 0, "%s did not become %s within %d s", svc,
-				     cts[0].health[0] ? "healthy" : "running", START_GRACE_S + window_s);
-				break;
-			}
-		}
-		if (dc->have_pg && window_end && now - last_pg >= 1000) {
-			last_pg = now;
-			for (size_t i = 0; i < ncts; i++)
-				check_sessions(dc, w, &cts[i]);
-			if (w->reason)
-				break;
-		}
-		if (window_end) {
-			long long left = window_end - now;
-			if (settle_ms && now - (window_end - (long long)window_s * 1000) >= settle_ms) {
-				ret = 0;
-				goto out;
-			}
-			if (left <= 0) {
-				ret = 0;
-				goto out;
-			}
-			if (w->role)
-				progress(dc, svc, "watching", "%2llds left  %s sessions: %d (limit %d)",
-					 (left + 999) / 1000, w->role, w->own_role_sessions, w->role_limit);
-			else
-				progress(dc, svc, "verifying", "%2llds", (left + 999) / 1000);
-		} else {
-			progress(dc, svc, "starting", "%llds", (now - start) / 1000);
-		}
-	}
-	ret = w->reason ? -1 : 0;
-out:
-	if (w->reason) {
-		/* The lines that explain an exit often arrive just after it: drain briefly. */
-		long long until = run_now_ms() + 700;
-		while (nls && run_now_ms() < until)
-			for (size_t i = 0; i < nls; i++)
-				logstream_poll(&ls[i], 50, on_line, &lc);
-		if (!w->matched)
-			for (size_t i = 0; i < w->ntail; i++)
-				evidence_add(w, w->tail[i]);
-		for (size_t i = 0; i < ncts; i++) {
-			struct buf st = BUF_INIT;
-			describe_state(&cts[i], &st);
-			evidence_add(w, st.buf);
-			buf_release(&st);
-		}
-	}
-	for (size_t i = 0; i < nls; i++)
-		logstream_stop(&ls[i]);
-	free(cts);
-	diag_release(&sub);
-	return ret;
-}
-
 /* --- one service ---------------------------------------------------------- */
 
-static const struct plan_role *role_of(const struct plan *plan, const char *name)
+const struct plan_role *deploy_role_of(const struct plan *plan, const char *name)
 {
 	return name ? plan_role(plan, name) : NULL;
 }
@@ -792,33 +275,33 @@ static int rollback_one(struct deploy_ctx *dc, const struct plan_service *ps,
 			struct journal_service *js, long long *healthy_ms, struct diag *d)
 {
 	struct watch w;
-	if (journal_step(dc->j, js, "rolling_back", "rollback-begin", d))
+	if (journal_step(dc->j, js, JS_ROLLING_BACK, "rollback-begin", d))
 		return -1;
 	js->in_override = 0;
-	if (journal_step(dc->j, js, NULL, "rollback-override", d) || override_write(dc, d))
+	if (journal_step(dc->j, js, JS_UNCHANGED, "rollback-override", d) || override_write(dc, d))
 		return -1;
-	if (journal_step(dc->j, js, NULL, "rollback-recreate", d))
+	if (journal_step(dc->j, js, JS_UNCHANGED, "rollback-recreate", d))
 		return -1;
-	progress(dc, ps->name, "rolling back", "recreating on the old DSN");
+	deploy_progress(dc, ps->name, "rolling back", "recreating on the old DSN");
 	if (runtime_recreate(&dc->rt, ps->name, RECREATE_MS, d))
 		return -1;
-	if (journal_step(dc->j, js, NULL, "rollback-verify", d))
+	if (journal_step(dc->j, js, JS_UNCHANGED, "rollback-verify", d))
 		return -1;
 	watch_init(&w, ps);
 	int r = watch_service(dc, &w, 10, ROLLBACK_STABLE_MS);
 	if (healthy_ms)
-		*healthy_ms = w.up_ms ? w.up_ms : real_ms();
+		*healthy_ms = w.up_ms ? w.up_ms : deploy_real_ms();
 	if (r < 0) {
 		diag_fail(d, "%s is not healthy after rolling back: %s", ps->name, w.reason);
 		for (size_t i = 0; i < w.evidence.nr; i++)
 			buf_addf(&d->msg, "\n    %s", w.evidence.v[i]);
 		journal_set_detail(js, d->msg.buf);
-		journal_step(dc->j, js, "rolled_back", "rollback-unhealthy", NULL);
+		journal_step(dc->j, js, JS_ROLLED_BACK, "rollback-unhealthy", NULL);
 		watch_release(&w);
 		return -1;
 	}
 	watch_release(&w);
-	return journal_step(dc->j, js, "rolled_back", "rollback-done", d);
+	return journal_step(dc->j, js, JS_ROLLED_BACK, "rollback-done", d);
 }
 
 static void print_evidence(struct deploy_ctx *dc, const struct watch *w)
@@ -834,39 +317,39 @@ static int flip_one(struct deploy_ctx *dc, const struct plan_service *ps, size_t
 		    struct diag *d)
 {
 	struct journal_service *js = journal_get(dc->j, ps->name, 1);
-	const char *merged = merged_role(dc, ps->name);
+	const char *merged = deploy_merged_role(dc, ps->name);
 	const char *rname = merged ? merged : ps->role;
-	const struct plan_role *role = role_of(dc->s.plan, rname);
+	const struct plan_role *role = deploy_role_of(dc->s.plan, rname);
 	struct watch w;
 	int r;
 
 	free(js->role);
 	js->role = xstrdup(rname);
 	journal_set_detail(js, NULL);
-	say(dc, "[%zu/%zu] %s -> %s%s", idx + 1, total, ps->name, rname,
+	deploy_say(dc, "[%zu/%zu] %s -> %s%s", idx + 1, total, ps->name, rname,
 	    merged ? " (the checkout already holds the flip: no override)" : "");
-	if (journal_step(dc->j, js, "in_flight", "begin", d))
+	if (journal_step(dc->j, js, JS_IN_FLIGHT, "begin", d))
 		return -1;
 	js->in_override = !merged;
-	if (journal_step(dc->j, js, NULL, "override", d) || override_write(dc, d))
+	if (journal_step(dc->j, js, JS_UNCHANGED, "override", d) || override_write(dc, d))
 		return -1;
-	if (journal_step(dc->j, js, NULL, "recreate", d))
+	if (journal_step(dc->j, js, JS_UNCHANGED, "recreate", d))
 		return -1;
-	progress(dc, ps->name, "recreating", "docker compose up -d --no-deps --force-recreate");
+	deploy_progress(dc, ps->name, "recreating", "docker compose up -d --no-deps --force-recreate");
 	struct diag up = DIAG_INIT;
 	long long t_up = run_now_ms();
 	watch_init(&w, ps);
 	w.role = rname;
 	w.role_limit = role ? role->connection_limit : 0;
 	if (runtime_recreate(&dc->rt, ps->name, RECREATE_MS, &up)) {
-		fail(&w, 0, "recreating failed");
+		watch_fail(&w, 0, "recreating failed");
 		struct buf tmp = BUF_INIT;
 		mask_secrets(up.msg.buf, &tmp);
-		evidence_add(&w, tmp.buf);
+		watch_evidence(&w, tmp.buf);
 		buf_release(&tmp);
 		r = -1;
 	} else {
-		if (journal_step(dc->j, js, NULL, "watch", d)) {
+		if (journal_step(dc->j, js, JS_UNCHANGED, "watch", d)) {
 			diag_release(&up);
 			watch_release(&w);
 			return -1;
@@ -875,21 +358,21 @@ static int flip_one(struct deploy_ctx *dc, const struct plan_service *ps, size_t
 	}
 	diag_release(&up);
 	if (r == 0) {
-		if (journal_step(dc->j, js, "flipped", "done", d)) {
+		if (journal_step(dc->j, js, JS_FLIPPED, "done", d)) {
 			watch_release(&w);
 			return -1;
 		}
 		if (w.done_early)
-			say(dc, "  ok: %s ran its migrations as %s and exited 0 (%.1f s)", ps->name, rname,
+			deploy_say(dc, "  ok: %s ran its migrations as %s and exited 0 (%.1f s)", ps->name, rname,
 			    (run_now_ms() - t_up) / 1000.0);
 		else if (!dc->have_pg)
-			say(dc, "  ok: %s stayed up for %d s as %s", ps->name, dc->window_s, rname);
+			deploy_say(dc, "  ok: %s stayed up for %d s as %s", ps->name, dc->window_s, rname);
 		else if (w.own_role_sessions || w.role_sessions_max)
-			say(dc, "  ok: %s stayed up for %d s; sessions as %s: %d from it (%d in all, limit %d), "
+			deploy_say(dc, "  ok: %s stayed up for %d s; sessions as %s: %d from it (%d in all, limit %d), "
 				"none as the superuser", ps->name, dc->window_s, rname, w.own_role_sessions,
 			    w.role_sessions_max, w.role_limit);
 		else
-			say(dc, "  ok: %s stayed up for %d s with no failure; warning: no session as %s was "
+			deploy_say(dc, "  ok: %s stayed up for %d s with no failure; warning: no session as %s was "
 				"seen (it may connect lazily)", ps->name, dc->window_s, rname);
 		watch_release(&w);
 		return 0;
@@ -898,12 +381,12 @@ static int flip_one(struct deploy_ctx *dc, const struct plan_service *ps, size_t
 	long long healthy = 0;
 	struct diag rb = DIAG_INIT;
 	if (r == 1) {
-		say(dc, "  interrupted: rolling %s back", ps->name);
-		fail(&w, 0, "interrupted");
+		deploy_say(dc, "  interrupted: rolling %s back", ps->name);
+		watch_fail(&w, 0, "interrupted");
 	} else {
-		say(dc, "  FAILED: %s", w.reason);
+		deploy_say(dc, "  FAILED: %s", w.reason);
 		print_evidence(dc, &w);
-		say(dc, "  rolling %s back to its old DSN", ps->name);
+		deploy_say(dc, "  rolling %s back to its old DSN", ps->name);
 	}
 	journal_set_detail(js, w.reason);
 	if (merged) {
@@ -912,7 +395,7 @@ static int flip_one(struct deploy_ctx *dc, const struct plan_service *ps, size_t
 			     "itself holds the flip (the branch was merged).  Revert the merge (or check out "
 			     "the commit before it) and run 'docker compose up -d %s'", ps->name, rname,
 			  ps->name);
-		journal_step(dc->j, js, "failed", "failed-in-checkout", NULL);
+		journal_step(dc->j, js, JS_FAILED, "failed-in-checkout", NULL);
 		watch_release(&w);
 		return -1;
 	}
@@ -921,7 +404,7 @@ static int flip_one(struct deploy_ctx *dc, const struct plan_service *ps, size_t
 		diag_fail(d, "%s failed (%s) and rolling it back failed too: %s", ps->name, w.reason,
 			  rb.msg.buf);
 	} else {
-		say(dc, "  rolled back: %s is healthy on its old DSN; detected %.1f s after the failure, "
+		deploy_say(dc, "  rolled back: %s is healthy on its old DSN; detected %.1f s after the failure, "
 			"healthy again %.1f s after detection (%.1f s in all)", ps->name,
 		    (w.detect_ms - w.event_ms) / 1000.0, (healthy - w.detect_ms) / 1000.0,
 		    (healthy - w.event_ms) / 1000.0);
@@ -932,183 +415,17 @@ static int flip_one(struct deploy_ctx *dc, const struct plan_service *ps, size_t
 	}
 	/* Keep the failure in the journal for status and the next deploy. */
 	journal_set_detail(js, w.reason);
-	journal_step(dc->j, js, rr ? "failed" : "rolled_back", rr ? "rollback-failed" : "rollback-done",
+	journal_step(dc->j, js, rr ? JS_FAILED : JS_ROLLED_BACK, rr ? "rollback-failed" : "rollback-done",
 		     NULL);
 	diag_release(&rb);
 	watch_release(&w);
 	return r == 1 ? 1 : -1;
 }
 
-/* --- pre-flight --------------------------------------------------------- */
-
-static int check_role(struct deploy_ctx *dc, const struct plan_role *r, struct buf *problems)
-{
-	PGresult *res = NULL;
-	struct diag sub = DIAG_INIT;
-	const char *p[1] = { r->name };
-	int ok = 0;
-	if (pg_execp(&dc->pc,
-		     "SELECT r.rolcanlogin, r.rolsuper, r.rolconnlimit, "
-		     "coalesce((SELECT array_to_string(s.setconfig, E'\\n') FROM pg_db_role_setting s "
-		     "WHERE s.setrole = r.oid AND s.setdatabase = 0), '') "
-		     "FROM pg_roles r WHERE r.rolname = $1",
-		     1, p, r->name, &res, &sub)) {
-		buf_addf(problems, "\n  %s: %s", r->name, sub.msg.buf);
-		goto out;
-	}
-	if (PQntuples(res) == 0) {
-		buf_addf(problems, "\n  role %s does not exist (run 'dsnflip roles apply')", r->name);
-		goto out;
-	}
-	if (PQgetvalue(res, 0, 0)[0] != 't')
-		buf_addf(problems, "\n  role %s cannot log in (NOLOGIN)", r->name);
-	if (PQgetvalue(res, 0, 1)[0] == 't')
-		buf_addf(problems, "\n  role %s is a superuser", r->name);
-	int limit;
-	if (num_parse_int(PQgetvalue(res, 0, 2), -1, INT_MAX, &limit))
-		buf_addf(problems, "\n  role %s: the server reported an unreadable connection limit",
-			 r->name);
-	else if (limit != r->connection_limit)
-		buf_addf(problems, "\n  role %s has CONNECTION LIMIT %d, the plan says %d "
-				   "(run 'dsnflip roles apply')", r->name, limit, r->connection_limit);
-	const char *cfg = PQgetvalue(res, 0, 3);
-	for (size_t i = 0; i < r->nsettings; i++) {
-		char *want = xstrfmt("%s=%s", r->settings[i].key, r->settings[i].value);
-		const char *at = cfg;
-		int found = 0, key_found = 0;
-		size_t klen = strlen(r->settings[i].key);
-		while (*at) {
-			size_t n = strcspn(at, "\n");
-			if (n == strlen(want) && !strncmp(at, want, n))
-				found = 1;
-			if (n > klen && !strncmp(at, r->settings[i].key, klen) && at[klen] == '=')
-				key_found = 1;
-			at += n;
-			if (*at)
-				at++;
-		}
-		if (!found)
-			buf_addf(problems, "\n  role %s: %s is %s on the server, the plan says %s", r->name,
-				 r->settings[i].key, key_found ? "different" : "not set", r->settings[i].value);
-		free(want);
-	}
-	ok = 1;
-out:
-	PQclear(res);
-	diag_release(&sub);
-	return ok;
-}
-
-/* Log in as the role with its password, from here (PQconnectdbParams: never argv). */
-static void check_login(struct deploy_ctx *dc, const struct plan_role *r, struct buf *problems)
-{
-	const char *pw = secrets_get(dc->sec, r->name);
-	if (!pw) {
-		buf_addf(problems, "\n  no password for %s in the secrets file (run 'dsnflip roles apply')",
-			 r->name);
-		return;
-	}
-	const char *db = r->ndatabases ? r->databases[0] : "postgres";
-	const char *kw[] = { "host", "port", "dbname", "user", "password", "connect_timeout",
-			     "application_name", "sslmode", NULL };
-	const char *sslmode = NULL;
-	PQconninfoOption *opts = PQconninfo(dc->pc.conn);
-	for (PQconninfoOption *o = opts; o && o->keyword; o++)
-		if (!strcmp(o->keyword, "sslmode"))
-			sslmode = o->val;
-	const char *val[] = { PQhost(dc->pc.conn), PQport(dc->pc.conn), db, r->name, pw, "10",
-			      "dsnflip-preflight", sslmode ? sslmode : "prefer", NULL };
-	PGconn *c = PQconnectdbParams(kw, val, 0);
-	if (PQstatus(c) != CONNECTION_OK) {
-		struct buf m = BUF_INIT;
-		mask_secrets(PQerrorMessage(c), &m);
-		while (m.len && m.buf[m.len - 1] == '\n')
-			buf_setlen(&m, m.len - 1);
-		buf_addf(problems, "\n  %s cannot log in to %s on %s:%s: %s", r->name, db,
-			 PQhost(dc->pc.conn), PQport(dc->pc.conn), m.buf);
-		buf_release(&m);
-	}
-	PQfinish(c);
-	PQconninfoFree(opts);
-}
-
-static int preflight(struct deploy_ctx *dc, const struct plan_service **todo, size_t ntodo,
-		     struct diag *d)
-{
-	struct buf problems = BUF_INIT;
-	struct strvec seen = STRVEC_INIT;
-	int ret = -1;
-
-	for (size_t i = 0; i < ntodo; i++) {
-		const char *merged = merged_role(dc, todo[i]->name);
-		if (merged) {
-			/* Not in this plan's roles (the checkout's plan skips it): log in only. */
-			struct plan_role tmp;
-			const char *db = todo[i]->conns[0].database ? todo[i]->conns[0].database : "postgres";
-			memset(&tmp, 0, sizeof(tmp));
-			tmp.name = merged;
-			tmp.databases = &db;
-			tmp.ndatabases = 1;
-			if (!strvec_contains(&seen, merged)) {
-				strvec_push(&seen, merged);
-				check_login(dc, &tmp, &problems);
-			}
-			continue;
-		}
-		const struct plan_role *r = role_of(dc->s.plan, todo[i]->role);
-		if (!r) {
-			buf_addf(&problems, "\n  %s: the plan has no role for it", todo[i]->name);
-			continue;
-		}
-		if (strvec_contains(&seen, r->name))
-			continue;
-		strvec_push(&seen, r->name);
-		if (check_role(dc, r, &problems))
-			check_login(dc, r, &problems);
-	}
-	/* Compose loads the stack with the override as it will be. */
-	{
-		struct diag sub = DIAG_INIT;
-		if (runtime_check_config(&dc->rt, &sub))
-			buf_addf(&problems, "\n  the compose CLI does not load the stack: %s", sub.msg.buf);
-		diag_release(&sub);
-	}
-	for (size_t i = 0; i < ntodo; i++) {
-		struct container *cts = NULL;
-		size_t n = 0;
-		struct diag sub = DIAG_INIT;
-		const struct journal_service *js = journal_get(dc->j, todo[i]->name, 0);
-		/* Resuming a service a crash left half-recreated: it is recreated next anyway. */
-		if (js && !strcmp(js->state, "in_flight"))
-			continue;
-		if (service_containers(dc, todo[i]->name, &cts, &n, &sub)) {
-			buf_addf(&problems, "\n  %s: %s", todo[i]->name, sub.msg.buf);
-		} else {
-			int up = 0;
-			for (size_t k = 0; k < n; k++)
-				up |= cts[k].running ||
-				      (todo[i]->cls == CLASS_MIGRATOR && !strcmp(cts[k].status, "exited") &&
-				       cts[k].exit_code == 0);
-			if (!up)
-				buf_addf(&problems, "\n  %s is not up (%s): start the stack first", todo[i]->name,
-					 n ? cts[0].status : "no container");
-		}
-		free(cts);
-		diag_release(&sub);
-	}
-	if (problems.len)
-		diag_fail(d, "pre-flight failed, nothing was changed:%s", problems.buf);
-	else
-		ret = 0;
-	buf_release(&problems);
-	strvec_clear(&seen);
-	return ret;
-}
-
 /* --- commands ------------------------------------------------------------ */
 
 /*
- * Ctrl-C and SIGTERM are blocked and polled (signalled()): no handler, no
+ * Ctrl-C and SIGTERM are blocked and polled (deploy_signalled()): no handler, no
  * global.  Dispositions go back to default first, because a shell starts a
  * background job with SIGINT ignored, and an ignored signal is never pending.
  */
@@ -1124,7 +441,7 @@ static int in_args(const struct deploy_opts *o, const char *name)
 	return strvec_contains(&o->args, name);
 }
 
-int deploy_run(struct deploy_ctx *dc)
+int deploy_run(struct deploy_ctx *dc, struct diag *err)
 {
 	struct diag d = DIAG_INIT;
 	const struct plan *plan = dc->s.plan;
@@ -1134,7 +451,7 @@ int deploy_run(struct deploy_ctx *dc)
 
 	for (size_t i = 0; i < dc->o->args.nr; i++) {
 		const struct plan_service *ps = plan_service(plan, dc->o->args.v[i]);
-		if (ps && merged_role(dc, ps->name))
+		if (ps && deploy_merged_role(dc, ps->name))
 			continue;
 		if (!ps || ps->action != ACTION_FLIP) {
 			diag_err(&d, "'%s' is not a service the plan flips%s", dc->o->args.v[i],
@@ -1145,11 +462,11 @@ int deploy_run(struct deploy_ctx *dc)
 	}
 	if (journal_unfinished(dc->j) && !dc->o->resume) {
 		for (size_t i = 0; i < dc->j->n; i++)
-			if (!strcmp(dc->j->svcs[i].state, "in_flight") ||
-			    !strcmp(dc->j->svcs[i].state, "rolling_back"))
+			if (dc->j->svcs[i].state == JS_IN_FLIGHT ||
+			    dc->j->svcs[i].state == JS_ROLLING_BACK)
 				diag_fail(&d, "an earlier run stopped while %s was %s (step %s, %s): run "
 					      "'dsnflip deploy --resume' to finish it or 'dsnflip rollback --all'",
-					  dc->j->svcs[i].name, dc->j->svcs[i].state, dc->j->svcs[i].step,
+					  dc->j->svcs[i].name, journal_state_name(dc->j->svcs[i].state), dc->j->svcs[i].step,
 					  dc->j->svcs[i].updated ? dc->j->svcs[i].updated : "?");
 		goto out;
 	}
@@ -1172,8 +489,8 @@ int deploy_run(struct deploy_ctx *dc)
 		if (dc->o->resume && (!dc->j->active || !strvec_contains(&dc->j->rollout, ps->name)))
 			continue;
 		const struct journal_service *js = journal_get(dc->j, ps->name, 0);
-		if (js && !strcmp(js->state, "flipped") && js->in_override) {
-			say(dc, "%s is already on %s", ps->name, js->role ? js->role : ps->role);
+		if (js && js->state == JS_FLIPPED && js->in_override) {
+			deploy_say(dc, "%s is already on %s", ps->name, js->role ? js->role : ps->role);
 			continue;
 		}
 		todo[ntodo++] = ps;
@@ -1186,8 +503,8 @@ int deploy_run(struct deploy_ctx *dc)
 			continue;
 		if (dc->o->resume && (!dc->j->active || !strvec_contains(&dc->j->rollout, ps->name)))
 			continue;
-		if (js && !strcmp(js->state, "flipped") && !dc->o->args.nr) {
-			say(dc, "%s is already on %s (in the checkout)", ps->name, dc->merged_roles.v[i]);
+		if (js && js->state == JS_FLIPPED && !dc->o->args.nr) {
+			deploy_say(dc, "%s is already on %s (in the checkout)", ps->name, dc->merged_roles.v[i]);
 			continue;
 		}
 		todo[ntodo++] = ps;
@@ -1196,14 +513,14 @@ int deploy_run(struct deploy_ctx *dc)
 	/* Resume: a rollback that was cut short is finished first, and the rollout stops there. */
 	for (size_t i = 0; dc->o->resume && i < dc->j->n; i++) {
 		struct journal_service *js = &dc->j->svcs[i];
-		if (strcmp(js->state, "rolling_back"))
+		if (js->state != JS_ROLLING_BACK)
 			continue;
 		const struct plan_service *ps = plan_service(plan, js->name);
 		if (!ps) {
 			diag_fail(&d, "the journal names '%s', which the stack no longer has", js->name);
 			goto out;
 		}
-		say(dc, "resuming: finishing the rollback of %s", js->name);
+		deploy_say(dc, "resuming: finishing the rollback of %s", js->name);
 		if (rollback_one(dc, ps, js, NULL, &d))
 			goto out;
 		dc->j->active = 0;
@@ -1214,12 +531,12 @@ int deploy_run(struct deploy_ctx *dc)
 				  js->detail);
 			goto out;
 		}
-		say(dc, "finished rolling %s back; run 'dsnflip deploy' to go on", js->name);
+		deploy_say(dc, "finished rolling %s back; run 'dsnflip deploy' to go on", js->name);
 		code = EXIT_OK;
 		goto out;
 	}
 	if (!ntodo && dc->o->resume && !dc->j->active) {
-		say(dc, "nothing to resume: the last rollout finished (journal %s)", dc->j->path);
+		deploy_say(dc, "nothing to resume: the last rollout finished (journal %s)", dc->j->path);
 		code = EXIT_OK;
 		goto out;
 	}
@@ -1229,11 +546,22 @@ int deploy_run(struct deploy_ctx *dc)
 			if (journal_save(dc->j, &d))
 				goto out;
 		}
-		say(dc, "nothing to deploy: every service to flip is on its new role");
+		deploy_say(dc, "nothing to deploy: every service to flip is on its new role");
 		code = EXIT_OK;
 		goto out;
 	}
-	if (preflight(dc, todo, ntodo, &d))
+	/* The override must be renderable for every service before anything moves. */
+	for (size_t i = 0; i < ntodo; i++)
+		for (size_t k = 0; k < todo[i]->nconns; k++) {
+			const struct plan_flip *fl = todo[i]->conns[k].flip;
+			if (fl && !fl->nsettings) {
+				diag_err(&d, "%s cannot be switched: %s", todo[i]->name,
+					 fl->blocked ? fl->blocked : "no variable to set");
+				code = EXIT_INPUT;
+				goto out;
+			}
+		}
+	if (deploy_preflight(dc, todo, ntodo, &d))
 		goto out;
 	started = 1;
 	dc->j->operation = (free(dc->j->operation), xstrdup("deploy"));
@@ -1245,17 +573,16 @@ int deploy_run(struct deploy_ctx *dc)
 	dc->j->active = 1;
 	for (size_t i = 0; i < ntodo; i++) {
 		struct journal_service *js = journal_get(dc->j, todo[i]->name, 1);
-		if (strcmp(js->state, "in_flight")) {
-			free(js->state);
-			js->state = xstrdup("pending");
+		if (js->state != JS_IN_FLIGHT) {
+			js->state = JS_PENDING;
 		}
 	}
 	if (journal_save(dc->j, &d))
 		goto out;
-	say(dc, "deploying %zu service(s) with %s %s, window %d s", ntodo,
+	deploy_say(dc, "deploying %zu service(s) with %s %s, window %d s", ntodo,
 	    dc->rt.v2 ? "compose v2" : "compose v1", dc->rt.version, dc->window_s);
 	for (size_t i = 0; i < ntodo; i++) {
-		if (signalled(dc)) {
+		if (deploy_signalled(dc)) {
 			diag_fail(&d, "interrupted before %s; nothing in flight", todo[i]->name);
 			goto out;
 		}
@@ -1265,7 +592,7 @@ int deploy_run(struct deploy_ctx *dc)
 	}
 	if (dc->tty)
 		fputs("\r\033[K", stderr);
-	say(dc, "deployed: %zu service(s) on their new roles", ntodo);
+	deploy_say(dc, "deployed: %zu service(s) on their new roles", ntodo);
 	code = EXIT_OK;
 out:
 	/* The rollout is over (done, rolled back or interrupted): --resume has nothing left. */
@@ -1277,14 +604,17 @@ out:
 	}
 	if (dc->tty)
 		fputs("\r\033[K", stderr);
-	if (d.set)
-		fprintf(stderr, "dsnflip: %s\n", d.msg.buf);
 	if (code != EXIT_OK && d.code == EXIT_INPUT && !d.set)
 		code = EXIT_FAILED;
 	else if (code != EXIT_OK && d.set)
 		code = d.code == EXIT_INPUT ? EXIT_INPUT : EXIT_FAILED;
 	free(todo);
-	diag_release(&d);
+	if (d.set) {
+		d.code = code;
+		*err = d;
+	} else {
+		diag_release(&d);
+	}
 	return code;
 }
 
@@ -1309,7 +639,7 @@ int rollback_run(struct deploy_ctx *dc)
 			return EXIT_INPUT;
 		}
 	for (size_t i = 0; i < dc->o->args.nr; i++)
-		if (merged_role(dc, dc->o->args.v[i]) &&
+		if (deploy_merged_role(dc, dc->o->args.v[i]) &&
 		    !(journal_get(dc->j, dc->o->args.v[i], 0) &&
 		      journal_get(dc->j, dc->o->args.v[i], 0)->in_override)) {
 			fprintf(stderr, "dsnflip: %s: the checkout itself holds the flip (the branch was "
@@ -1331,23 +661,23 @@ int rollback_run(struct deploy_ctx *dc)
 			continue;
 		/* "failed": a flip whose own rollback did not finish (compose refused,
 		 * say); the container may still run on the new DSN, so it goes back too. */
-		int switched = js->in_override || !strcmp(js->state, "in_flight") ||
-			       !strcmp(js->state, "rolling_back") || !strcmp(js->state, "flipped") ||
-			       !strcmp(js->state, "failed");
+		int switched = js->in_override || js->state == JS_IN_FLIGHT ||
+			       js->state == JS_ROLLING_BACK || js->state == JS_FLIPPED ||
+			       js->state == JS_FAILED;
 		if (!switched) {
 			if (dc->o->args.nr)
-				say(dc, "%s is not switched (%s): nothing to roll back", name, js->state);
+				deploy_say(dc, "%s is not switched (%s): nothing to roll back", name, journal_state_name(js->state));
 			continue;
 		}
 		const struct plan_service *ps = plan_service(plan, name);
-		long long t0 = real_ms(), healthy = 0;
-		if (merged_role(dc, name) && !js->in_override) {
+		long long t0 = deploy_real_ms(), healthy = 0;
+		if (deploy_merged_role(dc, name) && !js->in_override) {
 			fprintf(stderr, "dsnflip: %s: the checkout itself holds the flip (the branch was merged): "
 					"revert the merge and run 'docker compose up -d %s'\n", name, name);
 			code = EXIT_FAILED;
 			continue;
 		}
-		say(dc, "rolling %s back to its old DSN", name);
+		deploy_say(dc, "rolling %s back to its old DSN", name);
 		if (rollback_one(dc, ps, js, &healthy, &d)) {
 			code = EXIT_FAILED;
 			fprintf(stderr, "dsnflip: %s\n", d.msg.buf);
@@ -1355,8 +685,8 @@ int rollback_run(struct deploy_ctx *dc)
 			continue;
 		}
 		did++;
-		say(dc, "  %s is healthy on its old DSN (%.1f s)", name, (healthy - t0) / 1000.0);
-		if (signalled(dc)) {
+		deploy_say(dc, "  %s is healthy on its old DSN (%.1f s)", name, (healthy - t0) / 1000.0);
+		if (deploy_signalled(dc)) {
 			fprintf(stderr, "dsnflip: interrupted; the journal says what is left\n");
 			code = EXIT_FAILED;
 			break;
@@ -1368,7 +698,7 @@ int rollback_run(struct deploy_ctx *dc)
 			fprintf(stderr, "dsnflip: the journal switches '%s', which the stack no longer has\n",
 				dc->j->svcs[i].name);
 	if (code == EXIT_OK && !did)
-		say(dc, "nothing to roll back");
+		deploy_say(dc, "nothing to roll back");
 	if (dc->tty)
 		fputs("\r\033[K", stderr);
 	diag_release(&d);

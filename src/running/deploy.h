@@ -25,6 +25,7 @@
 #include "plan/report.h"
 #include "stack/config.h"
 #include "running/journal.h"
+#include "running/override.h"
 #include "server/pgconn.h"
 #include "running/runtime.h"
 
@@ -91,17 +92,26 @@ int deploy_open(struct deploy_ctx *dc, const struct deploy_opts *o, const struct
 		int flags, struct diag *d);
 void deploy_close(struct deploy_ctx *dc);
 
-/* `deploy [SERVICE...] [--window] [--resume]`: the exit code. */
-int deploy_run(struct deploy_ctx *dc);
+/* Shared by deploy's parts (watch.c, preflight.c). */
+/* SIGINT/SIGTERM arrived (they are blocked and polled). */
+int deploy_signalled(struct deploy_ctx *dc);
+/* A line for the operator on stdout (masked); nothing with -q. */
+void deploy_say(struct deploy_ctx *dc, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* One progress line on a terminal: service, phase, the window counting down. */
+void deploy_progress(struct deploy_ctx *dc, const char *svc, const char *phase, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+/* The inspected containers of svc (free with runtime's container release). */
+int deploy_containers(struct deploy_ctx *dc, const char *svc, struct container **out, size_t *n,
+		      struct diag *d);
+/* The role a merged checkout already gives the service, or NULL. */
+const char *deploy_merged_role(const struct deploy_ctx *dc, const char *name);
+const struct plan_role *deploy_role_of(const struct plan *plan, const char *name);
+/* Wall-clock milliseconds (docker's log and exit times are wall-clock). */
+long long deploy_real_ms(void);
+
+/* `deploy [SERVICE...] [--window] [--resume]`: the exit code; err (empty on entry) holds what to print. */
+int deploy_run(struct deploy_ctx *dc, struct diag *err);
 /* `rollback SERVICE...|--all`: the exit code. */
 int rollback_run(struct deploy_ctx *dc);
-
-/*
- * The override file's text for the services the journal marks in_override
- * (exposed for tests).  Returns 0, or -1 with d when a DSN cannot be
- * rewritten.
- */
-int deploy_render_override(const struct plan *plan, const struct journal *j, struct buf *out,
-			   struct diag *d);
 
 #endif

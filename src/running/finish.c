@@ -98,11 +98,11 @@ static void prove_plan(struct fin *f)
 		if (ps->action == ACTION_HOLD) {
 			strvec_pushf(&f->problems, "%s is held on the superuser (%s): settle its class, then "
 				     "deploy it", ps->name, ps->reason ? ps->reason : "unconfirmed");
-		} else if (js && !strcmp(js->state, "flipped")) {
+		} else if (js && js->state == JS_FLIPPED) {
 			strvec_push(&f->flipped, ps->name);
 		} else {
 			strvec_pushf(&f->problems, "%s still connects as the superuser per the plan (deploy: %s)",
-				     ps->name, js ? js->state : "not deployed");
+				     ps->name, js ? journal_state_name(js->state) : "not deployed");
 		}
 	}
 	for (size_t i = 0; i < f->dc->merged.nr; i++)

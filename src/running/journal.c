@@ -39,6 +39,32 @@ char *state_dir(const char *project, char *const *env)
 	return p;
 }
 
+static const char *const state_names[] = {
+	"pending", "in_flight", "flipped", "rolling_back", "rolled_back", "failed",
+};
+
+const char *journal_state_name(enum journal_state s)
+{
+	return s >= JS_PENDING && s <= JS_FAILED ? state_names[s] : "unchanged";
+}
+
+int journal_state_parse(const char *s, enum journal_state *out)
+{
+	for (int i = JS_PENDING; i <= JS_FAILED; i++)
+		if (!strcmp(s, state_names[i])) {
+			*out = (enum journal_state)i;
+			return 0;
+		}
+	return -1;
+}
+
+struct journal *journal_new(char *const *env)
+{
+	struct journal *j = xcalloc(1, sizeof(*j));
+	j->env = env;
+	return j;
+}
+
 static char *jstr(json_t *o, const char *key)
 {
 	const char *s = json_string_value(json_object_get(o, key));
@@ -56,7 +82,7 @@ struct journal_service *journal_get(struct journal *j, const char *name, int cre
 	struct journal_service *s = &j->svcs[j->n++];
 	memset(s, 0, sizeof(*s));
 	s->name = xstrdup(name);
-	s->state = xstrdup("pending");
+	s->state = JS_PENDING;
 	s->step = xstrdup("none");
 	return s;
 }
@@ -104,12 +130,16 @@ int journal_load(const char *dir, char *const *env, struct journal **out, struct
 		if (!name)
 			continue;
 		struct journal_service *s = journal_get(j, name, 1);
-		free(s->state);
 		free(s->step);
-		s->state = jstr(v, "state");
+		const char *st = json_string_value(json_object_get(v, "state"));
+		s->state = JS_PENDING;
+		if (st && journal_state_parse(st, &s->state)) {
+			diag_fail(d, "%s: the journal gives %s the unknown state '%s'", j->path, name, st);
+			json_decref(root);
+			journal_free(j);
+			return -1;
+		}
 		s->step = jstr(v, "step");
-		if (!s->state)
-			s->state = xstrdup("pending");
 		if (!s->step)
 			s->step = xstrdup("none");
 		s->role = jstr(v, "role");
@@ -129,7 +159,6 @@ void journal_free(struct journal *j)
 	for (size_t i = 0; i < j->n; i++) {
 		struct journal_service *s = &j->svcs[i];
 		free(s->name);
-		free(s->state);
 		free(s->step);
 		free(s->role);
 		free(s->detail);
@@ -146,6 +175,8 @@ void journal_free(struct journal *j)
 
 int journal_save(struct journal *j, struct diag *d)
 {
+	if (!j->path)
+		return diag_fail(d, "this journal lives in memory only: it cannot be saved");
 	char now[32];
 	iso_now(now);
 	free(j->updated);
@@ -164,7 +195,7 @@ int journal_save(struct journal *j, struct diag *d)
 		struct journal_service *s = &j->svcs[i];
 		json_t *o = json_object();
 		json_object_set_new(o, "name", json_string(s->name));
-		json_object_set_new(o, "state", json_string(s->state));
+		json_object_set_new(o, "state", json_string(journal_state_name(s->state)));
 		json_object_set_new(o, "step", json_string(s->step));
 		json_object_set_new(o, "role", s->role ? json_string(s->role) : json_null());
 		json_object_set_new(o, "in_override", json_boolean(s->in_override));
@@ -192,15 +223,13 @@ void journal_set_detail(struct journal_service *s, const char *detail)
 	s->detail = detail ? xstrdup(detail) : NULL;
 }
 
-int journal_step(struct journal *j, struct journal_service *s, const char *state,
+int journal_step(struct journal *j, struct journal_service *s, enum journal_state state,
 		 const char *step, struct diag *d)
 {
 	char now[32];
 	iso_now(now);
-	if (state) {
-		free(s->state);
-		s->state = xstrdup(state);
-	}
+	if (state != JS_UNCHANGED)
+		s->state = state;
 	free(s->step);
 	s->step = xstrdup(step);
 	free(s->updated);
@@ -217,7 +246,7 @@ int journal_step(struct journal *j, struct journal_service *s, const char *state
 int journal_unfinished(const struct journal *j)
 {
 	for (size_t i = 0; i < j->n; i++)
-		if (!strcmp(j->svcs[i].state, "in_flight") || !strcmp(j->svcs[i].state, "rolling_back"))
+		if (j->svcs[i].state == JS_IN_FLIGHT || j->svcs[i].state == JS_ROLLING_BACK)
 			return 1;
 	return 0;
 }

@@ -27,9 +27,19 @@
 #include "util/buf.h"
 #include "util/diag.h"
 
+/* Where a service is in a rollout; JS_UNCHANGED only as journal_step's "keep it". */
+enum journal_state {
+	JS_UNCHANGED = -1,
+	JS_PENDING, JS_IN_FLIGHT, JS_FLIPPED, JS_ROLLING_BACK, JS_ROLLED_BACK, JS_FAILED,
+};
+/* "pending", "in_flight", ... as journal.json spells them. */
+const char *journal_state_name(enum journal_state s);
+/* The state spelled s; -1 when it is none. */
+int journal_state_parse(const char *s, enum journal_state *out);
+
 struct journal_service {
 	char *name;
-	char *state;        /* pending, in_flight, flipped, rolling_back, rolled_back, failed */
+	enum journal_state state;
 	char *step;         /* the last step written (see deploy.c) */
 	char *role;
 	int in_override;    /* the override file switches this service */
@@ -52,6 +62,8 @@ struct journal {
 /* The state directory of a project (malloc'd); env: the process environment. */
 char *state_dir(const char *project, char *const *env);
 
+/* An empty journal in memory (no file: journal_save refuses); free with journal_free. */
+struct journal *journal_new(char *const *env);
 /* Load dir/journal.json (missing: empty).  *out is freed with journal_free. */
 int journal_load(const char *dir, char *const *env, struct journal **out, struct diag *d);
 void journal_free(struct journal *j);
@@ -60,11 +72,11 @@ struct journal_service *journal_get(struct journal *j, const char *name, int cre
 /* Write the journal atomically.  Returns 0 or -1 with d. */
 int journal_save(struct journal *j, struct diag *d);
 /*
- * Record state/step for s (state may be NULL: unchanged), save, then pass
+ * Record state/step for s (JS_UNCHANGED: keep the state), save, then pass
  * the fault seam for step ("DSNFLIP_FAULT=step[@service]").  d may be NULL
  * when the caller is already reporting an earlier error.
  */
-int journal_step(struct journal *j, struct journal_service *s, const char *state,
+int journal_step(struct journal *j, struct journal_service *s, enum journal_state state,
 		 const char *step, struct diag *d);
 void journal_set_detail(struct journal_service *s, const char *detail);
 /* Does the journal leave work unfinished (a service in_flight or rolling_back)? */

@@ -165,18 +165,7 @@ int runtime_detect(struct runtime *rt, const char *cmd, char *const *env, struct
 	strvec_clear(&rt->cmd);
 	if (cmd) {
 		struct strvec words = STRVEC_INIT;
-		const char *p = cmd;
-		while (*p) {
-			while (*p == ' ')
-				p++;
-			size_t n = strcspn(p, " ");
-			if (n) {
-				char *w = xstrndup(p, n);
-				strvec_push(&words, w);
-				free(w);
-			}
-			p += n;
-		}
+		strvec_split(&words, cmd, " ");
 		if (!words.nr) {
 			strvec_clear(&words);
 			return diag_err(d, "--compose-cmd is empty");

@@ -22,11 +22,11 @@ static const char *state_for(const struct plan_service *ps, const struct journal
 		return "held";
 	if (!js)
 		return "pending";
-	if (!strcmp(js->state, "flipped"))
+	if (js->state == JS_FLIPPED)
 		return "flipped";
-	if (!strcmp(js->state, "in_flight") || !strcmp(js->state, "rolling_back"))
+	if (js->state == JS_IN_FLIGHT || js->state == JS_ROLLING_BACK)
 		return "in_flight";
-	if (!strcmp(js->state, "rolled_back") || !strcmp(js->state, "failed"))
+	if (js->state == JS_ROLLED_BACK || js->state == JS_FAILED)
 		return "rolled_back";
 	return "pending";
 }

@@ -17,6 +17,7 @@
  * into counts and returns the rest by name.
  */
 #include "server/discover.h"
+#include "util/run.h"
 #include "artifacts/rolesql.h"
 
 #include <stdlib.h>
@@ -126,13 +127,6 @@ struct ctx {
 	struct live_facts *lf;
 	struct diag *d;
 };
-
-static long now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static int q(struct ctx *c, struct pgconn *pc, const char *sql, const char *what, PGresult **out)
 {
@@ -391,7 +385,7 @@ int discover(struct pgconn *admin, const char *const *dbs, size_t ndbs,
 {
 	struct live_facts *lf = xcalloc(1, sizeof(*lf));
 	struct ctx c = { lf, d };
-	long start = now_ms();
+	long long start = run_now_ms();
 
 	if (admin->derived)
 		lf->derived = arena_strdup(&lf->arena, admin->derived);
@@ -404,7 +398,7 @@ int discover(struct pgconn *admin, const char *const *dbs, size_t ndbs,
 		if (read_db(&c, admin, db))
 			goto fail;
 	}
-	lf->elapsed_ms = now_ms() - start;
+	lf->elapsed_ms = run_now_ms() - start;
 	*out = lf;
 	return 0;
 fail:

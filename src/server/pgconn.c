@@ -12,6 +12,7 @@
  * on the network is bounded (connect_timeout, default 10 s).
  */
 #include "server/pgconn.h"
+#include "util/run.h"
 #include "plan/admin.h"
 
 #include <ctype.h>
@@ -188,13 +189,6 @@ static int conn_timeout(PGconn *c)
 	return t;
 }
 
-static long now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /*
  * Connect with keyword arrays, bounded in time.  Returns 0 and *out, or -1
  * with d naming shown (the masked target) and the SQLSTATE.
@@ -210,9 +204,9 @@ static int connect_params(const char *const *kw, const char *const *val, int exp
 		return diag_fail(d, "cannot connect to %s: out of memory", shown);
 	if (PQstatus(c) != CONNECTION_BAD) {
 		PQsetErrorVerbosity(c, PQERRORS_VERBOSE);
-		long deadline = now_ms() + 1000L * conn_timeout(c);
+		long long deadline = run_now_ms() + 1000L * conn_timeout(c);
 		while (st != PGRES_POLLING_OK && st != PGRES_POLLING_FAILED) {
-			long left = deadline - now_ms();
+			long left = deadline - run_now_ms();
 			struct pollfd pfd = { PQsocket(c), st == PGRES_POLLING_READING ? POLLIN : POLLOUT, 0 };
 			if (left <= 0) {
 				timed_out = 1;

@@ -83,13 +83,6 @@ static void objrows_release(struct objrows *r)
 	memset(r, 0, sizeof(*r));
 }
 
-static long now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static void sleep_ms(long ms)
 {
 	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
@@ -690,14 +683,6 @@ static int is_relation_kind(const char *k)
 	       !strcmp(k, "foreign table") || !strcmp(k, "continuous aggregate");
 }
 
-static int in_strvec(const struct strvec *v, const char *s)
-{
-	for (size_t i = 0; i < v->nr; i++)
-		if (!strcmp(v->v[i], s))
-			return 1;
-	return 0;
-}
-
 /* Step 4: as each role, in a transaction (or savepoint) that is rolled back. */
 static int verify_step(struct ctx *c, struct pgconn *pc, const struct rolesql_parts *parts,
 		       struct roles_db *rd, struct diag *d)
@@ -734,7 +719,7 @@ static int verify_step(struct ctx *c, struct pgconn *pc, const struct rolesql_pa
 			if (!owned_table && is_table_kind(o->kind) && !strcmp(o->action, "owned"))
 				owned_table = o;
 		}
-		if (!strcmp(o->action, "reown") && !in_strvec(&rd->lock_busy, o->object))
+		if (!strcmp(o->action, "reown") && !strvec_contains(&rd->lock_busy, o->object))
 			strvec_pushf(&rd->verify_failures, "%s %s still belongs to %s", o->kind, o->object,
 				     o->owner);
 	}
@@ -763,7 +748,7 @@ static int verify_step(struct ctx *c, struct pgconn *pc, const struct rolesql_pa
 					continue;
 				struct buf stmt = BUF_INIT;
 				/* A name no application uses; rolled back whatever happens. */
-				unsigned tag = (unsigned)getpid() ^ (unsigned)now_ms();
+				unsigned tag = (unsigned)getpid() ^ (unsigned)run_now_ms();
 				buf_addf(&stmt, "CREATE TABLE %s.dsnflip_verify_%08x (id int PRIMARY KEY, note text); "
 					 "ALTER TABLE %s.dsnflip_verify_%08x ADD COLUMN extra int; "
 					 "CREATE INDEX dsnflip_verify_%08x_i ON %s.dsnflip_verify_%08x (note)",
@@ -1005,7 +990,7 @@ static int run_db(struct ctx *c, const char *db, struct roles_db *rd, struct dia
 			rd->nkept++;
 		}
 	}
-	long t0 = now_ms();
+	long long t0 = run_now_ms();
 	size_t seen = 0;
 	if (!c->o->check) {
 		struct reown_state st = { rd, &pr, db, 0 };
@@ -1034,7 +1019,7 @@ static int run_db(struct ctx *c, const char *db, struct roles_db *rd, struct dia
 		if (c->o->progress)
 			c->o->progress(c->o->progress_ctx, db, seen, pr.total);
 	}
-	rd->elapsed_ms = now_ms() - t0;
+	rd->elapsed_ms = run_now_ms() - t0;
 
 	/* 3. TimescaleDB jobs. */
 	if (jobs_step(c, &pc, &parts, rd, &why))

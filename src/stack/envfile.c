@@ -495,3 +495,84 @@ int envfile_entry_interpolates(const struct envfile_entry *e)
 {
 	return e->has_value && e->quote != '\'';
 }
+
+/* A value written unquoted must read back as itself: no quote, space, '#', '$', '\\' or break. */
+static int plain_value(const char *v)
+{
+	for (; *v; v++)
+		if (!((*v >= 'A' && *v <= 'Z') || (*v >= 'a' && *v <= 'z') || (*v >= '0' && *v <= '9') ||
+		      strchr("_-.+/=:@%,", *v)))
+			return 0;
+	return 1;
+}
+
+int envfile_set(const char *display, const char *data, size_t len, const char *const *keys,
+		const char *const *values, size_t n, const char *header, struct buf *out,
+		struct diag *d)
+{
+	struct envfile ef = ENVFILE_INIT;
+	struct span { size_t start, end; size_t k; int bare; } *spans = NULL;
+	size_t nspans = 0;
+	const char *eol = "\n";
+	int ret = -1;
+
+	for (size_t k = 0; k < n; k++)
+		if (!plain_value(values[k]))
+			return diag_err(d, "%s: the value of %s cannot be written unquoted", display, keys[k]);
+	if (envfile_parse(display, data, len, &ef, d))
+		return -1;
+	const char *nl = memchr(data, '\n', len);
+	if (nl && nl > data && nl[-1] == '\r')
+		eol = "\r\n";
+	spans = xcalloc(n ? n : 1, sizeof(*spans));
+	for (size_t k = 0; k < n; k++) {
+		const struct envfile_entry *e = envfile_get(&ef, keys[k]);
+		if (!e)
+			continue;
+		/* In file order, so the edits below go front to back. */
+		size_t at = nspans++;
+		while (at && spans[at - 1].start > e->vstart) {
+			spans[at] = spans[at - 1];
+			at--;
+		}
+		spans[at].start = e->vstart;
+		spans[at].end = e->vend;
+		spans[at].k = k;
+		spans[at].bare = !e->has_value;
+	}
+	size_t from = 0;
+	for (size_t i = 0; i < nspans; i++) {
+		buf_add(out, data + from, spans[i].start - from);
+		if (spans[i].bare)
+			buf_addch(out, '=');
+		buf_addstr(out, values[spans[i].k]);
+		from = spans[i].end;
+	}
+	buf_add(out, data + from, len - from);
+	int appended = 0;
+	for (size_t k = 0; k < n; k++) {
+		if (envfile_get(&ef, keys[k]))
+			continue;
+		if (!appended) {
+			if (out->len && out->buf[out->len - 1] != '\n')
+				buf_addstr(out, eol);
+			int has_header = 0;
+			for (size_t at = 0; header && at < len && !has_header;) {
+				const char *e = memchr(data + at, '\n', len - at);
+				size_t end = e ? (size_t)(e - data) : len, body = end - at;
+				if (body && data[at + body - 1] == '\r')
+					body--;
+				has_header = body == strlen(header) && !memcmp(data + at, header, body);
+				at = end + 1;
+			}
+			if (header && !has_header)
+				buf_addf(out, "%s%s", header, eol);
+			appended = 1;
+		}
+		buf_addf(out, "%s=%s%s", keys[k], values[k], eol);
+	}
+	ret = 0;
+	free(spans);
+	envfile_release(&ef);
+	return ret;
+}

@@ -71,4 +71,20 @@ const struct envfile_entry *envfile_get(const struct envfile *ef, const char *ke
  * yes, single-quoted values and bare keys no. */
 int envfile_entry_interpolates(const struct envfile_entry *e);
 
+/*
+ * The writer, on the same grammar: out = data with each keys[k] set to
+ * values[k].  A key the file defines gets its (last) value's bytes replaced
+ * where they are, so no line moves; a key it does not define is added at
+ * the end, after the comment line header (when given and not already a
+ * line of the file), in the file's line ending (CRLF when its first line
+ * ends so), a newline first when the file does not end in one.  Every
+ * other byte stays: comments, blank lines, other values' quoting,
+ * multi-line values, a missing final newline.  Values are written
+ * unquoted, so each must be plain ([A-Za-z0-9_.+/=:@%,-]).  Returns 0, or
+ * -1 with d when data does not parse or a value is not plain (out as it was).
+ */
+int envfile_set(const char *display, const char *data, size_t len, const char *const *keys,
+		const char *const *values, size_t n, const char *header, struct buf *out,
+		struct diag *d);
+
 #endif

@@ -285,3 +285,17 @@ char *read_file(const char *path, size_t *len)
 	fclose(f);
 	return buf_detach(&b, len);
 }
+
+void strvec_split(struct strvec *sv, const char *s, const char *seps)
+{
+	while (*s) {
+		s += strspn(s, seps);
+		size_t n = strcspn(s, seps);
+		if (n) {
+			char *w = xstrndup(s, n);
+			strvec_push(sv, w);
+			free(w);
+		}
+		s += n;
+	}
+}

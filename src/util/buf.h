@@ -83,6 +83,8 @@ void strvec_pushf(struct strvec *sv, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 void strvec_clear(struct strvec *sv);
 int strvec_contains(const struct strvec *sv, const char *s);
+/* Push the words of s, split at any of the characters in seps (runs of them count once). */
+void strvec_split(struct strvec *sv, const char *s, const char *seps);
 
 int str_starts(const char *s, const char *prefix);
 int str_ends(const char *s, const char *suffix);

@@ -1,0 +1,365 @@
+/*
+ * watch: one service watched through its cutover window (see watch.h).
+ */
+#include "running/watch.h"
+#include "util/mask.h"
+#include "util/num.h"
+#include "util/run.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <limits.h>
+#include <poll.h>
+#include <time.h>
+
+#define START_GRACE_S 60      /* for the container to be running/healthy */
+#define EVIDENCE_LINES 12
+
+/* "2026-11-24T04:02:02.123456789Z" (docker's timestamps) as epoch ms; 0 if not one. */
+static long long parse_ts(const char *s)
+{
+	struct tm tm;
+	char frac[16] = "";
+	memset(&tm, 0, sizeof(tm));
+	if (sscanf(s, "%d-%d-%dT%d:%d:%d.%15[0-9]", &tm.tm_year, &tm.tm_mon, &tm.tm_mday,
+		   &tm.tm_hour, &tm.tm_min, &tm.tm_sec, frac) < 6 || tm.tm_year < 2000)
+		return 0;
+	tm.tm_year -= 1900;
+	tm.tm_mon -= 1;
+	long long ms = (long long)timegm(&tm) * 1000;
+	for (int i = 0, scale = 100; i < 3 && frac[i]; i++, scale /= 10)
+		ms += (frac[i] - '0') * scale;
+	return ms;
+}
+
+
+void watch_init(struct watch *w, const struct plan_service *ps)
+{
+	memset(w, 0, sizeof(*w));
+	w->ps = ps;
+	w->server_port = 5432;
+	for (size_t k = 0; k < ps->nconns; k++)
+		if (ps->conns[k].port > 0) {
+			w->server_port = ps->conns[k].port;
+			break;
+		}
+}
+
+void watch_release(struct watch *w)
+{
+	strvec_clear(&w->evidence);
+	free(w->reason);
+	for (size_t i = 0; i < w->ntail; i++)
+		free(w->tail[i]);
+}
+
+static void tail_add(struct watch *w, const char *line)
+{
+	struct buf b = BUF_INIT;
+	mask_secrets(line, &b);
+	if (w->ntail == sizeof(w->tail) / sizeof(w->tail[0])) {
+		free(w->tail[0]);
+		memmove(w->tail, w->tail + 1, (w->ntail - 1) * sizeof(w->tail[0]));
+		w->ntail--;
+	}
+	w->tail[w->ntail++] = buf_detach(&b, NULL);
+}
+
+void watch_evidence(struct watch *w, const char *line)
+{
+	struct buf b = BUF_INIT;
+	mask_secrets(line, &b);
+	if (w->evidence.nr < EVIDENCE_LINES)
+		strvec_push(&w->evidence, b.buf);
+	buf_release(&b);
+}
+
+void watch_fail(struct watch *w, long long event_ms, const char *fmt, ...)
+{
+	va_list ap;
+	struct buf b = BUF_INIT;
+	if (w->reason)
+		return;
+	va_start(ap, fmt);
+	buf_vaddf(&b, fmt, ap);
+	va_end(ap);
+	w->reason = buf_detach(&b, NULL);
+	w->detect_ms = deploy_real_ms();
+	w->event_ms = event_ms ? event_ms : w->detect_ms;
+}
+
+struct line_ctx {
+	struct deploy_ctx *dc;
+	struct watch *w;
+};
+
+static void on_line(void *vctx, const char *line)
+{
+	struct line_ctx *lc = vctx;
+	const char *text = line;
+	long long ts = parse_ts(line);
+	const char *sp = strchr(line, ' ');
+	if (ts && sp)
+		text = sp + 1;
+	if (lc->dc->o->verbose) {
+		struct buf b = BUF_INIT;
+		mask_secrets(text, &b);
+		fprintf(stderr, "  | %s\n", b.buf);
+		buf_release(&b);
+	}
+	const char *pat = failpat_match(&lc->dc->pats, text);
+	tail_add(lc->w, text);
+	if (pat)
+		lc->w->matched = 1;
+	if (pat && !lc->w->reason) {
+		watch_fail(lc->w, ts, "log line matches /%s/", pat);
+		watch_evidence(lc->w, text);
+	} else if (pat) {
+		watch_evidence(lc->w, text);
+	}
+}
+
+/* Sessions as the superuser / as the role among the container's connections. */
+static void check_sessions(struct deploy_ctx *dc, struct watch *w, const struct container *ct)
+{
+	int *ports = NULL;
+	size_t nports = 0;
+	if (!dc->have_pg)
+		return;
+	if (w->role) {
+		PGresult *res = NULL;
+		struct diag sub = DIAG_INIT;
+		const char *p[1] = { w->role };
+		if (!pg_execp(&dc->pc, "SELECT count(*) FROM pg_stat_activity WHERE usename = $1", 1, p,
+			      "sessions of the role", &res, &sub)) {
+			int n = 0;
+			num_parse_int(PQgetvalue(res, 0, 0), 0, INT_MAX, &n);
+			if (n > w->role_sessions_max)
+				w->role_sessions_max = n;
+			if (w->role_limit > 0 && n > w->role_limit)
+				watch_fail(w, 0, "%d sessions as %s, over its connection limit %d", n, w->role,
+				     w->role_limit);
+		}
+		PQclear(res);
+		diag_release(&sub);
+	}
+	if (runtime_client_ports(ct, w->server_port, &ports, &nports) || !nports) {
+		free(ports);
+		return;
+	}
+	struct buf arr = BUF_INIT;
+	buf_addch(&arr, '{');
+	for (size_t i = 0; i < nports; i++)
+		buf_addf(&arr, "%s%d", i ? "," : "", ports[i]);
+	buf_addch(&arr, '}');
+	free(ports);
+	PGresult *res = NULL;
+	struct diag sub = DIAG_INIT;
+	const char *p[1] = { arr.buf };
+	if (!pg_execp(&dc->pc,
+		      "SELECT a.usename, coalesce(r.rolsuper, false), count(*) FROM pg_stat_activity a "
+		      "LEFT JOIN pg_roles r ON r.rolname = a.usename "
+		      "WHERE a.client_port = ANY($1::int[]) AND a.pid <> pg_backend_pid() GROUP BY 1, 2",
+		      1, p, "the service's sessions", &res, &sub)) {
+		for (int i = 0; i < PQntuples(res); i++) {
+			const char *user = PQgetvalue(res, i, 0);
+			int super = PQgetvalue(res, i, 1)[0] == 't';
+			int n = 0;
+			num_parse_int(PQgetvalue(res, i, 2), 0, INT_MAX, &n);
+			if (w->role && !strcmp(user, w->role) && n > w->own_role_sessions)
+				w->own_role_sessions = n;
+			if (super) {
+				w->own_super_sessions = n;
+				if (w->role)
+					watch_fail(w, 0, "%s still has %d session(s) as the superuser %s",
+					     w->ps->name, n, user);
+			}
+		}
+	}
+	PQclear(res);
+	diag_release(&sub);
+	buf_release(&arr);
+}
+
+/* The current containers of the service: inspect them all. */
+int deploy_containers(struct deploy_ctx *dc, const char *svc, struct container **out,
+			      size_t *n, struct diag *d)
+{
+	struct strvec ids = STRVEC_INIT;
+	*out = NULL;
+	*n = 0;
+	if (runtime_containers(&dc->rt, svc, &ids, d)) {
+		strvec_clear(&ids);
+		return -1;
+	}
+	if (ids.nr)
+		*out = xcalloc(ids.nr, sizeof(**out));
+	for (size_t i = 0; i < ids.nr; i++) {
+		struct diag sub = DIAG_INIT;
+		if (!runtime_inspect(&dc->rt, ids.v[i], &(*out)[*n], &sub))
+			(*n)++;
+		diag_release(&sub);
+	}
+	strvec_clear(&ids);
+	return 0;
+}
+
+static void describe_state(const struct container *ct, struct buf *out)
+{
+	buf_addf(out, "container %.12s: %s", ct->id, ct->status);
+	if (!ct->running)
+		buf_addf(out, ", exit code %d", ct->exit_code);
+	buf_addf(out, ", restarts %d", ct->restart_count);
+	if (ct->health[0])
+		buf_addf(out, ", health %s", ct->health);
+}
+
+#define MAX_STREAMS 8
+
+/*
+ * Watch a freshly recreated service: first until it runs (or is healthy
+ * when it has a healthcheck), then for window_s.  Returns 0 when it passed,
+ * -1 with w->reason set when it failed, 1 when interrupted.
+ */
+int watch_service(struct deploy_ctx *dc, struct watch *w, int window_s, int settle_ms)
+{
+	const char *svc = w->ps->name;
+	struct container *cts = NULL;
+	size_t ncts = 0;
+	struct logstream ls[MAX_STREAMS];
+	size_t nls = 0;
+	int base_restarts[MAX_STREAMS] = { 0 };
+	struct diag sub = DIAG_INIT;
+	struct line_ctx lc = { dc, w };
+	int migrator = w->ps->cls == CLASS_MIGRATOR;
+	int ret = -1;
+	long long start = run_now_ms(), window_end = 0, last_inspect = 0, last_pg = 0;
+	long long start_deadline = start + (long long)(START_GRACE_S + window_s) * 1000;
+
+	if (deploy_containers(dc, svc, &cts, &ncts, &sub) || !ncts) {
+		watch_fail(w, 0, "no container of %s after recreating it%s%s", svc, sub.set ? ": " : "",
+		     sub.msg.buf);
+		goto out;
+	}
+	for (size_t i = 0; i < ncts && nls < MAX_STREAMS; i++) {
+		base_restarts[nls] = cts[i].restart_count;
+		if (!logstream_start(&ls[nls], &dc->rt, cts[i].id, NULL, &sub))
+			nls++;
+	}
+	for (;;) {
+		long long now = run_now_ms();
+		for (size_t i = 0; i < nls; i++)
+			logstream_poll(&ls[i], i + 1 == nls ? 150 : 0, on_line, &lc);
+		if (!nls)
+			poll(NULL, 0, 150);
+		if (deploy_signalled(dc)) {
+			ret = 1;
+			goto out;
+		}
+		if (w->reason)
+			break;
+		now = run_now_ms();
+		if (now - last_inspect >= 400) {
+			last_inspect = now;
+			int all_up = 1, all_done = 1;
+			for (size_t i = 0; i < ncts; i++) {
+				struct container *ct = &cts[i];
+				if (runtime_inspect(&dc->rt, ct->id, ct, &sub)) {
+					watch_fail(w, 0, "cannot inspect container %.12s of %s (gone, or the Docker daemon does not answer): %s", ct->id, svc, sub.msg.buf);
+					break;
+				}
+				struct buf st = BUF_INIT;
+				describe_state(ct, &st);
+				if (i < MAX_STREAMS && ct->restart_count > base_restarts[i])
+					watch_fail(w, 0, "%s restarted (%s)", svc, st.buf);
+				else if (!ct->running && ct->exit_code != 0 && strcmp(ct->status, "created"))
+					watch_fail(w, parse_ts(ct->finished_at), "%s exited with code %d (%s)", svc,
+					     ct->exit_code, st.buf);
+				else if (!strcmp(ct->health, "unhealthy"))
+					watch_fail(w, 0, "%s is unhealthy (%s)", svc, st.buf);
+				else if (!ct->running && !strcmp(ct->status, "exited") && !migrator)
+					watch_fail(w, parse_ts(ct->finished_at), "%s exited during the window (%s)",
+					     svc, st.buf);
+				buf_release(&st);
+				if (!ct->running || (ct->health[0] && strcmp(ct->health, "healthy")))
+					all_up = 0;
+				if (!(!ct->running && !strcmp(ct->status, "exited") && ct->exit_code == 0))
+					all_done = 0;
+			}
+			if (w->reason)
+				break;
+			if (migrator && all_done) {
+				/* One-shot: drain the rest of its logs, then it got through. */
+				for (int k = 0; k < 10; k++)
+					for (size_t i = 0; i < nls; i++)
+						logstream_poll(&ls[i], 50, on_line, &lc);
+				if (w->reason)
+					break;
+				w->done_early = 1;
+				w->up_ms = deploy_real_ms();
+				ret = 0;
+				goto out;
+			}
+			if (!window_end && all_up) {
+				window_end = now + (long long)window_s * 1000;
+				w->up_ms = deploy_real_ms();
+			}
+			if (!window_end && now > start_deadline) {
+				watch_fail(w, 0, "%s did not become %s within %d s", svc,
+				     cts[0].health[0] ? "healthy" : "running", START_GRACE_S + window_s);
+				break;
+			}
+		}
+		if (dc->have_pg && window_end && now - last_pg >= 1000) {
+			last_pg = now;
+			for (size_t i = 0; i < ncts; i++)
+				check_sessions(dc, w, &cts[i]);
+			if (w->reason)
+				break;
+		}
+		if (window_end) {
+			long long left = window_end - now;
+			if (settle_ms && now - (window_end - (long long)window_s * 1000) >= settle_ms) {
+				ret = 0;
+				goto out;
+			}
+			if (left <= 0) {
+				ret = 0;
+				goto out;
+			}
+			if (w->role)
+				deploy_progress(dc, svc, "watching", "%2llds left  %s sessions: %d (limit %d)",
+					 (left + 999) / 1000, w->role, w->own_role_sessions, w->role_limit);
+			else
+				deploy_progress(dc, svc, "verifying", "%2llds", (left + 999) / 1000);
+		} else {
+			deploy_progress(dc, svc, "starting", "%llds", (now - start) / 1000);
+		}
+	}
+	ret = w->reason ? -1 : 0;
+out:
+	if (w->reason) {
+		/* The lines that explain an exit often arrive just after it: drain briefly. */
+		long long until = run_now_ms() + 700;
+		while (nls && run_now_ms() < until)
+			for (size_t i = 0; i < nls; i++)
+				logstream_poll(&ls[i], 50, on_line, &lc);
+		if (!w->matched)
+			for (size_t i = 0; i < w->ntail; i++)
+				watch_evidence(w, w->tail[i]);
+		for (size_t i = 0; i < ncts; i++) {
+			struct buf st = BUF_INIT;
+			describe_state(&cts[i], &st);
+			watch_evidence(w, st.buf);
+			buf_release(&st);
+		}
+	}
+	for (size_t i = 0; i < nls; i++)
+		logstream_stop(&ls[i]);
+	free(cts);
+	diag_release(&sub);
+	return ret;
+}
+
