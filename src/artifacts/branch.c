@@ -134,7 +134,7 @@ int branch_run(const struct branch_stack *s, const struct branch_opts *o, struct
 	struct rewrite rw = REWRITE_INIT;
 	struct secrets *sec = NULL;
 	struct strvec paths = STRVEC_INIT, changed = STRVEC_INIT, seen = STRVEC_INIT,
-		      envvars = STRVEC_INIT;
+		      envvars = STRVEC_INIT, dbv = STRVEC_INIT;
 	struct buf *datas = NULL, text = BUF_INIT, runbook = BUF_INIT, msg = BUF_INIT;
 	size_t *lens = NULL, nfiles = 0, cap;
 	struct arena a = ARENA_INIT;
@@ -184,7 +184,8 @@ int branch_run(const struct branch_stack *s, const struct branch_opts *o, struct
 		goto cleanup;
 	}
 
-	cap = rw.nfiles + BRANCH_MAX_DATABASES + 2;
+	rolesql_databases(plan, &dbv);
+	cap = rw.nfiles + dbv.nr + 2;
 	datas = xcalloc(cap, sizeof(*datas));
 	lens = xcalloc(cap, sizeof(*lens));
 
@@ -292,12 +293,8 @@ int branch_run(const struct branch_stack *s, const struct branch_opts *o, struct
 
 	/* The artifacts. */
 	tdir = template_dir(o->environ);
-	const char *dbs[BRANCH_MAX_DATABASES];
-	size_t ndb = rolesql_databases(plan, dbs, BRANCH_MAX_DATABASES);
-	if (ndb > BRANCH_MAX_DATABASES) {
-		diag_err(d, "the plan touches %zu databases; dsnflip handles at most %d", ndb, BRANCH_MAX_DATABASES);
-		goto cleanup;
-	}
+	size_t ndb = dbv.nr;
+	char **dbs = dbv.v;
 	for (size_t i = 0; i < ndb; i++) {
 		char *file = branch_sql_name(dbs[i]), *rel = xstrfmt("%s%s/%s.sql", prefix, BRANCH_SQL_DIR, file);
 		free(file);
@@ -379,6 +376,7 @@ cleanup:
 	buf_release(&msg);
 	strvec_clear(&paths);
 	strvec_clear(&changed);
+	strvec_clear(&dbv);
 	strvec_clear(&seen);
 	secrets_free(sec);
 	rewrite_release(&rw);

@@ -13,6 +13,7 @@
 #include "plan/plan.h"
 #include "artifacts/sqlquote.h"
 #include "artifacts/template.h"
+#include "util/strmap.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,19 +21,19 @@
 
 #define NAME_MAX_BYTES 63 /* NAMEDATALEN - 1: PostgreSQL truncates longer names */
 
-size_t rolesql_databases(const struct plan *plan, const char **out, size_t max)
+size_t rolesql_databases(const struct plan *plan, struct strvec *out)
 {
-	size_t n = 0;
+	struct strmap seen = STRMAP_INIT;
 	for (size_t i = 0; i < plan->nroles; i++)
 		for (size_t k = 0; k < plan->roles[i].ndatabases; k++) {
 			const char *db = plan->roles[i].databases[k];
-			size_t j;
-			for (j = 0; j < n && strcmp(out[j], db); j++)
-				;
-			if (j == n && n < max)
-				out[n++] = db;
+			if (strmap_get(&seen, db))
+				continue;
+			strmap_put(&seen, db, (void *)db);
+			strvec_push(out, db);
 		}
-	return n;
+	strmap_clear(&seen);
+	return out->nr;
 }
 
 static int role_in_db(const struct plan_role *r, const char *db)

@@ -65,8 +65,9 @@ struct rolesql_parts {
 	char *file;           /* the whole sql/dsnflip/<database>.sql */
 };
 
-/* The databases the plan touches, in plan order (pointers into the plan). */
-size_t rolesql_databases(const struct plan *plan, const char **out, size_t max);
+/* Append every database the plan touches to out, once each, in plan order; returns out->nr.
+ * There is no cap: each of them gets its SQL. */
+size_t rolesql_databases(const struct plan *plan, struct strvec *out);
 /* Render the SQL file for one database into out (default options). */
 int rolesql_render(const struct plan *plan, const struct config *cfg, const char *database,
 		   const char *templates_dir, struct buf *out, struct diag *d);

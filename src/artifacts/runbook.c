@@ -366,9 +366,10 @@ static void add_services(struct tvars *v, const struct plan *plan, const struct 
 
 static void add_server_steps(struct tvars *v, const struct plan *plan)
 {
-	const char *dbs[BRANCH_MAX_DATABASES];
-	size_t n = rolesql_databases(plan, dbs, BRANCH_MAX_DATABASES);
-	for (size_t i = 0; i < n && i < BRANCH_MAX_DATABASES; i++) {
+	struct strvec dbv = STRVEC_INIT;
+	size_t n = rolesql_databases(plan, &dbv);
+	char **dbs = dbv.v;
+	for (size_t i = 0; i < n; i++) {
 		struct server_ref sv;
 		struct buf cmd = BUF_INIT, args = BUF_INIT;
 		char *file = branch_sql_name(dbs[i]);
@@ -383,6 +384,7 @@ static void add_server_steps(struct tvars *v, const struct plan *plan)
 		buf_release(&args);
 		free(file);
 	}
+	strvec_clear(&dbv);
 	for (size_t i = 0; i < plan->nroles; i++) {
 		const struct plan_role *r = &plan->roles[i];
 		struct server_ref sv;
@@ -445,15 +447,17 @@ int branch_runbook(const struct branch_doc *doc, const char *templates_dir, stru
 		buf_addf(&changed, "%s", changed.len ? " " : "");
 		sh_add(&changed, doc->changed->v[i]);
 	}
-	const char *dbs[BRANCH_MAX_DATABASES];
-	size_t ndb = rolesql_databases(plan, dbs, BRANCH_MAX_DATABASES);
-	for (size_t i = 0; i < ndb && i < BRANCH_MAX_DATABASES; i++) {
+	struct strvec dbv = STRVEC_INIT;
+	size_t ndb = rolesql_databases(plan, &dbv);
+	char **dbs = dbv.v;
+	for (size_t i = 0; i < ndb; i++) {
 		struct tvars *row = tvars_add_row(v, "files");
 		char *file = branch_sql_name(dbs[i]);
 		tvars_setf(row, "path", "%s/%s.sql", BRANCH_SQL_DIR, file);
 		tvars_setf(row, "what", "the role SQL for database %s (step 1)", dbs[i]);
 		free(file);
 	}
+	strvec_clear(&dbv);
 	struct tvars *row = tvars_add_row(v, "files");
 	tvars_set(row, "path", BRANCH_RUNBOOK_PATH);
 	tvars_set(row, "what", "this runbook");

@@ -14,7 +14,6 @@
 #define BRANCH_SQL_DIR "sql/dsnflip"
 #define BRANCH_RUNBOOK_PATH "docs/dsnflip-runbook.md"
 /* The databases one plan may touch (more is an error, never a silent cut). */
-#define BRANCH_MAX_DATABASES 256
 
 /* The runbook's and commit message's text. */
 struct branch_doc {

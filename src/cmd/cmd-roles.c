@@ -71,7 +71,7 @@ static int roles_sql(struct cli *cli, const struct rolesql_opts *ro)
 	struct diag d = DIAG_INIT;
 	struct session s;
 	struct buf out = BUF_INIT;
-	const char *dbs[PLAN_MAX_DATABASES];
+	struct strvec dbs = STRVEC_INIT;
 	char *tdir = NULL;
 	int code = EXIT_OK;
 
@@ -86,16 +86,16 @@ static int roles_sql(struct cli *cli, const struct rolesql_opts *ro)
 	if (session_open(cli, &s, &d))
 		return cli_fail(&d);
 	tdir = template_dir(cli->environ);
-	size_t n = rolesql_databases(s.plan, dbs, sizeof(dbs) / sizeof(dbs[0]));
-	if (cli->args.nr == 2) {
-		dbs[0] = cli->args.v[1];
-		n = 1;
-	}
+	if (cli->args.nr == 2)
+		strvec_push(&dbs, cli->args.v[1]);
+	else
+		rolesql_databases(s.plan, &dbs);
+	size_t n = dbs.nr;
 	if (!n)
 		diag_err(&d, "the plan has no role to create (no service flips or is held)");
 	for (size_t i = 0; i < n && !d.set; i++) {
 		struct rolesql_parts p;
-		if (rolesql_build(s.plan, s.config, dbs[i], tdir, ro, &p, &d))
+		if (rolesql_build(s.plan, s.config, dbs.v[i], tdir, ro, &p, &d))
 			break;
 		if (i)
 			buf_addch(&out, '\n');
@@ -107,6 +107,7 @@ static int roles_sql(struct cli *cli, const struct rolesql_opts *ro)
 	else
 		fwrite(out.buf, 1, out.len, stdout);
 	free(tdir);
+	strvec_clear(&dbs);
 	buf_release(&out);
 	session_close(&s);
 	return code;

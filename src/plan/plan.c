@@ -712,24 +712,6 @@ static void kept_objects(struct plan *plan, const struct live_facts *live)
 	buf_release(&list);
 }
 
-/* No limit drops data silently: more databases than PLAN_MAX_DATABASES is an error. */
-static int check_databases(struct plan *plan, struct diag *d)
-{
-	struct strmap seen = STRMAP_INIT;
-	size_t n = 0;
-	for (size_t i = 0; i < plan->nroles; i++)
-		for (size_t k = 0; k < plan->roles[i].ndatabases; k++)
-			if (!strmap_get(&seen, plan->roles[i].databases[k])) {
-				strmap_put(&seen, plan->roles[i].databases[k], plan);
-				n++;
-			}
-	strmap_clear(&seen);
-	if (n > PLAN_MAX_DATABASES)
-		return diag_err(d, "the stack connects to %zu databases; dsnflip plans at most %d "
-				"at once (split the stack with -f or --profile)", n, PLAN_MAX_DATABASES);
-	return 0;
-}
-
 int plan_build(const struct compose_project *p, const struct config *cfg,
 	       const struct live_facts *live, const struct plan_opts *opts,
 	       struct plan **out, struct diag *d)
@@ -776,10 +758,6 @@ int plan_build(const struct compose_project *p, const struct config *cfg,
 				  "dsnflip.yml or --assume %s=CLASS", ps->name, ps->reason, ps->name);
 	}
 	assign_roles(plan, cfg);
-	if (check_databases(plan, d)) {
-		plan_free(plan);
-		return -1;
-	}
 	guard_live_roles(plan, cfg, live);
 	kept_objects(plan, live);
 	budget(plan, cfg, live);

@@ -1267,11 +1267,9 @@ int roles_run(struct pgconn *admin, const struct plan *plan, const struct config
 	      struct secrets *sec, const char *templates_dir, const struct roles_opts *o,
 	      struct roles_result *out, struct diag *d)
 {
-	size_t max = 0;
-	for (size_t i = 0; i < plan->nroles; i++)
-		max += plan->roles[i].ndatabases;
-	const char **dbs = xcalloc(max + 1, sizeof(*dbs));
-	size_t n = rolesql_databases(plan, dbs, max);
+	struct strvec dbv = STRVEC_INIT;
+	size_t n = rolesql_databases(plan, &dbv);
+	char **dbs = dbv.v;
 	struct ctx c = { admin, plan, cfg, sec, templates_dir, o, o->sql, out, 0 };
 
 	if (c.sql.lock_timeout_ms <= 0)
@@ -1302,7 +1300,7 @@ int roles_run(struct pgconn *admin, const struct plan *plan, const struct config
 done:
 	/* Closing the session releases the lock. */
 	pgconn_close(&lock);
-	free(dbs);
+	strvec_clear(&dbv);
 	return ret;
 }
 
