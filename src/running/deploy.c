@@ -185,7 +185,10 @@ int deploy_open(struct deploy_ctx *dc, const struct deploy_opts *o, const struct
 		strvec_push(&dc->rt.profiles, o->profiles[i]);
 	{
 		struct diag sub = DIAG_INIT;
-		r = runtime_detect(&dc->rt, o->compose_cmd, o->environ, &sub);
+		const struct driver_ops *ops = driver_select(NULL, d);
+		if (!ops)
+			return -1;
+		r = driver_open(&dc->rt, ops, o->compose_cmd, o->environ, &sub);
 		if (r && (flags & DEPLOY_NEED_COMPOSE)) {
 			diag_fail(d, "%s", sub.msg.buf);
 			diag_release(&sub);
@@ -281,7 +284,7 @@ static int rollback_one(struct deploy_ctx *dc, const struct plan_service *ps,
 	if (journal_step(dc->j, js, JS_UNCHANGED, "rollback-recreate", d))
 		return -1;
 	deploy_progress(dc, ps->name, "rolling back", "recreating on the old DSN");
-	if (runtime_recreate(&dc->rt, ps->name, RECREATE_MS, d))
+	if (driver_restore(&dc->rt, ps->name, RECREATE_MS, d))
 		return -1;
 	if (journal_step(dc->j, js, JS_UNCHANGED, "rollback-verify", d))
 		return -1;
@@ -333,13 +336,13 @@ static int flip_one(struct deploy_ctx *dc, const struct plan_service *ps, size_t
 		return -1;
 	if (journal_step(dc->j, js, JS_UNCHANGED, "recreate", d))
 		return -1;
-	deploy_progress(dc, ps->name, "recreating", "docker compose up -d --no-deps --force-recreate");
+	deploy_progress(dc, ps->name, "recreating", "through the %s driver", dc->rt.ops->name);
 	struct diag up = DIAG_INIT;
 	long long t_up = run_now_ms();
 	watch_init(&w, ps);
 	w.role = rname;
 	w.role_limit = role ? role->connection_limit : 0;
-	if (runtime_recreate(&dc->rt, ps->name, RECREATE_MS, &up)) {
+	if (driver_switch(&dc->rt, ps->name, RECREATE_MS, &up)) {
 		watch_fail(&w, 0, "recreating failed");
 		struct buf tmp = BUF_INIT;
 		mask_secrets(up.msg.buf, &tmp);
@@ -577,8 +580,13 @@ int deploy_run(struct deploy_ctx *dc, struct diag *err)
 	}
 	if (journal_save(dc->j, &d))
 		goto out;
-	deploy_say(dc, "deploying %zu service(s) with %s %s, window %d s", ntodo,
-	    dc->rt.v2 ? "compose v2" : "compose v1", dc->rt.version, dc->window_s);
+	{
+		struct buf how = BUF_INIT;
+		driver_describe(&dc->rt, &how);
+		deploy_say(dc, "deploying %zu service(s) with %s, window %d s", ntodo, how.buf,
+			   dc->window_s);
+		buf_release(&how);
+	}
 	for (size_t i = 0; i < ntodo; i++) {
 		if (deploy_signalled(dc)) {
 			diag_fail(&d, "interrupted before %s; nothing in flight", todo[i]->name);

@@ -27,7 +27,7 @@
 #include "running/journal.h"
 #include "running/override.h"
 #include "server/pgconn.h"
-#include "running/runtime.h"
+#include "running/driver.h"
 
 struct secrets;
 
