@@ -196,6 +196,23 @@ int deploy_open(struct deploy_ctx *dc, const struct deploy_opts *o, const struct
 		}
 		diag_release(&sub);
 	}
+	{
+		struct diag sub = DIAG_INIT;
+		if (!runtime_swarm_services(&dc->rt, &dc->swarm_services, &sub) &&
+		    dc->swarm_services.nr && (flags & DEPLOY_NEED_COMPOSE)) {
+			struct buf names = BUF_INIT;
+			for (size_t i = 0; i < dc->swarm_services.nr; i++)
+				buf_addf(&names, "%s%s", i ? ", " : "", dc->swarm_services.v[i]);
+			diag_fail(d, "project %s runs as a Docker Swarm stack (services %s): the compose "
+				     "driver would start second copies beside Swarm's tasks, and this build has "
+				     "no swarm driver; nothing was changed",
+				  project, names.buf);
+			buf_release(&names);
+			diag_release(&sub);
+			return -1;
+		}
+		diag_release(&sub);
+	}
 	/* Every role password the project has goes to compose children: the override
 	 * (and a merged branch) reference them. */
 	for (size_t i = 0; i < dc->s.plan->nroles; i++) {
@@ -227,6 +244,7 @@ void deploy_close(struct deploy_ctx *dc)
 	failpat_release(&dc->pats);
 	strvec_clear(&dc->merged);
 	strvec_clear(&dc->merged_roles);
+	strvec_clear(&dc->swarm_services);
 	free(dc->dir);
 	free(dc->override_path);
 	memset(dc, 0, sizeof(*dc));

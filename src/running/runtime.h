@@ -61,6 +61,13 @@ void runtime_setenv(struct runtime *rt, const char *key, const char *value);
 /* Use the override file (NULL: none) on every later compose command. */
 void runtime_set_override(struct runtime *rt, const char *path);
 
+/*
+ * The Swarm services of the stack called rt->project (labelled
+ * com.docker.stack.namespace=<project>) into *names, when the engine is a
+ * swarm manager; none otherwise.  -1 with d when docker does not answer.
+ */
+int runtime_swarm_services(struct runtime *rt, struct strvec *names, struct diag *d);
+
 /* `compose config -q`: the files and the override load. */
 int runtime_check_config(struct runtime *rt, struct diag *d);
 /* `compose up -d --no-deps --force-recreate SERVICE`. */

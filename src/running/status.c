@@ -126,6 +126,10 @@ int status_run(struct deploy_ctx *dc)
 			buf_addf(&text, " (%s)", how.buf);
 		buf_release(&how);
 	}
+	if (dc->swarm_services.nr)
+		buf_addf(&text, "; it runs as a Docker Swarm stack (%zu service(s)): the compose driver "
+			 "sees none of its tasks, so RUNNING and CONNECTS AS below are not Swarm's",
+			 dc->swarm_services.nr);
 	if (dc->j->updated)
 		buf_addf(&text, "; journal: %s at %s", dc->j->operation ? dc->j->operation : "deploy",
 			 dc->j->updated);
@@ -231,6 +235,7 @@ int status_run(struct deploy_ctx *dc)
 	json_object_set_new(root, "services", svcs);
 	json_object_set_new(root, "roles", roles);
 	json_object_set_new(root, "superuser_connections", json_integer(superuser_connections));
+	json_object_set_new(root, "swarm_stack", json_boolean(dc->swarm_services.nr > 0));
 	if (dc->s.format == FORMAT_JSON) {
 		char *s = json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
 		printf("%s\n", s);
