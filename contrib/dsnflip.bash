@@ -15,8 +15,8 @@ _dsnflip()
 	local cur prev cmd i
 	cur=${COMP_WORDS[COMP_CWORD]}
 	prev=${COMP_WORDS[COMP_CWORD - 1]}
-	local globals="-C -f -p --env-file --profile --config --db --offline -q -v --help"
-	local commands="plan config branch roles deploy rollback status lint help"
+	local globals="-C -f -p --env-file --profile --config --db --offline --no-engine -q -v --help"
+	local commands="plan config branch roles deploy rollback status observe finish lint help"
 
 	case $prev in
 	-C) COMPREPLY=($(compgen -d -- "$cur")); return ;;
@@ -55,6 +55,8 @@ _dsnflip()
 	roles) COMPREPLY=($(compgen -W "sql check apply --format --lock-timeout $globals" -- "$cur")) ;;
 	deploy) COMPREPLY=($(compgen -W "--window --resume --compose-cmd $(_dsnflip_services)" -- "$cur")) ;;
 	rollback) COMPREPLY=($(compgen -W "--all $(_dsnflip_services)" -- "$cur")) ;;
+	observe) COMPREPLY=($(compgen -W "--window --restart --cleanup --write-config --format --compose-cmd $(_dsnflip_services)" -- "$cur")) ;;
+	finish) COMPREPLY=($(compgen -W "--window --format $globals" -- "$cur")) ;;
 	lint) COMPREPLY=($(compgen -W "--format --fail-on --base $globals" -- "$cur")) ;;
 	help) COMPREPLY=($(compgen -W "$commands" -- "$cur")) ;;
 	esac

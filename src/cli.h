@@ -22,6 +22,7 @@ struct cli {
 	const char *config;       /* --config */
 	const char *db;           /* --db */
 	int offline;              /* --offline: never read the server, even when derivable */
+	int no_engine;            /* --no-engine: never read images on the Docker engine */
 	const char *format;       /* --format */
 	int quiet, verbose;
 	struct strvec assume;     /* --assume SERVICE=CLASS */
@@ -33,6 +34,9 @@ struct cli {
 	int all;                  /* rollback --all */
 	const char *compose_cmd;  /* deploy --compose-cmd */
 	const char *lock_timeout; /* roles --lock-timeout */
+	int restart;              /* observe --restart */
+	int cleanup;              /* observe --cleanup */
+	int write_config;         /* observe --write-config */
 	const char *fail_on;      /* lint --fail-on */
 	struct strvec args;       /* positional arguments after the command */
 	const char *command;
@@ -45,7 +49,8 @@ enum {
 	CLI_OPT_FORMAT = 1u << 0, CLI_OPT_ASSUME = 1u << 1, CLI_OPT_NAME = 1u << 2,
 	CLI_OPT_BASE = 1u << 3, CLI_OPT_FORCE = 1u << 4, CLI_OPT_WINDOW = 1u << 5,
 	CLI_OPT_RESUME = 1u << 6, CLI_OPT_ALL = 1u << 7, CLI_OPT_COMPOSE_CMD = 1u << 8,
-	CLI_OPT_LOCK_TIMEOUT = 1u << 9, CLI_OPT_FAIL_ON = 1u << 10,
+	CLI_OPT_LOCK_TIMEOUT = 1u << 9, CLI_OPT_FAIL_ON = 1u << 10, CLI_OPT_RESTART = 1u << 11,
+	CLI_OPT_CLEANUP = 1u << 12, CLI_OPT_WRITE_CONFIG = 1u << 13,
 };
 
 /* Reject command options the command does not take (allowed: CLI_OPT_* mask). */
@@ -68,6 +73,8 @@ int cmd_branch(struct cli *cli);
 int cmd_deploy(struct cli *cli);
 int cmd_rollback(struct cli *cli);
 int cmd_status(struct cli *cli);
+int cmd_observe(struct cli *cli);
+int cmd_finish(struct cli *cli);
 int cmd_lint(struct cli *cli);
 
 #endif

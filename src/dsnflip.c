@@ -37,6 +37,13 @@ static const struct command commands[] = {
 	  "(default dsnflip/off-superuser); never touches the work tree, the index or HEAD" },
 	{ "roles", cmd_roles, "roles sql [DATABASE] | roles check | roles apply [--format text|json] [--lock-timeout 2s]",
 	  "the role SQL per database; check it on the server (rolled back); apply it" },
+	{ "observe", cmd_observe,
+	  "observe [SERVICE...] [--window 10m] [--restart] [--cleanup] [--write-config] [--format text|json]",
+	  "watch what held services do on the server (DDL, writes, reads) and class them; "
+	  "removes everything it installed" },
+	{ "finish", cmd_finish, "finish [--window 10s] [--format text|json]",
+	  "prove no service uses the superuser any more, then rotate its password (SCRAM verifier, "
+	  "proved by a new connection); budget re-check; pg_hba.conf suggestion" },
 	{ "lint", cmd_lint, "lint [--format text|json|sarif|github] [--fail-on error|warning|note] [--base REV]",
 	  "check the stack offline for what puts it (back) on the superuser; for CI and code review" },
 	{ "help", cmd_help, "help [COMMAND]", "show usage" },
@@ -54,7 +61,8 @@ static const char global_usage[] =
 	"  --profile NAME      activate a profile (repeatable)\n"
 	"  --config FILE       dsnflip.yml (default DIR/dsnflip.yml when present)\n"
 	"  --db CONNINFO       the admin connection (libpq URI or key=value)\n"
-	"  --offline           never read the server (no --db, no connection derived from the stack)\n"
+	"  --offline           never read the server nor the images (no --db, nothing derived)\n"
+	"  --no-engine         never read images on the Docker engine\n"
 	"  -q, -v              quieter, more verbose\n"
 	"\n"
 	"commands:\n";
@@ -87,7 +95,7 @@ int cli_check_options(const struct cli *cli, unsigned allowed, struct diag *d)
 {
 	static const char *const names[] = { "--format", "--assume", "--name", "--base", "--force",
 					     "--window", "--resume", "--all", "--compose-cmd",
-					     "--lock-timeout", "--fail-on" };
+					     "--lock-timeout", "--fail-on", "--restart", "--cleanup", "--write-config" };
 	for (unsigned i = 0; i < sizeof(names) / sizeof(names[0]); i++)
 		if ((cli->seen & (1u << i)) && !(allowed & (1u << i)))
 			return diag_err(d, "'%s' does not take %s", cli->command, names[i]);
@@ -198,9 +206,20 @@ static int parse_args(int argc, char **argv, struct cli *cli)
 			cli->seen |= CLI_OPT_LOCK_TIMEOUT;
 		} else if (!strcmp(a, "--offline")) {
 			cli->offline = 1;
+		} else if (!strcmp(a, "--no-engine")) {
+			cli->no_engine = 1;
 		} else if (!strcmp(a, "--force")) {
 			cli->force = 1;
 			cli->seen |= CLI_OPT_FORCE;
+		} else if (!strcmp(a, "--restart")) {
+			cli->restart = 1;
+			cli->seen |= CLI_OPT_RESTART;
+		} else if (!strcmp(a, "--cleanup")) {
+			cli->cleanup = 1;
+			cli->seen |= CLI_OPT_CLEANUP;
+		} else if (!strcmp(a, "--write-config")) {
+			cli->write_config = 1;
+			cli->seen |= CLI_OPT_WRITE_CONFIG;
 		} else if (!strcmp(a, "--resume")) {
 			cli->resume = 1;
 			cli->seen |= CLI_OPT_RESUME;

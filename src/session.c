@@ -10,6 +10,7 @@
 #include "server/pgconn.h"
 #include "plan/admin.h"
 #include "running/deploy.h"
+#include "running/image.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -127,6 +128,7 @@ void cli_compose_opts(const struct cli *cli, struct compose_opts *co)
 	co->profiles = (const char *const *)cli->profiles.v;
 	co->nprofiles = cli->profiles.nr;
 	co->environ = cli->environ;
+	co->config_path = cli->config;
 }
 
 int session_open(const struct cli *cli, struct session *s, struct diag *d)
@@ -139,6 +141,7 @@ int session_open_with(const struct cli *cli, const struct session_opts *so, stru
 {
 	struct compose_opts co = COMPOSE_OPTS_INIT;
 	struct plan_opts po = { 0 };
+	struct image_engine *images = NULL;
 	static const struct session_opts defaults = { 0 };
 
 	if (!so)
@@ -179,14 +182,22 @@ int session_open_with(const struct cli *cli, const struct session_opts *so, stru
 	struct git_tracker tracker = { s->project->dir, NULL, 0 };
 	po.tracked = git_tracked;
 	po.tracked_ctx = &tracker;
+	/* Images are read only where they live: not offline, not with --no-engine.
+	 * The engine's temporary containers go when the plans are built. */
+	if (!cli->offline && !cli->no_engine && !so->offline) {
+		images = image_engine_new(cli->environ);
+		po.images = image_engine_source(images);
+	}
 	if (plan_build(s->project, s->config, NULL, &po, &s->plan, d) ||
 	    (!so->offline && go_live(cli, s, &po, d))) {
 		gitrepo_free(tracker.repo);
 		goto fail;
 	}
 	gitrepo_free(tracker.repo);
+	image_engine_free(images);
 	return 0;
 fail:
+	image_engine_free(images);
 	session_close(s);
 	return -1;
 }

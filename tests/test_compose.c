@@ -228,6 +228,7 @@ static void test_origin_from_extends_base(void **state)
 	    "    extends: {file: base/common.yml, service: base}\n"
 	    "    environment:\n"
 	    "      LOCAL: here\n");
+	put(fx, "base/ctx/Dockerfile", "FROM python:3.12\n");
 	put(fx, "base/common.yml",
 	    "services:\n"
 	    "  base:\n"
@@ -448,6 +449,7 @@ static void test_subdir_file(void **state)
 	struct fx *fx = *state;
 	/* -f sub/x.yml: the project directory is sub (compose v2's working dir). */
 	put(fx, "sub/x.yml", "services:\n  api:\n    image: acme/api:${TAG}\n    build: .\n");
+	put(fx, "sub/Dockerfile", "FROM python:3.12\n");
 	put(fx, "sub/.env", "TAG=sub\n");
 	put(fx, ".env", "TAG=top\n");
 	const char *files[] = { "sub/x.yml" };
@@ -654,9 +656,62 @@ static void test_loader_errors(void **state)
 	load_err(fx, "project directory '/nonexistent/dsnflip' does not exist");
 }
 
+/*
+ * Containment: a file the stack names that resolves outside the repository
+ * (or the project directory) is refused at its reference, unless
+ * dsnflip.yml's allow_paths lists it; a symlink is judged by its target.
+ */
+static void test_outside_refused_unless_allowed(void **state)
+{
+	struct fx *fx = *state;
+	char *proj = xstrfmt("%s/proj", fx->dir), *shared = xstrfmt("%s/shared/db.env", fx->dir);
+	put(fx, "shared/db.env", "DB_HOST=db\n");
+	put(fx, "proj/.git/HEAD", "ref: refs/heads/main\n");
+	put(fx, "proj/compose.yml", "services:\n  api:\n    image: a\n    env_file: ../shared/db.env\n");
+	fx->o.dir = proj;
+	char *want = xstrfmt("compose.yml:4:15: services.api.env_file: '%s' resolves outside the "
+			     "repository: not read; list it under allow_paths in dsnflip.yml to allow it",
+			     shared);
+	load_err(fx, want);
+	free(want);
+	/* allowed by dsnflip.yml, relative to its own directory */
+	put(fx, "proj/dsnflip.yml", "allow_paths: [../shared]\n");
+	load_ok(fx);
+	assert_string_equal(env(fx, "api", "DB_HOST")->value, "db");
+	/* a symlink inside the repository pointing out of it */
+	put(fx, "proj/dsnflip.yml", "headroom: 2\n");
+	put(fx, "proj/compose.yml", "services:\n  api:\n    image: a\n    env_file: db.env\n");
+	char *link = xstrfmt("%s/db.env", proj);
+	assert_int_equal(symlink(shared, link), 0);
+	load_err(fx, "compose.yml:4:15: services.api.env_file: 'db.env' resolves outside the "
+		 "repository: not read; list it under allow_paths in dsnflip.yml to allow it");
+	/* --env-file names a file the operator chose: read */
+	put(fx, "proj/compose.yml", "services:\n  api:\n    image: a\n    environment: [\"X=${DB_HOST}\"]\n");
+	const char *ef[] = { shared };
+	fx->o.env_files = ef;
+	fx->o.nenv_files = 1;
+	load_ok(fx);
+	assert_string_equal(env(fx, "api", "X")->value, "db");
+	fx->o.nenv_files = 0;
+	/* no repository: the project directory is the bound */
+	char *git = xstrfmt("rm -rf '%s/.git'", proj);
+	assert_int_equal(system(git), 0);
+	put(fx, "proj/compose.yml", "include: [../shared/x.yml]\nservices: {}\n");
+	put(fx, "shared/x.yml", "services:\n  b:\n    image: b\n");
+	want = xstrfmt("compose.yml:1:11: include[0]: '%s/shared/x.yml' resolves outside the project "
+		       "directory: not read; list it under allow_paths in dsnflip.yml to allow it", fx->dir);
+	load_err(fx, want);
+	free(want);
+	free(git);
+	free(link);
+	free(proj);
+	free(shared);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_outside_refused_unless_allowed, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_origins, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_origin_from_extends_base, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_command_replaced, setup, teardown),

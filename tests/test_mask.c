@@ -23,7 +23,62 @@ static const char *const cases[][2] = {
 	{ "DB_PASSWORD: topsecret", "DB_PASSWORD: ****" },
 	{ "no secrets here: https://example.org/a", "no secrets here: https://example.org/a" },
 	{ "\"postgresql://postgres:pw@db/app", "\"postgresql://postgres:****@db/app" },
+	/* DSNs that do not parse are masked all the same */
+	{ "postgres://u:s3cr%zzet@db:5432/app", "postgres://u:****@db:5432/app" },
+	{ "postgres://u:s3cret@db:54x/app", "postgres://u:****@db:54x/app" },
+	{ "postgres://u:pa?ss@db/app", "postgres://u:****@db/app" },
+	{ "postgres://u:pa/ss#x@db/app", "postgres://u:****@db/app" },
+	/* other schemes' userinfo */
+	{ "redis://:r3dispw@cache:6379/0", "redis://:****@cache:6379/0" },
+	{ "amqp://guest:rabbitpw@mq:5672/", "amqp://guest:****@mq:5672/" },
+	{ "ecto://app:ectopw@db/app", "ecto://app:****@db/app" },
+	{ "db+postgresql://app:celerypw@db/app", "db+postgresql://app:****@db/app" },
+	/* a port and a path holding '@' is not a password */
+	{ "https://host:8443/user@example", "https://host:8443/user@example" },
+	/* secret-looking names before = or : */
+	{ "sh -c 'PGPASSWORD=hunter2 psql -h db'", "sh -c 'PGPASSWORD=**** psql -h db'" },
+	{ "DB_PASS=abc ./run", "DB_PASS=**** ./run" },
+	{ "POSTGRES_PW: pw1234", "POSTGRES_PW: ****" },
+	{ "APP_SECRET=s,API_TOKEN=t", "APP_SECRET=****,API_TOKEN=****" },
+	{ "STRIPE_API_KEY=sk_live_1", "STRIPE_API_KEY=****" },
+	{ "pg_dump --password=pw1 x", "pg_dump --password=**** x" },
+	{ "mysql --password pw2 -h x", "mysql --password **** -h x" },
+	{ "{\"password\": \"jsonpw\"}", "{\"password\": \"****\"}" },
+	{ "PWD=/srv/app OLDPWD=/", "PWD=/srv/app OLDPWD=/" },
+	{ "POSTGRES_HOST_AUTH_METHOD=trust", "POSTGRES_HOST_AUTH_METHOD=trust" },
+	{ "SORT_KEY=name KEY=v", "SORT_KEY=**** KEY=v" },
+	{ "mypassword=x", "mypassword=****" },
+	{ "the password is fine", "the password is fine" },
+	{ "redis-server --requirepass difyai123456", "redis-server --requirepass ****" },
 };
+
+static void test_env_value(void **state)
+{
+	struct buf b = BUF_INIT;
+	(void)state;
+	static const char *const secret[] = { "DB_PASS", "POSTGRES_PW", "APP_SECRET", "GH_TOKEN",
+		"POSTGRES_PASSWORD", "db_password", "AWS_SECRET_ACCESS_KEY", "API_KEY", "PG_PWD",
+		"SMTP_CREDENTIALS", NULL };
+	for (const char *const *k = secret; *k; k++) {
+		buf_reset(&b);
+		mask_env_value(*k, "plainvalue", &b);
+		assert_string_equal(b.buf, "****");
+	}
+	static const char *const plain[] = { "PWD", "POSTGRES_USER", "PASSAGE", "KEYS",
+		"POSTGRES_HOST_AUTH_METHOD", "COMPASS_URL", NULL };
+	for (const char *const *k = plain; *k; k++) {
+		buf_reset(&b);
+		mask_env_value(*k, "plainvalue", &b);
+		assert_string_equal(b.buf, "plainvalue");
+	}
+	buf_reset(&b);
+	mask_env_value("DATABASE_URL", "postgres://u:p%zz@db/x", &b);
+	assert_string_equal(b.buf, "postgres://u:****@db/x");
+	buf_reset(&b);
+	mask_env_value("DB_PASSWORD", "", &b);
+	assert_string_equal(b.buf, "");
+	buf_release(&b);
+}
 
 static void test_cases(void **state)
 {
@@ -50,6 +105,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_cases),
 		cmocka_unit_test(test_diag_masks),
+		cmocka_unit_test(test_env_value),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

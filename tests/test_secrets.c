@@ -270,6 +270,60 @@ static void test_keeps_other_keys_and_tightens_dir(void **state)
 	secrets_free(s);
 }
 
+/* StrictModes: a state directory (or a parent up to the state base) that
+ * someone else owns or can write is refused, for reading and for writing. */
+static void test_refuses_untrusted_state_dir(void **state)
+{
+	struct fx *f = *state;
+	struct secrets *s = NULL;
+	struct diag d = DIAG_INIT;
+	char base[128], dsn[160], proj[192], want[512];
+	snprintf(base, sizeof(base), "%s/state", f->dir);
+	snprintf(dsn, sizeof(dsn), "%s/dsnflip", base);
+	snprintf(proj, sizeof(proj), "%s/proj", dsn);
+	assert_int_equal(mkdir(base, 0700), 0);
+	assert_int_equal(mkdir(dsn, 0700), 0);
+	assert_int_equal(mkdir(proj, 0700), 0);
+
+	/* the state base writable by others (chmod overrides the umask) */
+	assert_int_equal(chmod(base, 0777), 0);
+	assert_int_equal(secrets_load(f->path, &s, &d), -1);
+	snprintf(want, sizeof(want), "state directory '%s' has mode 0777: group or others may write "
+		 "it; refusing to use it (chmod go-w '%s', and check what is in it)", base, base);
+	assert_string_equal(d.msg.buf, want);
+	diag_release(&d);
+	assert_int_equal(state_dir_check(proj, &d), -1);
+	diag_release(&d);
+	assert_int_equal(chmod(base, 0755), 0);
+
+	/* the project directory group-writable */
+	assert_int_equal(chmod(proj, 0770), 0);
+	assert_int_equal(state_dir_check(proj, &d), -1);
+	diag_release(&d);
+	assert_int_equal(chmod(proj, 0700), 0);
+	assert_int_equal(state_dir_check(proj, &d), 0);
+
+	/* owned by someone else (only root can arrange that here) */
+	if (geteuid() == 0) {
+		assert_int_equal(chown(dsn, 65534, 65534), 0);
+		assert_int_equal(secrets_load(f->path, &s, &d), -1);
+		snprintf(want, sizeof(want), "state directory '%s' belongs to uid 65534, not to you "
+			 "(uid 0); refusing to use it (anyone who owns it can swap what dsnflip keeps "
+			 "there)", dsn);
+		assert_string_equal(d.msg.buf, want);
+		diag_release(&d);
+		assert_int_equal(chown(dsn, 0, 0), 0);
+	}
+	/* a symlink in place of the project directory */
+	assert_int_equal(rmdir(proj), 0);
+	assert_int_equal(symlink("/tmp", proj), 0);
+	assert_int_equal(state_dir_check(proj, &d), -1);
+	diag_release(&d);
+	assert_int_equal(unlink(proj), 0);
+	assert_int_equal(secrets_load(f->path, &s, &d), 0);
+	secrets_free(s);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -283,6 +337,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_refuses_symlink, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bad_line_not_quoted, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_keeps_other_keys_and_tightens_dir, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_refuses_untrusted_state_dir, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -425,6 +425,38 @@ static void test_linecol(void **state)
 	assert_int_equal(srcfile_offset(f, 9, 1), f->len);
 }
 
+/* One long line: every span exact (UTF-8, anchors, aliases, nested flows). */
+static void test_long_line_spans(void **state)
+{
+	struct fx *fx = *state;
+	struct buf b = BUF_INIT;
+	buf_addstr(&b, "k: [");
+	for (int i = 0; i < 3000; i++)
+		buf_addf(&b, "%s\xc3\xa9%d, &a%d 'q%d', {m: *a%d}, ", i ? "" : "", i, i, i, i);
+	buf_addstr(&b, "end]\n");
+	struct ynode *r = parse(fx, b.buf);
+	const struct ynode *k = get(r, "k");
+	assert_int_equal(k->n, 3 * 3000 + 1);
+	int col = 5;
+	for (int i = 0; i < 3000; i++) {
+		char lit[32], q[32];
+		snprintf(lit, sizeof(lit), "\xc3\xa9%d", i);
+		check_span(fx, k->items[3 * i], lit, 1, col);
+		col += (int)strlen(lit) - 1 + 2;
+		snprintf(q, sizeof(q), "'q%d'", i);
+		int anchor = snprintf(NULL, 0, "&a%d ", i);
+		check_span(fx, k->items[3 * i + 1], q, 1, col + anchor);
+		col += anchor + (int)strlen(q) + 2;
+		const struct ynode *m = k->items[3 * i + 2];
+		assert_int_equal(m->pos.col, col);
+		assert_int_equal(fx->f->data[m->pos.start], '{');
+		assert_int_equal(fx->f->data[m->pos.end - 1], '}');
+		col += snprintf(NULL, 0, "{m: *a%d}, ", i);
+	}
+	check_span(fx, k->items[3 * 3000], "end", 1, col);
+	buf_release(&b);
+}
+
 static void test_helpers(void **state)
 {
 	struct fx *fx = *state;
@@ -469,6 +501,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_syntax_errors, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_documents, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_linecol, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_long_line_spans, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_helpers, setup, teardown),
 	};
 	return cmocka_run_group_tests_name("ydoc", tests, NULL, NULL);

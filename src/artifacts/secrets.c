@@ -161,6 +161,15 @@ int secrets_load(const char *path, struct secrets **out, struct diag *d)
 	int fd = -1, ret = -1;
 
 	s->path = xstrdup(path);
+	{
+		char *dir = xstrdup(path), *slash = strrchr(dir, '/');
+		if (slash && slash != dir)
+			*slash = '\0';
+		int bad = slash && state_dir_check(dir, d);
+		free(dir);
+		if (bad)
+			goto cleanup;
+	}
 	fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0) {
 		if (errno == ENOENT) {
@@ -235,40 +244,93 @@ const char *secrets_get(const struct secrets *s, const char *role)
 	return e ? e->value : NULL;
 }
 
-int secrets_ensure(struct secrets *s, const char *role, int *created, struct diag *d)
+int secrets_random(char out[SECRETS_PASSWORD_LEN + 1], const char *what, struct diag *d)
 {
 	unsigned char raw[SECRET_RANDOM_BYTES];
-	char hex[2 * SECRET_RANDOM_BYTES + 1];
 	size_t got = 0;
 	static const char digits[] = "0123456789abcdef";
 
-	if (created)
-		*created = 0;
-	if (secrets_get(s, role))
-		return 0;
+	_Static_assert(SECRETS_PASSWORD_LEN == 2 * SECRET_RANDOM_BYTES, "hex of the random bytes");
 	while (got < sizeof(raw)) {
 		ssize_t r = getrandom(raw + got, sizeof(raw) - got, 0);
 		if (r < 0 && errno == EINTR)
 			continue;
 		if (r < 0)
-			return diag_fail(d, "cannot generate a password for role '%s': getrandom: %s", role,
+			return diag_fail(d, "cannot generate a password for %s: getrandom: %s", what,
 					 strerror(errno));
 		got += (size_t)r;
 	}
 	for (size_t i = 0; i < sizeof(raw); i++) {
-		hex[2 * i] = digits[raw[i] >> 4];
-		hex[2 * i + 1] = digits[raw[i] & 15];
+		out[2 * i] = digits[raw[i] >> 4];
+		out[2 * i + 1] = digits[raw[i] & 15];
 	}
-	hex[sizeof(hex) - 1] = '\0';
+	out[SECRETS_PASSWORD_LEN] = '\0';
+	explicit_bzero(raw, sizeof(raw));
+	return 0;
+}
+
+int secrets_ensure(struct secrets *s, const char *role, int *created, struct diag *d)
+{
+	char hex[SECRETS_PASSWORD_LEN + 1];
+
+	if (created)
+		*created = 0;
+	if (secrets_get(s, role))
+		return 0;
+	char *what = xstrfmt("role '%s'", role);
+	int r = secrets_random(hex, what, d);
+	free(what);
+	if (r)
+		return -1;
 	char *key = secrets_var_name(role);
 	put(s, key, hex);
 	free(key);
-	explicit_bzero(raw, sizeof(raw));
 	explicit_bzero(hex, sizeof(hex));
 	s->dirty = 1;
 	if (created)
 		*created = 1;
 	return 0;
+}
+
+/* One component of the state directory chain: level 0 the project dir, 1 its parent, 2 BASE. */
+static int check_component(const char *dir, int level, struct diag *d)
+{
+	struct stat st;
+	uid_t me = geteuid();
+
+	if ((level < 2 ? lstat(dir, &st) : stat(dir, &st)) && errno == ENOENT)
+		return 0;
+	if (level < 2 && S_ISLNK(st.st_mode))
+		return diag_err(d, "state directory '%s' is a symbolic link; refusing to use it", dir);
+	if (!S_ISDIR(st.st_mode))
+		return diag_err(d, "state directory '%s' is not a directory", dir);
+	if (st.st_uid != me && !(level > 0 && st.st_uid == 0))
+		return diag_err(d, "state directory '%s' belongs to uid %u, not to you (uid %u); "
+				"refusing to use it (anyone who owns it can swap what dsnflip keeps there)",
+				dir, (unsigned)st.st_uid, (unsigned)me);
+	/* A root-owned sticky parent (/tmp) lets others add entries but not
+	 * replace ours: what is below it stays ours. */
+	int sticky_ok = level > 0 && st.st_uid == 0 && (st.st_mode & S_ISVTX);
+	if ((st.st_mode & (S_IWGRP | S_IWOTH)) && !sticky_ok)
+		return diag_err(d, "state directory '%s' has mode %04o: group or others may write it; "
+				"refusing to use it (chmod go-w '%s', and check what is in it)", dir,
+				(unsigned)(st.st_mode & 07777), dir);
+	return 0;
+}
+
+int state_dir_check(const char *dir, struct diag *d)
+{
+	char *p = xstrdup(dir);
+	int ret = 0;
+	for (int level = 0; level < 3 && !ret; level++) {
+		ret = check_component(p, level, d);
+		char *slash = strrchr(p, '/');
+		if (!slash || slash == p)
+			break;
+		*slash = '\0';
+	}
+	free(p);
+	return ret;
 }
 
 /* mkdir -p for the parents of path, each new directory 0700; the last one tightened to 0700. */
@@ -283,22 +345,23 @@ static int make_dirs(const char *path, struct diag *d)
 		return 0;
 	}
 	*slash = '\0';
-	if (fs_mkdir_p(dir, 0700, d))
+	if (state_dir_check(dir, d) || fs_mkdir_p(dir, 0700, d))
 		goto cleanup;
 	struct stat st;
 	if (lstat(dir, &st) || !S_ISDIR(st.st_mode)) {
 		diag_fail(d, "'%s' is not a directory", dir);
 		goto cleanup;
 	}
-	if ((st.st_mode & (S_IRWXG | S_IRWXO)) && st.st_uid == geteuid() && chmod(dir, 0700)) {
+	/* Read access for others is tightened (nothing there should be read by
+	 * them); write access is refused by state_dir_check below: someone may
+	 * already have swapped a file. */
+	if ((st.st_mode & (S_IRWXG | S_IRWXO)) && !(st.st_mode & (S_IWGRP | S_IWOTH)) &&
+	    st.st_uid == geteuid() && chmod(dir, 0700)) {
 		diag_fail(d, "cannot make '%s' private (chmod 700): %s", dir, strerror(errno));
 		goto cleanup;
 	}
-	if (st.st_mode & (S_IRWXG | S_IRWXO) && st.st_uid != geteuid()) {
-		diag_fail(d, "directory '%s' is open to others and not yours; refusing to keep secrets in it",
-			  dir);
+	if (state_dir_check(dir, d))
 		goto cleanup;
-	}
 	ret = 0;
 cleanup:
 	free(dir);

@@ -2,50 +2,22 @@
  * cmd-config: `dsnflip config` — the effective stack as dsnflip reads it,
  * like `docker compose config` but with the origin of every environment
  * value (file:line:col, or the variable a ${VAR} reference came through).
- * Secrets are masked: values of secret-looking keys, and DSN passwords.
+ * Secrets are masked by the one rule of util/mask.h (secret-looking keys,
+ * URI and key=value passwords, also inside command and entrypoint), and
+ * the text form is valid YAML: every input-derived string goes through
+ * esc_yaml (a mask "****" would otherwise read as an alias, a value with
+ * ESC or a newline would reach the terminal raw).
  * This is how an operator checks dsnflip's reading of a stack, and how the
  * tests cross-check the loader against docker-compose.
  */
 #include "session.h"
-#include "detect/dsn.h"
+#include "util/escape.h"
+#include "util/mask.h"
 
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-static int secret_key(const char *k)
-{
-	static const char *const words[] = { "PASSWORD", "PASSWD", "PASS", "PWD", "SECRET", "TOKEN", "_KEY",
-					     "CREDENTIAL", NULL };
-	for (const char *const *w = words; *w; w++)
-		if (strcasestr(k, *w))
-			return 1;
-	return 0;
-}
-
-/* The value with its password (if a DSN) or itself (if secret) masked. */
-static void masked(const char *key, const char *value, struct buf *out)
-{
-	if (secret_key(key) && *value) {
-		buf_addstr(out, "****");
-		return;
-	}
-	if (dsn_is_candidate(value)) {
-		struct dsn dsn = DSN_INIT;
-		struct diag d = DIAG_INIT;
-		if (!dsn_parse(value, &dsn, &d) && dsn.password_span.present) {
-			buf_add(out, value, dsn.password_span.start);
-			buf_addstr(out, "****");
-			buf_addstr(out, value + dsn.password_span.end);
-			dsn_release(&dsn);
-			return;
-		}
-		dsn_release(&dsn);
-		diag_release(&d);
-	}
-	buf_addstr(out, value);
-}
 
 static void origin_text(const struct origin *o, struct buf *out)
 {
@@ -60,34 +32,53 @@ static void origin_text(const struct origin *o, struct buf *out)
 			 o->via->pos.col);
 }
 
-/* command/entrypoint: a string as it is, a list as a JSON-style array. */
+/* command/entrypoint, masked: a string as a YAML scalar, a list as a flow sequence. */
 static void node_text(const struct ynode *n, struct buf *out)
 {
+	struct buf m = BUF_INIT;
 	if (n->kind != YN_SEQ) {
-		buf_addstr(out, n->str);
+		mask_secrets(n->str, &m);
+		esc_yaml(m.buf, out);
+		buf_release(&m);
 		return;
 	}
 	buf_addch(out, '[');
 	for (size_t i = 0; i < n->n; i++) {
-		buf_addstr(out, i ? ", \"" : "\"");
-		for (const char *c = n->items[i]->str; *c; c++) {
-			if (*c == '"' || *c == '\\')
-				buf_addch(out, '\\');
-			buf_addch(out, *c);
-		}
-		buf_addch(out, '"');
+		buf_reset(&m);
+		mask_secrets(n->items[i]->str, &m);
+		if (i)
+			buf_addstr(out, ", ");
+		esc_yaml_quoted(m.buf, out);
 	}
 	buf_addch(out, ']');
+	buf_release(&m);
+}
+
+static json_t *masked_json(const char *s)
+{
+	struct buf m = BUF_INIT;
+	mask_secrets(s, &m);
+	json_t *j = json_string(m.buf);
+	buf_release(&m);
+	return j;
 }
 
 static json_t *node_json(const struct ynode *n)
 {
 	if (n->kind != YN_SEQ)
-		return json_string(n->str);
+		return masked_json(n->str);
 	json_t *a = json_array();
 	for (size_t i = 0; i < n->n; i++)
-		json_array_append_new(a, json_string(n->items[i]->str));
+		json_array_append_new(a, masked_json(n->items[i]->str));
 	return a;
+}
+
+/* "KEY: VALUE" text for a YAML line, both escaped. */
+static void yaml_pair(struct buf *out, const char *key, const char *value)
+{
+	esc_yaml(key, out);
+	buf_addstr(out, ": ");
+	esc_yaml(value, out);
 }
 
 int cmd_config(struct cli *cli)
@@ -111,24 +102,41 @@ int cmd_config(struct cli *cli)
 		json_array_append_new(jfiles, json_string(p->files[i]));
 	json_object_set_new(root, "files", jfiles);
 	if (fmt == FORMAT_TEXT) {
-		buf_addf(&out, "name: %s\nfiles:", p->name);
+		struct buf files = BUF_INIT;
 		for (size_t i = 0; i < p->nfiles; i++)
-			buf_addf(&out, " %s", p->files[i]);
+			buf_addf(&files, "%s%s", i ? " " : "", p->files[i]);
+		yaml_pair(&out, "name", p->name);
+		buf_addch(&out, '\n');
+		yaml_pair(&out, "files", files.buf);
 		buf_addstr(&out, "\nservices:\n");
+		buf_release(&files);
 	}
 	for (size_t i = 0; i < p->nservices; i++) {
 		const struct service *s = &p->services[i];
 		json_t *js = json_object(), *env = json_object(), *origins = json_object();
 		if (fmt == FORMAT_TEXT) {
-			buf_addf(&out, "  %s:%s\n", s->name, s->enabled ? "" : "  # profile not active");
-			if (s->image)
-				buf_addf(&out, "    image: %s\n", s->image);
-			if (s->build_context)
-				buf_addf(&out, "    build: %s (%s)\n", s->build_context, s->dockerfile);
+			buf_addstr(&out, "  ");
+			esc_yaml(s->name, &out);
+			buf_addf(&out, ":%s\n", s->enabled ? "" : "  # profile not active");
+			if (s->image) {
+				buf_addstr(&out, "    ");
+				yaml_pair(&out, "image", s->image);
+				buf_addch(&out, '\n');
+			}
+			if (s->build_context) {
+				char *b = xstrfmt("%s (%s)", s->build_context, s->dockerfile);
+				buf_addstr(&out, "    ");
+				yaml_pair(&out, "build", b);
+				buf_addch(&out, '\n');
+				free(b);
+			}
 			if (s->replicas != 1)
 				buf_addf(&out, "    replicas: %d\n", s->replicas);
-			if (s->extends_from)
-				buf_addf(&out, "    extends: %s\n", s->extends_from);
+			if (s->extends_from) {
+				buf_addstr(&out, "    ");
+				yaml_pair(&out, "extends", s->extends_from);
+				buf_addch(&out, '\n');
+			}
 			const struct ynode *cmds[] = { s->entrypoint, s->command };
 			for (size_t c = 0; c < 2; c++)
 				if (cmds[c]) {
@@ -143,10 +151,15 @@ int cmd_config(struct cli *cli)
 			buf_reset(&v);
 			buf_reset(&o);
 			if (e->value)
-				masked(e->key, e->value, &v);
+				mask_env_value(e->key, e->value, &v);
 			origin_text(&e->origin, &o);
-			if (fmt == FORMAT_TEXT)
-				buf_addf(&out, "      %s: %s    # %s\n", e->key, v.buf, o.buf);
+			if (fmt == FORMAT_TEXT) {
+				buf_addstr(&out, "      ");
+				yaml_pair(&out, e->key, v.buf);
+				buf_addstr(&out, "    # ");
+				esc_text(o.buf, &out);
+				buf_addch(&out, '\n');
+			}
 			json_object_set_new(env, e->key, e->value ? json_string(v.buf) : json_null());
 			json_object_set_new(origins, e->key, json_string(o.buf));
 		}

@@ -71,7 +71,7 @@ static int roles_sql(struct cli *cli, const struct rolesql_opts *ro)
 	struct diag d = DIAG_INIT;
 	struct session s;
 	struct buf out = BUF_INIT;
-	const char *dbs[256];
+	const char *dbs[PLAN_MAX_DATABASES];
 	char *tdir = NULL;
 	int code = EXIT_OK;
 

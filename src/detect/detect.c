@@ -15,8 +15,10 @@
 #include "stack/dockerfile.h"
 #include "detect/dsn.h"
 #include "detect/evidence.h"
+#include "detect/imagescan.h"
 #include "detect/servers.h"
 #include "util/mask.h"
+#include "util/num.h"
 #include "util/path.h"
 #include "util/strmap.h"
 
@@ -40,6 +42,7 @@ struct detect_ctx {
 	struct patterns *patterns;
 	struct pg_servers servers;
 	struct strmap builders; /* image -> service building it (image_builder) */
+	const struct image_source *images; /* read images when the repository cannot say */
 	int builders_indexed;
 };
 
@@ -72,16 +75,8 @@ static int input_error_at(struct detect_ctx *c, const struct env_entry *e, const
 /* A port as libpq takes it: empty (the default) or 1..65535. */
 static int is_port(const char *v)
 {
-	long n = 0;
-
-	if (!*v)
-		return 1;
-	for (const char *p = v; *p; p++) {
-		if (*p < '0' || *p > '9' || p - v > 5)
-			return 0;
-		n = n * 10 + (*p - '0');
-	}
-	return n >= 1 && n <= 65535;
+	int n;
+	return !*v || num_parse_int(v, 1, 65535, &n) == NUM_OK;
 }
 
 /*
@@ -194,8 +189,11 @@ static int add_dsn_conn(struct detect_ctx *c, struct plan_service *ps, const str
 		hint = dsn_param(&dsn, "pool_size");
 	if (!hint)
 		hint = dsn_param(&dsn, "maxPoolSize");
-	if (hint && atoi(hint) > 0)
-		pc->pool_hint = atoi(hint);
+	if (hint && *hint &&
+	    num_parse_int(hint, 1, POOL_HINT_MAX, &pc->pool_hint) != NUM_OK)
+		plan_warn(c->plan, 1, "%s:%d: %s: the pool size \"%s\" in %s is not a whole number "
+			  "from 1 to %d: set connection_limit in dsnflip.yml", pc->defined_file,
+			  pc->defined_line, s->name, hint, e->key, POOL_HINT_MAX);
 	pc->read_only = truthy_readonly(dsn_param(&dsn, "options")) ||
 			(dsn_param(&dsn, "default_transaction_read_only") &&
 			 truthy_readonly("default_transaction_read_only=on") &&
@@ -429,6 +427,9 @@ static int add_split_conn(struct detect_ctx *c, struct plan_service *ps, const c
 		if (!h) {
 			if (!u || (!pw && !db) || !c->servers.nr || (hint <= 0 && !db_word(w)))
 				return 0;
+			/* A broker or a cache that shares the env_file is not a client. */
+			if (s->image && other_engine(s->image))
+				return 0;
 		} else if (!u && !db) {
 			return 0;
 		}
@@ -451,7 +452,9 @@ static int add_split_conn(struct detect_ctx *c, struct plan_service *ps, const c
 	pc->password_entry = pw;
 	pc->entry = anchor;
 	pc->host = h ? a_dup(c->plan, h->value) : NULL;
-	pc->port = po && atoi(po->value) > 0 ? atoi(po->value) : 5432;
+	pc->port = 5432;
+	if (po && *po->value)
+		num_parse_int(po->value, 1, 65535, &pc->port); /* is_port() checked it */
 	pc->user = u && *u->value ? a_dup(c->plan, u->value) : NULL;
 	pc->password = pw && *pw->value ? a_dup(c->plan, pw->value) : NULL;
 	pc->database = db && *db->value ? a_dup(c->plan, db->value) : pc->user;
@@ -668,11 +671,43 @@ static int is_build_step(const struct service *s)
 	return hit;
 }
 
+/*
+ * An image that is itself another kind of server (a cache, a broker, a
+ * search engine, a proxy) is not a PostgreSQL client, even when a shared
+ * env_file hands it DATABASE_URL.  Matched on the whole name of the image
+ * (or NAME-server), so "acme/redis-worker" or "nginx-app" stay candidates.
+ */
+static int other_server_image(const char *image)
+{
+	static const char *const names[] = {
+		"redis", "valkey", "keydb", "dragonfly", "memcached", "rabbitmq", "minio", "meilisearch",
+		"elasticsearch", "opensearch", "clickhouse", "mongo", "mongodb", "mysql", "mariadb", "nginx",
+		"traefik", "caddy", "haproxy", "envoy", "kafka", "zookeeper", "nats", "qdrant", "typesense",
+		"etcd", "mailpit", "mailhog", NULL
+	};
+	if (!image || strchr(image, '$'))
+		return 0;
+	const char *slash = strrchr(image, '/');
+	const char *base = slash ? slash + 1 : image;
+	size_t n = strcspn(base, ":@");
+	for (const char *const *x = names; *x; x++) {
+		size_t l = strlen(*x);
+		if (n < l || strncasecmp(base, *x, l))
+			continue;
+		if (n == l || (n == l + 7 && !strncasecmp(base + l, "-server", 7)))
+			return 1;
+	}
+	return 0;
+}
+
 static int find_connections(struct detect_ctx *c, struct plan_service *ps)
 {
 	const struct service *s = ps->svc;
 	struct strvec prefixes = STRVEC_INIT;
 	int ret = 0, has_dsn = 0;
+
+	if (other_server_image(s->image) && !s->build_context)
+		return 0;
 
 	for (size_t i = 0; i < s->nenv; i++) {
 		const struct env_entry *e = &s->env[i];
@@ -712,7 +747,7 @@ static int find_connections(struct detect_ctx *c, struct plan_service *ps)
 	/* POSTGRES_* on a client is a connection only with a host, or, without
 	 * one, with a user and a password in a stack that has a server. */
 	if (service_env(s, "POSTGRES_HOST") ||
-	    (service_env(s, "POSTGRES_USER") && c->servers.nr &&
+	    (!has_dsn && service_env(s, "POSTGRES_USER") && c->servers.nr &&
 	     (service_env(s, "POSTGRES_PASSWORD") || service_env(s, "POSTGRES_PWD") ||
 	      service_env(s, "POSTGRES_PASS"))))
 		if (add_split_conn(c, ps, "POSTGRES", 0))
@@ -761,6 +796,7 @@ struct startup {
 	int have_df;
 	const struct service *builder;
 	const char *context;   /* build context, relative to the project dir */
+	const char *df_display; /* the Dockerfile, relative to the project dir */
 	int unresolved;        /* a script path that does not resolve into the repo */
 	const char *unresolved_what;
 	int visible;
@@ -775,19 +811,21 @@ static int load_dockerfile(struct detect_ctx *c, struct startup *st, struct plan
 	if (!b || !b->dockerfile)
 		return 0;
 	char *abs = path_join(&c->plan->arena, c->p->dir, b->dockerfile);
+	const char *display = path_relative(&c->plan->arena, c->p->dir, abs);
 	struct srcfile *f;
 	struct diag sub = DIAG_INIT;
 	if (!path_exists(abs)) {
-		plan_warn(c->plan, 0, "%s: Dockerfile %s not found", ps->name, b->dockerfile);
+		plan_warn(c->plan, 1, "%s:%d: %s: Dockerfile %s not found: its start-up cannot be "
+			  "read", b->build_pos.file ? b->build_pos.file->display : "?", b->build_pos.line,
+			  ps->name, display);
 		return 0;
 	}
-	if (srcfile_read(&c->plan->arena, abs, b->dockerfile, 1u << 20, &f, &sub) ||
-	    dockerfile_parse(b->dockerfile, f->data, f->len, &st->df, &sub)) {
-		diag_at(c->d, b->dockerfile, 0, 0, "%s", sub.msg.buf);
-		diag_release(&sub);
-		return -1;
+	if (srcfile_read(&c->plan->arena, abs, display, 1u << 20, &f, &sub) ||
+	    dockerfile_parse(display, f->data, f->len, &st->df, &sub)) {
+		return diag_take(c->d, &sub); /* it names the Dockerfile already */
 	}
 	st->have_df = 1;
+	st->df_display = display;
 	st->builder = b;
 	st->context = b->build_context;
 	if (b != ps->svc)
@@ -825,14 +863,14 @@ static const char *resolve_script(struct detect_ctx *c, struct startup *st,
 		wd = wdn->str;
 	const char *cpath = path_join(a, wd, path);
 	const char *m = mount_source(c, s, cpath);
-	if (m && path_exists(m))
+	if (m && path_exists(m) && compose_path_allowed(c->p, m))
 		return m;
 	if (st->have_df) {
 		char *rel = dockerfile_map_path(&st->df, cpath);
 		if (rel) {
 			const char *abs = path_join(a, path_join(a, c->p->dir, st->context), rel);
 			free(rel);
-			if (path_exists(abs) && !path_is_dir(abs))
+			if (path_exists(abs) && !path_is_dir(abs) && compose_path_allowed(c->p, abs))
 				return abs;
 		}
 	}
@@ -908,12 +946,79 @@ static void scan_script(struct detect_ctx *c, struct startup *st, struct plan_se
 		if (!next) {
 			/* Relative to the script's own directory in the repo. */
 			char *cand = path_join(&c->plan->arena, path_dirname(&c->plan->arena, abs), called.v[i]);
-			next = path_exists(cand) ? cand : NULL;
+			next = path_exists(cand) && compose_path_allowed(c->p, cand) ? cand : NULL;
 		}
 		if (next)
 			scan_script(c, st, ps, next, level + 1, found);
 	}
 	strvec_clear(&called);
+}
+
+/* The words of the effective start-up (argv items, shell strings split on blanks, quotes dropped). */
+static void startup_words(const struct strvec *full, struct strvec *out)
+{
+	for (size_t i = 0; i < full->nr; i++)
+		for (const char *p = full->v[i]; *p;) {
+			p += strspn(p, " \t\n;&|()");
+			size_t l = strcspn(p, " \t\n;&|()");
+			if (l) {
+				char *t = xstrndup(p, l);
+				char *v = t + strspn(t, "'\"");
+				size_t vl = strlen(v);
+				while (vl && (v[vl - 1] == '\'' || v[vl - 1] == '"'))
+					v[--vl] = '\0';
+				if (*v)
+					strvec_push(out, v);
+				free(t);
+			}
+			p += l;
+		}
+}
+
+/*
+ * Configuration files the start-up hands to a process manager (uwsgi
+ * app.ini, supervisord -c x.conf): the commands they run are start-up too.
+ * Every "key = value" line's value is read as a shell command, after a
+ * leading "exec:"-style tag (uwsgi's hook-pre-app = exec:./manage.py migrate).
+ */
+static void scan_config_files(struct detect_ctx *c, struct startup *st, struct plan_service *ps,
+			      const struct strvec *words, struct evidence_list *found)
+{
+	for (size_t i = 0; i < words->nr; i++) {
+		const char *w = words->v[i];
+		if (!str_ends(w, ".ini") && !str_ends(w, ".conf") && !str_ends(w, ".cfg"))
+			continue;
+		const char *abs = resolve_script(c, st, ps->svc, w);
+		struct srcfile *f;
+		struct diag sub = DIAG_INIT;
+		if (!abs)
+			continue;
+		const char *display = path_relative(&c->plan->arena, c->p->dir, abs);
+		if (srcfile_read(&c->plan->arena, abs, display, 1u << 20, &f, &sub)) {
+			diag_release(&sub);
+			continue;
+		}
+		size_t before = found->nr;
+		int line = 1;
+		for (const char *p = f->data, *end = f->data + f->len; p < end; line++) {
+			const char *nl = memchr(p, '\n', (size_t)(end - p));
+			size_t n = nl ? (size_t)(nl - p) : (size_t)(end - p);
+			char *text = xstrndup(p, n);
+			char *eq = strchr(text, '=');
+			if (eq && text[0] != '#' && text[0] != ';' && text[0] != '[') {
+				char *v = eq + 1;
+				v += strspn(v, " \t");
+				size_t tag = strspn(v, "abcdefghijklmnopqrstuvwxyz-");
+				if (tag && v[tag] == ':' && v[tag + 1] != '/')
+					v += tag + 1;
+				if (*v)
+					evidence_match_shell(c->patterns, v, display, line, found);
+			}
+			free(text);
+			p = nl ? nl + 1 : end;
+		}
+		add_matches(c, ps, found, before, "config");
+	}
 }
 
 /* Node -> argv (list) or shell string (string); returns 1 if present. */
@@ -1034,7 +1139,7 @@ static int classify(struct detect_ctx *c, struct plan_service *ps, int settled)
 			  s->command->pos.line, "command", &found);
 	/* The image's own start-up, for what compose does not override. */
 	if (st.have_df) {
-		const char *df = st.builder->dockerfile;
+		const char *df = st.df_display;
 		if (!has_ep && st.df.entrypoint.nr)
 			scan_argv(c, &st, ps, (const char *const *)st.df.entrypoint.v,
 				  st.df.entrypoint_shell ? 0 : st.df.entrypoint.nr,
@@ -1083,6 +1188,12 @@ static int classify(struct detect_ctx *c, struct plan_service *ps, int settled)
 		for (size_t i = 0; i < eff_cmd->nr; i++)
 			strvec_push(&full, eff_cmd->v[i]);
 
+	{
+		struct strvec words = STRVEC_INIT;
+		startup_words(&full, &words);
+		scan_config_files(c, &st, ps, &words, &found);
+		strvec_clear(&words);
+	}
 	int migrates = found.nr > 0;
 	const char *mdir = NULL;
 	int read_only = 0;
@@ -1148,6 +1259,7 @@ static int classify(struct detect_ctx *c, struct plan_service *ps, int settled)
 		const char *shown = strcmp(st.context, ".") ? arena_strfmt(&plan->arena, "%s/%s", st.context, mdir)
 							    : mdir;
 		ps->cls = CLASS_UNCONFIRMED;
+		ps->migrations_dir = shown;
 		ps->reason = arena_strfmt(&plan->arena, "its build context ships %s/ but no start-up command "
 					  "applies it: the application may migrate from its own code", shown);
 		plan_add_evidence(plan, ps, shown, 0, "migrations directory in the build context", "build");
@@ -1160,6 +1272,9 @@ static int classify(struct detect_ctx *c, struct plan_service *ps, int settled)
 				 : arena_strdup(&plan->arena, "start-up visible, no migration evidence");
 		free(what);
 	}
+	/* Start-up inside an image: read the image when one can be read. */
+	if (ps->cls == CLASS_UNCONFIRMED && !settled && !(cs && cs->cls) && c->images)
+		imagescan_classify(plan, ps, c->patterns, c->images);
 	/* Say what start-up was looked at when nothing else was recorded. */
 	if (ps->nevidence == ev_before && full.nr) {
 		struct buf b = BUF_INIT;
@@ -1170,7 +1285,7 @@ static int classify(struct detect_ctx *c, struct plan_service *ps, int settled)
 			plan_add_evidence(plan, ps, at->pos.file->display, at->pos.line, b.buf,
 					  has_cmd ? "command" : "entrypoint");
 		else if (st.have_df)
-			plan_add_evidence(plan, ps, st.builder->dockerfile,
+			plan_add_evidence(plan, ps, st.df_display,
 					  st.df.cmd_line ? st.df.cmd_line : st.df.entrypoint_line, b.buf, "dockerfile");
 		buf_release(&b);
 	}
@@ -1317,7 +1432,8 @@ int detect_services(struct plan *plan, const struct config *cfg, const struct pl
 		    struct diag *d)
 {
 	const struct compose_project *p = plan->project;
-	struct detect_ctx c = { .plan = plan, .p = p, .cfg = cfg, .d = d };
+	struct detect_ctx c = { .plan = plan, .p = p, .cfg = cfg, .d = d,
+				.images = opts ? opts->images : NULL };
 	int ret = -1;
 
 	c.patterns = patterns_default();
@@ -1418,8 +1534,26 @@ int detect_services(struct plan *plan, const struct config *cfg, const struct pl
 		int settled = apply_assume(&c, opts, ps);
 		if (settled < 0 || classify(&c, ps, settled))
 			goto cleanup;
-		detect_decide_action(plan, ps);
 	}
+	/* Migrations a context ships are accounted for when a service built from
+	 * the same context visibly applies them (a dedicated migrator). */
+	for (size_t i = 0; i < plan->nservices; i++) {
+		struct plan_service *ps = &plan->services[i];
+		const struct service *b = ps->migrations_dir ? image_builder(&c, ps->svc) : NULL;
+		for (size_t j = 0; b && j < plan->nservices; j++) {
+			struct plan_service *m = &plan->services[j];
+			const struct service *mb = image_builder(&c, m->svc);
+			if (m == ps || m->cls != CLASS_MIGRATOR || !mb || !mb->build_context ||
+			    strcmp(mb->build_context, b->build_context))
+				continue;
+			ps->cls = CLASS_WRITER;
+			ps->reason = arena_strfmt(&plan->arena, "start-up visible, no migration evidence; the "
+						  "migrations in %s/ are applied by %s", ps->migrations_dir, m->name);
+			break;
+		}
+	}
+	for (size_t i = 0; i < plan->nservices; i++)
+		detect_decide_action(plan, &plan->services[i]);
 	record_servers(&c);
 	ret = 0;
 cleanup:

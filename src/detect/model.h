@@ -19,6 +19,15 @@
 #include "util/strmap.h"
 
 struct config;
+struct image_source;
+
+/*
+ * A pool size hint (POOL_SIZE=, pool_max_conns=, ...) is a whole number from
+ * 1 to PostgreSQL's ceiling on max_connections: a value outside that cannot
+ * be a real pool, and keeping it bounded keeps the budget arithmetic far
+ * from int overflow.
+ */
+#define POOL_HINT_MAX 262143
 
 enum svc_class { CLASS_MIGRATOR, CLASS_WRITER, CLASS_READER, CLASS_UNCONFIRMED };
 enum svc_action { ACTION_FLIP, ACTION_HOLD, ACTION_SKIP };
@@ -159,6 +168,7 @@ struct plan_service {
 	int observed_peak;      /* live: sessions seen for its user, 0 = unknown */
 	int shared_literal;     /* one of its DSN literals is shared with another service */
 	const char *class_reason; /* why its class (reason says why its action) */
+	const char *migrations_dir; /* unconfirmed only because its build context ships this directory */
 };
 
 struct role_setting {
@@ -260,6 +270,8 @@ struct plan_opts {
 	size_t nassume;
 	plan_tracked_fn tracked;   /* NULL: not known */
 	void *tracked_ctx;
+	/* Where images can be read (detect/imagescan.h), or NULL: not at all. */
+	const struct image_source *images;
 };
 
 const struct plan_service *plan_service(const struct plan *plan, const char *name);

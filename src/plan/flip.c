@@ -4,6 +4,7 @@
 #include "plan/flip.h"
 #include "detect/dsn.h"
 #include "stack/literal.h"
+#include "util/strmap.h"
 
 #include <ctype.h>
 #include <stdarg.h>
@@ -402,11 +403,41 @@ static const struct flip_site *flipped_site(const struct plan *plan, const char 
 	return NULL;
 }
 
-static int spans(const struct origin *o, const struct flip_site *s)
+/* Every environment entry of the project by the literal it comes from (its span). */
+struct share {
+	const struct service *sv;
+	const struct env_entry *en;
+	struct share *next;
+};
+
+static void span_key(struct buf *k, const char *path, size_t start, size_t end)
 {
-	return o && o->kind != ORIGIN_PROCESS && o->pos.file &&
-	       (o->pos.file == s->file || !strcmp(o->pos.file->path, s->file->path)) &&
-	       o->pos.start == s->start && o->pos.end == s->end;
+	buf_reset(k);
+	buf_addf(k, "%s\n%zu\n%zu", path, start, end);
+}
+
+static void index_literals(struct plan *plan, struct strmap *by_span)
+{
+	const struct compose_project *p = plan->project;
+	struct buf k = BUF_INIT;
+	for (size_t i = 0; i < p->nservices; i++) {
+		const struct service *sv = &p->services[i];
+		for (size_t e = 0; e < sv->nenv; e++) {
+			const struct origin *os[2] = { &sv->env[e].origin, sv->env[e].origin.via };
+			for (int w = 0; w < 2; w++) {
+				const struct origin *o = os[w];
+				if (!o || o->kind == ORIGIN_PROCESS || !o->pos.file)
+					continue;
+				span_key(&k, o->pos.file->path, o->pos.start, o->pos.end);
+				struct share *sh = arena_alloc(&plan->arena, sizeof(*sh));
+				sh->sv = sv;
+				sh->en = &sv->env[e];
+				sh->next = strmap_get(by_span, k.buf);
+				strmap_put(by_span, arena_strdup(&plan->arena, k.buf), sh);
+			}
+		}
+	}
+	buf_release(&k);
 }
 
 /*
@@ -414,44 +445,42 @@ static int spans(const struct origin *o, const struct flip_site *s)
  * anchor, an extends base, a shared env_file, a ${VAR} several use).  That
  * one must flip the same way, or editing the literal changes it too.
  */
-static void check_shared(struct plan *plan, struct plan_service *ps, struct plan_flip *fl)
+static void check_shared(struct plan *plan, const struct strmap *by_span, struct plan_service *ps,
+			 struct plan_flip *fl)
 {
-	const struct compose_project *p = plan->project;
 	struct strvec with = STRVEC_INIT;
+	struct buf k = BUF_INIT;
 	for (size_t i = 0; i < fl->nsites && !fl->blocked; i++) {
 		const struct flip_site *s = &fl->sites[i];
-		for (size_t k = 0; k < p->nservices && !fl->blocked; k++) {
-			const struct service *sv = &p->services[k];
-			for (size_t e = 0; e < sv->nenv && !fl->blocked; e++) {
-				const struct env_entry *en = &sv->env[e];
-				if (!strcmp(sv->name, ps->name) && !strcmp(en->key, s->key))
-					continue;
-				if (!spans(&en->origin, s) && !spans(en->origin.via, s))
-					continue;
-				const struct flip_site *o = flipped_site(plan, sv->name, en->key, s);
-				struct diag d = DIAG_INIT;
-				if (o && same_text(&o->text, &s->text)) {
-					if (strcmp(sv->name, ps->name) && !strvec_contains(&with, sv->name))
-						strvec_push(&with, sv->name);
-					continue;
-				}
-				if (o)
-					diag_at(&d, s->file->display, s->line, s->col, "this literal is shared by "
-						"%s and services.%s.%s, which would need different text "
-						"(different roles): give them one role in dsnflip.yml, or split "
-						"the literal", s->label, sv->name, en->key);
-				else
-					diag_at(&d, s->file->display, s->line, s->col, "%s: this literal is also "
-						"services.%s.%s, which does not flip with it (%s): editing it "
-						"would switch that one too; give %s its own value, then re-run",
-						s->label, sv->name, en->key,
-						!sv->enabled ? "its profile is not active"
-						: !plan_service(plan, sv->name) ? "it is not a client"
-						: plan_service(plan, sv->name)->action == ACTION_HOLD ? "it is held"
-						: "it stays as it is", sv->name);
-				fl->blocked = arena_strdup(&plan->arena, d.msg.buf);
-				diag_release(&d);
+		span_key(&k, s->file->path, s->start, s->end);
+		for (const struct share *sh = strmap_get(by_span, k.buf); sh && !fl->blocked; sh = sh->next) {
+			const struct service *sv = sh->sv;
+			const struct env_entry *en = sh->en;
+			if (!strcmp(sv->name, ps->name) && !strcmp(en->key, s->key))
+				continue;
+			const struct flip_site *o = flipped_site(plan, sv->name, en->key, s);
+			struct diag d = DIAG_INIT;
+			if (o && same_text(&o->text, &s->text)) {
+				if (strcmp(sv->name, ps->name) && !strvec_contains(&with, sv->name))
+					strvec_push(&with, sv->name);
+				continue;
 			}
+			if (o)
+				diag_at(&d, s->file->display, s->line, s->col, "this literal is shared by "
+					"%s and services.%s.%s, which would need different text "
+					"(different roles): give them one role in dsnflip.yml, or split "
+					"the literal", s->label, sv->name, en->key);
+			else
+				diag_at(&d, s->file->display, s->line, s->col, "%s: this literal is also "
+					"services.%s.%s, which does not flip with it (%s): editing it "
+					"would switch that one too; give %s its own value, then re-run",
+					s->label, sv->name, en->key,
+					!sv->enabled ? "its profile is not active"
+					: !plan_service(plan, sv->name) ? "it is not a client"
+					: plan_service(plan, sv->name)->action == ACTION_HOLD ? "it is held"
+					: "it stays as it is", sv->name);
+			fl->blocked = arena_strdup(&plan->arena, d.msg.buf);
+			diag_release(&d);
 		}
 	}
 	if (with.nr) {
@@ -461,6 +490,7 @@ static void check_shared(struct plan *plan, struct plan_service *ps, struct plan
 		fl->shared_with = arena_strdup(&plan->arena, b.buf);
 		buf_release(&b);
 	}
+	buf_release(&k);
 	strvec_clear(&with);
 }
 
@@ -488,16 +518,19 @@ void flip_plan(struct plan *plan, const struct plan_opts *opts)
 			free(ref);
 		}
 	}
+	struct strmap by_span = STRMAP_INIT;
+	index_literals(plan, &by_span);
 	for (size_t i = 0; i < plan->nservices; i++) {
 		struct plan_service *ps = &plan->services[i];
 		for (size_t k = 0; k < ps->nconns; k++) {
 			struct plan_flip *fl = ps->conns[k].flip;
 			if (!fl)
 				continue;
-			check_shared(plan, ps, fl);
+			check_shared(plan, &by_span, ps, fl);
 			if (fl->blocked)
 				plan_warn(plan, 1, "%s", fl->blocked);
 		}
 	}
+	strmap_clear(&by_span);
 	strvec_clear(&said);
 }

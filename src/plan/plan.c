@@ -17,9 +17,11 @@
 #include "detect/detect.h"
 #include "plan/flip.h"
 #include "stack/config.h"
+#include "util/num.h"
 #include "util/strmap.h"
 
 #include <ctype.h>
+#include <limits.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -212,8 +214,32 @@ static enum role_kind kind_for(enum svc_class c)
 	return c == CLASS_MIGRATOR ? ROLE_OWNER : c == CLASS_READER ? ROLE_READER : ROLE_WRITER;
 }
 
+/*
+ * A pool hint from the environment: 1 when e holds a pool size (in *n), 0
+ * when it is absent or empty.  A value that is not a whole number from 1 to
+ * POOL_HINT_MAX is a warning naming it, blocking unless dsnflip.yml sets the
+ * role's limit (then the hint does not matter): atoi would read "12abc" as
+ * 12 and "1e3" as 1, and a wrapped number would plan a role that can never
+ * log in.
+ */
+static int env_pool_value(struct plan *plan, struct plan_service *ps, const struct env_entry *e,
+			  int min, int *n, int role_limit_set)
+{
+	if (!e || !e->value || !*e->value)
+		return 0;
+	if (num_parse_int(e->value, min, POOL_HINT_MAX, n) == NUM_OK)
+		return 1;
+	struct buf where = BUF_INIT;
+	origin_describe(&e->origin, &where);
+	plan_warn(plan, !role_limit_set, "%s: %s: %s=\"%s\" is not a pool size (a whole number from "
+		  "%d to %d): set connection_limit in dsnflip.yml", where.buf, ps->name, e->key,
+		  e->value, min, POOL_HINT_MAX);
+	buf_release(&where);
+	return 0;
+}
+
 /* Pool hints in a service's environment: (hint, where). */
-static int pool_from_env(struct plan *plan, struct plan_service *ps)
+static int pool_from_env(struct plan *plan, struct plan_service *ps, int role_limit_set)
 {
 	static const char *const keys[] = {
 		"DB_POOL_SIZE", "DB_POOL_MAX", "DATABASE_POOL_SIZE", "DATABASE_POOL_MAX", "POOL_SIZE",
@@ -228,18 +254,31 @@ static int pool_from_env(struct plan *plan, struct plan_service *ps)
 	const struct service *s = ps->svc;
 	for (const char *const *k = keys; *k; k++) {
 		const struct env_entry *e = service_env(s, *k);
-		int n = e && e->value ? atoi(e->value) : 0;
-		if (n <= 0)
+		int n, m;
+		if (!env_pool_value(plan, ps, e, 1, &n, role_limit_set))
 			continue;
 		ps->pool_source = arena_strfmt(&plan->arena, "%s=%d", *k, n);
 		for (const char *const *o = overflow; *o; o++) {
 			const struct env_entry *oe = service_env(s, *o);
-			int m = oe && oe->value ? atoi(oe->value) : 0;
-			if (m > 0) {
-				ps->pool_source = arena_strfmt(&plan->arena, "%s=%d + %s=%d", *k, n, *o, m);
-				n += m;
+			/* SQLAlchemy's max_overflow=-1 means no bound at all: the
+			 * budget cannot hold such a pool, so say it instead of
+			 * planning pool_size alone. */
+			if (oe && oe->value && !strcmp(oe->value, "-1")) {
+				struct buf where = BUF_INIT;
+				origin_describe(&oe->origin, &where);
+				plan_warn(plan, !role_limit_set, "%s: %s: %s=-1 lets the pool grow without limit: "
+					  "the budget cannot bound it; set connection_limit in dsnflip.yml",
+					  where.buf, ps->name, *o);
+				buf_release(&where);
 				break;
 			}
+			if (!env_pool_value(plan, ps, oe, 0, &m, role_limit_set))
+				continue;
+			if (m > 0) {
+				ps->pool_source = arena_strfmt(&plan->arena, "%s=%d + %s=%d", *k, n, *o, m);
+				n += m; /* both at most POOL_HINT_MAX: no overflow */
+			}
+			break;
 		}
 		return n;
 	}
@@ -258,9 +297,13 @@ static int service_limit(struct plan *plan, struct plan_service *ps, int role_li
 	int limit;
 	if (ps->limit_override > 0)
 		return ps->limit_override;
-	ps->pool = pool_from_env(plan, ps);
+	ps->pool = pool_from_env(plan, ps, role_limit_set);
 	if (ps->pool > 0) {
-		limit = ps->pool * replicas + 2;
+		if (num_mul_int(ps->pool, replicas, &limit) || num_add_int(limit, 2, &limit)) {
+			plan_warn(plan, 1, "%s: a pool of %d times %d replicas overflows a connection "
+				  "limit: set connection_limit in dsnflip.yml", ps->name, ps->pool, replicas);
+			limit = INT_MAX;
+		}
 	} else {
 		limit = DEFAULT_LIMIT;
 		ps->pool_source = "default";
@@ -379,7 +422,11 @@ static void assign_roles(struct plan *plan, const struct config *cfg)
 			}
 		const struct config_role *crl = cfg ? config_role(cfg, r->name) : NULL;
 		int limit = service_limit(plan, ps, crl && crl->connection_limit > 0);
-		r->connection_limit += limit;
+		if (num_add_int(r->connection_limit, limit, &r->connection_limit)) {
+			plan_warn(plan, 1, "role %s: the sum of its services' limits overflows a "
+				  "connection limit: set connection_limit in dsnflip.yml", r->name);
+			r->connection_limit = INT_MAX;
+		}
 		r->limit_source = r->nservices > 1 ? "sum of its services" : ps->pool_source;
 	}
 	/* Held-only roles are prepared but not used yet. */
@@ -451,6 +498,16 @@ static void guard_live_roles(struct plan *plan, const struct config *cfg, const 
 
 /* --- budget --- */
 
+/* planned += n, saturating: a sum past INT_MAX is over any budget, and says so. */
+static void budget_add(struct plan *plan, int *planned, int n)
+{
+	if (num_add_int(*planned, n, planned)) {
+		plan_warn(plan, 1, "the planned connections overflow a whole number: the budget "
+			  "cannot hold them");
+		*planned = INT_MAX;
+	}
+}
+
 static void budget(struct plan *plan, const struct config *cfg, const struct live_facts *live)
 {
 	struct plan_server *sv = &plan->server;
@@ -489,7 +546,7 @@ static void budget(struct plan *plan, const struct config *cfg, const struct liv
 		b->rows[b->nrows].limit = plan->roles[i].connection_limit;
 		b->rows[b->nrows].source = "plan";
 		b->nrows++;
-		b->planned += plan->roles[i].connection_limit;
+		budget_add(plan, &b->planned, plan->roles[i].connection_limit);
 	}
 	for (size_t i = 0; live && i < live->nroles; i++) {
 		const struct live_role *lr = &live->roles[i];
@@ -503,7 +560,7 @@ static void budget(struct plan *plan, const struct config *cfg, const struct liv
 			plan_warn(plan, 0, "existing role %s has no connection limit: the budget cannot "
 				  "bound it (ALTER ROLE %s CONNECTION LIMIT n)", lr->name, lr->name);
 		else
-			b->planned += lr->connection_limit;
+			budget_add(plan, &b->planned, lr->connection_limit);
 	}
 	if (live) {
 		b->superuser_sessions = live->superuser_sessions;
@@ -655,6 +712,24 @@ static void kept_objects(struct plan *plan, const struct live_facts *live)
 	buf_release(&list);
 }
 
+/* No limit drops data silently: more databases than PLAN_MAX_DATABASES is an error. */
+static int check_databases(struct plan *plan, struct diag *d)
+{
+	struct strmap seen = STRMAP_INIT;
+	size_t n = 0;
+	for (size_t i = 0; i < plan->nroles; i++)
+		for (size_t k = 0; k < plan->roles[i].ndatabases; k++)
+			if (!strmap_get(&seen, plan->roles[i].databases[k])) {
+				strmap_put(&seen, plan->roles[i].databases[k], plan);
+				n++;
+			}
+	strmap_clear(&seen);
+	if (n > PLAN_MAX_DATABASES)
+		return diag_err(d, "the stack connects to %zu databases; dsnflip plans at most %d "
+				"at once (split the stack with -f or --profile)", n, PLAN_MAX_DATABASES);
+	return 0;
+}
+
 int plan_build(const struct compose_project *p, const struct config *cfg,
 	       const struct live_facts *live, const struct plan_opts *opts,
 	       struct plan **out, struct diag *d)
@@ -701,6 +776,10 @@ int plan_build(const struct compose_project *p, const struct config *cfg,
 				  "dsnflip.yml or --assume %s=CLASS", ps->name, ps->reason, ps->name);
 	}
 	assign_roles(plan, cfg);
+	if (check_databases(plan, d)) {
+		plan_free(plan);
+		return -1;
+	}
 	guard_live_roles(plan, cfg, live);
 	kept_objects(plan, live);
 	budget(plan, cfg, live);

@@ -18,6 +18,14 @@
 
 #include "detect/model.h"
 
+/*
+ * The databases one plan may touch.  The role SQL, the runbook and `roles`
+ * keep them in arrays of this size (rolesql_databases()), so a plan over it
+ * is refused when it is built instead of the 257th database silently
+ * getting no SQL.
+ */
+#define PLAN_MAX_DATABASES 256
+
 /* Facts from the live server (filled by the pg module for `--db`). */
 struct live_role {
 	const char *name;

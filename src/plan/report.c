@@ -2,9 +2,17 @@
  * report: the plan as a readable terminal report and as a pull-request
  * description.  Both show the evidence behind every decision, because an
  * operator must be able to disagree with dsnflip before it touches anything.
+ *
+ * Every string that comes from the stack (names, databases decoded from
+ * percent-escapes, evidence, file names, warnings quoting values) is escaped
+ * for where it goes: control characters shown as \x1b (so ESC/BEL never reach
+ * the terminal and a newline never forges a line), and in markdown the
+ * metacharacters escaped and code spans fenced so a value cannot close them.
  */
 #include "plan/report.h"
+#include "util/escape.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #define BAR_WIDTH 40
@@ -62,6 +70,18 @@ static void pad(struct buf *out, const char *s, int w)
 		buf_addch(out, ' ');
 }
 
+/* Input-derived text for the terminal, in the report's scratch arena. */
+static const char *tx(struct arena *a, const char *s)
+{
+	if (!s || !esc_text_needed(s))
+		return s;
+	struct buf b = BUF_INIT;
+	esc_text(s, &b);
+	char *r = arena_strndup(a, b.buf, b.len);
+	buf_release(&b);
+	return r;
+}
+
 static const char *action_color(const struct report_opts *o, enum svc_action a)
 {
 	return a == ACTION_FLIP ? GREEN(o) : a == ACTION_HOLD ? YELLOW(o) : DIM(o);
@@ -72,10 +92,12 @@ void report_text(const struct plan *plan, const struct report_opts *o, struct bu
 	const struct compose_project *p = plan->project;
 	const struct plan_server *sv = &plan->server;
 	int wname = 7, wrole = 4;
+	struct arena a = ARENA_INIT;
 
-	buf_addf(out, "%sdsnflip plan%s  project %s (", BOLD(o), RESET(o), plan->project_name);
+	buf_addf(out, "%sdsnflip plan%s  project %s (", BOLD(o), RESET(o),
+		 tx(&a, plan->project_name));
 	for (size_t i = 0; i < p->nfiles; i++)
-		buf_addf(out, "%s%s", i ? ", " : "", p->files[i]);
+		buf_addf(out, "%s%s", i ? ", " : "", tx(&a, p->files[i]));
 	buf_addstr(out, ")\n");
 	buf_addf(out, "server: %s: max_connections %d, reserved %d, headroom %d -> %d available\n\n",
 		 !strcmp(sv->source, "live") ? "live" : !strcmp(sv->source, "config") ? "from dsnflip.yml"
@@ -85,10 +107,10 @@ void report_text(const struct plan *plan, const struct report_opts *o, struct bu
 
 	for (size_t i = 0; i < plan->nservices; i++) {
 		const struct plan_service *ps = &plan->services[i];
-		if (width_of(ps->name) > wname)
-			wname = width_of(ps->name);
-		if (ps->role && width_of(ps->role) > wrole)
-			wrole = width_of(ps->role);
+		if (width_of(tx(&a, ps->name)) > wname)
+			wname = width_of(tx(&a, ps->name));
+		if (ps->role && width_of(tx(&a, ps->role)) > wrole)
+			wrole = width_of(tx(&a, ps->role));
 	}
 	buf_addf(out, "%sSERVICES%s\n", BOLD(o), RESET(o));
 	buf_addstr(out, "  ");
@@ -102,27 +124,28 @@ void report_text(const struct plan *plan, const struct report_opts *o, struct bu
 	for (size_t i = 0; i < plan->nservices; i++) {
 		const struct plan_service *ps = &plan->services[i];
 		buf_addstr(out, "  ");
-		pad(out, ps->name, wname + 2);
+		pad(out, tx(&a, ps->name), wname + 2);
 		pad(out, class_name(ps->cls), 13);
 		buf_addstr(out, action_color(o, ps->action));
 		pad(out, action_name(ps->action), 8);
 		buf_addstr(out, RESET(o));
-		pad(out, ps->action == ACTION_SKIP || !ps->role ? "-" : ps->role, wrole + 2);
-		buf_addf(out, "%s\n", ps->reason ? ps->reason : "");
+		pad(out, ps->action == ACTION_SKIP || !ps->role ? "-" : tx(&a, ps->role), wrole + 2);
+		buf_addf(out, "%s\n", ps->reason ? tx(&a, ps->reason) : "");
 		for (size_t k = 0; k < ps->nconns; k++) {
 			const struct plan_conn *c = &ps->conns[k];
-			buf_addf(out, "      %s%s %s@%s:%d/%s%s  %s:%d%s\n", DIM(o), c->variable,
-				 c->user ? c->user : "(default user)", c->host ? c->host : "(default host)",
-				 c->port, c->database ? c->database : "?", c->superuser ? " [superuser]" : "",
-				 c->defined_file, c->defined_line, RESET(o));
+			buf_addf(out, "      %s%s %s@%s:%d/%s%s  %s:%d%s\n", DIM(o), tx(&a, c->variable),
+				 c->user ? tx(&a, c->user) : "(default user)",
+				 c->host ? tx(&a, c->host) : "(default host)", c->port,
+				 c->database ? tx(&a, c->database) : "?", c->superuser ? " [superuser]" : "",
+				 tx(&a, c->defined_file), c->defined_line, RESET(o));
 		}
 		size_t shown = o->verbose ? ps->nevidence : EVIDENCE_SHOWN;
 		for (size_t k = 0; k < ps->nevidence && k < shown; k++) {
 			const struct evidence_item *e = &ps->evidence[k];
 			if (e->line > 0)
-				buf_addf(out, "      %s:%d  %s\n", e->file, e->line, e->text);
+				buf_addf(out, "      %s:%d  %s\n", tx(&a, e->file), e->line, tx(&a, e->text));
 			else
-				buf_addf(out, "      %s  %s\n", e->file ? e->file : "", e->text);
+				buf_addf(out, "      %s  %s\n", e->file ? tx(&a, e->file) : "", tx(&a, e->text));
 		}
 		if (ps->nevidence > shown)
 			buf_addf(out, "      %s(+%zu more; -v shows all)%s\n", DIM(o), ps->nevidence - shown,
@@ -133,14 +156,14 @@ void report_text(const struct plan *plan, const struct report_opts *o, struct bu
 	for (size_t i = 0; i < plan->nroles; i++) {
 		const struct plan_role *r = &plan->roles[i];
 		buf_addstr(out, "  ");
-		pad(out, r->name, wrole + 2);
+		pad(out, tx(&a, r->name), wrole + 2);
 		pad(out, role_kind_name(r->kind), 8);
 		buf_addf(out, "limit %-4d ", r->connection_limit);
 		for (size_t k = 0; k < r->ndatabases; k++)
-			buf_addf(out, "%s%s", k ? "," : "", r->databases[k]);
+			buf_addf(out, "%s%s", k ? "," : "", tx(&a, r->databases[k]));
 		buf_addstr(out, "  <- ");
 		for (size_t k = 0; k < r->nservices; k++)
-			buf_addf(out, "%s%s", k ? ", " : "", r->services[k]);
+			buf_addf(out, "%s%s", k ? ", " : "", tx(&a, r->services[k]));
 		if (r->shared_origin)
 			buf_addstr(out, " (shared)");
 		if (r->held)
@@ -148,7 +171,8 @@ void report_text(const struct plan *plan, const struct report_opts *o, struct bu
 		buf_addch(out, '\n');
 		buf_addf(out, "      %s", DIM(o));
 		for (size_t k = 0; k < r->nsettings; k++)
-			buf_addf(out, "%s%s=%s", k ? " " : "", r->settings[k].key, r->settings[k].value);
+			buf_addf(out, "%s%s=%s", k ? " " : "", tx(&a, r->settings[k].key),
+				 tx(&a, r->settings[k].value));
 		buf_addf(out, "%s\n", RESET(o));
 	}
 	if (!plan->nroles)
@@ -162,7 +186,7 @@ void report_text(const struct plan *plan, const struct report_opts *o, struct bu
 	for (size_t i = 0; i < b->nrows; i++) {
 		const struct budget_row *r = &b->rows[i];
 		buf_addstr(out, "  ");
-		pad(out, r->role, wrole + 2);
+		pad(out, tx(&a, r->role), wrole + 2);
 		if (r->limit < 0) {
 			buf_addf(out, "  unlimited (%s)\n", r->source);
 			continue;
@@ -175,28 +199,65 @@ void report_text(const struct plan *plan, const struct report_opts *o, struct bu
 	buf_addf(out, "\n%sORDER%s\n", BOLD(o), RESET(o));
 	for (size_t i = 0; i < plan->norder; i++) {
 		const struct plan_service *ps = plan_service(plan, plan->order[i]);
-		buf_addf(out, "  %zu. %s (%s -> %s)\n", i + 1, ps->name, class_name(ps->cls), ps->role);
+		buf_addf(out, "  %zu. %s (%s -> %s)\n", i + 1, tx(&a, ps->name), class_name(ps->cls),
+			 tx(&a, ps->role));
 	}
 	if (!plan->norder)
 		buf_addstr(out, "  (nothing to flip)\n");
 	if (plan->warnings.nr) {
 		buf_addf(out, "\n%sWARNINGS%s\n", BOLD(o), RESET(o));
 		for (size_t i = 0; i < plan->warnings.nr; i++)
-			buf_addf(out, "  - %s\n", plan->warnings.v[i]);
+			buf_addf(out, "  - %s\n", tx(&a, plan->warnings.v[i]));
 	}
+	arena_release(&a);
 }
 
-/* Markdown table cells cannot hold '|' or newlines. */
-static void md_cell(struct buf *out, const char *s)
+/*
+ * Markdown: m_text() for running text and table cells (metacharacters and
+ * '|' escaped, control characters as \x1b, no line breaks); m_code() for a
+ * code span, fenced with one backtick more than the longest run inside it
+ * (CommonMark), '|' escaped for GFM tables.
+ */
+static void m_text(struct buf *out, const char *s)
 {
-	for (; s && *s; s++) {
-		if (*s == '|')
-			buf_addstr(out, "\\|");
-		else if (*s == '\n')
-			buf_addch(out, ' ');
-		else
-			buf_addch(out, *s);
+	if (s)
+		esc_markdown(s, out);
+}
+
+static void m_code(struct buf *out, const char *s)
+{
+	struct buf t = BUF_INIT;
+	size_t run = 0, longest = 0;
+	esc_text(s ? s : "", &t);
+	for (const char *p = t.buf; *p; p++) {
+		run = *p == '`' ? run + 1 : 0;
+		if (run > longest)
+			longest = run;
 	}
+	int pad_sp = t.len && (t.buf[0] == '`' || t.buf[t.len - 1] == '`' ||
+			       (t.buf[0] == ' ' && t.buf[t.len - 1] == ' '));
+	for (size_t i = 0; i <= longest; i++)
+		buf_addch(out, '`');
+	if (pad_sp)
+		buf_addch(out, ' ');
+	for (const char *p = t.buf; *p; p++) {
+		if (*p == '|')
+			buf_addch(out, '\\');
+		buf_addch(out, *p);
+	}
+	if (pad_sp)
+		buf_addch(out, ' ');
+	for (size_t i = 0; i <= longest; i++)
+		buf_addch(out, '`');
+	buf_release(&t);
+}
+
+/* "`file:line`" or "`file`" */
+static void m_where(struct buf *out, const char *file, int line)
+{
+	char *w = line > 0 ? xstrfmt("%s:%d", file ? file : "", line) : xstrdup(file ? file : "");
+	m_code(out, w);
+	free(w);
 }
 
 void report_markdown(const struct plan *plan, struct buf *out)
@@ -207,7 +268,9 @@ void report_markdown(const struct plan *plan, struct buf *out)
 		nflip += plan->services[i].action == ACTION_FLIP;
 		nhold += plan->services[i].action == ACTION_HOLD;
 	}
-	buf_addf(out, "## dsnflip: move %s off the PostgreSQL superuser\n\n", plan->project_name);
+	buf_addstr(out, "## dsnflip: move ");
+	m_text(out, plan->project_name);
+	buf_addstr(out, " off the PostgreSQL superuser\n\n");
 	buf_addf(out, "%zu service%s flip to least-privilege roles, %zu held for a decision. "
 		 "Budget: %d of %d connections (%s, server facts: %s).\n\n",
 		 nflip, nflip == 1 ? "" : "s", nhold, b->planned, b->available,
@@ -215,53 +278,77 @@ void report_markdown(const struct plan *plan, struct buf *out)
 	buf_addstr(out, "| service | class | action | role | why |\n|---|---|---|---|---|\n");
 	for (size_t i = 0; i < plan->nservices; i++) {
 		const struct plan_service *ps = &plan->services[i];
-		buf_addstr(out, "| `");
-		md_cell(out, ps->name);
-		buf_addf(out, "` | %s | %s | ", class_name(ps->cls), action_name(ps->action));
-		if (ps->action != ACTION_SKIP && ps->role) {
-			buf_addstr(out, "`");
-			md_cell(out, ps->role);
-			buf_addstr(out, "`");
-		}
+		buf_addstr(out, "| ");
+		m_code(out, ps->name);
+		buf_addf(out, " | %s | %s | ", class_name(ps->cls), action_name(ps->action));
+		if (ps->action != ACTION_SKIP && ps->role)
+			m_code(out, ps->role);
 		buf_addstr(out, " | ");
-		md_cell(out, ps->reason);
+		m_text(out, ps->reason);
 		buf_addstr(out, " |\n");
 	}
 	buf_addstr(out, "\n### Evidence\n\n");
 	for (size_t i = 0; i < plan->nservices; i++) {
 		const struct plan_service *ps = &plan->services[i];
-		buf_addf(out, "- **%s**\n", ps->name);
+		buf_addstr(out, "- **");
+		m_text(out, ps->name);
+		buf_addstr(out, "**\n");
 		for (size_t k = 0; k < ps->nevidence; k++) {
 			const struct evidence_item *e = &ps->evidence[k];
-			if (e->line > 0)
-				buf_addf(out, "  - `%s:%d` %s\n", e->file, e->line, e->text);
-			else
-				buf_addf(out, "  - `%s` %s\n", e->file ? e->file : "", e->text);
+			buf_addstr(out, "  - ");
+			m_where(out, e->file, e->line);
+			buf_addch(out, ' ');
+			m_text(out, e->text);
+			buf_addch(out, '\n');
 		}
-		for (size_t k = 0; k < ps->nconns; k++)
-			buf_addf(out, "  - `%s:%d` %s connects as %s to %s\n", ps->conns[k].defined_file,
-				 ps->conns[k].defined_line, ps->conns[k].variable,
-				 ps->conns[k].user ? ps->conns[k].user : "the default user",
-				 ps->conns[k].database ? ps->conns[k].database : "?");
+		for (size_t k = 0; k < ps->nconns; k++) {
+			const struct plan_conn *c = &ps->conns[k];
+			buf_addstr(out, "  - ");
+			m_where(out, c->defined_file, c->defined_line);
+			buf_addch(out, ' ');
+			m_text(out, c->variable);
+			buf_addstr(out, " connects as ");
+			if (c->user)
+				m_text(out, c->user);
+			else
+				buf_addstr(out, "the default user");
+			buf_addstr(out, " to ");
+			m_text(out, c->database ? c->database : "?");
+			buf_addch(out, '\n');
+		}
 	}
 	buf_addstr(out, "\n### Roles\n\n| role | kind | databases | connection limit | services |\n"
 			"|---|---|---|---|---|\n");
 	for (size_t i = 0; i < plan->nroles; i++) {
 		const struct plan_role *r = &plan->roles[i];
-		buf_addf(out, "| `%s` | %s | ", r->name, role_kind_name(r->kind));
-		for (size_t k = 0; k < r->ndatabases; k++)
-			buf_addf(out, "%s%s", k ? ", " : "", r->databases[k]);
+		buf_addstr(out, "| ");
+		m_code(out, r->name);
+		buf_addf(out, " | %s | ", role_kind_name(r->kind));
+		for (size_t k = 0; k < r->ndatabases; k++) {
+			if (k)
+				buf_addstr(out, ", ");
+			m_text(out, r->databases[k]);
+		}
 		buf_addf(out, " | %d | ", r->connection_limit);
-		for (size_t k = 0; k < r->nservices; k++)
-			buf_addf(out, "%s%s", k ? ", " : "", r->services[k]);
+		for (size_t k = 0; k < r->nservices; k++) {
+			if (k)
+				buf_addstr(out, ", ");
+			m_text(out, r->services[k]);
+		}
 		buf_addf(out, "%s |\n", r->held ? " (held)" : "");
 	}
 	buf_addstr(out, "\n### Cutover order\n\n");
-	for (size_t i = 0; i < plan->norder; i++)
-		buf_addf(out, "%zu. `%s`\n", i + 1, plan->order[i]);
+	for (size_t i = 0; i < plan->norder; i++) {
+		buf_addf(out, "%zu. ", i + 1);
+		m_code(out, plan->order[i]);
+		buf_addch(out, '\n');
+	}
 	if (plan->warnings.nr) {
 		buf_addstr(out, "\n### Warnings\n\n");
-		for (size_t i = 0; i < plan->warnings.nr; i++)
-			buf_addf(out, "- %s\n", plan->warnings.v[i]);
+		for (size_t i = 0; i < plan->warnings.nr; i++) {
+			buf_addstr(out, "- ");
+			m_text(out, plan->warnings.v[i]);
+			buf_addch(out, '\n');
+		}
 	}
 }

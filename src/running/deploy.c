@@ -149,7 +149,9 @@ int deploy_open(struct deploy_ctx *dc, const struct deploy_opts *o, const struct
 			return -1;
 
 	if (flags & DEPLOY_LOCK) {
-		if (fs_mkdir_p(dc->dir, 0700, d))
+		/* StrictModes before anything is made or read there (secrets.h). */
+		if (state_dir_check(dc->dir, d) || fs_mkdir_p(dc->dir, 0700, d) ||
+		    state_dir_check(dc->dir, d))
 			return -1;
 		if (lock_acquire(&dc->lock, dc->dir, o->command, &note, d)) {
 			buf_release(&note);

@@ -3,6 +3,7 @@
  * the project's state directory.  See journal.h.
  */
 #include "running/journal.h"
+#include "util/num.h"
 #include "util/fs.h"
 #include "util/run.h"
 #include "artifacts/secrets.h"
@@ -12,6 +13,7 @@
 #include <jansson.h>
 #include <pwd.h>
 #include <signal.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -92,11 +94,23 @@ int journal_load(const char *dir, char *const *env, struct journal **out, struct
 	j->dir = xstrdup(dir);
 	j->path = xstrfmt("%s/journal.json", dir);
 	j->env = env;
+	if (state_dir_check(dir, d)) {
+		journal_free(j);
+		return -1;
+	}
 	if (access(j->path, F_OK)) {
 		*out = j;
 		return 0;
 	}
-	json_t *root = json_load_file(j->path, JSON_REJECT_DUPLICATES, &err);
+	size_t len = 0;
+	char *text = read_file(j->path, &len);
+	if (!text) {
+		diag_fail(d, "%s: cannot read the journal: %s", j->path, open_regular_strerror(errno));
+		journal_free(j);
+		return -1;
+	}
+	json_t *root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &err);
+	free(text);
 	if (!root || !json_is_object(root)) {
 		diag_fail(d, "%s:%d: the journal does not parse: %s", j->path, err.line, err.text);
 		json_decref(root);
@@ -257,7 +271,11 @@ static unsigned long long proc_start(long pid)
 		if (*p == ' ')
 			field++;
 	if (field == 22)
-		v = strtoull(p, NULL, 10);
+	{
+		long long t;
+		if (!num_parse_lln(p, strspn(p, "0123456789"), 0, LLONG_MAX, &t))
+			v = (unsigned long long)t;
+	}
 	return v;
 }
 
@@ -270,10 +288,14 @@ struct lock_info {
 static int lock_read(const char *path, struct lock_info *li)
 {
 	char line[512];
-	FILE *f = fopen(path, "re");
+	int fd = open_regular(path);
+	FILE *f = fd < 0 ? NULL : fdopen(fd, "r");
 	memset(li, 0, sizeof(*li));
-	if (!f)
+	if (!f) {
+		if (fd >= 0)
+			close(fd);
 		return -1;
+	}
 	while (fgets(line, sizeof(line), f)) {
 		line[strcspn(line, "\n")] = '\0';
 		char *eq = strchr(line, '=');
@@ -281,9 +303,13 @@ static int lock_read(const char *path, struct lock_info *li)
 			continue;
 		*eq++ = '\0';
 		if (!strcmp(line, "pid"))
-			li->pid = atol(eq);
+		{
+			long long pid;
+			if (!num_parse_ll(eq, 1, INT_MAX, &pid))
+				li->pid = (long)pid;
+		}
 		else if (!strcmp(line, "start"))
-			li->start = strtoull(eq, NULL, 10);
+			num_parse_ull(eq, ULLONG_MAX, &li->start);
 		else if (!strcmp(line, "user"))
 			snprintf(li->user, sizeof(li->user), "%s", eq);
 		else if (!strcmp(line, "host"))

@@ -4,7 +4,9 @@
 #include "running/preflight.h"
 #include "artifacts/secrets.h"
 #include "util/mask.h"
+#include "util/num.h"
 
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,8 +34,11 @@ static int check_role(struct deploy_ctx *dc, const struct plan_role *r, struct b
 		buf_addf(problems, "\n  role %s cannot log in (NOLOGIN)", r->name);
 	if (PQgetvalue(res, 0, 1)[0] == 't')
 		buf_addf(problems, "\n  role %s is a superuser", r->name);
-	int limit = atoi(PQgetvalue(res, 0, 2));
-	if (limit != r->connection_limit)
+	int limit;
+	if (num_parse_int(PQgetvalue(res, 0, 2), -1, INT_MAX, &limit))
+		buf_addf(problems, "\n  role %s: the server reported an unreadable connection limit",
+			 r->name);
+	else if (limit != r->connection_limit)
 		buf_addf(problems, "\n  role %s has CONNECTION LIMIT %d, the plan says %d "
 				   "(run 'dsnflip roles apply')", r->name, limit, r->connection_limit);
 	const char *cfg = PQgetvalue(res, 0, 3);

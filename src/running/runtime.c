@@ -3,12 +3,14 @@
  * See runtime.h.
  */
 #include "running/runtime.h"
+#include "util/num.h"
 #include "util/mask.h"
 
 #include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
 #include <poll.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -188,7 +190,10 @@ int runtime_detect(struct runtime *rt, const char *cmd, char *const *env, struct
 	}
 	rt->version = ver;
 	ver = NULL;
-	rt->v2 = atoi(rt->version) >= 2;
+	/* "2.24.6" or "v2.24.6-desktop.1": the major version is the leading digits. */
+	const char *vs = rt->version + (rt->version[0] == 'v');
+	long long major = 0;
+	rt->v2 = !num_parse_lln(vs, strspn(vs, "0123456789"), 0, INT_MAX, &major) && major >= 2;
 	ret = 0;
 out:
 	free(ver);
@@ -238,17 +243,29 @@ int runtime_check_config(struct runtime *rt, struct diag *d)
 	return r;
 }
 
+int runtime_recreate_start(struct runtime *rt, const char *service, int timeout_ms, struct child *c,
+			   struct diag *d)
+{
+	child_for_compose(rt, c);
+	strvec_push(&c->args, "up");
+	strvec_push(&c->args, "-d");
+	strvec_push(&c->args, "--no-deps");
+	strvec_push(&c->args, "--force-recreate");
+	strvec_push(&c->args, service);
+	c->timeout_ms = timeout_ms;
+	if (run_start(c, d)) {
+		child_release(c);
+		return -1;
+	}
+	return 0;
+}
+
 int runtime_recreate(struct runtime *rt, const char *service, int timeout_ms, struct diag *d)
 {
 	struct child c;
-	child_for_compose(rt, &c);
-	strvec_push(&c.args, "up");
-	strvec_push(&c.args, "-d");
-	strvec_push(&c.args, "--no-deps");
-	strvec_push(&c.args, "--force-recreate");
-	strvec_push(&c.args, service);
-	c.timeout_ms = timeout_ms;
-	int r = run_command(&c, d);
+	if (runtime_recreate_start(rt, service, timeout_ms, &c, d))
+		return -1;
+	int r = run_finish(&c, d);
 	child_release(&c);
 	return r;
 }
@@ -319,10 +336,15 @@ int runtime_inspect(struct runtime *rt, const char *id, struct container *out, s
 		memcpy(out->id, keep, sizeof(keep));
 		copy_field(out->status, sizeof(out->status), f[0]);
 		out->running = f[1] && !strcmp(f[1], "true");
-		out->exit_code = f[2] ? atoi(f[2]) : 0;
-		out->restart_count = f[3] ? atoi(f[3]) : 0;
+		if (f[2])
+			num_parse_int(f[2], INT_MIN, INT_MAX, &out->exit_code);
+		if (f[3])
+			num_parse_int(f[3], 0, INT_MAX, &out->restart_count);
 		copy_field(out->health, sizeof(out->health), f[4]);
-		out->pid = f[5] ? atol(f[5]) : 0;
+		long long pid = 0;
+		if (f[5])
+			num_parse_ll(f[5], 0, INT_MAX, &pid);
+		out->pid = (long)pid;
 		copy_field(out->started_at, sizeof(out->started_at), f[6]);
 		copy_field(out->finished_at, sizeof(out->finished_at), f[7]);
 		copy_field(out->restart_policy, sizeof(out->restart_policy), f[8]);
@@ -381,7 +403,9 @@ static size_t container_inodes(const struct container *ct, unsigned long **inode
 		while (!mine && ct->id[0] && fgets(line, sizeof(line), f))
 			mine = strstr(line, ct->id) != NULL;
 		fclose(f);
-		if (!mine && atol(de->d_name) != ct->pid)
+		long long dpid = 0;
+		num_parse_ll(de->d_name, 0, INT_MAX, &dpid);
+		if (!mine && dpid != ct->pid)
 			continue;
 		snprintf(path, sizeof(path), "/proc/%s/fd", de->d_name);
 		DIR *fds = opendir(path);

@@ -72,6 +72,13 @@ int runtime_swarm_services(struct runtime *rt, struct strvec *names, struct diag
 int runtime_check_config(struct runtime *rt, struct diag *d);
 /* `compose up -d --no-deps --force-recreate SERVICE`. */
 int runtime_recreate(struct runtime *rt, const char *service, int timeout_ms, struct diag *d);
+/*
+ * The same, started and left running, so the caller can watch the server
+ * while compose works: poll with run_poll(c), then run_finish(c, d) for the
+ * result, and child_release(c).  Returns 0, or -1 with d (c released).
+ */
+int runtime_recreate_start(struct runtime *rt, const char *service, int timeout_ms, struct child *c,
+			   struct diag *d);
 
 struct container {
 	char id[80];

@@ -5,9 +5,13 @@
  * none at the moment, from the DSN its container was started with.
  */
 #include "running/status.h"
+#include "util/num.h"
 #include "detect/dsn.h"
+#include "running/finish.h"
+#include "running/observe.h"
 
 #include <jansson.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -193,9 +197,9 @@ int status_run(struct deploy_ctx *dc)
 				      "SELECT (SELECT count(*) FROM pg_stat_activity WHERE usename = $1), "
 				      "(SELECT rolconnlimit FROM pg_roles WHERE rolname = $1)",
 				      1, p, r->name, &res, &sub)) {
-				n = atoi(PQgetvalue(res, 0, 0));
+				num_parse_int(PQgetvalue(res, 0, 0), 0, INT_MAX, &n);
 				if (!PQgetisnull(res, 0, 1))
-					limit = atoi(PQgetvalue(res, 0, 1));
+					num_parse_int(PQgetvalue(res, 0, 1), -1, INT_MAX, &limit);
 			}
 			PQclear(res);
 			diag_release(&sub);
@@ -219,7 +223,7 @@ int status_run(struct deploy_ctx *dc)
 			     "SELECT count(*) FROM pg_stat_activity a JOIN pg_roles r ON r.rolname = a.usename "
 			     "WHERE r.rolsuper AND a.backend_type = 'client backend' AND a.pid <> pg_backend_pid()",
 			     "superuser sessions", &res, &sub))
-			superuser_connections = atoi(PQgetvalue(res, 0, 0));
+			num_parse_int(PQgetvalue(res, 0, 0), 0, INT_MAX, &superuser_connections);
 		PQclear(res);
 		diag_release(&sub);
 		buf_addf(&text, "\nsuperuser connections: %d", superuser_connections);
@@ -232,6 +236,26 @@ int status_run(struct deploy_ctx *dc)
 			buf_addf(&text, " %s", on_super.v[i]);
 	}
 	buf_addch(&text, '\n');
+	{
+		char *when = NULL, *who = NULL;
+		if (finish_recorded(dc->dir, &when, &who)) {
+			buf_addf(&text, "finish: ran at %s (the password of superuser %s was rotated)\n", when, who);
+			json_object_set_new(root, "finish", json_pack("{s:s, s:s}", "finished_at", when, "role", who));
+		} else {
+			buf_addstr(&text, "finish: not run\n");
+			json_object_set_new(root, "finish", json_null());
+		}
+		free(when);
+		free(who);
+		long pid = 0;
+		if (observe_leftover(dc->dir, &when, &pid)) {
+			buf_addf(&text, "observe: objects installed by pid %ld (%s) may still be in the databases: "
+				 "run `dsnflip observe --cleanup`\n", pid, when);
+			json_object_set_new(root, "observe_leftover", json_pack("{s:s, s:i}", "since", when,
+										"pid", (json_int_t)pid));
+			free(when);
+		}
+	}
 	json_object_set_new(root, "services", svcs);
 	json_object_set_new(root, "roles", roles);
 	json_object_set_new(root, "superuser_connections", json_integer(superuser_connections));

@@ -3,12 +3,14 @@
  */
 #include "running/watch.h"
 #include "util/mask.h"
+#include "util/num.h"
 #include "util/run.h"
 
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <limits.h>
 #include <poll.h>
 #include <time.h>
 
@@ -132,7 +134,8 @@ static void check_sessions(struct deploy_ctx *dc, struct watch *w, const struct 
 		const char *p[1] = { w->role };
 		if (!pg_execp(&dc->pc, "SELECT count(*) FROM pg_stat_activity WHERE usename = $1", 1, p,
 			      "sessions of the role", &res, &sub)) {
-			int n = atoi(PQgetvalue(res, 0, 0));
+			int n = 0;
+			num_parse_int(PQgetvalue(res, 0, 0), 0, INT_MAX, &n);
 			if (n > w->role_sessions_max)
 				w->role_sessions_max = n;
 			if (w->role_limit > 0 && n > w->role_limit)
@@ -163,7 +166,8 @@ static void check_sessions(struct deploy_ctx *dc, struct watch *w, const struct 
 		for (int i = 0; i < PQntuples(res); i++) {
 			const char *user = PQgetvalue(res, i, 0);
 			int super = PQgetvalue(res, i, 1)[0] == 't';
-			int n = atoi(PQgetvalue(res, i, 2));
+			int n = 0;
+			num_parse_int(PQgetvalue(res, i, 2), 0, INT_MAX, &n);
 			if (w->role && !strcmp(user, w->role) && n > w->own_role_sessions)
 				w->own_role_sessions = n;
 			if (super) {

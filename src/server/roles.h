@@ -119,6 +119,12 @@ int roles_run(struct pgconn *admin, const struct plan *plan, const struct config
 	      struct secrets *sec, const char *templates_dir, const struct roles_opts *o,
 	      struct roles_result *out, struct diag *d);
 void roles_result_release(struct roles_result *r);
+/*
+ * Set role's password on the server as a SCRAM-SHA-256 verifier computed
+ * here (PQencryptPasswordConn): the statement, and so the server log, never
+ * holds the password.  Returns 0 or -1 with d.
+ */
+int roles_set_password(struct pgconn *pc, const char *role, const char *password, struct diag *d);
 /* PRODUCT.md §6's JSON; the caller json_decref()s it. */
 json_t *roles_result_json(const struct roles_result *r);
 /* The report for people. */

@@ -29,8 +29,10 @@
  * several documents in one file (v1 refuses), x- extensions interpolated.
  */
 #include "stack/compose.h"
+#include "stack/config.h"
 #include "stack/envfile.h"
 #include "stack/interp.h"
+#include "util/num.h"
 #include "util/path.h"
 #include "util/strmap.h"
 
@@ -68,6 +70,9 @@ struct loader {
 	/* The chain of files including one another, for cycle errors. */
 	const char *inc_stack[MAX_INCLUDE_DEPTH + 1];
 	size_t include_depth;
+	/* service_keys as a set, made at the first service: every key of every
+	 * service is checked against the list. */
+	struct strmap service_keys;
 };
 
 static const char *const top_keys[] = {
@@ -154,6 +159,81 @@ static const char *display_for(struct loader *L, const char *abs)
 	char *r = arena_strndup(L->a, b.buf, b.len);
 	buf_release(&b);
 	return r;
+}
+
+int compose_path_allowed(const struct compose_project *p, const char *abs)
+{
+	struct arena tmp = ARENA_INIT;
+	const char *real = path_real(&tmp, abs);
+	int ok = !real || !p->root || path_within(p->root, real);
+	for (size_t i = 0; !ok && i < p->nallow; i++)
+		ok = path_within(p->allow[i], real);
+	arena_release(&tmp);
+	return ok;
+}
+
+/*
+ * The containment policy for files under dir (the project directory as far
+ * as it is known): its repository, and dsnflip.yml's allow_paths.  A
+ * dsnflip.yml that does not load allows nothing more here; the command that
+ * uses the config reports its error.
+ */
+static void set_policy(struct loader *L, const char *dir)
+{
+	struct compose_project *p = L->p;
+	const char *cfg = L->opts->config_path ? path_join(L->a, L->cwd, L->opts->config_path)
+					       : path_join(L->a, dir, "dsnflip.yml");
+	p->root = path_repo_root(L->a, dir);
+	p->root_is_repo = p->root != NULL;
+	if (!p->root)
+		p->root = path_real(L->a, dir);
+	p->nallow = 0;
+	p->allow = NULL;
+	if (!path_exists(cfg))
+		return;
+	struct config *c = NULL;
+	struct diag sub = DIAG_INIT;
+	if (!config_load(cfg, NULL, &c, &sub) && c->nallow_paths) {
+		p->allow = arena_alloc(L->a, c->nallow_paths * sizeof(*p->allow));
+		for (size_t i = 0; i < c->nallow_paths; i++) {
+			const char *r = path_real(L->a, c->allow_paths[i]);
+			p->allow[p->nallow++] = r ? r : arena_strdup(L->a, c->allow_paths[i]);
+		}
+	}
+	config_free(c);
+	diag_release(&sub);
+}
+
+/* Was abs named with --env-file? */
+static int explicit_env_file(struct loader *L, const char *abs)
+{
+	for (size_t i = 0; i < L->opts->nenv_files; i++)
+		if (!strcmp(path_join(L->a, L->cwd, L->opts->env_files[i]), abs))
+			return 1;
+	return 0;
+}
+
+/*
+ * Refuse a file the stack names that resolves (after symlinks) outside the
+ * repository: `env_file: /etc/shadow` would otherwise print its lines, and
+ * `dsnflip lint` on a pull request would be an exfiltration channel.  The
+ * message names the reference, never the file's content.
+ */
+static int check_inside(struct loader *L, const char *abs, const struct ynode *at, const char *what)
+{
+	if (compose_path_allowed(L->p, abs))
+		return 0;
+	/* The root itself is not named: messages stay the same wherever the
+	 * checkout lives (and the fixtures can pin them). */
+	const char *where = L->p->root_is_repo ? "the repository" : "the project directory";
+	const char *shown = display_for(L, abs);
+	if (str_starts(shown, "../"))
+		shown = abs;
+	if (at)
+		return err_node(L, at, "%s: '%s' resolves outside %s: not read; list it under "
+				"allow_paths in dsnflip.yml to allow it", what, shown, where);
+	return diag_err(L->d, "'%s' resolves outside %s: not read; list it under allow_paths "
+			"in dsnflip.yml to allow it", shown, where);
 }
 
 /* --- the project environment --- */
@@ -299,6 +379,8 @@ static int read_envfile(struct loader *L, const char *abs, int required, const s
 			return err_node(L, at, "%s: env file '%s' %s", what, display_for(L, abs), why);
 		return diag_err(L->d, "%s: env file '%s' %s", what, display_for(L, abs), why);
 	}
+	if (!explicit_env_file(L, abs) && check_inside(L, abs, at, what))
+		return -1;
 	for (size_t i = 0; i < L->p->nsources; i++)
 		if (!strcmp(L->p->sources[i]->path, abs))
 			f = L->p->sources[i];
@@ -768,22 +850,40 @@ static int want_strings(struct loader *L, const struct ynode *v, const char *svc
 	return 0;
 }
 
-/* A count (scale, deploy.replicas): a non-negative decimal integer, maybe quoted. */
+/*
+ * A count (scale, deploy.replicas): a non-negative decimal integer, maybe
+ * quoted, at most COUNT_MAX (no stack runs a million replicas; the bound keeps
+ * replicas times pool size well inside an int).
+ */
+#define COUNT_MAX 1000000
+
+static const char *count_digits(const char *s)
+{
+	return s + (s[0] == '+');
+}
+
 static int want_count(struct loader *L, const struct ynode *v, const char *svc, const char *path)
 {
 	const char *p;
+	int n;
 
 	if (shape_of(v) == SH_NULL)
 		return 0;
 	if (v->kind != YN_SCALAR)
 		return want_shape(L, v, svc, path, SH_STR);
-	p = v->str + (v->str[0] == '+');
+	p = count_digits(v->str);
 	if (*p == '-' && p[1] >= '0' && p[1] <= '9' && strspn(p + 1, "0123456789") == strlen(p + 1))
 		return err_node(L, v, "services.%s.%s must not be negative", svc, path);
-	if (!*p || strspn(p, "0123456789") != strlen(p) || strlen(p) > 9)
+	switch (num_parse_int(p, 0, COUNT_MAX, &n)) {
+	case NUM_OK:
+		return 0;
+	case NUM_RANGE:
+		return err_node(L, v, "services.%s.%s must be a whole number from 0 to %d, not "
+				"'%.40s'", svc, path, COUNT_MAX, v->str);
+	default:
 		return err_node(L, v, "services.%s.%s must be a whole number, not '%.40s'", svc,
 				path, v->str);
-	return 0;
+	}
 }
 
 /* extends as a mapping: only `service` and `file`, both strings. */
@@ -866,7 +966,10 @@ static struct ynode *canon_service(struct loader *L, const char *name, struct yn
 		}
 		if (!strncmp(key, "x-", 2))
 			continue;
-		if (!in_list(service_keys, key)) {
+		if (!L->service_keys.nr)
+			for (const char *const *sk = service_keys; *sk; sk++)
+				strmap_put(&L->service_keys, *sk, (void *)*sk);
+		if (!strmap_get(&L->service_keys, key)) {
 			err_node(L, k, "services.%s: unknown key '%s'", name, key);
 			return NULL;
 		}
@@ -1315,7 +1418,9 @@ static int resolve_extends(struct loader *L, const char *file, struct ynode *roo
 			goto cleanup;
 		}
 	if (L->ext_depth >= MAX_EXTENDS_DEPTH) {
-		diag_err(L->d, "extends chains deeper than %d services", MAX_EXTENDS_DEPTH);
+		const struct ynode *at = ymap_get(svc, "extends");
+		err_node(L, at ? at : svc, "services.%s.extends: chains deeper than %d services",
+			 name, MAX_EXTENDS_DEPTH);
 		goto cleanup;
 	}
 	struct ynode *ext = ymap_get(svc, "extends");
@@ -1339,6 +1444,9 @@ static int resolve_extends(struct loader *L, const char *file, struct ynode *roo
 				 display_for(L, tfile));
 			goto pop;
 		}
+		char *ewhat = arena_strfmt(L->a, "services.%s.extends.file", name);
+		if (check_inside(L, tfile, filen, ewhat))
+			goto pop;
 		if (load_file(L, tfile, path_dirname(L->a, tfile), &troot))
 			goto pop;
 	}
@@ -1477,10 +1585,13 @@ static int apply_include(struct loader *L, const char *base, struct ynode **root
 			return err_node(L, e, "%s: needs a path (a file, or a list of files)", what);
 		if (path_list(L, pathn, base, what, &paths, &np))
 			return -1;
-		for (size_t j = 0; j < np; j++)
+		for (size_t j = 0; j < np; j++) {
 			if (!path_exists(paths[j]) || path_is_dir(paths[j]))
 				return err_node(L, path_item(pathn, j), "%s: '%s' not found", what,
 						display_for(L, paths[j]));
+			if (check_inside(L, paths[j], path_item(pathn, j), what))
+				return -1;
+		}
 		for (size_t j = 0; j < L->include_depth; j++)
 			if (!strcmp(L->inc_stack[j], paths[0])) {
 				struct buf chain = BUF_INIT;
@@ -1505,10 +1616,13 @@ static int apply_include(struct loader *L, const char *base, struct ynode **root
 		if (envn && !ynode_is_null(envn)) {
 			if (path_list(L, envn, base, what, &envs, &ne))
 				return -1;
-			for (size_t j = 0; j < ne; j++)
+			for (size_t j = 0; j < ne; j++) {
 				if (!path_exists(envs[j]) || path_is_dir(envs[j]))
 					return err_node(L, path_item(envn, j), "%s: env file '%s' not found",
 							what, display_for(L, envs[j]));
+				if (check_inside(L, envs[j], path_item(envn, j), what))
+					return -1;
+			}
 		} else {
 			envs = arena_alloc(L->a, sizeof(*envs));
 			envs[0] = path_join(L->a, dir, ".env");
@@ -1850,7 +1964,17 @@ static int build_service(struct loader *L, struct service *s, const char *name,
 		if (ctx && ctx->kind == YN_SCALAR && !is_remote_context(ctx->str)) {
 			s->build_context = path_relative(a, L->p->dir, ctx->str);
 			const char *dfile = df && df->kind == YN_SCALAR ? df->str : "Dockerfile";
-			s->dockerfile = path_relative(a, L->p->dir, path_join(a, ctx->str, dfile));
+			const char *dabs = path_join(a, ctx->str, dfile);
+			const struct ynode *at = df ? df : n;
+			s->dockerfile = path_relative(a, L->p->dir, dabs);
+			/* A missing Dockerfile is the plan's blocking warning at its
+			 * line (detect.c): `docker compose build` would stop, and the
+			 * class cannot be read from it; a real checkout may lack it
+			 * (a submodule not initialised) and still deserve a plan.
+			 * One outside the repository is never read. */
+			if (!ymap_get(n, "dockerfile_inline") &&
+			    check_inside(L, dabs, at, arena_strfmt(a, "services.%s.build.dockerfile", name)))
+				return -1;
 		}
 	}
 	s->command = ymap_get(svc, "command");
@@ -1859,12 +1983,15 @@ static int build_service(struct loader *L, struct service *s, const char *name,
 		s->command = NULL;
 	if (is_null(s->entrypoint))
 		s->entrypoint = NULL;
-	if ((n = ymap_get(svc, "scale")) && n->kind == YN_SCALAR)
-		s->replicas = atoi(n->str);
-	if ((n = ymap_get(ymap_get(svc, "deploy"), "replicas")) && n->kind == YN_SCALAR)
-		s->replicas = atoi(n->str);
-	if (s->replicas < 0)
-		return err_node(L, n, "services.%s: replicas must not be negative", name);
+	/* want_count() has checked both, so these parse. */
+	if ((n = ymap_get(svc, "scale")) && n->kind == YN_SCALAR &&
+	    num_parse_int(count_digits(n->str), 0, COUNT_MAX, &s->replicas))
+		return err_node(L, n, "services.%s.scale must be a whole number from 0 to %d", name,
+				COUNT_MAX);
+	if ((n = ymap_get(ymap_get(svc, "deploy"), "replicas")) && n->kind == YN_SCALAR &&
+	    num_parse_int(count_digits(n->str), 0, COUNT_MAX, &s->replicas))
+		return err_node(L, n, "services.%s.deploy.replicas must be a whole number from 0 to %d",
+				name, COUNT_MAX);
 	n = ymap_get(svc, "ports");
 	s->publishes_ports = n && n->kind == YN_SEQ && n->n > 0;
 	if ((n = ymap_get(svc, "network_mode")) && n->kind == YN_SCALAR)
@@ -1899,6 +2026,7 @@ int compose_load(const struct compose_opts *opts, struct compose_project **out, 
 	/* The environment first: the process, then .env (which may set COMPOSE_FILE)
 	 * from the first -f file's directory, or the current one. */
 	p->dir = opts->nfiles ? path_dirname(L.a, path_join(L.a, L.cwd, opts->files[0])) : L.cwd;
+	set_policy(&L, p->dir);
 	load_process_env(&L);
 	if (load_env_round(&L, p->dir))
 		goto cleanup;
@@ -1930,6 +2058,15 @@ int compose_load(const struct compose_opts *opts, struct compose_project **out, 
 						diag_err(d, "COMPOSE_FILE (from the environment): '%s' not found", one);
 					goto cleanup;
 				}
+				/* COMPOSE_FILE from the repository's .env is the repository
+				 * speaking, not the operator: it must stay inside. */
+				if (cf->origin.kind == ORIGIN_ENVFILE && !compose_path_allowed(p, abs)) {
+					diag_at(d, cf->origin.pos.file->display, cf->origin.pos.line,
+						cf->origin.pos.col, "COMPOSE_FILE: '%s' resolves outside %s: "
+						"not read; list it under allow_paths in dsnflip.yml to allow it",
+						one, p->root_is_repo ? "the repository" : "the project directory");
+					goto cleanup;
+				}
 				strvec_push(&files, abs);
 			}
 			if (!e)
@@ -1949,6 +2086,7 @@ int compose_load(const struct compose_opts *opts, struct compose_project **out, 
 	const char *dir = path_dirname(L.a, files.v[0]);
 	if (strcmp(dir, p->dir)) {
 		p->dir = dir;
+		set_policy(&L, p->dir);
 		/* (--env-file files are the same both times: read once.) */
 		if (!opts->nenv_files && load_env_round(&L, p->dir))
 			goto cleanup;
@@ -2000,6 +2138,7 @@ cleanup:
 	strvec_clear(&files);
 	strvec_clear(&active);
 	free(L.cache);
+	strmap_clear(&L.service_keys);
 	if (ret) {
 		compose_free(p);
 		return -1;

@@ -84,6 +84,13 @@ struct compose_project {
 	struct project_var *vars;  /* the project environment: .env < process */
 	size_t nvars, vars_alloc;
 	struct strvec warnings;    /* "file:line:col: path: variable 'X' is not set, using \"\"", ... */
+	/* What the stack may read: files below root (the git work tree holding
+	 * the project directory, else the project directory itself; real path)
+	 * or below an allow_paths entry of dsnflip.yml (real paths). */
+	const char *root;
+	int root_is_repo;
+	const char **allow;
+	size_t nallow;
 };
 
 struct compose_opts {
@@ -97,6 +104,8 @@ struct compose_opts {
 	const char *const *profiles;  /* --profile */
 	size_t nprofiles;
 	char *const *environ;       /* the process environment ("K=V"); NULL = none */
+	const char *config_path;    /* --config: where allow_paths is read; NULL = the
+	                               project directory's dsnflip.yml */
 	struct ylimits limits;
 	unsigned interp_flags;      /* INTERP_* (stack/interp.h): lint reads a stack whose
 	                               password references are unset (SECRETS_OPTIONAL) */
@@ -111,6 +120,13 @@ const struct service *compose_service(const struct compose_project *p, const cha
 const struct env_entry *service_env(const struct service *s, const char *key);
 /* The variable from the project environment, or NULL. */
 const struct project_var *compose_var(const struct compose_project *p, const char *name);
+/*
+ * May the stack read abs?  Yes when its real path is below p->root or an
+ * allow_paths entry, or when it does not resolve (then reading it fails on
+ * its own, with its own message).  The files named on the command line
+ * (-f, --env-file) are never asked about: the operator chose them.
+ */
+int compose_path_allowed(const struct compose_project *p, const char *abs);
 /* "file:line" of an origin, or "environment" for the process. */
 void origin_describe(const struct origin *o, struct buf *out);
 

@@ -12,8 +12,11 @@
  * live in the config's own arena, freed whole by config_free().
  */
 #include "stack/config.h"
+#include "util/num.h"
+#include "util/path.h"
 
 #include <limits.h>
+#include <regex.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,7 +29,7 @@ static const struct ylimits config_limits = { 1u << 20, 16, 100000 };
 
 static const char *const top_keys[] = {
 	"headroom", "window", "server", "services", "roles", "defaults", "keep", "patterns",
-	"superusers", "lint", NULL
+	"superusers", "lint", "allow_paths", NULL
 };
 static const char *const lint_keys[] = { "disable", NULL };
 static const char *const server_keys[] = {
@@ -53,6 +56,7 @@ struct loader {
 	struct config *c;
 	struct arena *tmp; /* message text */
 	const char *file;  /* display name */
+	const char *dir;   /* the config file's directory (absolute) */
 	struct diag *d;
 };
 
@@ -150,31 +154,17 @@ static size_t count(const struct ynode *v)
 
 /*
  * A decimal integer in [min, max] (min is 0 or 1), quoted or not.  No sign,
- * no leading zeros (YAML 1.1 would read 015 as octal), no 0x or 1_000.
+ * no leading zeros (YAML 1.1 would read 015 as octal), no 0x or 1_000, no 1e3.
+ * Every refusal states the range.
  */
 static int get_int(struct loader *l, const struct ynode *v, const char *name, int min, int max,
 		   int *out)
 {
-	long long n = 0;
-	const char *p;
-
 	if (v->kind != YN_SCALAR || ynode_is_null(v) || !v->len || strlen(v->str) != v->len ||
-	    (v->str[0] == '0' && v->len > 1))
-		goto bad;
-	for (p = v->str; *p; p++) {
-		if (*p < '0' || *p > '9')
-			goto bad;
-		if (n <= INT_MAX)
-			n = n * 10 + (*p - '0');
-	}
-	if (n < min)
-		goto bad;
-	if (n > max)
-		return err(l, v, "%s must be at most %d", name, max);
-	*out = (int)n;
+	    (v->str[0] == '0' && v->len > 1) || v->str[0] == '-' ||
+	    num_parse_int(v->str, min, max, out) != NUM_OK)
+		return err(l, v, "%s must be a whole number from %d to %d", name, min, max);
 	return 0;
-bad:
-	return err(l, v, "%s must be a %s integer", name, min > 0 ? "positive" : "non-negative");
 }
 
 /* A non-null scalar's text, copied into the config's arena. */
@@ -521,8 +511,27 @@ static int load_keep(struct loader *l, const struct ynode *v)
 	return 0;
 }
 
+/*
+ * patterns.failure entries are POSIX extended regexes matched while deploy
+ * watches logs: compile each here with the flags deploy uses, so a typo
+ * stops `plan` at its line instead of a deploy half-way through.
+ */
+static int check_regex(struct loader *l, const struct ynode *it, const char *where)
+{
+	regex_t re;
+	int r = regcomp(&re, it->str, REG_EXTENDED | REG_ICASE | REG_NOSUB);
+	if (!r) {
+		regfree(&re);
+		return 0;
+	}
+	char msg[256];
+	regerror(r, &re, msg, sizeof(msg));
+	return err(l, it, "%s: '%s' is not a valid extended regular expression: %s", where,
+		   show(l, it->str), msg);
+}
+
 static int load_pattern_list(struct loader *l, const struct ynode *v, const char *where,
-			     const char ***out, size_t *nout)
+			     int check_re, const char ***out, size_t *nout)
 {
 	const char **list = NULL;
 	size_t n;
@@ -538,6 +547,8 @@ static int load_pattern_list(struct loader *l, const struct ynode *v, const char
 		if (it->kind != YN_SCALAR || ynode_is_null(it) || !it->len ||
 		    strlen(it->str) != it->len)
 			return err(l, it, "entries in %s must be non-empty strings", where);
+		if (check_re && check_regex(l, it, where))
+			return -1;
 		list[i] = arena_strndup(&l->c->arena, it->str, it->len);
 	}
 	*out = list;
@@ -556,16 +567,27 @@ static int load_patterns(struct loader *l, const struct ynode *v)
 		int ret;
 
 		if (idx == 0)
-			ret = load_pattern_list(l, v->vals[i], "patterns.migration",
+			ret = load_pattern_list(l, v->vals[i], "patterns.migration", 0,
 						&c->migration_patterns, &c->nmigration_patterns);
 		else if (idx == 1)
-			ret = load_pattern_list(l, v->vals[i], "patterns.failure",
+			ret = load_pattern_list(l, v->vals[i], "patterns.failure", 1,
 						&c->failure_patterns, &c->nfailure_patterns);
 		else
 			return -1;
 		if (ret)
 			return -1;
 	}
+	return 0;
+}
+
+/* allow_paths: strings; relative ones against the config file's directory. */
+static int load_allow_paths(struct loader *l, const struct ynode *v)
+{
+	struct config *c = l->c;
+	if (load_pattern_list(l, v, "allow_paths", 0, &c->allow_paths, &c->nallow_paths))
+		return -1;
+	for (size_t i = 0; i < c->nallow_paths; i++)
+		c->allow_paths[i] = path_join(&c->arena, l->dir, c->allow_paths[i]);
 	return 0;
 }
 
@@ -626,9 +648,10 @@ static int load_root(struct loader *l, const struct ynode *root)
 		case 5: ret = load_defaults(l, v); break;
 		case 6: ret = load_keep(l, v); break;
 		case 7: ret = load_patterns(l, v); break;
-		case 8: ret = load_pattern_list(l, v, "superusers", &l->c->superusers,
+		case 8: ret = load_pattern_list(l, v, "superusers", 0, &l->c->superusers,
 						&l->c->nsuperusers); break;
 		case 9: ret = load_lint(l, v); break;
+		case 10: ret = load_allow_paths(l, v); break;
 		default: return -1;
 		}
 		if (ret)
@@ -648,6 +671,7 @@ int config_load(const char *path, const char *display, struct config **out, stru
 
 	if (!display)
 		l.file = display = path;
+	l.dir = path_dirname(&tmp, path_absolute(&tmp, path));
 	c->path = arena_strdup(&c->arena, display);
 	/* The srcfile goes in the config's arena: kept positions point into it. */
 	if (srcfile_read(&c->arena, path, display, config_limits.max_bytes, &f, d) ||

@@ -23,6 +23,7 @@
  *                                # and the server image's POSTGRES_USER
  *   lint:
  *     disable: [held-unsettled]  # `dsnflip lint` rules not to report
+ *   allow_paths: [/srv/shared/db.env]  # files outside the repository it may read
  *
  * Unknown keys are errors naming file:line:col, so a typo never silently
  * changes a production plan.
@@ -90,6 +91,11 @@ struct config {
 	size_t nsuperusers;
 	struct config_name *lint_disable;  /* lint rule ids not to report */
 	size_t nlint_disable;
+	/* Files or directories outside the repository that the stack may
+	 * reference (env_file, include, extends, Dockerfiles, scripts): absolute,
+	 * relative ones resolved against the config file's directory. */
+	const char **allow_paths;
+	size_t nallow_paths;
 };
 
 /* Load path (display names it in messages).  Returns 0 or -1 with file:line:col. */

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 #include <yaml.h>
 
 /*
@@ -74,14 +75,19 @@ struct srcfile *srcfile_from(struct arena *a, const char *display, const char *d
 int srcfile_read(struct arena *a, const char *path, const char *display,
 		 size_t max_bytes, struct srcfile **out, struct diag *d)
 {
-	FILE *fp = fopen(path, "rb");
+	int fd = open_regular(path);
+	FILE *fp = fd < 0 ? NULL : fdopen(fd, "rb");
 	struct buf b = BUF_INIT;
 	char chunk[65536];
 	size_t got;
 	int ret = -1;
 
-	if (!fp)
-		return diag_err(d, "%s: cannot open: %s", display, strerror(errno));
+	if (!fp) {
+		int e = errno;
+		if (fd >= 0)
+			close(fd);
+		return diag_err(d, "%s: cannot open: %s", display, open_regular_strerror(e));
+	}
 	while ((got = fread(chunk, 1, sizeof(chunk), fp)) > 0) {
 		if (b.len + got > max_bytes) {
 			diag_err(d, "%s: file is larger than the limit of %zu bytes", display, max_bytes);
@@ -103,19 +109,18 @@ cleanup:
 	return ret;
 }
 
+/* A position in a srcfile kept between conversions (see cursor_offset()). */
+struct ycursor {
+	int line, col; /* 1-based; line 0: not placed yet */
+	size_t off;
+};
+
+static size_t cursor_offset(const struct srcfile *f, struct ycursor *cur, int line, int col);
+
 size_t srcfile_offset(const struct srcfile *f, int line, int col)
 {
-	if (line < 1)
-		return 0;
-	if ((size_t)line > f->nlines)
-		return f->len;
-	size_t off = f->line_starts[line - 1];
-	for (int c = 1; c < col && off < f->len; c++) {
-		unsigned char ch = (unsigned char)f->data[off];
-		size_t step = ch < 0x80 ? 1 : ch < 0xE0 ? 2 : ch < 0xF0 ? 3 : 4;
-		off += step;
-	}
-	return off > f->len ? f->len : off;
+	struct ycursor cur = { 0, 0, 0 };
+	return cursor_offset(f, &cur, line, col);
 }
 
 void srcfile_linecol(const struct srcfile *f, size_t off, int *line, int *col)
@@ -142,13 +147,54 @@ void srcfile_linecol(const struct srcfile *f, size_t off, int *line, int *col)
 	*col = c;
 }
 
-static void set_pos(struct ypos *pos, const struct srcfile *f, yaml_mark_t start, yaml_mark_t end)
+/*
+ * libyaml gives line and character column; nodes need byte offsets.
+ * Counting columns from the line's start for every node is quadratic on a
+ * long line (a one-line flow sequence of 200k items took 47 s), so the
+ * builder keeps a cursor at the last converted mark and walks from there:
+ * marks arrive in (nearly) increasing order, so the total walk is linear.
+ */
+static size_t utf8_step(unsigned char ch)
+{
+	return ch < 0x80 ? 1 : ch < 0xE0 ? 2 : ch < 0xF0 ? 3 : 4;
+}
+
+static size_t cursor_offset(const struct srcfile *f, struct ycursor *cur, int line, int col)
+{
+	if (line < 1)
+		return 0;
+	if ((size_t)line > f->nlines)
+		return f->len;
+	if (cur->line != line || col < 1) {
+		cur->line = line;
+		cur->col = 1;
+		cur->off = f->line_starts[line - 1];
+	}
+	size_t first = f->line_starts[line - 1];
+	while (cur->col > col && cur->off > first) {
+		/* back one character: over UTF-8 continuation bytes */
+		cur->off--;
+		while (cur->off > first && ((unsigned char)f->data[cur->off] & 0xC0) == 0x80)
+			cur->off--;
+		cur->col--;
+	}
+	while (cur->col < col && cur->off < f->len) {
+		cur->off += utf8_step((unsigned char)f->data[cur->off]);
+		cur->col++;
+	}
+	if (cur->off > f->len)
+		cur->off = f->len;
+	return cur->off;
+}
+
+static void set_pos(struct ypos *pos, const struct srcfile *f, struct ycursor *cur,
+		    yaml_mark_t start, yaml_mark_t end)
 {
 	pos->file = f;
 	pos->line = (int)start.line + 1;
 	pos->col = (int)start.column + 1;
-	pos->start = srcfile_offset(f, (int)start.line + 1, (int)start.column + 1);
-	pos->end = srcfile_offset(f, (int)end.line + 1, (int)end.column + 1);
+	pos->start = cursor_offset(f, cur, (int)start.line + 1, (int)start.column + 1);
+	pos->end = cursor_offset(f, cur, (int)end.line + 1, (int)end.column + 1);
 }
 
 struct ynode *ynode_new(struct arena *a, enum ynode_kind kind)
@@ -294,6 +340,7 @@ struct builder {
 	struct ynode **docs;   /* with multi: the finished documents */
 	size_t ndocs, docs_alloc;
 	size_t expanded;       /* nodes of the finished documents, aliases expanded */
+	struct ycursor cur;    /* last converted mark (linear positions) */
 };
 
 static size_t sat_add(size_t a, size_t b)
@@ -559,8 +606,18 @@ static void skip_properties(const struct srcfile *f, struct ypos *pos)
 	}
 	if (!moved)
 		return;
+	/* Count the characters skipped on the node's own line; past a line
+	 * break, the new line's start is near p, so srcfile_linecol is cheap. */
+	int col = pos->col, crossed = 0;
+	for (size_t q = pos->start; q < p && !crossed; q += utf8_step((unsigned char)f->data[q])) {
+		crossed = f->data[q] == '\n' || f->data[q] == '\r' || break_len(f->data + q, f->data + f->len);
+		col++;
+	}
 	pos->start = p;
-	srcfile_linecol(f, p, &pos->line, &pos->col);
+	if (crossed)
+		srcfile_linecol(f, p, &pos->line, &pos->col);
+	else
+		pos->col = col;
 }
 
 static int handle_event(struct builder *b, yaml_event_t *ev, int *done)
@@ -580,7 +637,7 @@ static int handle_event(struct builder *b, yaml_event_t *ev, int *done)
 		default: n->style = YS_PLAIN; break;
 		}
 		n->tag = tag_of(b, ev->data.scalar.tag);
-		set_pos(&n->pos, b->f, ev->start_mark, ev->end_mark);
+		set_pos(&n->pos, b->f, &b->cur, ev->start_mark, ev->end_mark);
 		if (ev->data.scalar.anchor || ev->data.scalar.tag)
 			skip_properties(b->f, &n->pos);
 		if (ev->data.scalar.anchor)
@@ -600,7 +657,7 @@ static int handle_event(struct builder *b, yaml_event_t *ev, int *done)
 	case YAML_SEQUENCE_START_EVENT:
 	case YAML_MAPPING_START_EVENT:
 		n = ynode_new(b->a, ev->type == YAML_SEQUENCE_START_EVENT ? YN_SEQ : YN_MAP);
-		set_pos(&n->pos, b->f, ev->start_mark, ev->end_mark);
+		set_pos(&n->pos, b->f, &b->cur, ev->start_mark, ev->end_mark);
 		if (ev->type == YAML_SEQUENCE_START_EVENT) {
 			n->tag = tag_of(b, ev->data.sequence_start.tag);
 			if (ev->data.sequence_start.anchor)
@@ -614,7 +671,8 @@ static int handle_event(struct builder *b, yaml_event_t *ev, int *done)
 	case YAML_SEQUENCE_END_EVENT:
 	case YAML_MAPPING_END_EVENT: {
 		struct ynode *c = b->stack[b->depth - 1].node;
-		c->pos.end = srcfile_offset(b->f, (int)ev->end_mark.line + 1, (int)ev->end_mark.column + 1);
+		c->pos.end = cursor_offset(b->f, &b->cur, (int)ev->end_mark.line + 1,
+					   (int)ev->end_mark.column + 1);
 		return close_container(b);
 	}
 	case YAML_DOCUMENT_START_EVENT:

@@ -3,10 +3,14 @@
  */
 #include "util/buf.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 char buf_empty_[1];
 
@@ -133,14 +137,22 @@ void buf_addch(struct buf *b, int c)
 
 void buf_vaddf(struct buf *b, const char *fmt, va_list ap)
 {
+	/* Format into the room there is, and only when the text does not fit
+	 * grow and format again: most texts fit, and formatting is the cost. */
 	va_list cp;
+	buf_grow(b, 64);
+	size_t room = b->alloc - b->len;
 	va_copy(cp, ap);
-	int n = vsnprintf(NULL, 0, fmt, cp);
+	int n = vsnprintf(b->buf + b->len, room, fmt, cp);
 	va_end(cp);
-	if (n <= 0)
+	if (n <= 0) {
+		b->buf[b->len] = '\0';
 		return;
-	buf_grow(b, (size_t)n);
-	vsnprintf(b->buf + b->len, (size_t)n + 1, fmt, ap);
+	}
+	if ((size_t)n >= room) {
+		buf_grow(b, (size_t)n);
+		vsnprintf(b->buf + b->len, (size_t)n + 1, fmt, ap);
+	}
 	b->len += (size_t)n;
 }
 
@@ -217,20 +229,57 @@ int str_casestarts(const char *s, const char *prefix)
 	return !strncasecmp(s, prefix, strlen(prefix));
 }
 
+int open_regular(const char *path)
+{
+	struct stat st;
+	/* O_NONBLOCK: opening a FIFO for reading would otherwise wait for a writer. */
+	int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0)
+		return -1;
+	if (fstat(fd, &st) || !S_ISREG(st.st_mode)) {
+		int e = S_ISREG(st.st_mode) ? errno : EFTYPE_NOTREG;
+		close(fd);
+		errno = e;
+		return -1;
+	}
+	int fl = fcntl(fd, F_GETFL);
+	if (fl < 0 || fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) < 0) {
+		int e = errno;
+		close(fd);
+		errno = e;
+		return -1;
+	}
+	return fd;
+}
+
+const char *open_regular_strerror(int err)
+{
+	if (err == EFTYPE_NOTREG)
+		return "not a regular file (a FIFO, device, socket or directory): refusing to read it";
+	return strerror(err);
+}
+
 char *read_file(const char *path, size_t *len)
 {
-	FILE *f = fopen(path, "rb");
+	int fd = open_regular(path);
+	FILE *f;
 	struct buf b = BUF_INIT;
 	char tmp[8192];
 	size_t n;
 
-	if (!f)
+	if (fd < 0)
 		return NULL;
+	if (!(f = fdopen(fd, "rb"))) {
+		close(fd);
+		return NULL;
+	}
 	while ((n = fread(tmp, 1, sizeof(tmp), f)) > 0)
 		buf_add(&b, tmp, n);
 	if (ferror(f)) {
+		int e = errno;
 		fclose(f);
 		buf_release(&b);
+		errno = e;
 		return NULL;
 	}
 	fclose(f);

@@ -8,6 +8,7 @@
 #ifndef DSNFLIP_BUF_H
 #define DSNFLIP_BUF_H
 
+#include <errno.h>
 #include <stdarg.h>
 #include <stddef.h>
 
@@ -33,7 +34,20 @@ void buf_addf(struct buf *b, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 void buf_vaddf(struct buf *b, const char *fmt, va_list ap);
 void buf_setlen(struct buf *b, size_t len);
-/* Read a whole file into a malloc'd NUL-terminated string (*len may be NULL); NULL on error. */
+/*
+ * Open path read-only, and only when it is a regular file: a FIFO, a
+ * device (`.env -> /dev/stdin`, which git happily commits), a socket or a
+ * directory is refused at once instead of blocking dsnflip forever, in CI
+ * too.  Returns the descriptor (blocking mode, close-on-exec), or -1 with
+ * errno set; errno is EFTYPE_NOTREG when the path exists but is not a
+ * regular file.
+ */
+#define EFTYPE_NOTREG EINVAL
+int open_regular(const char *path);
+/* The reason open_regular() failed with errno err, for "PATH: REASON". */
+const char *open_regular_strerror(int err);
+/* Read a whole regular file into a malloc'd NUL-terminated string (*len may be
+ * NULL); NULL with errno set on error (open_regular()'s rules). */
 char *read_file(const char *path, size_t *len);
 /* Hand the storage to the caller (free() it); b is left empty. */
 char *buf_detach(struct buf *b, size_t *len_out);

@@ -35,6 +35,9 @@ int diag_err(struct diag *d, const char *fmt, ...)
 /* Same, marking the failure as an operational one (exit 1). */
 int diag_fail(struct diag *d, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
+/* Move from's message and code into d as they are (already placed, masked and
+ * escaped: no second prefix); from is released.  Returns -1. */
+int diag_take(struct diag *d, struct diag *from);
 void diag_release(struct diag *d);
 
 #endif

@@ -7,60 +7,186 @@
 #include <string.h>
 #include <strings.h>
 
+/* Where a token ends: blanks, quotes, brackets that delimit words in commands and JSON. */
 static int stop_char(char c)
 {
 	return !c || isspace((unsigned char)c) || c == '"' || c == '\'' || c == '`';
 }
 
-/* At p (just after "://"): mask "user:PASSWORD@" if present; returns bytes consumed. */
+static int word_is(const char *w, size_t n, const char *lit)
+{
+	return strlen(lit) == n && !strncasecmp(w, lit, n);
+}
+
+int mask_key_is_secret(const char *key, size_t len)
+{
+	static const char *const words[] = { "PASSWORD", "PASSWD", "PASS", "PW", "PWD", "SECRET",
+					     "SECRETS", "TOKEN", "CREDENTIAL", "CREDENTIALS", "APIKEY",
+					     "PASSPHRASE", NULL };
+	static const char *const parts[] = { "PASSWORD", "PASSWD", "SECRET", "TOKEN", "CREDENTIAL",
+					     NULL };
+	/* The shell's working directories are not passwords. */
+	if (word_is(key, len, "PWD") || word_is(key, len, "OLDPWD"))
+		return 0;
+	for (const char *const *p = parts; *p; p++) {
+		size_t pl = strlen(*p);
+		for (size_t i = 0; i + pl <= len; i++)
+			if (!strncasecmp(key + i, *p, pl))
+				return 1;
+	}
+	size_t i = 0;
+	while (i < len) {
+		while (i < len && (key[i] == '_' || key[i] == '-' || key[i] == '.'))
+			i++;
+		size_t s = i;
+		while (i < len && key[i] != '_' && key[i] != '-' && key[i] != '.')
+			i++;
+		if (i == s)
+			continue;
+		for (const char *const *w = words; *w; w++)
+			if (word_is(key + s, i - s, *w))
+				return 1;
+		/* ..._KEY (API_KEY, ACCESS_KEY), not KEY alone (a sort key, a map key) */
+		if (s > 0 && i == len && word_is(key + s, i - s, "KEY"))
+			return 1;
+		/* a last word ending in PASS: redis's --requirepass, --masterpass */
+		if (i == len && i - s > 4 && !strncasecmp(key + i - 4, "PASS", 4))
+			return 1;
+	}
+	return 0;
+}
+
+/*
+ * At p (just after "://"): the authority runs to the end of the token; its
+ * userinfo is everything before the LAST '@' in it (as libpq reads it, and
+ * so a raw '/', '?' or '#' inside a password still counts as password).
+ * Mask what follows the first ':' of the userinfo.  Returns bytes consumed.
+ */
 static size_t mask_userinfo(const char *p, struct buf *out)
 {
 	const char *at = NULL, *colon = NULL, *q;
-	for (q = p; !stop_char(*q) && *q != '/' && *q != '?'; q++) {
-		if (*q == ':' && !colon)
-			colon = q;
+	for (q = p; !stop_char(*q); q++)
 		if (*q == '@')
-			at = q; /* the last '@' ends the userinfo, as in libpq */
-	}
-	if (!at || !colon || colon > at)
+			at = q;
+	if (!at)
 		return 0;
+	for (q = p; q < at; q++)
+		if (*q == ':') {
+			colon = q;
+			break;
+		}
+	if (!colon) {
+		/* no ':' before the last '@': only a user, unless a path came first */
+		return 0;
+	}
+	/* "host:5432/x@y" (a port, then a path holding '@'): the '/' before the
+	 * '@' comes after the colon, and digits only sit between them. */
+	const char *slash = memchr(p, '/', (size_t)(at - p));
+	if (slash && slash > colon) {
+		const char *d = colon + 1;
+		while (d < slash && isdigit((unsigned char)*d))
+			d++;
+		if (d == slash && slash > colon + 1)
+			return 0;
+	}
 	buf_add(out, p, (size_t)(colon - p) + 1);
-	buf_addstr(out, "****");
+	buf_addstr(out, MASK);
 	return (size_t)(at - p);
+}
+
+static int name_char(char c)
+{
+	return isalnum((unsigned char)c) || c == '_' || c == '-' || c == '.';
+}
+
+/*
+ * At p, the start of a name: when it looks secret and is followed by '=',
+ * ':' + blank, or (a --flag) a blank and a value, append the name and the
+ * separator, mask the value and return the bytes consumed; else 0.
+ */
+static size_t mask_named(const char *p, struct buf *out)
+{
+	const char *e = p;
+	while (name_char(*e))
+		e++;
+	size_t nl = (size_t)(e - p);
+	const char *name = p;
+	size_t skip = 0;
+	while (skip < nl && name[skip] == '-')
+		skip++;
+	if (nl == skip || !mask_key_is_secret(name + skip, nl - skip))
+		return 0;
+	const char *v;
+	if (*e == '=') {
+		v = e + 1;
+	} else if (*e == ':' && (e[1] == ' ' || e[1] == '\t')) {
+		v = e + 1;
+		while (*v == ' ' || *v == '\t')
+			v++;
+	} else if (*e == '"' && e[1] == ':') {
+		/* JSON: "password": "x" */
+		v = e + 2;
+		while (*v == ' ' || *v == '\t')
+			v++;
+	} else if (skip && (*e == ' ' || *e == '\t')) {
+		/* a command-line flag: --password VALUE */
+		v = e;
+		while (*v == ' ' || *v == '\t')
+			v++;
+		if (*v == '-' || !*v)
+			return 0;
+	} else {
+		return 0;
+	}
+	buf_add(out, p, (size_t)(v - p));
+	char quote = (*v == '\'' || *v == '"') ? *v : 0;
+	if (quote) {
+		const char *end = strchr(v + 1, quote);
+		buf_addch(out, quote);
+		buf_addstr(out, MASK);
+		if (!end)
+			return strlen(p);
+		buf_addch(out, quote);
+		return (size_t)(end + 1 - p);
+	}
+	const char *q = v;
+	while (!stop_char(*q) && *q != '&' && *q != ';' && *q != ',' && *q != '}')
+		q++;
+	if (q > v)
+		buf_addstr(out, MASK);
+	return (size_t)(q - p);
 }
 
 void mask_secrets(const char *s, struct buf *out)
 {
 	const char *p = s;
+	int at_word = 1;
 	while (*p) {
 		if (!strncmp(p, "://", 3)) {
 			buf_add(out, p, 3);
 			p += 3;
 			p += mask_userinfo(p, out);
+			at_word = 0;
 			continue;
 		}
-		/* password=..., PGPASSWORD=..., &password=... (any case) */
-		if (!strncasecmp(p, "password", 8) && (p[8] == '=' || (p[8] == ':' && p[9] == ' '))) {
-			size_t n = p[8] == '=' ? 9 : 10;
-			buf_add(out, p, n);
-			p += n;
-			char quote = (*p == '\'' || *p == '"') ? *p : 0;
-			if (quote) {
-				const char *end = strchr(p + 1, quote);
-				buf_addch(out, quote);
-				buf_addstr(out, "****");
-				if (!end)
-					return;
-				buf_addch(out, quote);
-				p = end + 1;
+		if (at_word && name_char(*p)) {
+			size_t n = mask_named(p, out);
+			if (n) {
+				p += n;
+				at_word = 1;
 				continue;
 			}
-			if (!stop_char(*p) && *p != '&' && *p != ';')
-				buf_addstr(out, "****");
-			while (!stop_char(*p) && *p != '&' && *p != ';')
-				p++;
-			continue;
 		}
+		at_word = !name_char(*p);
 		buf_addch(out, *p++);
 	}
+}
+
+void mask_env_value(const char *key, const char *value, struct buf *out)
+{
+	if (*value && mask_key_is_secret(key, strlen(key))) {
+		buf_addstr(out, MASK);
+		return;
+	}
+	mask_secrets(value, out);
 }

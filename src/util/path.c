@@ -110,6 +110,39 @@ char *path_absolute(struct arena *a, const char *p)
 	return path_join(a, cwd, p);
 }
 
+char *path_real(struct arena *a, const char *p)
+{
+	char *r = realpath(p, NULL);
+	if (!r)
+		return NULL;
+	char *out = arena_strdup(a, r);
+	free(r);
+	return out;
+}
+
+char *path_repo_root(struct arena *a, const char *dir)
+{
+	char *cur = path_real(a, dir);
+	while (cur) {
+		char *git = path_join(a, cur, ".git");
+		struct stat st;
+		if (!lstat(git, &st))
+			return cur;
+		if (!strcmp(cur, "/"))
+			return NULL;
+		cur = path_dirname(a, cur);
+	}
+	return NULL;
+}
+
+int path_within(const char *dir, const char *p)
+{
+	size_t n = strlen(dir);
+	if (!strcmp(dir, "/"))
+		return p[0] == '/';
+	return !strncmp(dir, p, n) && (p[n] == '\0' || p[n] == '/');
+}
+
 int path_write_file(const char *path, const char *data, size_t len)
 {
 	FILE *fp = fopen(path, "wb");

@@ -1,0 +1,44 @@
+/*
+ * attrib: which service of the stack a server session comes from.
+ *
+ * The way deploy and status attribute sessions (runtime.h): a session's
+ * pg_stat_activity.client_port is looked up among the TCP source ports of
+ * the sockets every running container of the project holds to the
+ * server's port.  attrib_snapshot takes the containers once (docker ps,
+ * docker inspect: their main pids); attrib_refresh re-reads the ports
+ * (/proc only, cheap) before each sample, as connections come and go.
+ * A port no container holds is "outside the stack" (an admin's psql, a
+ * host cron, another stack): callers say so rather than guess.
+ */
+#ifndef DSNFLIP_ATTRIB_H
+#define DSNFLIP_ATTRIB_H
+
+#include <stddef.h>
+
+#include "running/runtime.h"
+#include "stack/compose.h"
+
+struct attrib_container {
+	char *service;
+	struct container ct;
+};
+
+struct attrib {
+	struct attrib_container *cts;
+	size_t ncts, cts_alloc;
+	int server_port;
+	struct { int port; size_t ct; } *ports;
+	size_t nports, ports_alloc;
+};
+#define ATTRIB_INIT { NULL, 0, 0, 0, NULL, 0, 0 }
+
+/* The running containers of every service of p.  Returns 0 or -1 with d (docker failed). */
+int attrib_snapshot(struct attrib *a, struct runtime *rt, const struct compose_project *p,
+		    int server_port, struct diag *d);
+/* Re-read the containers' client ports. */
+void attrib_refresh(struct attrib *a);
+/* The service holding client port, or NULL (outside the stack); *cid: its short container id. */
+const char *attrib_service(const struct attrib *a, int port, const char **cid);
+void attrib_release(struct attrib *a);
+
+#endif

@@ -1,0 +1,2 @@
+# Settings every process of the image reads.
+export PYTHONUNBUFFERED=1

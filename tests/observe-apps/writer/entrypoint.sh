@@ -1,0 +1,4 @@
+#!/bin/sh
+# Waits for nothing, migrates nothing: runs the app.
+echo "starting the writer"
+exec python3 /app/writer.py
