@@ -2,6 +2,7 @@
  * attrib: sessions to services by client port.  See attrib.h.
  */
 #include "running/attrib.h"
+#include "running/driver.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -12,7 +13,7 @@ int attrib_snapshot(struct attrib *a, struct runtime *rt, const struct compose_p
 	a->server_port = server_port;
 	for (size_t i = 0; i < p->nservices; i++) {
 		struct strvec ids = STRVEC_INIT;
-		if (runtime_containers(rt, p->services[i].name, &ids, d)) {
+		if (driver_tasks(rt, p->services[i].name, &ids, d)) {
 			strvec_clear(&ids);
 			return -1;
 		}
@@ -20,7 +21,7 @@ int attrib_snapshot(struct attrib *a, struct runtime *rt, const struct compose_p
 			struct container ct;
 			struct diag sub = DIAG_INIT;
 			/* A container that went away between ps and inspect holds no session. */
-			if (!runtime_inspect(rt, ids.v[k], &ct, &sub) && ct.running) {
+			if (!driver_inspect(rt, ids.v[k], &ct, &sub) && ct.running) {
 				ALLOC_GROW(a->cts, a->ncts + 1, a->cts_alloc);
 				a->cts[a->ncts].service = xstrdup(p->services[i].name);
 				a->cts[a->ncts].ct = ct;

@@ -187,9 +187,29 @@ int deploy_open(struct deploy_ctx *dc, const struct deploy_opts *o, const struct
 		strvec_push(&dc->rt.profiles, o->profiles[i]);
 	{
 		struct diag sub = DIAG_INIT;
-		r = runtime_detect(&dc->rt, o->compose_cmd, o->environ, &sub);
+		const struct driver_ops *ops = driver_select(NULL, d);
+		if (!ops)
+			return -1;
+		r = driver_open(&dc->rt, ops, o->compose_cmd, o->environ, &sub);
 		if (r && (flags & DEPLOY_NEED_COMPOSE)) {
 			diag_fail(d, "%s", sub.msg.buf);
+			diag_release(&sub);
+			return -1;
+		}
+		diag_release(&sub);
+	}
+	{
+		struct diag sub = DIAG_INIT;
+		if (!runtime_swarm_services(&dc->rt, &dc->swarm_services, &sub) &&
+		    dc->swarm_services.nr && (flags & DEPLOY_NEED_COMPOSE)) {
+			struct buf names = BUF_INIT;
+			for (size_t i = 0; i < dc->swarm_services.nr; i++)
+				buf_addf(&names, "%s%s", i ? ", " : "", dc->swarm_services.v[i]);
+			diag_fail(d, "project %s runs as a Docker Swarm stack (services %s): the compose "
+				     "driver would start second copies beside Swarm's tasks, and this build has "
+				     "no swarm driver; nothing was changed",
+				  project, names.buf);
+			buf_release(&names);
 			diag_release(&sub);
 			return -1;
 		}
@@ -226,6 +246,7 @@ void deploy_close(struct deploy_ctx *dc)
 	failpat_release(&dc->pats);
 	strvec_clear(&dc->merged);
 	strvec_clear(&dc->merged_roles);
+	strvec_clear(&dc->swarm_services);
 	free(dc->dir);
 	free(dc->override_path);
 	memset(dc, 0, sizeof(*dc));
@@ -283,7 +304,7 @@ static int rollback_one(struct deploy_ctx *dc, const struct plan_service *ps,
 	if (journal_step(dc->j, js, JS_UNCHANGED, "rollback-recreate", d))
 		return -1;
 	deploy_progress(dc, ps->name, "rolling back", "recreating on the old DSN");
-	if (runtime_recreate(&dc->rt, ps->name, RECREATE_MS, d))
+	if (driver_restore(&dc->rt, ps->name, RECREATE_MS, d))
 		return -1;
 	if (journal_step(dc->j, js, JS_UNCHANGED, "rollback-verify", d))
 		return -1;
@@ -335,13 +356,13 @@ static int flip_one(struct deploy_ctx *dc, const struct plan_service *ps, size_t
 		return -1;
 	if (journal_step(dc->j, js, JS_UNCHANGED, "recreate", d))
 		return -1;
-	deploy_progress(dc, ps->name, "recreating", "docker compose up -d --no-deps --force-recreate");
+	deploy_progress(dc, ps->name, "recreating", "through the %s driver", dc->rt.ops->name);
 	struct diag up = DIAG_INIT;
 	long long t_up = run_now_ms();
 	watch_init(&w, ps);
 	w.role = rname;
 	w.role_limit = role ? role->connection_limit : 0;
-	if (runtime_recreate(&dc->rt, ps->name, RECREATE_MS, &up)) {
+	if (driver_switch(&dc->rt, ps->name, RECREATE_MS, &up)) {
 		watch_fail(&w, 0, "recreating failed");
 		struct buf tmp = BUF_INIT;
 		mask_secrets(up.msg.buf, &tmp);
@@ -579,8 +600,13 @@ int deploy_run(struct deploy_ctx *dc, struct diag *err)
 	}
 	if (journal_save(dc->j, &d))
 		goto out;
-	deploy_say(dc, "deploying %zu service(s) with %s %s, window %d s", ntodo,
-	    dc->rt.v2 ? "compose v2" : "compose v1", dc->rt.version, dc->window_s);
+	{
+		struct buf how = BUF_INIT;
+		driver_describe(&dc->rt, &how);
+		deploy_say(dc, "deploying %zu service(s) with %s, window %d s", ntodo, how.buf,
+			   dc->window_s);
+		buf_release(&how);
+	}
 	for (size_t i = 0; i < ntodo; i++) {
 		if (deploy_signalled(dc)) {
 			diag_fail(&d, "interrupted before %s; nothing in flight", todo[i]->name);

@@ -27,7 +27,7 @@
 #include "running/journal.h"
 #include "running/override.h"
 #include "server/pgconn.h"
-#include "running/runtime.h"
+#include "running/driver.h"
 
 struct secrets;
 
@@ -74,6 +74,14 @@ struct deploy_ctx {
 	 * gave them.  No override is needed; deploy recreates and watches them.
 	 */
 	struct strvec merged, merged_roles;
+	/*
+	 * The stack's services on Docker Swarm (the engine is a manager and
+	 * they carry com.docker.stack.namespace=<project>).  The compose
+	 * driver must not touch such a stack: `compose up` would start second
+	 * copies beside Swarm's tasks.  deploy and rollback refuse; status
+	 * says so.
+	 */
+	struct strvec swarm_services;
 };
 
 /* What opening needs. */

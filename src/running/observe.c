@@ -678,13 +678,13 @@ static void start_supervising(struct obs *o, struct obs_svc *s)
 	struct strvec ids = STRVEC_INIT;
 	struct diag sub = DIAG_INIT;
 	stop_streams(s);
-	if (!runtime_containers(&o->dc->rt, s->ps->name, &ids, &sub))
+	if (!driver_tasks(&o->dc->rt, s->ps->name, &ids, &sub))
 		for (size_t i = 0; i < ids.nr && s->ncts < 8; i++) {
 			s->cts = xrealloc(s->cts, (s->ncts + 1) * sizeof(*s->cts));
-			if (runtime_inspect(&o->dc->rt, ids.v[i], &s->cts[s->ncts], &sub))
+			if (driver_inspect(&o->dc->rt, ids.v[i], &s->cts[s->ncts], &sub))
 				continue;
 			s->base_restarts[s->ncts] = s->cts[s->ncts].restart_count;
-			if (!logstream_start(&s->ls[s->nls], &o->dc->rt, ids.v[i], NULL, &sub))
+			if (!driver_logs_start(&o->dc->rt, &s->ls[s->nls], ids.v[i], NULL, &sub))
 				s->nls++;
 			s->ncts++;
 		}
@@ -705,7 +705,7 @@ static int supervise(struct obs *o, struct obs_svc *s)
 		logstream_poll(&s->ls[i], 0, on_log, ctx);
 	for (size_t i = 0; i < s->ncts && !s->failure; i++) {
 		struct container *ct = &s->cts[i];
-		if (runtime_inspect(&o->dc->rt, ct->id, ct, &sub)) {
+		if (driver_inspect(&o->dc->rt, ct->id, ct, &sub)) {
 			s->failure = xstrfmt("cannot inspect container %.12s: %s", ct->id, sub.msg.buf);
 			break;
 		}

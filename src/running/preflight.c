@@ -139,7 +139,7 @@ int deploy_preflight(struct deploy_ctx *dc, const struct plan_service **todo, si
 	/* Compose loads the stack with the override as it will be. */
 	{
 		struct diag sub = DIAG_INIT;
-		if (runtime_check_config(&dc->rt, &sub))
+		if (driver_check_config(&dc->rt, &sub))
 			buf_addf(&problems, "\n  the compose CLI does not load the stack: %s", sub.msg.buf);
 		diag_release(&sub);
 	}

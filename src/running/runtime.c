@@ -201,6 +201,37 @@ out:
 	return ret;
 }
 
+int runtime_swarm_services(struct runtime *rt, struct strvec *names, struct diag *d)
+{
+	struct child c;
+	child_for_docker(rt, &c);
+	strvec_push(&c.args, "info");
+	strvec_push(&c.args, "--format");
+	strvec_push(&c.args, "{{.Swarm.ControlAvailable}}");
+	int r = run_command(&c, d);
+	int manager = !r && !strncmp(c.out.buf, "true", 4);
+	child_release(&c);
+	if (r || !manager)
+		return r;
+	child_for_docker(rt, &c);
+	strvec_push(&c.args, "service");
+	strvec_push(&c.args, "ls");
+	strvec_push(&c.args, "--filter");
+	strvec_pushf(&c.args, "label=com.docker.stack.namespace=%s", rt->project);
+	strvec_push(&c.args, "--format");
+	strvec_push(&c.args, "{{.Name}}");
+	r = run_command(&c, d);
+	if (!r) {
+		char *save = NULL;
+		for (char *line = strtok_r(c.out.buf, "\n", &save); line;
+		     line = strtok_r(NULL, "\n", &save))
+			if (*line)
+				strvec_push(names, line);
+	}
+	child_release(&c);
+	return r;
+}
+
 int runtime_check_config(struct runtime *rt, struct diag *d)
 {
 	struct child c;

@@ -1,5 +1,7 @@
 /*
- * runtime: the compose driver — what dsnflip does to a running stack.
+ * runtime: the compose driver — what dsnflip does to a running stack —
+ * and the parts every driver shares (struct runtime, containers' sockets,
+ * failure patterns, log streams).  Callers go through running/driver.h.
  *
  * Finds the compose CLI (`docker compose` v2 plugin or `docker-compose` v1,
  * from the version string: v1 is 1.x, v2 is 2.x and later — it jumped to
@@ -29,7 +31,10 @@
 #include "util/diag.h"
 #include "util/run.h"
 
+struct driver_ops;
+
 struct runtime {
+	const struct driver_ops *ops; /* the driver working on it (running/driver.h) */
 	struct strvec cmd;         /* {"docker","compose"} or {"docker-compose"} */
 	int v2;
 	char *version;
@@ -55,6 +60,13 @@ int runtime_detect(struct runtime *rt, const char *cmd, char *const *env, struct
 void runtime_setenv(struct runtime *rt, const char *key, const char *value);
 /* Use the override file (NULL: none) on every later compose command. */
 void runtime_set_override(struct runtime *rt, const char *path);
+
+/*
+ * The Swarm services of the stack called rt->project (labelled
+ * com.docker.stack.namespace=<project>) into *names, when the engine is a
+ * swarm manager; none otherwise.  -1 with d when docker does not answer.
+ */
+int runtime_swarm_services(struct runtime *rt, struct strvec *names, struct diag *d);
 
 /* `compose config -q`: the files and the override load. */
 int runtime_check_config(struct runtime *rt, struct diag *d);

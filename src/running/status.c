@@ -40,9 +40,9 @@ static char *configured_user(struct deploy_ctx *dc, const struct plan_service *p
 		struct diag sub = DIAG_INIT;
 		char *v = NULL;
 		if (pc->form == CONN_SPLIT) {
-			if (pc->user_entry && !runtime_container_env(&dc->rt, id, pc->user_entry->key, &v, &sub))
+			if (pc->user_entry && !driver_task_env(&dc->rt, id, pc->user_entry->key, &v, &sub))
 				user = v ? xstrdup(v) : NULL;
-		} else if (pc->entry && !runtime_container_env(&dc->rt, id, pc->entry->key, &v, &sub) && v) {
+		} else if (pc->entry && !driver_task_env(&dc->rt, id, pc->entry->key, &v, &sub) && v) {
 			struct dsn dsn = DSN_INIT;
 			if (!dsn_parse(v, &dsn, &sub) && dsn.user && *dsn.user)
 				user = xstrdup(dsn.user);
@@ -50,7 +50,7 @@ static char *configured_user(struct deploy_ctx *dc, const struct plan_service *p
 			if (!user && pc->user_entry) {
 				free(v);
 				v = NULL;
-				if (!runtime_container_env(&dc->rt, id, pc->user_entry->key, &v, &sub) && v)
+				if (!driver_task_env(&dc->rt, id, pc->user_entry->key, &v, &sub) && v)
 					user = xstrdup(v);
 			}
 		}
@@ -75,7 +75,7 @@ static char *session_user(struct deploy_ctx *dc, const struct plan_service *ps,
 			port = ps->conns[k].port;
 			break;
 		}
-	if (!dc->have_pg || runtime_client_ports(ct, port, &ports, &n) || !n) {
+	if (!dc->have_pg || driver_client_ports(&dc->rt, ct, port, &ports, &n) || !n) {
 		free(ports);
 		return NULL;
 	}
@@ -123,8 +123,17 @@ int status_run(struct deploy_ctx *dc)
 	int superuser_connections = 0;
 
 	buf_addf(&text, "project %s", dc->s.project->name);
-	if (dc->rt.version)
-		buf_addf(&text, " (compose %s %s)", dc->rt.v2 ? "v2" : "v1", dc->rt.version);
+	{
+		struct buf how = BUF_INIT;
+		driver_describe(&dc->rt, &how);
+		if (how.len)
+			buf_addf(&text, " (%s)", how.buf);
+		buf_release(&how);
+	}
+	if (dc->swarm_services.nr)
+		buf_addf(&text, "; it runs as a Docker Swarm stack (%zu service(s)): the compose driver "
+			 "sees none of its tasks, so RUNNING and CONNECTS AS below are not Swarm's",
+			 dc->swarm_services.nr);
 	if (dc->j->updated)
 		buf_addf(&text, "; journal: %s at %s", dc->j->operation ? dc->j->operation : "deploy",
 			 dc->j->updated);
@@ -139,10 +148,10 @@ int status_run(struct deploy_ctx *dc)
 		int running = 0;
 		char *user = NULL;
 		const char *how = "";
-		if (!runtime_containers(&dc->rt, ps->name, &ids, &sub)) {
+		if (!driver_tasks(&dc->rt, ps->name, &ids, &sub)) {
 			for (size_t k = 0; k < ids.nr; k++) {
 				struct container ct;
-				if (runtime_inspect(&dc->rt, ids.v[k], &ct, &sub))
+				if (driver_inspect(&dc->rt, ids.v[k], &ct, &sub))
 					continue;
 				running |= ct.running;
 				if (!user && ct.running)
@@ -250,6 +259,7 @@ int status_run(struct deploy_ctx *dc)
 	json_object_set_new(root, "services", svcs);
 	json_object_set_new(root, "roles", roles);
 	json_object_set_new(root, "superuser_connections", json_integer(superuser_connections));
+	json_object_set_new(root, "swarm_stack", json_boolean(dc->swarm_services.nr > 0));
 	if (dc->s.format == FORMAT_JSON) {
 		char *s = json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
 		printf("%s\n", s);

@@ -145,7 +145,7 @@ static void check_sessions(struct deploy_ctx *dc, struct watch *w, const struct 
 		PQclear(res);
 		diag_release(&sub);
 	}
-	if (runtime_client_ports(ct, w->server_port, &ports, &nports) || !nports) {
+	if (driver_client_ports(&dc->rt, ct, w->server_port, &ports, &nports) || !nports) {
 		free(ports);
 		return;
 	}
@@ -190,7 +190,7 @@ int deploy_containers(struct deploy_ctx *dc, const char *svc, struct container *
 	struct strvec ids = STRVEC_INIT;
 	*out = NULL;
 	*n = 0;
-	if (runtime_containers(&dc->rt, svc, &ids, d)) {
+	if (driver_tasks(&dc->rt, svc, &ids, d)) {
 		strvec_clear(&ids);
 		return -1;
 	}
@@ -198,7 +198,7 @@ int deploy_containers(struct deploy_ctx *dc, const char *svc, struct container *
 		*out = xcalloc(ids.nr, sizeof(**out));
 	for (size_t i = 0; i < ids.nr; i++) {
 		struct diag sub = DIAG_INIT;
-		if (!runtime_inspect(&dc->rt, ids.v[i], &(*out)[*n], &sub))
+		if (!driver_inspect(&dc->rt, ids.v[i], &(*out)[*n], &sub))
 			(*n)++;
 		diag_release(&sub);
 	}
@@ -245,7 +245,7 @@ int watch_service(struct deploy_ctx *dc, struct watch *w, int window_s, int sett
 	}
 	for (size_t i = 0; i < ncts && nls < MAX_STREAMS; i++) {
 		base_restarts[nls] = cts[i].restart_count;
-		if (!logstream_start(&ls[nls], &dc->rt, cts[i].id, NULL, &sub))
+		if (!driver_logs_start(&dc->rt, &ls[nls], cts[i].id, NULL, &sub))
 			nls++;
 	}
 	for (;;) {
@@ -266,7 +266,7 @@ int watch_service(struct deploy_ctx *dc, struct watch *w, int window_s, int sett
 			int all_up = 1, all_done = 1;
 			for (size_t i = 0; i < ncts; i++) {
 				struct container *ct = &cts[i];
-				if (runtime_inspect(&dc->rt, ct->id, ct, &sub)) {
+				if (driver_inspect(&dc->rt, ct->id, ct, &sub)) {
 					watch_fail(w, 0, "cannot inspect container %.12s of %s (gone, or the Docker daemon does not answer): %s", ct->id, svc, sub.msg.buf);
 					break;
 				}
