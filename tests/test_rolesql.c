@@ -554,7 +554,6 @@ static void test_options_and_databases(void **state)
 	struct rolesql_parts p;
 	struct rolesql_opts o = { 500, 5, 50, NULL };
 	struct diag d = DIAG_INIT;
-	const char *dbs[4];
 	(void)state;
 	assert_int_equal(rolesql_build(&f->plan, &f->cfg, "tracksolid_db", TDIR, &o, &p, &d), 0);
 	HAS(p.file, "PERFORM set_config('lock_timeout', '500ms', true);");
@@ -570,10 +569,11 @@ static void test_options_and_databases(void **state)
 	buf_release(&b);
 
 	f->dbs[2][0] = "fleet_platform";
-	assert_int_equal(rolesql_databases(&f->plan, dbs, 4), 2);
-	assert_string_equal(dbs[0], "tracksolid_db");
-	assert_string_equal(dbs[1], "fleet_platform");
-	assert_int_equal(rolesql_databases(&f->plan, dbs, 1), 1);
+	struct strvec dbv = STRVEC_INIT;
+	assert_int_equal(rolesql_databases(&f->plan, &dbv), 2);
+	assert_string_equal(dbv.v[0], "tracksolid_db");
+	assert_string_equal(dbv.v[1], "fleet_platform");
+	strvec_clear(&dbv);
 	free(f);
 }
 
