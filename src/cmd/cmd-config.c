@@ -47,6 +47,52 @@ static void masked(const char *key, const char *value, struct buf *out)
 	buf_addstr(out, value);
 }
 
+/*
+ * s as a YAML scalar that reads back as the same string: plain when that is
+ * safe, else single-quoted, or double-quoted with escapes when it holds
+ * control characters.  A mask "****" plain would read as an alias, a value
+ * with ": " or " #" would be cut, so they are quoted.
+ */
+static void yaml_scalar(const char *s, struct buf *out)
+{
+	size_t n = strlen(s);
+	int plain = n > 0 && !strchr("-?:,[]{}#&*!|>'\"%@` \t", s[0]) && s[n - 1] != ' ' &&
+		    s[n - 1] != ':' && !strstr(s, ": ") && !strstr(s, " #");
+	int ctrl = 0;
+	for (const char *c = s; *c; c++)
+		if ((unsigned char)*c < 0x20 || *c == 0x7f)
+			ctrl = 1;
+	if (plain && !ctrl) {
+		buf_addstr(out, s);
+		return;
+	}
+	if (!ctrl) {
+		buf_addch(out, '\'');
+		for (const char *c = s; *c; c++) {
+			if (*c == '\'')
+				buf_addch(out, '\'');
+			buf_addch(out, *c);
+		}
+		buf_addch(out, '\'');
+		return;
+	}
+	buf_addch(out, '"');
+	for (const char *c = s; *c; c++) {
+		unsigned char u = (unsigned char)*c;
+		if (u == '"' || u == '\\')
+			buf_addf(out, "\\%c", u);
+		else if (u == '\n')
+			buf_addstr(out, "\\n");
+		else if (u == '\t')
+			buf_addstr(out, "\\t");
+		else if (u < 0x20 || u == 0x7f)
+			buf_addf(out, "\\x%02x", u);
+		else
+			buf_addch(out, (int)u);
+	}
+	buf_addch(out, '"');
+}
+
 static void origin_text(const struct origin *o, struct buf *out)
 {
 	if (o->kind == ORIGIN_PROCESS)
@@ -121,20 +167,32 @@ int cmd_config(struct cli *cli)
 		json_t *js = json_object(), *env = json_object(), *origins = json_object();
 		if (fmt == FORMAT_TEXT) {
 			buf_addf(&out, "  %s:%s\n", s->name, s->enabled ? "" : "  # profile not active");
-			if (s->image)
-				buf_addf(&out, "    image: %s\n", s->image);
+			if (s->image) {
+				buf_addstr(&out, "    image: ");
+				yaml_scalar(s->image, &out);
+				buf_addch(&out, '\n');
+			}
 			if (s->build_context)
 				buf_addf(&out, "    build: %s (%s)\n", s->build_context, s->dockerfile);
 			if (s->replicas != 1)
 				buf_addf(&out, "    replicas: %d\n", s->replicas);
-			if (s->extends_from)
-				buf_addf(&out, "    extends: %s\n", s->extends_from);
+			if (s->extends_from) {
+				buf_addstr(&out, "    extends: ");
+				yaml_scalar(s->extends_from, &out);
+				buf_addch(&out, '\n');
+			}
 			const struct ynode *cmds[] = { s->entrypoint, s->command };
 			for (size_t c = 0; c < 2; c++)
 				if (cmds[c]) {
+					struct buf t = BUF_INIT;
 					buf_addf(&out, "    %s: ", c ? "command" : "entrypoint");
-					node_text(cmds[c], &out);
+					node_text(cmds[c], &t);
+					if (cmds[c]->kind == YN_SEQ)
+						buf_addstr(&out, t.buf);
+					else
+						yaml_scalar(t.buf, &out);
 					buf_addch(&out, '\n');
+					buf_release(&t);
 				}
 			buf_addstr(&out, "    environment:\n");
 		}
@@ -145,8 +203,11 @@ int cmd_config(struct cli *cli)
 			if (e->value)
 				masked(e->key, e->value, &v);
 			origin_text(&e->origin, &o);
-			if (fmt == FORMAT_TEXT)
-				buf_addf(&out, "      %s: %s    # %s\n", e->key, v.buf, o.buf);
+			if (fmt == FORMAT_TEXT) {
+				buf_addf(&out, "      %s: ", e->key);
+				yaml_scalar(v.buf, &out);
+				buf_addf(&out, "    # %s\n", o.buf);
+			}
 			json_object_set_new(env, e->key, e->value ? json_string(v.buf) : json_null());
 			json_object_set_new(origins, e->key, json_string(o.buf));
 		}
