@@ -213,11 +213,12 @@ static void share_literal(struct plan *plan, struct plan_service *a, struct plan
 	if (!strcmp(a->role, b->role))
 		return;
 	if (a->action != b->action) {
+		/* Still one literal, so still one user: one role for both, and the
+		 * flip waits until the held one is settled. */
 		const char *held = a->action == ACTION_HOLD ? a->name : b->name;
 		plan_warn(plan, 1, "%s and %s share one connection literal but %s is held: split the "
 			  "literal, or settle %s's class, before either is flipped", a->name, b->name,
 			  held, held);
-		return;
 	}
 	/* The more privileged need wins: an owner can do what a writer does. */
 	struct plan_service *keep = a;
@@ -418,6 +419,10 @@ static void assign_roles(struct plan *plan, const struct config *cfg)
 	/* Held-only roles are prepared but not used yet. */
 	for (size_t i = 0; i < plan->nroles; i++) {
 		struct plan_role *r = &plan->roles[i];
+		/* "shared" describes a role several services use, not one whose
+		 * literal was merely seen elsewhere. */
+		if (r->nservices < 2)
+			r->shared_origin = 0;
 		int any_flip = 0;
 		for (size_t k = 0; k < r->nservices; k++)
 			any_flip |= plan_service(plan, r->services[k])->action == ACTION_FLIP;
