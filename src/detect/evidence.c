@@ -945,6 +945,12 @@ static const struct pattern *match_patterns(const struct patterns *p, const char
 		for (size_t c = 0; c < pl->ncand && !hit; c++) {
 			if (pl->cand[c] >= n)
 				continue;
+			/* A first word that is not "..." must match where the match
+			 * starts (match_from's first step): most patterns fail here,
+			 * before their memo is cleared. */
+			if (pt->nwords && strcmp(pt->words[0], "...") &&
+			    !word_match(pt->words[0], w[pl->cand[c]]))
+				continue;
 			memset(memo, 0, (pt->nwords + 1) * (n + 1));
 			if (match_from(pt, 0, w, n, pl->cand[c], memo))
 				hit = pt;

@@ -1158,8 +1158,8 @@ int observe_run(struct deploy_ctx *dc, const struct observe_opts *oo)
 		code = EXIT_OK;
 		goto out;
 	}
-	o.dbs = xcalloc(o.nsvcs * 4 + 1, sizeof(*o.dbs));
 	{
+		/* The databases they use, each once. */
 		struct strvec names = STRVEC_INIT;
 		for (size_t i = 0; i < o.nsvcs; i++)
 			for (size_t k = 0; k < o.svcs[i].ps->nconns; k++) {
@@ -1167,8 +1167,7 @@ int observe_run(struct deploy_ctx *dc, const struct observe_opts *oo)
 				if (db && !strvec_contains(&names, db))
 					strvec_push(&names, db);
 			}
-		o.dbs = xrealloc(o.dbs, (names.nr + 1) * sizeof(*o.dbs));
-		memset(o.dbs, 0, (names.nr + 1) * sizeof(*o.dbs));
+		o.dbs = xcalloc(names.nr + 1, sizeof(*o.dbs));
 		for (size_t i = 0; i < names.nr; i++)
 			o.dbs[o.ndbs++].name = xstrdup(names.v[i]);
 		strvec_clear(&names);

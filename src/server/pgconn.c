@@ -421,6 +421,11 @@ static int result_error(struct pgconn *pc, PGresult *res, const char *what, stru
 	return -1;
 }
 
+int pg_result_error(struct pgconn *pc, PGresult *res, const char *what, struct diag *d)
+{
+	return result_error(pc, res, what, d);
+}
+
 static int finish(struct pgconn *pc, PGresult *res, const char *what, PGresult **out, struct diag *d)
 {
 	ExecStatusType st = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;

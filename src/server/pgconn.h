@@ -57,6 +57,12 @@ int pg_execp(struct pgconn *pc, const char *sql, int nparams, const char *const 
 	     const char *what, PGresult **out, struct diag *d);
 /* The SQLSTATE of a failed result ("" if none). */
 const char *pg_sqlstate(const PGresult *r);
+/*
+ * A failed result (or NULL: the connection's error) as pg_exec words it,
+ * "what: MESSAGE (SQLSTATE xxxxx)", for results read by hand (pipeline
+ * mode).  Clears res; returns -1.
+ */
+int pg_result_error(struct pgconn *pc, PGresult *res, const char *what, struct diag *d);
 
 /*
  * Append conninfo (URI or key=value) to out as key=value text with every

@@ -400,6 +400,220 @@ static int reown_one(struct ctx *c, struct pgconn *pc, const struct objrow *o, s
 	return ret;
 }
 
+/*
+ * apply's ownership step, in libpq pipeline mode.  One short transaction
+ * per object, as before, but sent REOWN_BATCH at a time without waiting for
+ * each: a round trip per object is what made it slow.  Each object is one
+ * ALTER followed by a Sync, which the server runs as an implicit
+ * transaction of its own (a lock held only as long as its ALTER; an error
+ * ends that transaction alone).  The session's lock_timeout bounds every
+ * ALTER; objects whose lock was not granted (55P03, 40P01) are tried again
+ * after the batches, with backoff, up to lock_attempts passes.
+ *
+ * synchronous_commit is off for these transactions: re-owning is
+ * idempotent and the next apply finishes whatever a crash undid, so no
+ * commit needs to wait for its own WAL flush.  Each batch ends with one
+ * synchronous commit (a transaction that only takes an xid), which flushes
+ * the WAL of every commit before it: what is counted as re-owned (JSON,
+ * messages, the fault seam) is only what such a flush acknowledged.
+ */
+#define REOWN_BATCH 256
+
+struct reown_state {
+	struct roles_db *rd;
+	struct progress *pr;
+	const char *db;
+	size_t seen;          /* for the progress bar: done or finally busy */
+};
+
+/* N of DSNFLIP_FAULT=reown@N (1 for a bare "reown"), 0 when not armed. */
+static size_t reown_fault_at(char *const *env)
+{
+	for (; env && *env; env++) {
+		if (strncmp(*env, "DSNFLIP_FAULT=reown", 19))
+			continue;
+		const char *v = *env + 19;
+		if (!*v)
+			return 1;
+		if (*v != '@' || v[1] < '1' || v[1] > '9')
+			return 0;
+		size_t n = 0;
+		for (v++; *v >= '0' && *v <= '9' && n < (size_t)1 << 40; v++)
+			n = n * 10 + (size_t)(*v - '0');
+		return *v ? 0 : n;
+	}
+	return 0;
+}
+
+static int is_busy(const char *state)
+{
+	return !strcmp(state, "55P03") || !strcmp(state, "40P01");
+}
+
+/*
+ * Send objects idx[0..n) and read their results.  *busy receives those
+ * whose lock was not granted; ok[k] = 1 for each object done.  Returns 0,
+ * or -1 with d naming the first object that failed otherwise (the rest of
+ * the batch is still read, so what committed is known).
+ */
+static int reown_batch(struct pgconn *pc, const struct objrows *rows, const size_t *idx, size_t n,
+		       char *ok, int *busy_flag, struct diag *d)
+{
+	PGconn *conn = pc->conn;
+	int ret = 0, flushed = 0;
+	size_t k = 0;
+
+	if (!PQenterPipelineMode(conn))
+		return pg_result_error(pc, NULL, "re-owning objects (entering pipeline mode)", d);
+	for (size_t i = 0; i < n; i++)
+		if (!PQsendQueryParams(conn, rows->v[idx[i]].stmt, 0, NULL, NULL, NULL, NULL, 0) ||
+		    !PQpipelineSync(conn))
+			goto lost;
+	/* The flush: one synchronous commit after the batch. */
+	if (!PQsendQueryParams(conn, "SELECT set_config('synchronous_commit', 'on', true), txid_current()",
+			       0, NULL, NULL, NULL, NULL, 0) || !PQpipelineSync(conn) || PQflush(conn))
+		goto lost;
+	for (k = 0; k <= n; k++) {
+		PGresult *res;
+		int seg_ok = 0, nulls = 0;
+		/* One segment: its statement's result, NULL, then the Sync's. */
+		for (;;) {
+			if (!(res = PQgetResult(conn))) {
+				if (PQstatus(conn) == CONNECTION_BAD)
+					goto lost;
+				if (++nulls > 1) {
+					/* A second NULL: nothing more is coming (libpq's state is not ours). */
+					if (!ret)
+						ret = diag_fail(d, "re-owning objects: the pipeline's results ended "
+								"early (%zu of %zu)", k, n);
+					memset(ok, 0, n);
+					return -1;
+				}
+				continue;
+			}
+			nulls = 0;
+			ExecStatusType st = PQresultStatus(res);
+			if (st == PGRES_PIPELINE_SYNC) {
+				PQclear(res);
+				break;
+			}
+			if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK) {
+				seg_ok = 1;
+				PQclear(res);
+				continue;
+			}
+			if (k < n && is_busy(pg_sqlstate(res))) {
+				busy_flag[k] = 1;
+				PQclear(res);
+			} else if (!ret) {
+				/* The flush failing leaves the batch unacknowledged: name its last object. */
+				const struct objrow *o = &rows->v[idx[k < n ? k : n - 1]];
+				struct buf what = BUF_INIT;
+				buf_addf(&what, "re-owning %s %s", o->kind, o->object);
+				pg_result_error(pc, res, what.buf, d);
+				buf_release(&what);
+				ret = -1;
+			} else {
+				PQclear(res);
+			}
+			if (PQstatus(conn) == CONNECTION_BAD)
+				goto lost;
+		}
+		if (PQstatus(conn) == CONNECTION_BAD)
+			goto lost;
+		if (k < n)
+			ok[k] = (char)seg_ok;
+		else
+			flushed = seg_ok;
+	}
+	if (!PQexitPipelineMode(conn) && !ret)
+		ret = pg_result_error(pc, NULL, "re-owning objects (leaving pipeline mode)", d);
+	/* Without the flush's acknowledgement nothing of this batch is known to be durable. */
+	if (!flushed)
+		memset(ok, 0, n);
+	return ret;
+lost:
+	if (!ret) {
+		const struct objrow *o = &rows->v[idx[k < n ? k : n - 1]];
+		struct buf what = BUF_INIT;
+		buf_addf(&what, "re-owning %s %s", o->kind, o->object);
+		pg_result_error(pc, NULL, what.buf, d);
+		buf_release(&what);
+	}
+	memset(ok, 0, n);
+	return -1;
+}
+
+/* Re-own every row whose action is reown (apply).  0, or -1 with d. */
+static int reown_all(struct ctx *c, struct pgconn *pc, const struct objrows *rows,
+		     struct reown_state *st, struct diag *d)
+{
+	size_t *todo = xcalloc(rows->nr + 1, sizeof(*todo)), ntodo = 0;
+	size_t *next = xcalloc(rows->nr + 1, sizeof(*next));
+	char *ok = xcalloc(REOWN_BATCH, 1);
+	int *busy = xcalloc(REOWN_BATCH, sizeof(*busy));
+	size_t fault_at = reown_fault_at(c->o->environ);
+	int ret = -1;
+
+	for (size_t i = 0; i < rows->nr; i++)
+		if (!strcmp(rows->v[i].action, "reown") && rows->v[i].stmt)
+			todo[ntodo++] = i;
+	struct buf set = BUF_INIT;
+	buf_addf(&set, "SET synchronous_commit = off; SET lock_timeout = '%dms'", c->sql.lock_timeout_ms);
+	int r = pg_exec(pc, set.buf, "setting up the ownership step", NULL, d);
+	buf_release(&set);
+	if (r)
+		goto cleanup;
+	for (int attempt = 1; ntodo; attempt++) {
+		size_t nnext = 0;
+		for (size_t at = 0; at < ntodo;) {
+			size_t n = ntodo - at < REOWN_BATCH ? ntodo - at : REOWN_BATCH;
+			/* The fault seam stops right after the N-th commit: never send past it. */
+			if (fault_at > c->reowned_run && fault_at - c->reowned_run < n)
+				n = fault_at - c->reowned_run;
+			memset(ok, 0, n);
+			memset(busy, 0, n * sizeof(*busy));
+			int br = reown_batch(pc, rows, todo + at, n, ok, busy, d);
+			for (size_t k = 0; k < n; k++) {
+				const struct objrow *o = &rows->v[todo[at + k]];
+				if (ok[k]) {
+					st->pr->reowned++;
+					count_kind(st->rd, o->kind);
+					char num[24];
+					snprintf(num, sizeof(num), "%zu", ++c->reowned_run);
+					run_fault_point(c->o->environ, "reown", num);
+				} else if (busy[k] && !br) {
+					if (attempt < c->sql.lock_attempts) {
+						next[nnext++] = todo[at + k];
+						continue;
+					}
+					strvec_pushf(&st->rd->lock_busy, "%s", o->object);
+				} else {
+					continue;
+				}
+				st->seen++;
+				if (c->o->progress)
+					c->o->progress(c->o->progress_ctx, st->db, st->seen, st->pr->total);
+			}
+			if (br)
+				goto cleanup;
+			at += n;
+		}
+		if (!nnext)
+			break;
+		sleep_ms((long)c->sql.backoff_ms << (attempt - 1));
+		memcpy(todo, next, nnext * sizeof(*todo));
+		ntodo = nnext;
+	}
+	ret = pg_exec(pc, "RESET synchronous_commit; RESET lock_timeout", "ending the ownership step", NULL, d);
+cleanup:
+	free(todo);
+	free(next);
+	free(ok);
+	free(busy);
+	return ret;
+}
+
 static int jobs_step(struct ctx *c, struct pgconn *pc, const struct rolesql_parts *parts,
 		     struct roles_db *rd, struct diag *d)
 {
@@ -793,7 +1007,12 @@ static int run_db(struct ctx *c, const char *db, struct roles_db *rd, struct dia
 	}
 	long t0 = now_ms();
 	size_t seen = 0;
-	for (size_t i = 0; i < rows.nr; i++) {
+	if (!c->o->check) {
+		struct reown_state st = { rd, &pr, db, 0 };
+		if (reown_all(c, &pc, &rows, &st, &why))
+			goto failed;
+	}
+	for (size_t i = 0; c->o->check && i < rows.nr; i++) {
 		const struct objrow *o = &rows.v[i];
 		if (strcmp(o->action, "reown") || !o->stmt)
 			continue;
