@@ -1125,7 +1125,8 @@ static const char *migrations_dir(struct arena *a, const char *dir, const char *
 		const char *abs = path_join(a, dir, n);
 		if (!path_is_dir(abs))
 			continue;
-		const char *r = *rel ? arena_strfmt(a, "%s/%s", rel, n) : n;
+		/* copied: n lives in the DIR stream, freed by closedir */
+		const char *r = *rel ? arena_strfmt(a, "%s/%s", rel, n) : arena_strdup(a, n);
 		int hit = 0;
 		for (const char *const *x = names; *x && !hit; x++)
 			hit = !strcmp(n, *x);
