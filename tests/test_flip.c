@@ -152,20 +152,20 @@ static void test_dsn_in_interpolation_default(void **state)
 	struct fx f;
 	load(&f, "services:\n"
 		 "  db:\n    image: postgres:16\n"
-		 "  api:\n    image: acme/api\n    command: [\"./api\"]\n"
+		 "  billing:\n    image: acme/billing\n    command: [\"./billing\"]\n"
 		 "    environment:\n"
 		 "      DATABASE_URL: ${API_URL:-postgresql://postgres:pw@db:5432/app}\n");
-	const struct plan_flip *fl = flip_of(&f, "api");
+	const struct plan_flip *fl = flip_of(&f, "billing");
 	assert_null(fl->blocked);
 	assert_int_equal(fl->nsites, 1);
 	assert_true(fl->sites[0].in_default);
 	struct buf b = BUF_INIT;
 	flip_text_render(&fl->sites[0].text, "REF", &b);
-	assert_string_equal(b.buf, "${API_URL:-postgresql://api_app:REF@db:5432/app}");
+	assert_string_equal(b.buf, "${API_URL:-postgresql://billing_app:REF@db:5432/app}");
 	buf_reset(&b);
 	assert_int_equal(fl->nsettings, 1);
 	flip_text_render(&fl->settings[0].value, "REF", &b);
-	assert_string_equal(b.buf, "postgresql://api_app:REF@db:5432/app");
+	assert_string_equal(b.buf, "postgresql://billing_app:REF@db:5432/app");
 	buf_release(&b);
 	struct rewrite rw = REWRITE_INIT;
 	struct diag d = DIAG_INIT;
@@ -202,15 +202,15 @@ static void test_branch_text_equals_deploy_value(void **state)
 	struct fx f;
 	load(&f, "services:\n"
 		 "  db:\n    image: postgres:16\n"
-		 "  api:\n    image: acme/api\n    command: [\"./api\"]\n"
+		 "  billing:\n    image: acme/billing\n    command: [\"./billing\"]\n"
 		 "    environment:\n"
 		 "      DATABASE_URL: \"postgresql://postgres:S3cr$$t@db:5432/shop?application_name=a$$b\"\n");
-	const struct plan_flip *fl = flip_of(&f, "api");
+	const struct plan_flip *fl = flip_of(&f, "billing");
 	struct buf site = BUF_INIT, set = BUF_INIT;
 	flip_text_render(&fl->sites[0].text, "R", &site);
 	flip_text_render(&fl->settings[0].value, "R", &set);
 	/* One rule: the file's text and the override's value are the same connection. */
-	assert_string_equal(site.buf, "postgresql://api_app:R@db:5432/shop?application_name=a$$b");
+	assert_string_equal(site.buf, "postgresql://billing_app:R@db:5432/shop?application_name=a$$b");
 	assert_string_equal(set.buf, site.buf);
 	assert_false(fl->sites[0].reference);
 	buf_release(&site);

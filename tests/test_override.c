@@ -15,7 +15,9 @@
 
 #include "running/deploy.h"
 
+/* Named: "api" is a generic service name, so its role takes the project's (shop_app). */
 static const char stack[] =
+	"name: shop\n"
 	"services:\n"
 	"  api:\n"
 	"    image: example/api\n"
@@ -108,7 +110,7 @@ static void test_uri(void **state)
 	render(*state, svcs, &out);
 	assert_non_null(strstr(out.buf,
 		"  api:\n    environment:\n"
-		"      DATABASE_URL: \"postgresql://api_app:${API_APP_PASSWORD:?API_APP_PASSWORD must be set "
+		"      DATABASE_URL: \"postgresql://shop_app:${SHOP_APP_PASSWORD:?SHOP_APP_PASSWORD must be set "
 		"(dsnflip passes it)}@db:5432/shop?application_name=a$$b&sslmode=disable\"\n"));
 	assert_null(strstr(out.buf, "Sup3r"));
 	assert_null(strstr(out.buf, "worker"));

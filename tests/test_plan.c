@@ -121,8 +121,9 @@ static void test_limits(void **state)
 	load(&l, "fixtures/plan/classes", NULL, 0);
 	/* api: SQLAlchemy 5 + overflow 10, +2 */
 	assert_int_equal(svc(&l, "api")->pool, 15);
-	/* jobs: connection_limit=4 in the DSN, 3 replicas, +2 = 14; mounted: default 10 */
-	assert_int_equal(plan_role(l.plan, "app_owner")->connection_limit, 17 + 14 + 10);
+	/* jobs: connection_limit=4 in the DSN, 3 replicas, +2 = 14; mounted: default 10.
+	 * Database "app" is a generic name: the owner takes the project name. */
+	assert_int_equal(plan_role(l.plan, "classes_owner")->connection_limit, 17 + 14 + 10);
 	/* web: scale 2, no hint: the default stands, with a warning */
 	assert_int_equal(plan_role(l.plan, "web_app")->connection_limit, 10);
 	assert_true(has_warning(l.plan, "web: no pool size hint"));

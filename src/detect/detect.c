@@ -457,7 +457,10 @@ static int add_split_conn(struct detect_ctx *c, struct plan_service *ps, const c
 		num_parse_int(po->value, 1, 65535, &pc->port); /* is_port() checked it */
 	pc->user = u && *u->value ? a_dup(c->plan, u->value) : NULL;
 	pc->password = pw && *pw->value ? a_dup(c->plan, pw->value) : NULL;
-	pc->database = db && *db->value ? a_dup(c->plan, db->value) : pc->user;
+	/* libpq defaults the database to the user; an application reading
+	 * DB_USER without a DB_NAME uses its own default, which is not here. */
+	pc->database = db && *db->value ? a_dup(c->plan, db->value) : pg_style ? pc->user : NULL;
+
 	pc->defined_file = origin_file(anchor);
 	pc->defined_line = origin_line(anchor);
 	return 0;
@@ -1091,7 +1094,8 @@ static const char *migrations_dir(struct arena *a, const char *dir, const char *
 		const char *abs = path_join(a, dir, n);
 		if (!path_is_dir(abs))
 			continue;
-		const char *r = *rel ? arena_strfmt(a, "%s/%s", rel, n) : n;
+		/* copied: n lives in the DIR stream, freed by closedir */
+		const char *r = *rel ? arena_strfmt(a, "%s/%s", rel, n) : arena_strdup(a, n);
 		int hit = 0;
 		for (const char *const *x = names; *x && !hit; x++)
 			hit = !strcmp(n, *x);
@@ -1364,6 +1368,40 @@ static int apply_assume(struct detect_ctx *c, const struct plan_opts *opts, stru
 	return 0;
 }
 
+/*
+ * Split settings with a user but no database variable: the database is the
+ * application's default, not known here.  One blocking warning per
+ * variable, naming every service.
+ */
+static void warn_no_database(struct plan *plan)
+{
+	struct strvec seen = STRVEC_INIT;
+	for (size_t i = 0; i < plan->nservices; i++)
+		for (size_t k = 0; k < plan->services[i].nconns; k++) {
+			const struct plan_conn *pc = &plan->services[i].conns[k];
+			if (pc->form != CONN_SPLIT || pc->database || strvec_contains(&seen, pc->variable))
+				continue;
+			strvec_push(&seen, pc->variable);
+			struct buf svcs = BUF_INIT;
+			for (size_t j = 0; j < plan->nservices; j++)
+				for (size_t m = 0; m < plan->services[j].nconns; m++) {
+					const struct plan_conn *o = &plan->services[j].conns[m];
+					if (o->form == CONN_SPLIT && !o->database && !strcmp(o->variable, pc->variable)) {
+						buf_addf(&svcs, "%s%s", svcs.len ? ", " : "", plan->services[j].name);
+						break;
+					}
+				}
+			const char *us = strrchr(pc->variable, '_');
+			int plen = us ? (int)(us - pc->variable) : (int)strlen(pc->variable);
+			plan_warn(plan, 1, "%s: %s names a user but no database variable is beside it; the "
+				  "database is the application's own default, which dsnflip cannot read: set "
+				  "it in the environment (%.*s_%s) or run with --db", svcs.buf, pc->variable,
+				  plen, pc->variable, strcasestr(pc->variable, "POSTGRES") ? "DB" : "NAME");
+			buf_release(&svcs);
+		}
+	strvec_clear(&seen);
+}
+
 /* The servers the plan talks about, with how each was recognised. */
 static void record_servers(struct detect_ctx *c)
 {
@@ -1555,6 +1593,7 @@ int detect_services(struct plan *plan, const struct config *cfg, const struct pl
 	for (size_t i = 0; i < plan->nservices; i++)
 		detect_decide_action(plan, &plan->services[i]);
 	record_servers(&c);
+	warn_no_database(plan);
 	ret = 0;
 cleanup:
 	patterns_free(c.patterns);

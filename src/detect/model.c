@@ -62,10 +62,34 @@ void plan_add_evidence(struct plan *plan, struct plan_service *ps, const char *f
 	struct evidence_item *e = &ps->evidence[ps->nevidence++];
 	e->file = file ? arena_strdup(&plan->arena, file) : NULL;
 	e->line = line;
-	struct buf masked = BUF_INIT;
+	struct buf masked = BUF_INIT, one = BUF_INIT;
 	mask_secrets(text ? text : "", &masked);
-	e->text = arena_strndup(&plan->arena, masked.buf, masked.len);
+	/* One line of evidence: a multi-line script body is not dumped into the
+	 * plan; blanks collapse and the text stops at 160 bytes with "...". */
+	for (size_t i = 0; i < masked.len && one.len < 160; i++) {
+		char ch = masked.buf[i];
+		if (ch == '\n' || ch == '\t' || ch == '\r')
+			ch = ' ';
+		if (ch == ' ' && (!one.len || one.buf[one.len - 1] == ' '))
+			continue;
+		buf_addch(&one, ch);
+	}
+	while (one.len && one.buf[one.len - 1] == ' ')
+		buf_setlen(&one, one.len - 1);
+	if (one.len >= 160) {
+		/* never cut inside a UTF-8 character */
+		size_t n = one.len;
+		while (n && ((unsigned char)one.buf[n - 1] & 0xC0) == 0x80)
+			n--;
+		if (n && (unsigned char)one.buf[n - 1] >= 0xC0)
+			n--;
+		if (n < one.len && ((unsigned char)one.buf[one.len - 1] & 0x80))
+			buf_setlen(&one, n);
+		buf_addstr(&one, "...");
+	}
+	e->text = arena_strndup(&plan->arena, one.buf, one.len);
 	buf_release(&masked);
+	buf_release(&one);
 	e->kind = kind;
 }
 

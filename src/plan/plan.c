@@ -81,19 +81,45 @@ static char *unreserved(struct arena *a, char *name)
 	return str_starts(name, "pg_") ? arena_strfmt(a, "app_%s", name) : name;
 }
 
-static char *owner_role_name(struct arena *a, const char *db)
+/*
+ * Names that say nothing about the application (a service called "app" or
+ * "api", a database called "postgres"): a role named after them (app_app,
+ * postgres_owner) would be ambiguous across projects, so the project name
+ * stands in.
+ */
+static int generic_name(const char *s)
+{
+	static const char *const names[] = {
+		"app", "api", "server", "backend", "service", "main", "application", "default",
+		"postgres", "postgresql", "db", "database", "data", "template1", NULL
+	};
+	for (const char *const *n = names; *n; n++)
+		if (!strcmp(s, *n))
+			return 1;
+	return 0;
+}
+
+static char *owner_role_name(struct arena *a, const char *db, const char *project)
 {
 	static const char *const sfx[] = { "_database", "_db", NULL };
 	char *base = strip_suffix(a, ident(a, db, 53), sfx);
+	if (generic_name(base) && project && *project && !generic_name(ident(a, project, 53)))
+		base = strip_suffix(a, ident(a, project, 53), sfx);
 	return unreserved(a, arena_strfmt(a, "%s_owner", base));
 }
 
-static char *app_role_name(struct arena *a, const char *service, int strip)
+/* ngeneric: how many services of the plan have a generic name (one takes
+ * <project>_app, several take <project>_<service>_app). */
+static char *app_role_name(struct arena *a, const char *service, int strip, const char *project,
+			   int ngeneric)
 {
 	static const char *const sfx[] = { "_api", "_service", "_svc", "_server", NULL };
 	char *base = ident(a, service, 55);
 	if (strip)
 		base = strip_suffix(a, base, sfx);
+	if (generic_name(base) && project && *project && !generic_name(ident(a, project, 40)))
+		base = ngeneric > 1 ? ident(a, arena_strfmt(a, "%s_%s", project, base), 55)
+				    : ident(a, project, 55);
 	return unreserved(a, arena_strfmt(a, "%s_app", base));
 }
 
@@ -190,11 +216,12 @@ static void share_literal(struct plan *plan, struct plan_service *a, struct plan
 	if (!strcmp(a->role, b->role))
 		return;
 	if (a->action != b->action) {
+		/* Still one literal, so still one user: one role for both, and the
+		 * flip waits until the held one is settled. */
 		const char *held = a->action == ACTION_HOLD ? a->name : b->name;
 		plan_warn(plan, 1, "%s and %s share one connection literal but %s is held: split the "
 			  "literal, or settle %s's class, before either is flipped", a->name, b->name,
 			  held, held);
-		return;
 	}
 	/* The more privileged need wins: an owner can do what a writer does. */
 	struct plan_service *keep = a;
@@ -357,6 +384,14 @@ static void role_settings(struct plan *plan, const struct config *cfg, struct pl
 static void assign_roles(struct plan *plan, const struct config *cfg)
 {
 	/* Pass 1: the role each flipped or held service would get on its own. */
+	int ngeneric = 0;
+	for (size_t i = 0; i < plan->nservices; i++) {
+		const struct plan_service *ps = &plan->services[i];
+		static const char *const sfx[] = { "_api", "_service", "_svc", "_server", NULL };
+		if (ps->action != ACTION_SKIP && ps->cls != CLASS_MIGRATOR &&
+		    generic_name(strip_suffix(&plan->arena, ident(&plan->arena, ps->name, 55), sfx)))
+			ngeneric++;
+	}
 	for (size_t i = 0; i < plan->nservices; i++) {
 		struct plan_service *ps = &plan->services[i];
 		const struct config_service *cs = cfg ? config_service(cfg, ps->name) : NULL;
@@ -371,9 +406,9 @@ static void assign_roles(struct plan *plan, const struct config *cfg)
 		if (ps->role_override)
 			ps->role = ps->role_override;
 		else if (ps->cls == CLASS_MIGRATOR)
-			ps->role = owner_role_name(&plan->arena, first_database(ps));
+			ps->role = owner_role_name(&plan->arena, first_database(ps), plan->project_name);
 		else
-			ps->role = app_role_name(&plan->arena, ps->name, 1);
+			ps->role = app_role_name(&plan->arena, ps->name, 1, plan->project_name, ngeneric);
 	}
 	/* Pass 2: a literal shared by several services names one user.  Each
 	 * literal (file and byte span) maps to the first service using it, so
@@ -432,6 +467,10 @@ static void assign_roles(struct plan *plan, const struct config *cfg)
 	/* Held-only roles are prepared but not used yet. */
 	for (size_t i = 0; i < plan->nroles; i++) {
 		struct plan_role *r = &plan->roles[i];
+		/* "shared" describes a role several services use, not one whose
+		 * literal was merely seen elsewhere. */
+		if (r->nservices < 2)
+			r->shared_origin = 0;
 		int any_flip = 0;
 		for (size_t k = 0; k < r->nservices; k++)
 			any_flip |= plan_service(plan, r->services[k])->action == ACTION_FLIP;
