@@ -13,6 +13,7 @@
 #include <cmocka.h>
 
 #include "running/driver.h"
+#include "running/driver_compose.h"
 
 static void test_select(void **state)
 {

@@ -3,6 +3,7 @@
  * See driver.h.
  */
 #include "running/driver.h"
+#include "running/driver_compose.h"
 
 #include <string.h>
 

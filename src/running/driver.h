@@ -50,8 +50,6 @@ struct driver_ops {
 	void (*describe)(const struct runtime *rt, struct buf *out);
 };
 
-extern const struct driver_ops driver_compose;
-
 /*
  * The driver called name ("compose"), or with name NULL the one the engine
  * calls for.  NULL with d (EXIT_INPUT) for a name no driver has.

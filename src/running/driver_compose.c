@@ -6,7 +6,7 @@
  * plus the override, and restoring is called after the service has left
  * the override.
  */
-#include "running/driver.h"
+#include "running/driver_compose.h"
 
 static void compose_describe(const struct runtime *rt, struct buf *out)
 {
