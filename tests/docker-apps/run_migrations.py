@@ -11,6 +11,12 @@ import psycopg2
 from common import connect, fail, log
 
 conn = connect()
+# As real migration tools do (Rails, Prisma, Flyway): one migrator at a time.
+# The stack starts three that run this file together, and two concurrent
+# "create table if not exists" can both miss the table and one then fails on
+# pg_type's unique index.
+with conn.cursor() as cur:
+    cur.execute("select pg_advisory_lock(4242)")
 steps = [
     "create table if not exists app.migrations (id int primary key, applied_at timestamptz default now())",
     "create table if not exists app.items_archive (like app.items including all)",
