@@ -4,7 +4,6 @@
 #include "plan/flip.h"
 #include "detect/dsn.h"
 #include "stack/literal.h"
-#include "util/strmap.h"
 
 #include <ctype.h>
 #include <stdarg.h>
@@ -403,23 +402,47 @@ static const struct flip_site *flipped_site(const struct plan *plan, const char 
 	return NULL;
 }
 
-/* Every environment entry of the project by the literal it comes from (its span). */
+/*
+ * Every environment entry of the project by the literal it comes from (its
+ * span: file path, start, end), sorted so that one span's entries are
+ * adjacent and found by binary search.  A sorted array, not a map keyed by
+ * formatted text: formatting and hashing a path per entry was a tenth of
+ * `plan`.  Within a span the entries run latest first (seq descending),
+ * the order the checks below have always seen them in.
+ */
 struct share {
 	const struct service *sv;
 	const struct env_entry *en;
-	struct share *next;
+	const char *path;
+	size_t start, end, seq;
 };
 
-static void span_key(struct buf *k, const char *path, size_t start, size_t end)
+struct shares {
+	struct share *v;
+	size_t nr, alloc;
+};
+
+static int span_cmp(const char *path, size_t start, size_t end, const struct share *b)
 {
-	buf_reset(k);
-	buf_addf(k, "%s\n%zu\n%zu", path, start, end);
+	if (start != b->start)
+		return start < b->start ? -1 : 1;
+	if (end != b->end)
+		return end < b->end ? -1 : 1;
+	return path == b->path ? 0 : strcmp(path, b->path);
 }
 
-static void index_literals(struct plan *plan, struct strmap *by_span)
+static int share_cmp(const void *pa, const void *pb)
+{
+	const struct share *a = pa, *b = pb;
+	int c = span_cmp(a->path, a->start, a->end, b);
+	if (c)
+		return c;
+	return a->seq > b->seq ? -1 : a->seq < b->seq;
+}
+
+static void index_literals(struct plan *plan, struct shares *by_span)
 {
 	const struct compose_project *p = plan->project;
-	struct buf k = BUF_INIT;
 	for (size_t i = 0; i < p->nservices; i++) {
 		const struct service *sv = &p->services[i];
 		for (size_t e = 0; e < sv->nenv; e++) {
@@ -428,16 +451,30 @@ static void index_literals(struct plan *plan, struct strmap *by_span)
 				const struct origin *o = os[w];
 				if (!o || o->kind == ORIGIN_PROCESS || !o->pos.file)
 					continue;
-				span_key(&k, o->pos.file->path, o->pos.start, o->pos.end);
-				struct share *sh = arena_alloc(&plan->arena, sizeof(*sh));
-				sh->sv = sv;
-				sh->en = &sv->env[e];
-				sh->next = strmap_get(by_span, k.buf);
-				strmap_put(by_span, arena_strdup(&plan->arena, k.buf), sh);
+				ALLOC_GROW(by_span->v, by_span->nr + 1, by_span->alloc);
+				by_span->v[by_span->nr] = (struct share){ sv, &sv->env[e], o->pos.file->path,
+									  o->pos.start, o->pos.end, by_span->nr };
+				by_span->nr++;
 			}
 		}
 	}
-	buf_release(&k);
+	if (by_span->nr)
+		qsort(by_span->v, by_span->nr, sizeof(*by_span->v), share_cmp);
+}
+
+/* The first entry of the span, or NULL. */
+static const struct share *span_first(const struct shares *by_span, const char *path, size_t start,
+				      size_t end)
+{
+	size_t lo = 0, hi = by_span->nr;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (span_cmp(path, start, end, &by_span->v[mid]) > 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < by_span->nr && !span_cmp(path, start, end, &by_span->v[lo]) ? &by_span->v[lo] : NULL;
 }
 
 /*
@@ -445,15 +482,15 @@ static void index_literals(struct plan *plan, struct strmap *by_span)
  * anchor, an extends base, a shared env_file, a ${VAR} several use).  That
  * one must flip the same way, or editing the literal changes it too.
  */
-static void check_shared(struct plan *plan, const struct strmap *by_span, struct plan_service *ps,
+static void check_shared(struct plan *plan, const struct shares *by_span, struct plan_service *ps,
 			 struct plan_flip *fl)
 {
 	struct strvec with = STRVEC_INIT;
-	struct buf k = BUF_INIT;
+	const struct share *end = by_span->v + by_span->nr;
 	for (size_t i = 0; i < fl->nsites && !fl->blocked; i++) {
 		const struct flip_site *s = &fl->sites[i];
-		span_key(&k, s->file->path, s->start, s->end);
-		for (const struct share *sh = strmap_get(by_span, k.buf); sh && !fl->blocked; sh = sh->next) {
+		for (const struct share *sh = span_first(by_span, s->file->path, s->start, s->end);
+		     sh && sh < end && !fl->blocked && !span_cmp(s->file->path, s->start, s->end, sh); sh++) {
 			const struct service *sv = sh->sv;
 			const struct env_entry *en = sh->en;
 			if (!strcmp(sv->name, ps->name) && !strcmp(en->key, s->key))
@@ -490,7 +527,6 @@ static void check_shared(struct plan *plan, const struct strmap *by_span, struct
 		fl->shared_with = arena_strdup(&plan->arena, b.buf);
 		buf_release(&b);
 	}
-	buf_release(&k);
 	strvec_clear(&with);
 }
 
@@ -518,7 +554,7 @@ void flip_plan(struct plan *plan, const struct plan_opts *opts)
 			free(ref);
 		}
 	}
-	struct strmap by_span = STRMAP_INIT;
+	struct shares by_span = { 0 };
 	index_literals(plan, &by_span);
 	for (size_t i = 0; i < plan->nservices; i++) {
 		struct plan_service *ps = &plan->services[i];
@@ -531,6 +567,6 @@ void flip_plan(struct plan *plan, const struct plan_opts *opts)
 				plan_warn(plan, 1, "%s", fl->blocked);
 		}
 	}
-	strmap_clear(&by_span);
+	free(by_span.v);
 	strvec_clear(&said);
 }
