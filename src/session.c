@@ -186,6 +186,13 @@ int session_open_with(const struct cli *cli, const struct session_opts *so, stru
 	 * The engine's temporary containers go when the plans are built. */
 	if (!cli->offline && !cli->no_engine && !so->offline) {
 		images = image_engine_new(cli->environ);
+		struct strvec refs = STRVEC_INIT;
+		for (size_t i = 0; i < s->project->nservices; i++)
+			if (s->project->services[i].enabled)
+				imagescan_candidates(s->project, &s->project->services[i], &refs);
+		for (size_t i = 0; i < refs.nr; i++)
+			image_engine_expect(images, refs.v[i]);
+		strvec_clear(&refs);
 		po.images = image_engine_source(images);
 	}
 	if (plan_build(s->project, s->config, NULL, &po, &s->plan, d) ||

@@ -244,18 +244,22 @@ static void node_start(const struct ynode *n, struct strvec *argv, const char **
 		strvec_push(argv, n->items[i]->kind == YN_SCALAR ? n->items[i]->str : "");
 }
 
+void imagescan_candidates(const struct compose_project *p, const struct service *s,
+			  struct strvec *out)
+{
+	const char *proj = p ? p->name : NULL;
+	if (s->image)
+		strvec_push(out, s->image);
+	else if (s->has_build && proj) {
+		strvec_pushf(out, "%s-%s", proj, s->name);
+		strvec_pushf(out, "%s_%s", proj, s->name);
+	}
+}
+
 /* Inspect the first of the service's candidate images that the engine has. */
 static int find_image(struct scan *sc, struct strvec *tried, struct buf *why)
 {
-	const struct service *s = sc->ps->svc;
-	const char *proj = sc->plan->project ? sc->plan->project->name : NULL;
-
-	if (s->image)
-		strvec_push(tried, s->image);
-	else if (s->has_build && proj) {
-		strvec_pushf(tried, "%s-%s", proj, s->name);
-		strvec_pushf(tried, "%s_%s", proj, s->name);
-	}
+	imagescan_candidates(sc->plan->project, sc->ps->svc, tried);
 	for (size_t i = 0; i < tried->nr; i++) {
 		buf_reset(why);
 		int r = sc->src->inspect(sc->src->ctx, tried->v[i], &sc->cfg, why);

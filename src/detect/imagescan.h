@@ -63,6 +63,16 @@ struct image_source {
 struct plan;
 struct plan_service;
 struct patterns;
+struct compose_project;
+struct service;
+
+/*
+ * The images that stand for service s, in the order they are tried: its
+ * `image:`, or for a service that only builds, the names compose gives a
+ * built image.  Appended to out.
+ */
+void imagescan_candidates(const struct compose_project *p, const struct service *s,
+			  struct strvec *out);
 
 /*
  * Class ps from its image through src.  The image is the service's

@@ -3,10 +3,12 @@
  */
 #include "running/image.h"
 #include "util/run.h"
+#include "util/strmap.h"
 
 #include <errno.h>
 #include <jansson.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -40,8 +42,19 @@ struct image_engine {
 	int swept;
 	struct cached_image *imgs;
 	size_t nimgs, imgs_alloc;
+	struct strmap by_ref;   /* ref -> index + 1 in imgs */
+	struct strvec expect;   /* refs detection may ask for (image_engine_expect) */
+	size_t expect_done;     /* expect[0..expect_done) are in imgs */
 	struct image_source src;
 };
+
+/*
+ * One `docker image inspect` answers for many images: the first question
+ * inspects every expected image not asked yet, at most BATCH_REFS (or
+ * BATCH_BYTES of argv, and so of output) per docker process.
+ */
+#define BATCH_REFS 1000
+#define BATCH_BYTES (96 * 1024)
 
 static void docker_child(struct image_engine *e, struct child *c)
 {
@@ -111,6 +124,39 @@ static const char *jstr(const json_t *o, const char *key)
 	return s ? s : "";
 }
 
+/* ci's answer and config from one image's `{{json .}}` text. */
+static void parse_config(struct cached_image *ci, const char *text, size_t len, struct buf *why)
+{
+	json_error_t jerr;
+	json_t *root = json_loadb(text, len, 0, &jerr);
+	if (!json_is_object(root)) {
+		ci->answer = IMAGE_FAILED;
+		buf_addf(why, "docker image inspect %s: unreadable output (%s)", ci->ref, jerr.text);
+		json_decref(root);
+		return;
+	}
+	const json_t *cfg = json_object_get(root, "Config");
+	const json_t *rd = json_object_get(root, "RepoDigests");
+	const char *digest = jstr(root, "Id");
+	/* A repo digest ("name@sha256:...") names the image as a registry does. */
+	if (json_is_array(rd) && json_array_size(rd)) {
+		const char *first = json_string_value(json_array_get(rd, 0));
+		const char *at = first ? strchr(first, '@') : NULL;
+		if (at)
+			digest = at + 1;
+	}
+	ci->cfg.ref = xstrdup(ci->ref);
+	ci->cfg.digest = xstrdup(digest);
+	strvec_from_json(json_object_get(cfg, "Entrypoint"), &ci->cfg.entrypoint, &ci->cfg.has_entrypoint);
+	strvec_from_json(json_object_get(cfg, "Cmd"), &ci->cfg.cmd, &ci->cfg.has_cmd);
+	strvec_from_json(json_object_get(cfg, "Env"), &ci->cfg.env, NULL);
+	ci->cfg.workdir = xstrdup(jstr(cfg, "WorkingDir"));
+	ci->cfg.user = xstrdup(jstr(cfg, "User"));
+	ci->answer = IMAGE_OK;
+	json_decref(root);
+}
+
+/* One image, one docker process: the exact answer for ref, whatever went wrong. */
 static int do_inspect(struct image_engine *e, struct cached_image *ci)
 {
 	struct child c;
@@ -137,33 +183,7 @@ static int do_inspect(struct image_engine *e, struct cached_image *ci)
 		}
 		goto out;
 	}
-	json_error_t jerr;
-	json_t *root = json_loadb(c.out.buf, c.out.len, 0, &jerr);
-	if (!json_is_object(root)) {
-		ci->answer = IMAGE_FAILED;
-		buf_addf(&why, "docker image inspect %s: unreadable output (%s)", ci->ref, jerr.text);
-		json_decref(root);
-		goto out;
-	}
-	const json_t *cfg = json_object_get(root, "Config");
-	const json_t *rd = json_object_get(root, "RepoDigests");
-	const char *digest = jstr(root, "Id");
-	/* A repo digest ("name@sha256:...") names the image as a registry does. */
-	if (json_is_array(rd) && json_array_size(rd)) {
-		const char *first = json_string_value(json_array_get(rd, 0));
-		const char *at = first ? strchr(first, '@') : NULL;
-		if (at)
-			digest = at + 1;
-	}
-	ci->cfg.ref = xstrdup(ci->ref);
-	ci->cfg.digest = xstrdup(digest);
-	strvec_from_json(json_object_get(cfg, "Entrypoint"), &ci->cfg.entrypoint, &ci->cfg.has_entrypoint);
-	strvec_from_json(json_object_get(cfg, "Cmd"), &ci->cfg.cmd, &ci->cfg.has_cmd);
-	strvec_from_json(json_object_get(cfg, "Env"), &ci->cfg.env, NULL);
-	ci->cfg.workdir = xstrdup(jstr(cfg, "WorkingDir"));
-	ci->cfg.user = xstrdup(jstr(cfg, "User"));
-	ci->answer = IMAGE_OK;
-	json_decref(root);
+	parse_config(ci, c.out.buf, c.out.len, &why);
 out:
 	ci->why = why.len ? buf_detach(&why, NULL) : NULL;
 	buf_release(&why);
@@ -172,17 +192,212 @@ out:
 	return ci->answer;
 }
 
-static struct cached_image *get_image(struct image_engine *e, const char *ref)
+static struct cached_image *cached(const struct image_engine *e, const char *ref)
 {
-	for (size_t i = 0; i < e->nimgs; i++)
-		if (!strcmp(e->imgs[i].ref, ref))
-			return &e->imgs[i];
+	uintptr_t ix = (uintptr_t)strmap_get(&e->by_ref, ref);
+	return ix ? &e->imgs[ix - 1] : NULL;
+}
+
+static struct cached_image *new_image(struct image_engine *e, const char *ref)
+{
 	ALLOC_GROW(e->imgs, e->nimgs + 1, e->imgs_alloc);
 	struct cached_image *ci = &e->imgs[e->nimgs++];
 	memset(ci, 0, sizeof(*ci));
 	ci->ref = xstrdup(ref);
-	do_inspect(e, ci);
+	ci->answer = IMAGE_FAILED;
+	strmap_put(&e->by_ref, ci->ref, (void *)(uintptr_t)e->nimgs);
 	return ci;
+}
+
+/*
+ * How a reference names an image, for matching it with what inspect
+ * printed: registry docker.io and namespace library/ left out, ":latest"
+ * added when there is neither a tag nor a digest.
+ */
+static void ref_norm(const char *ref, struct buf *out)
+{
+	buf_reset(out);
+	if (str_starts(ref, "docker.io/"))
+		ref += strlen("docker.io/");
+	if (str_starts(ref, "library/"))
+		ref += strlen("library/");
+	buf_addstr(out, ref);
+	const char *slash = strrchr(ref, '/'), *colon = strrchr(ref, ':');
+	if (!strchr(ref, '@') && (!colon || (slash && colon < slash)))
+		buf_addstr(out, ":latest");
+}
+
+static int names_in(const json_t *a, const char *want, struct buf *tmp)
+{
+	for (size_t i = 0; json_is_array(a) && i < json_array_size(a); i++) {
+		const char *s = json_string_value(json_array_get(a, i));
+		if (s) {
+			ref_norm(s, tmp);
+			if (!strcmp(tmp->buf, want))
+				return 1;
+		}
+	}
+	return 0;
+}
+
+/*
+ * Whether the inspect object text is plausibly the image ref names: its
+ * id (or an id prefix), one of its tags or repo digests.  A check on the
+ * order docker prints in; a "no" only sends the batch to the slow path.
+ */
+static int json_names(const char *text, size_t len, const char *ref)
+{
+	json_t *root = json_loadb(text, len, 0, NULL);
+	struct buf want = BUF_INIT, tmp = BUF_INIT;
+	const char *id = json_is_object(root) ? jstr(root, "Id") : "";
+	const char *hex = str_starts(id, "sha256:") ? id + 7 : id;
+	int ok = 0;
+	if (json_is_object(root)) {
+		ref_norm(ref, &want);
+		ok = !strcmp(ref, id) || (*ref && str_starts(hex, str_starts(ref, "sha256:") ? ref + 7 : ref)) ||
+		     names_in(json_object_get(root, "RepoTags"), want.buf, &tmp) ||
+		     names_in(json_object_get(root, "RepoDigests"), want.buf, &tmp);
+	}
+	json_decref(root);
+	buf_release(&want);
+	buf_release(&tmp);
+	return ok;
+}
+
+/*
+ * The name a "No such image" line of docker's stderr is about, or NULL.
+ * Clients word it "Error: No such image: NAME" or "Error response from
+ * daemon: no such image: NAME: No such image: NAME:latest": the name is
+ * what follows the first "no such image: ", up to ": " or the line's end.
+ */
+static char *missing_name(const char *line, size_t len)
+{
+	static const char mark[] = "no such image: ";
+	size_t m = sizeof(mark) - 1;
+	for (size_t i = 0; i + m <= len; i++)
+		if (!strncasecmp(line + i, mark, m)) {
+			const char *n = line + i + m, *end = line + len;
+			for (const char *q = n; q + 1 < end; q++)
+				if (q[0] == ':' && q[1] == ' ') {
+					end = q;
+					break;
+				}
+			while (end > n && (end[-1] == ' ' || end[-1] == '\r'))
+				end--;
+			return end > n ? xstrndup(n, (size_t)(end - n)) : NULL;
+		}
+	return NULL;
+}
+
+/*
+ * Inspect imgs[from..to) (all unanswered) in one docker process.  docker
+ * prints one line per image it has, in the order asked, and names each one
+ * it has not on stderr (exit 1).  Every image gets its exact answer only
+ * when the output accounts for every one of them: a line for each present
+ * one (and the line names it), a "No such image" for each absent one, and
+ * nothing else; otherwise each is asked again on its own (do_inspect),
+ * which reports a failure against the image it concerns.
+ */
+static void inspect_batch(struct image_engine *e, size_t from, size_t to)
+{
+	size_t n = to - from;
+	struct child c;
+	struct diag d = DIAG_INIT;
+	struct strvec lines = STRVEC_INIT;
+	char *absent = xcalloc(n, 1);
+	size_t nabsent = 0;
+	int ok;
+
+	docker_child(e, &c);
+	c.capture_max = 64u << 20;
+	strvec_push(&c.args, "image");
+	strvec_push(&c.args, "inspect");
+	strvec_push(&c.args, "--format");
+	strvec_push(&c.args, "{{json .}}");
+	strvec_push(&c.args, "--");
+	for (size_t i = from; i < to; i++)
+		strvec_push(&c.args, e->imgs[i].ref);
+	int failed = run_command(&c, &d);
+	ok = c.exited && !c.truncated && (c.exit_code == 0 || c.exit_code == 1);
+	/* stderr: only "No such image" lines, each naming one image asked. */
+	for (const char *p = c.err.buf, *end = c.err.buf + c.err.len; ok && p < end;) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		size_t len = nl ? (size_t)(nl - p) : (size_t)(end - p);
+		if (len && !(len == 1 && *p == '\r')) {
+			char *name = missing_name(p, len);
+			size_t k = 0;
+			while (name && k < n && (absent[k] || strcmp(e->imgs[from + k].ref, name)))
+				k++;
+			if (!name || k == n)
+				ok = 0;
+			else
+				absent[k] = 1, nabsent++;
+			free(name);
+		}
+		p += len + 1;
+	}
+	ok = ok && (failed ? nabsent > 0 : nabsent == 0);
+	for (const char *p = c.out.buf, *end = c.out.buf + c.out.len; ok && p < end;) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		size_t len = nl ? (size_t)(nl - p) : (size_t)(end - p);
+		if (len)
+			strvec_pushf(&lines, "%.*s", (int)len, p);
+		p += len + 1;
+	}
+	ok = ok && lines.nr == n - nabsent;
+	for (size_t i = 0, l = 0; ok && i < n; i++)
+		if (!absent[i]) {
+			ok = json_names(lines.v[l], strlen(lines.v[l]), e->imgs[from + i].ref);
+			l++;
+		}
+	for (size_t i = 0, l = 0; i < n; i++) {
+		struct cached_image *ci = &e->imgs[from + i];
+		if (!ok) {
+			do_inspect(e, ci);
+			continue;
+		}
+		if (absent[i]) {
+			ci->answer = IMAGE_ABSENT;
+			continue;
+		}
+		struct buf why = BUF_INIT;
+		parse_config(ci, lines.v[l], strlen(lines.v[l]), &why);
+		l++;
+		ci->why = why.len ? buf_detach(&why, NULL) : NULL;
+		buf_release(&why);
+	}
+	free(absent);
+	strvec_clear(&lines);
+	child_release(&c);
+	diag_release(&d);
+}
+
+static struct cached_image *get_image(struct image_engine *e, const char *ref)
+{
+	struct cached_image *ci = cached(e, ref);
+	if (ci)
+		return ci;
+	/* ref first, then every expected image not asked yet, in batches. */
+	size_t from = e->nimgs, bytes = strlen(ref);
+	new_image(e, ref);
+	for (;;) {
+		while (e->expect_done < e->expect.nr && e->nimgs - from < BATCH_REFS && bytes < BATCH_BYTES) {
+			const char *x = e->expect.v[e->expect_done++];
+			if (!cached(e, x)) {
+				new_image(e, x);
+				bytes += strlen(x) + 1;
+			}
+		}
+		if (e->nimgs - from == 1)
+			do_inspect(e, &e->imgs[from]);
+		else if (e->nimgs > from)
+			inspect_batch(e, from, e->nimgs);
+		if (e->expect_done >= e->expect.nr)
+			break;
+		from = e->nimgs;
+		bytes = 0;
+	}
+	return cached(e, ref);
 }
 
 static void copy_config(const struct image_config *from, struct image_config *to)
@@ -440,6 +655,11 @@ struct image_engine *image_engine_new(char *const *env)
 	return e;
 }
 
+void image_engine_expect(struct image_engine *e, const char *ref)
+{
+	strvec_push(&e->expect, ref);
+}
+
 const struct image_source *image_engine_source(struct image_engine *e)
 {
 	return &e->src;
@@ -476,6 +696,8 @@ void image_engine_free(struct image_engine *e)
 		free(ci->why);
 	}
 	free(e->imgs);
+	strmap_clear(&e->by_ref);
+	strvec_clear(&e->expect);
 	free(e->down_why);
 	strvec_clear(&e->env);
 	free(e);

@@ -27,6 +27,13 @@ struct image_engine;
 
 /* env: the process environment.  Never fails; talks to nobody yet. */
 struct image_engine *image_engine_new(char *const *env);
+/*
+ * ref is an image detection may ask about (imagescan_candidates).  Still
+ * nothing runs; the first question inspects ref with every expected image
+ * in one `docker image inspect` (per thousand images) instead of one docker
+ * process each, and answers the later questions from that.
+ */
+void image_engine_expect(struct image_engine *e, const char *ref);
 /* The source detection reads through (valid until image_engine_free). */
 const struct image_source *image_engine_source(struct image_engine *e);
 /* Remove the containers it created; free. */
