@@ -36,7 +36,17 @@ DEPFLAGS = -MMD -MP
 ALL_CFLAGS = -std=c11 -D_GNU_SOURCE -Isrc $(WARN) $(CFLAGS) \
 	$(shell $(PKG_CONFIG) --cflags $(PKGS)) \
 	-DDSNFLIP_DATADIR='"$(DATADIR)"'
-LIBS := $(shell $(PKG_CONFIG) --libs $(PKGS))
+# libpq and libgit2 are opened on first use (src/util/dynlib.h), not linked:
+# the binary links libyaml, jansson and libdl, and is told the sonames to
+# open (those of the libraries its headers are from).
+DYN_PKGS := libpq libgit2
+soname = $(shell d=$$($(PKG_CONFIG) --variable=libdir $(1)); \
+	{ objdump -p "$$d/$(2).so" 2>/dev/null | awk '$$1 == "SONAME" { print $$2 }'; \
+	  readlink "$$d/$(2).so"; } | head -1)
+LIBPQ_SONAME := $(call soname,libpq,libpq)
+LIBGIT2_SONAME := $(call soname,libgit2,libgit2)
+ALL_CFLAGS += -DDSNFLIP_LIBPQ_SONAME='"$(LIBPQ_SONAME)"' -DDSNFLIP_LIBGIT2_SONAME='"$(LIBGIT2_SONAME)"'
+LIBS := $(shell $(PKG_CONFIG) --libs $(filter-out $(DYN_PKGS),$(PKGS))) -ldl
 TEST_LIBS := $(shell $(PKG_CONFIG) --libs cmocka 2>/dev/null || echo -lcmocka)
 
 ifeq ($(SANITIZE),1)
