@@ -44,7 +44,30 @@ struct detect_ctx {
 	struct strmap builders; /* image -> service building it (image_builder) */
 	const struct image_source *images; /* read images when the repository cannot say */
 	int builders_indexed;
+	/* Files and directories many services share (a build context, its
+	 * Dockerfile, an entrypoint script) are read once: read_once, and
+	 * migrations_dir's answer per context. */
+	struct strmap files;    /* "max\npath\ndisplay" -> struct srcfile * */
+	struct strmap mdirs;    /* context path -> migrations_dir's answer, or c (none) */
 };
+
+/*
+ * srcfile_read through c->files: the same file asked again (with the same
+ * limit and display name) is the srcfile read the first time.  Failures
+ * are not kept: the next read reports them again.
+ */
+static int read_once(struct detect_ctx *c, const char *abs, const char *display, size_t max,
+		     struct srcfile **out, struct diag *d)
+{
+	const char *key = arena_strfmt(&c->plan->arena, "%zu\n%s\n%s", max, abs, display);
+	*out = strmap_get(&c->files, key);
+	if (*out)
+		return 0;
+	if (srcfile_read(&c->plan->arena, abs, display, max, out, d))
+		return -1;
+	strmap_put(&c->files, key, *out);
+	return 0;
+}
 
 static const char *origin_file(const struct env_entry *e)
 {
@@ -823,7 +846,7 @@ static int load_dockerfile(struct detect_ctx *c, struct startup *st, struct plan
 			  ps->name, display);
 		return 0;
 	}
-	if (srcfile_read(&c->plan->arena, abs, display, 1u << 20, &f, &sub) ||
+	if (read_once(c, abs, display, 1u << 20, &f, &sub) ||
 	    dockerfile_parse(display, f->data, f->len, &st->df, &sub)) {
 		return diag_take(c->d, &sub); /* it names the Dockerfile already */
 	}
@@ -933,7 +956,7 @@ static void scan_script(struct detect_ctx *c, struct startup *st, struct plan_se
 	const char *display = path_relative(&c->plan->arena, c->p->dir, abs);
 	size_t before = found->nr;
 
-	if (srcfile_read(&c->plan->arena, abs, display, 1u << 20, &f, &sub)) {
+	if (read_once(c, abs, display, 1u << 20, &f, &sub)) {
 		plan_warn(c->plan, 0, "%s: cannot read %s: %s", ps->name, display, sub.msg.buf);
 		diag_release(&sub);
 		return;
@@ -997,7 +1020,7 @@ static void scan_config_files(struct detect_ctx *c, struct startup *st, struct p
 		if (!abs)
 			continue;
 		const char *display = path_relative(&c->plan->arena, c->p->dir, abs);
-		if (srcfile_read(&c->plan->arena, abs, display, 1u << 20, &f, &sub)) {
+		if (read_once(c, abs, display, 1u << 20, &f, &sub)) {
 			diag_release(&sub);
 			continue;
 		}
@@ -1111,6 +1134,17 @@ static const char *migrations_dir(struct arena *a, const char *dir, const char *
 	}
 	closedir(d);
 	return found;
+}
+
+/* migrations_dir of a build context, looked for once per context. */
+static const char *migrations_dir_once(struct detect_ctx *c, const char *dir)
+{
+	const char *r = strmap_get(&c->mdirs, dir);
+	if (!r) {
+		r = migrations_dir(&c->plan->arena, dir, "", 0, &(int){ 2000 });
+		strmap_put(&c->mdirs, dir, r ? (void *)r : (void *)c);
+	}
+	return r == (const void *)c ? NULL : r;
 }
 
 /* Gather start-up evidence and, unless `settled` (by --assume), decide the class. */
@@ -1258,8 +1292,7 @@ static int classify(struct detect_ctx *c, struct plan_service *ps, int settled)
 			plan_add_evidence(plan, ps, s->image_pos.file ? s->image_pos.file->display : file,
 					  s->image_pos.line, arena_strfmt(&plan->arena, "image: %s", s->image), "image");
 	} else if (st.have_df && st.context &&
-		   (mdir = migrations_dir(&plan->arena, path_join(&plan->arena, c->p->dir, st.context), "", 0,
-					  &(int){ 2000 }))) {
+		   (mdir = migrations_dir_once(c, path_join(&plan->arena, c->p->dir, st.context)))) {
 		const char *shown = strcmp(st.context, ".") ? arena_strfmt(&plan->arena, "%s/%s", st.context, mdir)
 							    : mdir;
 		ps->cls = CLASS_UNCONFIRMED;
@@ -1598,6 +1631,8 @@ int detect_services(struct plan *plan, const struct config *cfg, const struct pl
 cleanup:
 	patterns_free(c.patterns);
 	strmap_clear(&c.builders);
+	strmap_clear(&c.files);
+	strmap_clear(&c.mdirs);
 	servers_release(&c.servers);
 	return ret;
 }

@@ -7,6 +7,7 @@
 #include "stack/ydoc.h"
 #include "util/diag.h"
 #include "util/path.h"
+#include "util/strmap.h"
 
 #include <ctype.h>
 #include <dirent.h>
@@ -173,11 +174,9 @@ static int self_pg_isready(const char *t)
 	       !strncmp(h, "$$(hostname", 11) || !strncmp(h, "$(hostname", 10) || !strncmp(h, "/", 1);
 }
 
-/* The base image of a service's build, or NULL. */
-static const char *build_base(const struct compose_project *p, struct arena *a, const struct service *s)
+static const char *build_base_read(const struct compose_project *p, struct arena *a,
+				   const struct service *s)
 {
-	if (!s->build_context || !s->dockerfile)
-		return NULL;
 	const char *abs = path_join(a, p->dir, s->dockerfile);
 	struct srcfile *f;
 	struct diag d = DIAG_INIT;
@@ -194,6 +193,25 @@ static const char *build_base(const struct compose_project *p, struct arena *a, 
 		base = arena_strdup(a, df.final_base_image);
 	dockerfile_release(&df);
 	return base;
+}
+
+/*
+ * The base image of a service's build, or NULL.  Services often share a
+ * Dockerfile: each one is read once (seen: path -> base, or seen itself
+ * for none).
+ */
+static const char *build_base(const struct compose_project *p, struct arena *a, const struct service *s,
+			      struct strmap *seen)
+{
+	if (!s->build_context || !s->dockerfile)
+		return NULL;
+	const char *key = arena_strfmt(a, "%s\n%s", p->dir, s->dockerfile);
+	const char *known = strmap_get(seen, key);
+	if (known)
+		return known == (const void *)seen ? NULL : known;
+	known = build_base_read(p, a, s);
+	strmap_put(seen, key, known ? (void *)known : (void *)seen);
+	return known;
 }
 
 static void add_superuser(struct pg_server *sv, const char *u)
@@ -318,6 +336,7 @@ void servers_find(const struct compose_project *p, struct arena *a, struct pg_se
 	memset(out, 0, sizeof(*out));
 	out->nservices = p->nservices;
 	out->of_service = xcalloc(p->nservices ? p->nservices : 1, sizeof(size_t));
+	struct strmap bases = STRMAP_INIT;
 	for (size_t i = 0; i < p->nservices; i++) {
 		const struct service *s = &p->services[i];
 		enum pg_family fam = pg_image_family(s->image);
@@ -325,7 +344,7 @@ void servers_find(const struct compose_project *p, struct arena *a, struct pg_se
 		if (fam != PGF_NONE)
 			why = arena_strfmt(a, "image %s", s->image);
 		if (fam == PGF_NONE) {
-			const char *base = build_base(p, a, s);
+			const char *base = build_base(p, a, s, &bases);
 			enum pg_family bf = pg_image_family(base);
 			if (bf != PGF_NONE) {
 				fam = bf;
@@ -366,6 +385,7 @@ void servers_find(const struct compose_project *p, struct arena *a, struct pg_se
 		struct pg_server *sv = add_server(out, i, s, fam, why);
 		family_superusers(p, a, sv);
 	}
+	strmap_clear(&bases);
 }
 
 void servers_mark_target(struct pg_servers *sv, const struct compose_project *p, struct arena *a,

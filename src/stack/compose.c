@@ -161,14 +161,30 @@ static const char *display_for(struct loader *L, const char *abs)
 	return r;
 }
 
+/*
+ * Answers of compose_path_allowed by path: services name the same few
+ * files (a shared env file, a build context's entrypoint), and resolving
+ * one costs a readlink per path component.  The policy (root, allow) is
+ * set before the first question and not changed after it.
+ */
+struct compose_memo {
+	struct arena arena;
+	struct strmap allowed; /* abs -> (void *)1 refused, (void *)2 allowed */
+};
+
 int compose_path_allowed(const struct compose_project *p, const char *abs)
 {
+	uintptr_t known = p->memo ? (uintptr_t)strmap_get(&p->memo->allowed, abs) : 0;
+	if (known)
+		return known == 2;
 	struct arena tmp = ARENA_INIT;
 	const char *real = path_real(&tmp, abs);
 	int ok = !real || !p->root || path_within(p->root, real);
 	for (size_t i = 0; !ok && i < p->nallow; i++)
 		ok = path_within(p->allow[i], real);
 	arena_release(&tmp);
+	if (p->memo)
+		strmap_put(&p->memo->allowed, arena_strdup(&p->memo->arena, abs), (void *)(uintptr_t)(ok ? 2 : 1));
 	return ok;
 }
 
@@ -183,6 +199,8 @@ static void set_policy(struct loader *L, const char *dir)
 	struct compose_project *p = L->p;
 	const char *cfg = L->opts->config_path ? path_join(L->a, L->cwd, L->opts->config_path)
 					       : path_join(L->a, dir, "dsnflip.yml");
+	if (p->memo)
+		strmap_clear(&p->memo->allowed); /* answers of the policy this replaces */
 	p->root = path_repo_root(L->a, dir);
 	p->root_is_repo = p->root != NULL;
 	if (!p->root)
@@ -2012,6 +2030,7 @@ static int build_service(struct loader *L, struct service *s, const char *name,
 int compose_load(const struct compose_opts *opts, struct compose_project **out, struct diag *d)
 {
 	struct compose_project *p = xcalloc(1, sizeof(*p));
+	p->memo = xcalloc(1, sizeof(*p->memo));
 	struct loader L = { .opts = opts, .p = p, .a = &p->arena, .d = d };
 	struct strvec files = STRVEC_INIT, active = STRVEC_INIT;
 	struct ynode *root = NULL;
@@ -2154,6 +2173,11 @@ void compose_free(struct compose_project *p)
 	free(p->sources);
 	free(p->vars);
 	strvec_clear(&p->warnings);
+	if (p->memo) {
+		strmap_clear(&p->memo->allowed);
+		arena_release(&p->memo->arena);
+		free(p->memo);
+	}
 	arena_release(&p->arena);
 	free(p);
 }

@@ -91,6 +91,7 @@ struct compose_project {
 	int root_is_repo;
 	const char **allow;
 	size_t nallow;
+	struct compose_memo *memo; /* compose_path_allowed's answers, per path */
 };
 
 struct compose_opts {
