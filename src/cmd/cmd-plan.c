@@ -22,7 +22,7 @@ int cmd_plan(struct cli *cli)
 	struct report_opts ro = { .color = cli->color, .verbose = cli->verbose };
 	switch (s.format) {
 	case FORMAT_JSON:
-		report_json(s.plan, &out);
+		report_json_write(s.plan, stdout);
 		break;
 	case FORMAT_MARKDOWN:
 		report_markdown(s.plan, &out);

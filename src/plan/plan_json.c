@@ -21,6 +21,7 @@
 #include <errno.h>
 #include <jansson.h>
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -77,7 +78,23 @@ struct jw {
 	int depth;
 	int has[JW_MAXDEPTH];
 	int bad;              /* a strict string since the last jw_mark was not valid */
+	FILE *sink;           /* report_json_write: b is written here as it fills */
 };
+
+/*
+ * Between two elements of an array (no jw_mark outstanding: the text
+ * before is final), pass what is written on to the sink once it is
+ * JW_FLUSH bytes: a plan of 10,000 services is 14 MB of text, and growing
+ * one buffer to hold it all touched (and copied) twice that.
+ */
+#define JW_FLUSH ((size_t)64 * 1024)
+static void jw_flush(struct jw *w)
+{
+	if (w->sink && w->b->len >= JW_FLUSH) {
+		fwrite(w->b->buf, 1, w->b->len, w->sink);
+		buf_reset(w->b);
+	}
+}
 
 struct jw_mark {
 	size_t len;
@@ -275,6 +292,7 @@ static void jw_kstrings(struct jw *w, const char *k, const char *const *v, size_
 		jw_next(w);
 		if (jw_string(w, v[i]))
 			jw_undo(w, m);
+		jw_flush(w);
 	}
 	jw_close(w, ']');
 }
@@ -364,10 +382,10 @@ static void settings_json(struct jw *w, const struct plan_role *r)
 	jw_close(w, '}');
 }
 
-static void write_plan(const struct plan *plan, struct buf *out)
+static void write_plan(const struct plan *plan, struct buf *out, FILE *sink)
 {
 	const struct compose_project *p = plan->project;
-	struct jw w = { .b = out };
+	struct jw w = { .b = out, .sink = sink };
 
 	jw_open(&w, '{');
 	jw_kstr(&w, "project", plan->project_name);
@@ -419,6 +437,7 @@ static void write_plan(const struct plan *plan, struct buf *out)
 		conns_json(&w, ps);
 		jw_kstr_or_null(&w, "role", ps->action == ACTION_SKIP ? NULL : ps->role);
 		jw_close(&w, '}');
+		jw_flush(&w);
 	}
 	jw_close(&w, ']');
 
@@ -437,6 +456,7 @@ static void write_plan(const struct plan *plan, struct buf *out)
 		jw_kbool(&w, "shared_origin", r->shared_origin);
 		jw_kbool(&w, "held", r->held);
 		jw_close(&w, '}');
+		jw_flush(&w);
 	}
 	jw_close(&w, ']');
 
@@ -487,7 +507,7 @@ static void write_plan(const struct plan *plan, struct buf *out)
 json_t *plan_to_json(const struct plan *plan)
 {
 	struct buf text = BUF_INIT;
-	write_plan(plan, &text);
+	write_plan(plan, &text, NULL);
 	json_t *root = json_loadb(text.buf, text.len, 0, NULL);
 	buf_release(&text);
 	return root;
@@ -503,8 +523,17 @@ void plan_json_text(const json_t *root, struct buf *out)
 
 void report_json(const struct plan *plan, struct buf *out)
 {
-	write_plan(plan, out);
+	write_plan(plan, out, NULL);
 	buf_addch(out, '\n');
+}
+
+void report_json_write(const struct plan *plan, FILE *to)
+{
+	struct buf b = BUF_INIT;
+	write_plan(plan, &b, to);
+	buf_addch(&b, '\n');
+	fwrite(b.buf, 1, b.len, to);
+	buf_release(&b);
 }
 
 /* --- reading --- */

@@ -4,6 +4,8 @@
 #ifndef DSNFLIP_REPORT_H
 #define DSNFLIP_REPORT_H
 
+#include <stdio.h>
+
 #include "util/buf.h"
 #include "plan/plan.h"
 
@@ -18,6 +20,8 @@ struct report_opts {
 int report_format_parse(const char *s, enum report_format *out);
 
 void report_json(const struct plan *plan, struct buf *out);
+/* report_json's text written to to as it is made (never all held at once). */
+void report_json_write(const struct plan *plan, FILE *to);
 void report_text(const struct plan *plan, const struct report_opts *o, struct buf *out);
 void report_markdown(const struct plan *plan, struct buf *out);
 
