@@ -42,9 +42,20 @@ static void index_lines(struct arena *a, struct srcfile *f)
 	/* libyaml skips a UTF-8 BOM before column 0 of line 1. */
 	if (f->len >= 3 && !memcmp(p, "\xEF\xBB\xBF", 3))
 		ls[0] = 3;
+	f->ascii = 1;
+	for (size_t i = 0; i < f->len && f->ascii; i++)
+		f->ascii = !((unsigned char)f->data[i] & 0x80);
+	/* The usual file, ASCII with LF line ends: its only breaks are '\n'. */
+	int lf_only = f->ascii && !memchr(p, '\r', f->len);
 	while (p < end) {
-		size_t bl = break_len(p, end);
-		if (!bl) {
+		size_t bl;
+		if (lf_only) {
+			const char *nl = memchr(p, '\n', (size_t)(end - p));
+			if (!nl)
+				break;
+			p = nl;
+			bl = 1;
+		} else if (!(bl = break_len(p, end))) {
 			p++;
 			continue;
 		}
@@ -171,6 +182,13 @@ static size_t cursor_offset(const struct srcfile *f, struct ycursor *cur, int li
 		cur->off = f->line_starts[line - 1];
 	}
 	size_t first = f->line_starts[line - 1];
+	if (f->ascii) {
+		/* one byte per character: no walk */
+		cur->off = first + (size_t)(cur->col = col < 1 ? 1 : col) - 1;
+		if (cur->off > f->len)
+			cur->off = f->len;
+		return cur->off;
+	}
 	while (cur->col > col && cur->off > first) {
 		/* back one character: over UTF-8 continuation bytes */
 		cur->off--;

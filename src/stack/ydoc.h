@@ -39,6 +39,7 @@ struct srcfile {
 	size_t len;
 	size_t *line_starts; /* byte offset of each line's first byte */
 	size_t nlines;
+	int ascii;           /* no byte >= 0x80: a column is a byte count */
 };
 
 struct ypos {
