@@ -52,7 +52,7 @@ static int client_word(const char *w, size_t n)
 		"adminer", "prometheus", "monitor", "agent", "init", NULL
 	};
 	for (const char *const *x = words; *x; x++)
-		if (strlen(*x) == n && !strncmp(*x, w, n))
+		if (n && (*x)[0] == w[0] && strlen(*x) == n && !strncmp(*x, w, n))
 			return 1;
 	return 0;
 }
@@ -64,13 +64,15 @@ static int server_word(const char *w, size_t n)
 		"postgres", "postgresql", "postgis", "timescaledb", "timescale", "pgvector",
 		"pgvecto", "pgvectors", "citus", "pg", "paradedb", "pgrx", "pgduckdb", "orioledb", NULL
 	};
+	if (!n)
+		return 0;
 	for (const char *const *x = words; *x; x++)
-		if (strlen(*x) == n && !strncmp(*x, w, n))
+		if ((*x)[0] == w[0] && strlen(*x) == n && !strncmp(*x, w, n))
 			return 1;
 	/* postgres16, postgresql15, pg16 */
 	for (const char *const *x = words; *x; x++) {
 		size_t l = strlen(*x);
-		if (n > l && !strncmp(*x, w, l)) {
+		if ((*x)[0] == w[0] && n > l && !strncmp(*x, w, l)) {
 			size_t i = l;
 			while (i < n && isdigit((unsigned char)w[i]))
 				i++;

@@ -28,11 +28,16 @@ int mask_key_is_secret(const char *key, size_t len)
 	/* The shell's working directories are not passwords. */
 	if (word_is(key, len, "PWD") || word_is(key, len, "OLDPWD"))
 		return 0;
-	for (const char *const *p = parts; *p; p++) {
-		size_t pl = strlen(*p);
-		for (size_t i = 0; i + pl <= len; i++)
-			if (!strncasecmp(key + i, *p, pl))
+	for (size_t i = 0; i < len; i++) {
+		/* Each part starts with P, S, T or C: look further only there. */
+		int c = toupper((unsigned char)key[i]);
+		if (c != 'P' && c != 'S' && c != 'T' && c != 'C')
+			continue;
+		for (const char *const *p = parts; *p; p++) {
+			size_t pl = strlen(*p);
+			if ((*p)[0] == c && i + pl <= len && !strncasecmp(key + i, *p, pl))
 				return 1;
+		}
 	}
 	size_t i = 0;
 	while (i < len) {
