@@ -425,6 +425,41 @@ static void test_linecol(void **state)
 	assert_int_equal(srcfile_offset(f, 9, 1), f->len);
 }
 
+/*
+ * An ASCII file takes a short cut (a column is a byte count, line starts
+ * found by memchr): the same offsets and lines as the general walk gives
+ * the same text with one non-ASCII byte at its end, every line and column
+ * (past a line's end too), CR and CRLF ends included.
+ */
+static void test_ascii_offsets_match_walk(void **state)
+{
+	struct fx *fx = *state;
+	static const char *const texts[] = { "a: 1\nbb: [x, y]\n\n  c: 'q'\nlast", "k: v\r\nw: 2\rz\n", NULL };
+	for (const char *const *t = texts; *t; t++) {
+		size_t n = strlen(*t);
+		char *u = malloc(n + 3);
+		memcpy(u, *t, n);
+		memcpy(u + n, "\xc3\xa9", 3);
+		const struct srcfile *a = srcfile_from(&fx->a, "a", *t, n);
+		const struct srcfile *w = srcfile_from(&fx->a, "w", u, n + 2);
+		assert_true(a->ascii);
+		assert_false(w->ascii);
+		assert_int_equal(a->nlines, w->nlines);
+		for (size_t i = 0; i < a->nlines; i++)
+			assert_int_equal(a->line_starts[i], w->line_starts[i]);
+		for (int line = 0; line <= (int)a->nlines + 1; line++)
+			for (int col = 0; col < 12; col++) {
+				size_t oa = srcfile_offset(a, line, col), ow = srcfile_offset(w, line, col);
+				/* past the ASCII part the walk goes on into the added bytes */
+				if (oa < n)
+					assert_int_equal(oa, ow);
+				else
+					assert_true(ow >= n && oa == n);
+			}
+		free(u);
+	}
+}
+
 /* One long line: every span exact (UTF-8, anchors, aliases, nested flows). */
 static void test_long_line_spans(void **state)
 {
@@ -487,6 +522,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_scalar_styles, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_crlf, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_ascii_offsets_match_walk, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bom, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_utf8_before_value, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_tabs_and_flow, setup, teardown),
