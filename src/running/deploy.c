@@ -23,6 +23,7 @@
 #include "artifacts/secrets.h"
 
 #include <errno.h>
+#include <jansson.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -52,6 +53,17 @@ int deploy_signalled(struct deploy_ctx *dc)
 		dc->interrupted = 1;
 	}
 	return dc->interrupted;
+}
+
+void deploy_print(const struct deploy_ctx *dc, json_t *root, const struct buf *text)
+{
+	if (dc->s.format == FORMAT_JSON) {
+		char *s = json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+		printf("%s\n", s ? s : "null");
+		free(s);
+	} else {
+		fwrite(text->buf, 1, text->len, stdout);
+	}
 }
 
 void deploy_say(struct deploy_ctx *dc, const char *fmt, ...)
