@@ -122,7 +122,11 @@ long long deploy_real_ms(void);
 
 /* `deploy [SERVICE...] [--window] [--resume]`: the exit code; err (empty on entry) holds what to print. */
 int deploy_run(struct deploy_ctx *dc, struct diag *err);
-/* `rollback SERVICE...|--all`: the exit code. */
-int rollback_run(struct deploy_ctx *dc);
+/*
+ * `rollback SERVICE...|--all`: the exit code; err (empty on entry) holds
+ * what to print last (a service that fails to go back is said as it
+ * happens, and the others still go back).
+ */
+int rollback_run(struct deploy_ctx *dc, struct diag *err);
 
 #endif

@@ -561,7 +561,7 @@ static void pg_hba(const char *role, const char *admin_addr, struct buf *out)
 	buf_addf(out, "host    all  %-12s ::/0               reject\n", role);
 }
 
-int finish_run(struct deploy_ctx *dc)
+int finish_run(struct deploy_ctx *dc, struct diag *err)
 {
 	struct fin f = { .dc = dc };
 	struct diag d = DIAG_INIT;
@@ -670,8 +670,8 @@ print:
 	deploy_print(dc, root, &text);
 	goto out;
 failed:
-	fprintf(stderr, "dsnflip: finish: %s\n", d.msg.buf);
-	code = d.code ? d.code : EXIT_FAILED;
+	diag_fail(err, "finish: %s", d.msg.buf);
+	err->code = code = d.code ? d.code : EXIT_FAILED;
 out:
 	json_decref(root);
 	json_decref(rot);
