@@ -1135,7 +1135,7 @@ static int same_env_file(const struct ynode *x, const struct ynode *y)
  * The hash index of a big map (key -> position + 1) kept from one merge to
  * the next: the services map that each file is merged onto is the one the
  * previous merge made, so its index need not be built again (rebuilding it
- * for every file made loading a 10,000-service, 50-file stack quadratic).
+ * for every file would make loading a 10,000-service, 50-file stack quadratic).
  */
 struct merge_index {
 	const struct ynode *of; /* the map the index describes, or NULL */

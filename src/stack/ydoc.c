@@ -150,7 +150,7 @@ void srcfile_linecol(const struct srcfile *f, size_t off, int *line, int *col)
 /*
  * libyaml gives line and character column; nodes need byte offsets.
  * Counting columns from the line's start for every node is quadratic on a
- * long line (a one-line flow sequence of 200k items took 47 s), so the
+ * long line (a one-line flow sequence of 200k items would take 47 s), so the
  * builder keeps a cursor at the last converted mark and walks from there:
  * marks arrive in (nearly) increasing order, so the total walk is linear.
  */
