@@ -14,7 +14,6 @@
 #include "artifacts/rewrite.h"
 #include "stack/literal.h"
 #include "plan/flip.h"
-#include "detect/dsn.h"
 #include "stack/envfile.h"
 #include "artifacts/secrets.h"
 

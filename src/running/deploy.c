@@ -18,7 +18,6 @@
 #include "plan/plan_json.h"
 #include "util/fs.h"
 #include "util/path.h"
-#include "detect/dsn.h"
 #include "util/mask.h"
 #include "artifacts/secrets.h"
 
