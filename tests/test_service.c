@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "stack/service.h"
+#include "util/path.h"
 
 struct fx {
 	char dir[64];
@@ -37,10 +38,8 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	struct fx *fx = *state;
-	char *cmd = xstrfmt("rm -rf '%s'", fx->dir);
-	if (system(cmd))
+	if (path_remove_tree(fx->dir))
 		fprintf(stderr, "could not remove %s\n", fx->dir);
-	free(cmd);
 	compose_free(fx->p);
 	compose_free(fx->q);
 	diag_release(&fx->d);
@@ -52,10 +51,7 @@ static int teardown(void **state)
 static struct compose_project *load(struct fx *fx, const char *name, const char *text)
 {
 	char *path = xstrfmt("%s/%s", fx->dir, name);
-	FILE *f = fopen(path, "wb");
-	assert_non_null(f);
-	fputs(text, f);
-	fclose(f);
+	assert_int_equal(path_write_file(path, text, strlen(text)), 0);
 	free(path);
 	struct compose_opts o = COMPOSE_OPTS_INIT;
 	const char *files[1] = { name };
