@@ -15,6 +15,7 @@
 #include "running/deploy.h"
 #include "running/preflight.h"
 #include "running/watch.h"
+#include "running/swarmspec.h"
 #include "plan/plan_json.h"
 #include "util/fs.h"
 #include "util/path.h"
@@ -120,6 +121,65 @@ const char *deploy_merged_role(const struct deploy_ctx *dc, const char *name)
 	return NULL;
 }
 
+/*
+ * The driver: --driver's, else swarm for a deployed Swarm stack of the
+ * project's name, else compose; then its detect.  The compose driver on a
+ * Swarm stack is refused (compose would start second copies beside
+ * Swarm's tasks), and so is the swarm driver without a deployed stack.
+ */
+static int pick_driver(struct deploy_ctx *dc, int flags, struct diag *d)
+{
+	const struct deploy_opts *o = dc->o;
+	const char *project = dc->s.project->name;
+	const struct driver_ops *ops = NULL;
+	struct diag sub = DIAG_INIT;
+	int need = flags & DEPLOY_NEED_COMPOSE;
+
+	if (o->driver && !(ops = driver_select(o->driver, d)))
+		return -1;
+	/* Whether the engine runs the project as a stack (the docker CLI needs the environment). */
+	runtime_env_from(&dc->rt, o->environ);
+	runtime_swarm_services(&dc->rt, &dc->swarm_services, &sub);
+	diag_release(&sub);
+	if (!ops)
+		ops = driver_select(dc->swarm_services.nr ? "swarm" : "compose", d);
+	if (!ops)
+		return -1;
+	if (need && !strcmp(ops->name, "compose") && dc->swarm_services.nr) {
+		struct buf names = BUF_INIT;
+		for (size_t i = 0; i < dc->swarm_services.nr; i++)
+			buf_addf(&names, "%s%s", i ? ", " : "", dc->swarm_services.v[i]);
+		diag_fail(d, "project %s runs as a Docker Swarm stack (services %s): the compose "
+			     "driver would start second copies beside Swarm's tasks; nothing was changed "
+			     "(leave --driver out, or give --driver swarm)",
+			  project, names.buf);
+		buf_release(&names);
+		return -1;
+	}
+	if (need && !strcmp(ops->name, "swarm") && !dc->swarm_services.nr) {
+		diag_fail(d, "--driver swarm: no Swarm service carries com.docker.stack.namespace=%s "
+			     "(is the engine a swarm manager, and the stack deployed as '%s'?); nothing "
+			     "was changed", project, project);
+		return -1;
+	}
+	int r = driver_open(&dc->rt, ops, o->compose_cmd, o->environ, &sub);
+	if (r && need) {
+		diag_fail(d, "%s", sub.msg.buf);
+		diag_release(&sub);
+		return -1;
+	}
+	diag_release(&sub);
+	/* `docker stack deploy` reads no .env: it gets the project's variables as the plan read
+	 * them (the process environment over .env), as compose would. */
+	if (!strcmp(ops->name, "swarm"))
+		for (size_t i = 0; i < dc->s.project->nvars; i++) {
+			const struct project_var *v = &dc->s.project->vars[i];
+			if (v->value && strcmp(v->name, "PGPASSWORD") && strcmp(v->name, "DSNFLIP_FAULT"))
+				runtime_setenv(&dc->rt, v->name, v->value);
+		}
+	return 0;
+}
+
 int deploy_open(struct deploy_ctx *dc, const struct deploy_opts *o, const struct deploy_stack *st,
 		int flags, struct diag *d)
 {
@@ -185,36 +245,9 @@ int deploy_open(struct deploy_ctx *dc, const struct deploy_opts *o, const struct
 		strvec_push(&dc->rt.env_files, o->env_files[i]);
 	for (size_t i = 0; i < o->nprofiles; i++)
 		strvec_push(&dc->rt.profiles, o->profiles[i]);
-	{
-		struct diag sub = DIAG_INIT;
-		const struct driver_ops *ops = driver_select(NULL, d);
-		if (!ops)
-			return -1;
-		r = driver_open(&dc->rt, ops, o->compose_cmd, o->environ, &sub);
-		if (r && (flags & DEPLOY_NEED_COMPOSE)) {
-			diag_fail(d, "%s", sub.msg.buf);
-			diag_release(&sub);
-			return -1;
-		}
-		diag_release(&sub);
-	}
-	{
-		struct diag sub = DIAG_INIT;
-		if (!runtime_swarm_services(&dc->rt, &dc->swarm_services, &sub) &&
-		    dc->swarm_services.nr && (flags & DEPLOY_NEED_COMPOSE)) {
-			struct buf names = BUF_INIT;
-			for (size_t i = 0; i < dc->swarm_services.nr; i++)
-				buf_addf(&names, "%s%s", i ? ", " : "", dc->swarm_services.v[i]);
-			diag_fail(d, "project %s runs as a Docker Swarm stack (services %s): the compose "
-				     "driver would start second copies beside Swarm's tasks, and this build has "
-				     "no swarm driver; nothing was changed",
-				  project, names.buf);
-			buf_release(&names);
-			diag_release(&sub);
-			return -1;
-		}
-		diag_release(&sub);
-	}
+	dc->rt.state_dir = xstrdup(dc->dir);
+	if (pick_driver(dc, flags, d))
+		return -1;
 	/* Every role password the project has goes to compose children: the override
 	 * (and a merged branch) reference them. */
 	for (size_t i = 0; i < dc->s.plan->nroles; i++) {
@@ -258,6 +291,9 @@ void deploy_close(struct deploy_ctx *dc)
 static int override_write(struct deploy_ctx *dc, struct diag *d)
 {
 	struct buf text = BUF_INIT;
+	/* `docker stack deploy` refuses files of different versions. */
+	if (dc->rt.file_version && !strcmp(dc->rt.ops->name, "swarm"))
+		buf_addf(&text, "version: \"%s\"\n", dc->rt.file_version);
 	int r = deploy_render_override(dc->s.plan, dc->j, &text, d);
 	if (r < 0) {
 		buf_release(&text);
@@ -288,6 +324,24 @@ const struct plan_role *deploy_role_of(const struct plan *plan, const char *name
 }
 
 /*
+ * How Swarm is to replace the service's tasks (swarmspec.h); said once per
+ * service when say.  Nothing for the compose driver, which recreates the
+ * service's containers stop-first always.
+ */
+static void choose_update_order(struct deploy_ctx *dc, const struct plan_service *ps, int say)
+{
+	if (strcmp(dc->rt.ops->name, "swarm"))
+		return;
+	struct buf why = BUF_INIT;
+	enum swarm_order ord = swarm_update_order(dc->s.plan, ps, &why);
+	dc->rt.update_order_start_first = ord == SWARM_START_FIRST;
+	if (say)
+		deploy_say(dc, "  swarm update of %s: one task at a time, %s: %s", ps->name,
+			   swarm_order_name(ord), why.buf);
+	buf_release(&why);
+}
+
+/*
  * Put a service back on its old DSN: out of the override, recreated,
  * verified running (and healthy).  Returns 0, or -1 with d when it is not
  * healthy again (the journal keeps it in rolled_back with the detail).
@@ -304,6 +358,7 @@ static int rollback_one(struct deploy_ctx *dc, const struct plan_service *ps,
 	if (journal_step(dc->j, js, JS_UNCHANGED, "rollback-recreate", d))
 		return -1;
 	deploy_progress(dc, ps->name, "rolling back", "recreating on the old DSN");
+	choose_update_order(dc, ps, 0);
 	if (driver_restore(&dc->rt, ps->name, RECREATE_MS, d))
 		return -1;
 	if (journal_step(dc->j, js, JS_UNCHANGED, "rollback-verify", d))
@@ -356,6 +411,7 @@ static int flip_one(struct deploy_ctx *dc, const struct plan_service *ps, size_t
 		return -1;
 	if (journal_step(dc->j, js, JS_UNCHANGED, "recreate", d))
 		return -1;
+	choose_update_order(dc, ps, 1);
 	deploy_progress(dc, ps->name, "recreating", "through the %s driver", dc->rt.ops->name);
 	struct diag up = DIAG_INIT;
 	long long t_up = run_now_ms();

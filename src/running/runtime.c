@@ -34,6 +34,8 @@ void runtime_release(struct runtime *rt)
 	strvec_clear(&rt->docker_env);
 	free(rt->version);
 	free(rt->override);
+	free(rt->state_dir);
+	free(rt->file_version);
 	memset(rt, 0, sizeof(*rt));
 }
 
@@ -69,6 +71,16 @@ static void child_for_docker(struct runtime *rt, struct child *c)
 	c->out_mode = RUN_CAPTURE;
 	c->err_mode = RUN_CAPTURE;
 	c->timeout_ms = QUICK_MS;
+}
+
+void runtime_docker_child(struct runtime *rt, struct child *c, int secrets)
+{
+	child_for_docker(rt, c);
+	if (secrets) {
+		strvec_clear(&c->env);
+		for (size_t i = 0; i < rt->env.nr; i++)
+			strvec_push(&c->env, rt->env.v[i]);
+	}
 }
 
 /* A compose child with the global options; the caller adds the subcommand. */
@@ -142,15 +154,11 @@ static int try_version(struct runtime *rt, const char *const *cmd, char **out, s
 	return r;
 }
 
-int runtime_detect(struct runtime *rt, const char *cmd, char *const *env, struct diag *d)
+void runtime_env_from(struct runtime *rt, char *const *env)
 {
-	static const char *const plugin[] = { "docker", "compose", NULL };
-	static const char *const v1[] = { "docker-compose", NULL };
 	static const char *const secret_vars[] = { "PGPASSWORD", NULL };
-	struct buf tried = BUF_INIT;
-	char *ver = NULL;
-	int ret = -1;
-
+	strvec_clear(&rt->env);
+	strvec_clear(&rt->docker_env);
 	for (; env && *env; env++) {
 		int skip = !strchr(*env, '=');
 		for (const char *const *k = secret_vars; *k && !skip; k++)
@@ -162,6 +170,17 @@ int runtime_detect(struct runtime *rt, const char *cmd, char *const *env, struct
 		strvec_push(&rt->env, *env);
 		strvec_push(&rt->docker_env, *env);
 	}
+}
+
+int runtime_detect(struct runtime *rt, const char *cmd, char *const *env, struct diag *d)
+{
+	static const char *const plugin[] = { "docker", "compose", NULL };
+	static const char *const v1[] = { "docker-compose", NULL };
+	struct buf tried = BUF_INIT;
+	char *ver = NULL;
+	int ret = -1;
+
+	runtime_env_from(rt, env);
 	strvec_clear(&rt->cmd);
 	if (cmd) {
 		struct strvec words = STRVEC_INIT;
@@ -400,8 +419,10 @@ static size_t container_inodes(const struct container *ct, unsigned long **inode
 		FILE *f = fopen(path, "re");
 		if (!f)
 			continue;
-		while (!mine && ct->id[0] && fgets(line, sizeof(line), f))
-			mine = strstr(line, ct->id) != NULL;
+		/* A Swarm task's container is cid; a compose container's is id. */
+		const char *cid = ct->cid[0] ? ct->cid : ct->id;
+		while (!mine && cid[0] && fgets(line, sizeof(line), f))
+			mine = strstr(line, cid) != NULL;
 		fclose(f);
 		long long dpid = 0;
 		num_parse_ll(de->d_name, 0, INT_MAX, &dpid);
@@ -538,15 +559,20 @@ void failpat_release(struct failpats *p)
 	memset(p, 0, sizeof(*p));
 }
 
-int logstream_start(struct logstream *ls, struct runtime *rt, const char *id, const char *since,
-		    struct diag *d)
+static int logstream_open(struct logstream *ls, struct runtime *rt, int service, const char *id,
+			  const char *since, struct diag *d)
 {
 	memset(ls, 0, sizeof(*ls));
 	child_for_docker(rt, &ls->child);
 	ls->child.out_mode = ls->child.err_mode = RUN_PIPE;
+	if (service)
+		strvec_push(&ls->child.args, "service");
 	strvec_push(&ls->child.args, "logs");
 	strvec_push(&ls->child.args, "-f");
 	strvec_push(&ls->child.args, "--timestamps");
+	/* service logs: the bare lines, as `docker logs` gives them (no task prefix). */
+	if (service)
+		strvec_push(&ls->child.args, "--raw");
 	if (since && *since) {
 		strvec_push(&ls->child.args, "--since");
 		strvec_push(&ls->child.args, since);
@@ -561,6 +587,18 @@ int logstream_start(struct logstream *ls, struct runtime *rt, const char *id, co
 		return -1;
 	}
 	return 0;
+}
+
+int logstream_start(struct logstream *ls, struct runtime *rt, const char *id, const char *since,
+		    struct diag *d)
+{
+	return logstream_open(ls, rt, 0, id, since, d);
+}
+
+int logstream_start_service(struct logstream *ls, struct runtime *rt, const char *id,
+			    const char *since, struct diag *d)
+{
+	return logstream_open(ls, rt, 1, id, since, d);
 }
 
 int logstream_poll(struct logstream *ls, int wait_ms,
