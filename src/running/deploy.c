@@ -335,9 +335,14 @@ static void choose_update_order(struct deploy_ctx *dc, const struct plan_service
 	struct buf why = BUF_INIT;
 	enum swarm_order ord = swarm_update_order(dc->s.plan, ps, &why);
 	dc->rt.update_order_start_first = ord == SWARM_START_FIRST;
+	/* Swarm counts a one-shot task that exits within its monitor as a failed
+	 * update, exit 0 or not: dsnflip judges the migrator's exit code itself. */
+	dc->rt.update_failure_action = ps->cls == CLASS_MIGRATOR ? "continue" : NULL;
 	if (say)
-		deploy_say(dc, "  swarm update of %s: one task at a time, %s: %s", ps->name,
-			   swarm_order_name(ord), why.buf);
+		deploy_say(dc, "  swarm update of %s: one task at a time, %s: %s%s", ps->name,
+			   swarm_order_name(ord), why.buf,
+			   ps->cls == CLASS_MIGRATOR ? "; failure_action continue (Swarm would take its "
+						       "exit for a failure; dsnflip judges the exit code)" : "");
 	buf_release(&why);
 }
 

@@ -210,7 +210,8 @@ static int deploy_and_wait(struct runtime *rt, const char *service, int timeout_
 	upath = xstrfmt("%s/swarm-update.yml", rt->state_dir);
 	enum swarm_order order = rt->update_order_start_first ? SWARM_START_FIRST : SWARM_STOP_FIRST;
 	swarm_render_update(rt->file_version, service, order, monitor_for(rt, name),
-			    restore ? "pause" : "rollback", &text);
+			    restore ? "pause" : rt->update_failure_action ? rt->update_failure_action : "rollback",
+			    &text);
 	if (fs_write_atomic(upath, text.buf, text.len, 0600, d))
 		goto out;
 	runtime_docker_child(rt, &c, 1);

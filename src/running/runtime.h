@@ -51,6 +51,7 @@ struct runtime {
 	char *file_version;        /* the stack's compose file `version:`, or NULL */
 	int update_order_start_first; /* the next switch replaces tasks start-first */
 	int update_monitor_s;      /* at least this Swarm monitor (0: from the healthcheck) */
+	const char *update_failure_action; /* Swarm's failure_action for the next switch; NULL: rollback */
 };
 
 void runtime_init(struct runtime *rt);

@@ -136,6 +136,7 @@ void swarm_render_update(const char *version, const char *service, enum swarm_or
 
 void swarm_parse_tasks(char *text, struct strvec *ids)
 {
+	struct strvec seen = STRVEC_INIT;
 	char *save = NULL;
 	for (char *line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
 		char *bar = strchr(line, '|');
@@ -145,10 +146,14 @@ void swarm_parse_tasks(char *text, struct strvec *ids)
 		const char *name = bar + 1;
 		while (*name == ' ')
 			name++;
-		if (!strncmp(name, "\\_", 2) || !*line)
+		/* The table format marks history " \_ name"; --format does not: the
+		 * first task listed for a slot is its current one. */
+		if (!strncmp(name, "\\_", 2) || !*line || !*name || strvec_contains(&seen, name))
 			continue;
+		strvec_push(&seen, name);
 		strvec_push(ids, line);
 	}
+	strvec_clear(&seen);
 }
 
 const char swarm_task_format[] =
@@ -158,6 +163,8 @@ const char swarm_task_format[] =
 
 int swarm_parse_task(const char *id, char *line, struct container *out)
 {
+	if (!id)
+		return -1;
 	char *f[7] = { 0 };
 	char *p = line;
 	int nf = 0;
@@ -170,8 +177,10 @@ int swarm_parse_task(const char *id, char *line, struct container *out)
 	}
 	if (nf < 7 || !*f[0])
 		return -1;
+	char keep[sizeof(out->id)];
+	snprintf(keep, sizeof(keep), "%s", id); /* id may be out->id */
 	memset(out, 0, sizeof(*out));
-	snprintf(out->id, sizeof(out->id), "%s", id);
+	memcpy(out->id, keep, sizeof(keep));
 	snprintf(out->cid, sizeof(out->cid), "%s", f[2]);
 	long long pid = 0;
 	if (*f[3] && num_parse_ll(f[3], 0, INT_MAX, &pid))

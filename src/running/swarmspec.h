@@ -58,8 +58,8 @@ void swarm_render_update(const char *version, const char *service, enum swarm_or
 
 /*
  * `docker service ps --no-trunc --format '{{.ID}}|{{.Name}}'`: the ids of
- * the current task of every slot (history lines, named " \_ name", left
- * out) in the order listed.  text is modified.
+ * the current task of every slot — the first listed for each name; the
+ * later ones are its history — in the order listed.  text is modified.
  */
 void swarm_parse_tasks(char *text, struct strvec *ids);
 
