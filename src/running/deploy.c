@@ -36,9 +36,7 @@
 
 long long deploy_real_ms(void)
 {
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	return run_real_ms();
 }
 
 int deploy_signalled(struct deploy_ctx *dc)
@@ -423,11 +421,19 @@ static int flip_one(struct deploy_ctx *dc, const struct plan_service *ps, size_t
 	watch_init(&w, ps);
 	w.role = rname;
 	w.role_limit = role ? role->connection_limit : 0;
+	dc->rt.failed_at_ms = 0;
 	if (driver_switch(&dc->rt, ps->name, RECREATE_MS, &up)) {
-		watch_fail(&w, 0, "recreating failed");
 		struct buf tmp = BUF_INIT;
 		mask_secrets(up.msg.buf, &tmp);
-		watch_evidence(&w, tmp.buf);
+		/* The reason is the driver's first line; the rest (task logs) is evidence. */
+		watch_fail(&w, dc->rt.failed_at_ms, "switching failed: %.*s", (int)strcspn(tmp.buf, "\n"),
+			   tmp.buf);
+		struct strvec lines = STRVEC_INIT;
+		strvec_split(&lines, tmp.buf, "\n");
+		for (size_t i = 0; i < lines.nr; i++)
+			if (lines.v[i][strspn(lines.v[i], " ")])
+				watch_evidence(&w, lines.v[i] + strspn(lines.v[i], " "));
+		strvec_clear(&lines);
 		buf_release(&tmp);
 		r = -1;
 	} else {

@@ -16,6 +16,8 @@
 #define POLL_MS 300
 #define EVIDENCE_TASKS 3
 #define EVIDENCE_TAIL "8"
+/* The manager's clock against dsnflip's, for "failed since we deployed". */
+#define CLOCK_SLACK_MS 2000
 
 /* "<stack>_<service>": the name Swarm gives a stack's service. */
 static char *full_name(const struct runtime *rt, const char *service)
@@ -131,8 +133,13 @@ static int monitor_for(struct runtime *rt, const char *name)
 	return rt->update_monitor_s > m ? rt->update_monitor_s : m;
 }
 
-/* The last log lines of the service's failed tasks, masked, into d's message. */
-static void failed_task_evidence(struct runtime *rt, const char *name, struct diag *d)
+/*
+ * The last log lines of the service's tasks that failed since since_ms
+ * (realtime; earlier failures are another update's), masked, into d's
+ * message; rt->failed_at_ms the first such failure.
+ */
+static void failed_task_evidence(struct runtime *rt, const char *name, long long since_ms,
+				 struct diag *d)
 {
 	struct child c;
 	struct diag sub = DIAG_INIT;
@@ -152,6 +159,15 @@ static void failed_task_evidence(struct runtime *rt, const char *name, struct di
 			if (!bar || (strncmp(bar + 1, "Failed", 6) && strncmp(bar + 1, "Rejected", 8)))
 				continue;
 			*bar = '\0';
+			/* When it failed: the failure-to-rollback latency starts there. */
+			struct container t;
+			long long ms = 0;
+			if (!driver_swarm.inspect(rt, line, &t, &sub))
+				ms = runtime_parse_ts(t.finished_at);
+			if (ms && ms < since_ms)
+				continue;
+			if (ms && (!rt->failed_at_ms || ms < rt->failed_at_ms))
+				rt->failed_at_ms = ms;
 			struct buf m = BUF_INIT;
 			mask_secrets(bar + 1, &m);
 			buf_addf(&d->msg, "\n    task %.12s: %s", line, m.buf);
@@ -197,7 +213,7 @@ static int deploy_and_wait(struct runtime *rt, const char *service, int timeout_
 	struct buf text = BUF_INIT;
 	struct child c;
 	int ret = -1;
-	long long deadline = run_now_ms() + timeout_ms;
+	long long deadline = run_now_ms() + timeout_ms, t_deploy = 0;
 
 	if (!rt->state_dir) {
 		diag_fail(d, "the swarm driver has no state directory");
@@ -214,6 +230,7 @@ static int deploy_and_wait(struct runtime *rt, const char *service, int timeout_
 			    &text);
 	if (fs_write_atomic(upath, text.buf, text.len, 0600, d))
 		goto out;
+	t_deploy = run_real_ms();
 	runtime_docker_child(rt, &c, 1);
 	c.dir = rt->dir;
 	c.timeout_ms = timeout_ms;
@@ -253,7 +270,7 @@ static int deploy_and_wait(struct runtime *rt, const char *service, int timeout_
 			else
 				diag_fail(d, "the spec of %s changed while dsnflip waited for its update "
 					     "(another deploy?)", name);
-			failed_task_evidence(rt, name, d);
+			failed_task_evidence(rt, name, t_deploy - CLOCK_SLACK_MS, d);
 			goto out;
 		}
 		if (run_now_ms() > deadline) {

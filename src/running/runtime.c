@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 /* docker/compose calls that should be quick; recreate has its own timeout. */
@@ -319,6 +320,23 @@ int runtime_containers(struct runtime *rt, const char *service, struct strvec *i
 	}
 	child_release(&c);
 	return r;
+}
+
+/* "2026-11-24T04:02:02.123456789Z" (docker's timestamps) as epoch ms; 0 if not one. */
+long long runtime_parse_ts(const char *s)
+{
+	struct tm tm;
+	char frac[16] = "";
+	memset(&tm, 0, sizeof(tm));
+	if (sscanf(s, "%d-%d-%dT%d:%d:%d.%15[0-9]", &tm.tm_year, &tm.tm_mon, &tm.tm_mday,
+		   &tm.tm_hour, &tm.tm_min, &tm.tm_sec, frac) < 6 || tm.tm_year < 2000)
+		return 0;
+	tm.tm_year -= 1900;
+	tm.tm_mon -= 1;
+	long long ms = (long long)timegm(&tm) * 1000;
+	for (int i = 0, scale = 100; i < 3 && frac[i]; i++, scale /= 10)
+		ms += (frac[i] - '0') * scale;
+	return ms;
 }
 
 static void copy_field(char *dst, size_t n, const char *src)

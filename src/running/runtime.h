@@ -52,6 +52,7 @@ struct runtime {
 	int update_order_start_first; /* the next switch replaces tasks start-first */
 	int update_monitor_s;      /* at least this Swarm monitor (0: from the healthcheck) */
 	const char *update_failure_action; /* Swarm's failure_action for the next switch; NULL: rollback */
+	long long failed_at_ms;    /* set by a failed switch: when the first task failed (realtime), else 0 */
 };
 
 void runtime_init(struct runtime *rt);
@@ -111,6 +112,9 @@ struct container {
 	char restart_policy[24];
 	char cid[80];              /* a Swarm task's container (id is the task's), else "" */
 };
+
+/* "2026-11-24T04:02:02.123456789Z" (docker's timestamps) as epoch ms; 0 if not one. */
+long long runtime_parse_ts(const char *s);
 
 /* The service's containers (not one-off runs), newest first: ids in *ids. */
 int runtime_containers(struct runtime *rt, const char *service, struct strvec *ids, struct diag *d);

@@ -17,24 +17,6 @@
 #define START_GRACE_S 60      /* for the container to be running/healthy */
 #define EVIDENCE_LINES 12
 
-/* "2026-11-24T04:02:02.123456789Z" (docker's timestamps) as epoch ms; 0 if not one. */
-static long long parse_ts(const char *s)
-{
-	struct tm tm;
-	char frac[16] = "";
-	memset(&tm, 0, sizeof(tm));
-	if (sscanf(s, "%d-%d-%dT%d:%d:%d.%15[0-9]", &tm.tm_year, &tm.tm_mon, &tm.tm_mday,
-		   &tm.tm_hour, &tm.tm_min, &tm.tm_sec, frac) < 6 || tm.tm_year < 2000)
-		return 0;
-	tm.tm_year -= 1900;
-	tm.tm_mon -= 1;
-	long long ms = (long long)timegm(&tm) * 1000;
-	for (int i = 0, scale = 100; i < 3 && frac[i]; i++, scale /= 10)
-		ms += (frac[i] - '0') * scale;
-	return ms;
-}
-
-
 void watch_init(struct watch *w, const struct plan_service *ps)
 {
 	memset(w, 0, sizeof(*w));
@@ -99,7 +81,7 @@ static void on_line(void *vctx, const char *line)
 {
 	struct line_ctx *lc = vctx;
 	const char *text = line;
-	long long ts = parse_ts(line);
+	long long ts = runtime_parse_ts(line);
 	const char *sp = strchr(line, ' ');
 	if (ts && sp)
 		text = sp + 1;
@@ -275,12 +257,12 @@ int watch_service(struct deploy_ctx *dc, struct watch *w, int window_s, int sett
 				if (i < MAX_STREAMS && ct->restart_count > base_restarts[i])
 					watch_fail(w, 0, "%s restarted (%s)", svc, st.buf);
 				else if (!ct->running && ct->exit_code != 0 && strcmp(ct->status, "created"))
-					watch_fail(w, parse_ts(ct->finished_at), "%s exited with code %d (%s)", svc,
+					watch_fail(w, runtime_parse_ts(ct->finished_at), "%s exited with code %d (%s)", svc,
 					     ct->exit_code, st.buf);
 				else if (!strcmp(ct->health, "unhealthy"))
 					watch_fail(w, 0, "%s is unhealthy (%s)", svc, st.buf);
 				else if (!ct->running && !strcmp(ct->status, "exited") && !migrator)
-					watch_fail(w, parse_ts(ct->finished_at), "%s exited during the window (%s)",
+					watch_fail(w, runtime_parse_ts(ct->finished_at), "%s exited during the window (%s)",
 					     svc, st.buf);
 				buf_release(&st);
 				if (!ct->running || (ct->health[0] && strcmp(ct->health, "healthy")))
