@@ -322,6 +322,43 @@ const struct plan_role *deploy_role_of(const struct plan *plan, const char *name
 }
 
 /*
+ * The service's connection users as its tasks run now, when every task
+ * agrees (malloc'd), else NULL: the journal's previous spec.
+ */
+static char *current_users(struct deploy_ctx *dc, const struct plan_service *ps, char **disagree)
+{
+	struct strvec ids = STRVEC_INIT;
+	struct diag sub = DIAG_INIT;
+	char *first = NULL;
+	if (disagree)
+		*disagree = NULL;
+	if (!driver_tasks(&dc->rt, ps->name, &ids, &sub)) {
+		for (size_t i = 0; i < ids.nr; i++) {
+			struct buf b = BUF_INIT;
+			watch_task_users(dc, ps, ids.v[i], &b);
+			if (!first) {
+				first = buf_detach(&b, NULL);
+			} else if (strcmp(first, b.buf)) {
+				if (disagree)
+					*disagree = xstrfmt("task %.12s runs %s", ids.v[i], b.buf);
+				buf_release(&b);
+				free(first);
+				first = NULL;
+				break;
+			}
+			buf_release(&b);
+		}
+	}
+	strvec_clear(&ids);
+	diag_release(&sub);
+	if (first && !*first) {
+		free(first);
+		first = NULL;
+	}
+	return first;
+}
+
+/*
  * How Swarm is to replace the service's tasks (swarmspec.h); said once per
  * service when say.  Nothing for the compose driver, which recreates the
  * service's containers stop-first always.
@@ -380,6 +417,22 @@ static int rollback_one(struct deploy_ctx *dc, const struct plan_service *ps,
 		return -1;
 	}
 	watch_release(&w);
+	/* Every task back on what the journal says it ran before the switch. */
+	if (js->previous) {
+		char *disagree = NULL, *now = current_users(dc, ps, &disagree);
+		if (!now || strcmp(now, js->previous)) {
+			diag_fail(d, "%s is up after rolling back, but %s%s, not what it ran before the "
+				     "switch (%s)", ps->name, now ? "it runs " : "",
+				  now ? now : disagree ? disagree : "its tasks' users are unknown", js->previous);
+			journal_set_detail(js, d->msg.buf);
+			journal_step(dc->j, js, JS_ROLLED_BACK, "rollback-unverified", NULL);
+			free(now);
+			free(disagree);
+			return -1;
+		}
+		free(now);
+		free(disagree);
+	}
 	return journal_step(dc->j, js, JS_ROLLED_BACK, "rollback-done", d);
 }
 
@@ -407,6 +460,12 @@ static int flip_one(struct deploy_ctx *dc, const struct plan_service *ps, size_t
 	journal_set_detail(js, NULL);
 	deploy_say(dc, "[%zu/%zu] %s -> %s%s", idx + 1, total, ps->name, rname,
 	    merged ? " (the checkout already holds the flip: no override)" : "");
+	/* The previous spec, before anything moves (a resumed flip keeps the first one's). */
+	if (!merged && !js->in_override && js->state != JS_IN_FLIGHT && js->state != JS_FLIPPED &&
+	    js->state != JS_ROLLING_BACK) {
+		free(js->previous);
+		js->previous = current_users(dc, ps, NULL);
+	}
 	if (journal_step(dc->j, js, JS_IN_FLIGHT, "begin", d))
 		return -1;
 	js->in_override = !merged;

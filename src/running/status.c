@@ -5,6 +5,7 @@
  * none at the moment, from the DSN its container was started with.
  */
 #include "running/status.h"
+#include "running/watch.h"
 #include "util/num.h"
 #include "detect/dsn.h"
 #include "running/finish.h"
@@ -35,31 +36,8 @@ static const char *state_for(const struct plan_service *ps, const struct journal
 static char *configured_user(struct deploy_ctx *dc, const struct plan_service *ps, const char *id)
 {
 	char *user = NULL;
-	for (size_t k = 0; k < ps->nconns && !user; k++) {
-		const struct plan_conn *pc = &ps->conns[k];
-		struct diag sub = DIAG_INIT;
-		char *v = NULL;
-		if (pc->form == CONN_SPLIT) {
-			if (pc->user_entry && !driver_task_env(&dc->rt, id, pc->user_entry->key, &v, &sub))
-				user = v ? xstrdup(v) : NULL;
-		} else if (pc->entry && !driver_task_env(&dc->rt, id, pc->entry->key, &v, &sub) && v) {
-			struct dsn dsn = DSN_INIT;
-			if (!dsn_parse(v, &dsn, &sub) && dsn.user && *dsn.user)
-				user = xstrdup(dsn.user);
-			dsn_release(&dsn);
-			if (!user && pc->user_entry) {
-				free(v);
-				v = NULL;
-				if (!driver_task_env(&dc->rt, id, pc->user_entry->key, &v, &sub) && v)
-					user = xstrdup(v);
-			}
-		}
-		if (v) {
-			memset(v, 0, strlen(v));
-			free(v);
-		}
-		diag_release(&sub);
-	}
+	for (size_t k = 0; k < ps->nconns && !user; k++)
+		user = watch_conn_user(dc, &ps->conns[k], id);
 	return user;
 }
 

@@ -2,6 +2,7 @@
  * watch: one service watched through its cutover window (see watch.h).
  */
 #include "running/watch.h"
+#include "detect/dsn.h"
 #include "util/mask.h"
 #include "util/num.h"
 #include "util/run.h"
@@ -16,6 +17,48 @@
 
 #define START_GRACE_S 60      /* for the container to be running/healthy */
 #define EVIDENCE_LINES 12
+
+char *watch_conn_user(struct deploy_ctx *dc, const struct plan_conn *pc, const char *id)
+{
+	char *user = NULL, *v = NULL;
+	struct diag sub = DIAG_INIT;
+	if (pc->form == CONN_SPLIT) {
+		if (pc->user_entry && !driver_task_env(&dc->rt, id, pc->user_entry->key, &v, &sub))
+			user = v ? xstrdup(v) : NULL;
+	} else if (pc->entry && !driver_task_env(&dc->rt, id, pc->entry->key, &v, &sub) && v) {
+		struct dsn dsn = DSN_INIT;
+		if (!dsn_parse(v, &dsn, &sub) && dsn.user && *dsn.user)
+			user = xstrdup(dsn.user);
+		dsn_release(&dsn);
+		if (!user && pc->user_entry) {
+			memset(v, 0, strlen(v));
+			free(v);
+			v = NULL;
+			if (!driver_task_env(&dc->rt, id, pc->user_entry->key, &v, &sub) && v)
+				user = xstrdup(v);
+		}
+	}
+	if (v) {
+		memset(v, 0, strlen(v));
+		free(v);
+	}
+	diag_release(&sub);
+	return user;
+}
+
+void watch_task_users(struct deploy_ctx *dc, const struct plan_service *ps, const char *id,
+		      struct buf *out)
+{
+	for (size_t k = 0; k < ps->nconns; k++) {
+		const struct plan_conn *pc = &ps->conns[k];
+		const struct env_entry *e = pc->form == CONN_SPLIT ? pc->user_entry : pc->entry;
+		if (!e || !pc->flip)
+			continue;
+		char *user = watch_conn_user(dc, pc, id);
+		buf_addf(out, "%s%s=%s", out->len ? " " : "", e->key, user ? user : "?");
+		free(user);
+	}
+}
 
 void watch_init(struct watch *w, const struct plan_service *ps)
 {
