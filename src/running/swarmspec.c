@@ -130,8 +130,9 @@ void swarm_render_update(const char *version, const char *service, enum swarm_or
 	buf_addf(out, "\":\n    deploy:\n      update_config:\n        parallelism: 1\n"
 		      "        failure_action: %s\n        monitor: %ds\n        max_failure_ratio: 0\n"
 		      "        order: %s\n      rollback_config:\n        parallelism: 1\n"
-		      "        order: %s\n",
-		 failure_action, monitor_s, swarm_order_name(order), swarm_order_name(order));
+		      "        monitor: %ds\n        order: %s\n",
+		 failure_action, monitor_s, swarm_order_name(order), SWARM_ROLLBACK_MONITOR_S,
+		 swarm_order_name(order));
 }
 
 void swarm_parse_tasks(char *text, struct strvec *ids)

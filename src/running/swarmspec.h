@@ -49,8 +49,16 @@ int swarm_monitor_seconds(long long start_period_ns, long long interval_ns, long
 char *swarm_file_version(const char *text);
 
 /*
+ * Swarm's monitor when it rolls a task back: short, because a task Swarm
+ * reports running has passed its healthcheck already, and dsnflip verifies
+ * the rolled-back service itself (its window, its users) — so the
+ * rollback is reported done seconds sooner.
+ */
+#define SWARM_ROLLBACK_MONITOR_S 1
+/*
  * The update file for one service: its deploy.update_config (parallelism
- * 1, failure_action, monitor, order) and the same rollback_config order.
+ * 1, failure_action, monitor, order) and rollback_config (parallelism 1,
+ * SWARM_ROLLBACK_MONITOR_S, the same order).
  * version: the stack's (NULL: none written).
  */
 void swarm_render_update(const char *version, const char *service, enum swarm_order order,
