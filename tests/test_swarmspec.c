@@ -176,18 +176,23 @@ static void test_render_update(void **state)
 
 static void test_parse_tasks(void **state)
 {
-	/* docker service ps --format: the current task of a slot first, its history after. */
-	char text[] = "jh81leuj42c9yuh2xixpujq7f|swx_r.1\n"
-		      "tvinmfj1c2md236rxjchd3skm|swx_r.1\n"
-		      "loahsvk7xxl7hxh7sm6b3npzq|swx_r.2\n"
-		      "xndz16k5l8i2jbc5sj7hsxo1z| \\_ swx_r.2\n"
+	/* docker service ps --format: per slot the task Swarm wants running, else its first. */
+	char text[] = "jh81leuj42c9yuh2xixpujq7f|swx_r.1|Running\n"
+		      "tvinmfj1c2md236rxjchd3skm|swx_r.1|Shutdown\n"
+		      "aaaaaaaaaaaaaaaaaaaaaaaaa|swx_r.2|Shutdown\n" /* a restart a rollback superseded */
+		      "loahsvk7xxl7hxh7sm6b3npzq|swx_r.2|Running\n"
+		      "xndz16k5l8i2jbc5sj7hsxo1z| \\_ swx_r.2|Shutdown\n"
+		      "18n4ojo2py4pighdr47vdpmqi|swx_m.1|Shutdown\n" /* a one-shot that completed */
+		      "kjq3co4bz98lg1wosuvt4ae11|swx_m.1|Shutdown\n"
 		      "garbage line\n"
-		      "|swx_r.3\n";
+		      "x|y\n"
+		      "|swx_r.3|Running\n";
 	struct strvec ids = STRVEC_INIT;
 	swarm_parse_tasks(text, &ids);
-	assert_int_equal(ids.nr, 2);
+	assert_int_equal(ids.nr, 3);
 	assert_string_equal(ids.v[0], "jh81leuj42c9yuh2xixpujq7f");
 	assert_string_equal(ids.v[1], "loahsvk7xxl7hxh7sm6b3npzq");
+	assert_string_equal(ids.v[2], "18n4ojo2py4pighdr47vdpmqi");
 	strvec_clear(&ids);
 	(void)state;
 }

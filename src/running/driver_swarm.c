@@ -306,7 +306,7 @@ static int swarm_tasks(struct runtime *rt, const char *service, struct strvec *i
 	strvec_push(&c.args, "ps");
 	strvec_push(&c.args, "--no-trunc");
 	strvec_push(&c.args, "--format");
-	strvec_push(&c.args, "{{.ID}}|{{.Name}}");
+	strvec_push(&c.args, "{{.ID}}|{{.Name}}|{{.DesiredState}}");
 	strvec_push(&c.args, name);
 	int r = run_command(&c, d);
 	if (!r)

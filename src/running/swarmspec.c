@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 const char *swarm_order_name(enum swarm_order o)
 {
@@ -137,24 +138,41 @@ void swarm_render_update(const char *version, const char *service, enum swarm_or
 
 void swarm_parse_tasks(char *text, struct strvec *ids)
 {
-	struct strvec seen = STRVEC_INIT;
+	struct strvec names = STRVEC_INIT, first = STRVEC_INIT, live = STRVEC_INIT;
 	char *save = NULL;
 	for (char *line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
-		char *bar = strchr(line, '|');
-		if (!bar)
+		char *b1 = strchr(line, '|'), *b2 = b1 ? strchr(b1 + 1, '|') : NULL;
+		if (!b2)
 			continue;
-		*bar = '\0';
-		const char *name = bar + 1;
+		*b1 = *b2 = '\0';
+		const char *name = b1 + 1, *desired = b2 + 1;
 		while (*name == ' ')
 			name++;
-		/* The table format marks history " \_ name"; --format does not: the
-		 * first task listed for a slot is its current one. */
-		if (!strncmp(name, "\\_", 2) || !*line || !*name || strvec_contains(&seen, name))
+		/* The table format marks history " \\_ name"; --format does not. */
+		if (!strncmp(name, "\\_", 2) || !*line || !*name)
 			continue;
-		strvec_push(&seen, name);
-		strvec_push(ids, line);
+		size_t k = 0;
+		while (k < names.nr && strcmp(names.v[k], name))
+			k++;
+		if (k == names.nr) {
+			strvec_push(&names, name);
+			strvec_push(&first, line);
+			strvec_push(&live, "");
+		}
+		/* The slot's task Swarm wants running: the others are history, or a
+		 * task on its way out (a failed one's restart superseded by a rollback). */
+		int wanted = strcasecmp(desired, "shutdown") && strcasecmp(desired, "remove") &&
+			     strcasecmp(desired, "complete");
+		if (wanted && !*live.v[k]) {
+			free(live.v[k]);
+			live.v[k] = xstrdup(line);
+		}
 	}
-	strvec_clear(&seen);
+	for (size_t k = 0; k < names.nr; k++)
+		strvec_push(ids, *live.v[k] ? live.v[k] : first.v[k]);
+	strvec_clear(&names);
+	strvec_clear(&first);
+	strvec_clear(&live);
 }
 
 const char swarm_task_format[] =

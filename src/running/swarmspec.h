@@ -65,9 +65,10 @@ void swarm_render_update(const char *version, const char *service, enum swarm_or
 			 int monitor_s, const char *failure_action, struct buf *out);
 
 /*
- * `docker service ps --no-trunc --format '{{.ID}}|{{.Name}}'`: the ids of
- * the current task of every slot — the first listed for each name; the
- * later ones are its history — in the order listed.  text is modified.
+ * `docker service ps --no-trunc --format '{{.ID}}|{{.Name}}|{{.DesiredState}}'`:
+ * the current task of every slot, in the order listed: the first listed
+ * for its name that Swarm wants running, else (a one-shot that completed,
+ * a service scaled down) the first listed for it.  text is modified.
  */
 void swarm_parse_tasks(char *text, struct strvec *ids);
 
