@@ -480,13 +480,15 @@ static int flip_one(struct deploy_ctx *dc, const struct plan_service *ps, size_t
 	watch_init(&w, ps);
 	w.role = rname;
 	w.role_limit = role ? role->connection_limit : 0;
-	dc->rt.failed_at_ms = 0;
+	dc->rt.failed_at_ms = dc->rt.detected_at_ms = 0;
 	if (driver_switch(&dc->rt, ps->name, RECREATE_MS, &up)) {
 		struct buf tmp = BUF_INIT;
 		mask_secrets(up.msg.buf, &tmp);
 		/* The reason is the driver's first line; the rest (task logs) is evidence. */
 		watch_fail(&w, dc->rt.failed_at_ms, "switching failed: %.*s", (int)strcspn(tmp.buf, "\n"),
 			   tmp.buf);
+		if (dc->rt.detected_at_ms && dc->rt.detected_at_ms >= w.event_ms)
+			w.detect_ms = dc->rt.detected_at_ms;
 		struct strvec lines = STRVEC_INIT;
 		strvec_split(&lines, tmp.buf, "\n");
 		for (size_t i = 0; i < lines.nr; i++)

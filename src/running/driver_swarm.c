@@ -255,6 +255,9 @@ static int deploy_and_wait(struct runtime *rt, const char *service, int timeout_
 			goto out;
 		enum swarm_phase ph = swarm_phase_of(u.state);
 		int started = strcmp(u.started, pre.started) != 0;
+		/* Swarm saw a task fail: the failure is detected now, its rollback runs on. */
+		if (!rt->detected_at_ms && !strcmp(u.state, "rollback_started"))
+			rt->detected_at_ms = run_real_ms();
 		if (ph != SWARM_UPDATING && (!changed || started)) {
 			if (u.spec_hash == want.spec_hash &&
 			    (ph == SWARM_COMPLETED || ph == SWARM_IDLE || !changed)) {

@@ -53,6 +53,7 @@ struct runtime {
 	int update_monitor_s;      /* at least this Swarm monitor (0: from the healthcheck) */
 	const char *update_failure_action; /* Swarm's failure_action for the next switch; NULL: rollback */
 	long long failed_at_ms;    /* set by a failed switch: when the first task failed (realtime), else 0 */
+	long long detected_at_ms;  /* ... and when the driver saw the failure (Swarm began its rollback) */
 };
 
 void runtime_init(struct runtime *rt);
