@@ -219,9 +219,14 @@ static int deploy_and_wait(struct runtime *rt, const char *service, int timeout_
 		diag_fail(d, "the swarm driver has no state directory");
 		goto out;
 	}
-	if (inspect_update(rt, name, &pre, d)) {
-		diag_fail(d, "%s is not a service of stack %s: %s", service, rt->project, d->msg.buf);
-		goto out;
+	{
+		struct diag sub = DIAG_INIT;
+		int r = inspect_update(rt, name, &pre, &sub);
+		if (r)
+			diag_fail(d, "%s is not a service of stack %s: %s", service, rt->project, sub.msg.buf);
+		diag_release(&sub);
+		if (r)
+			goto out;
 	}
 	upath = xstrfmt("%s/swarm-update.yml", rt->state_dir);
 	enum swarm_order order = rt->update_order_start_first ? SWARM_START_FIRST : SWARM_STOP_FIRST;
