@@ -10,8 +10,8 @@
 # times: each time its first new task fails, Swarm rolls the update back
 # (failure_action rollback) and dsnflip verifies every task healthy on the
 # old DSN.  dsnflip prints how long after the failure (the failed task's
-# timestamp) the switch was over, and how long after that the service was
-# verified healthy again.  Lines "swarm:superneed DETECT ROLLBACK TOTAL" go
+# timestamp) it was detected (Swarm started its rollback), and how long
+# after that the service was verified healthy again on the old DSN.  Lines "swarm:superneed DETECT ROLLBACK TOTAL" go
 # to bench/out/deploy-latency.txt.raw (beside the compose driver's cases,
 # for bench/run's table), the summary to bench/out/swarm-latency.txt.
 set -u
@@ -38,7 +38,7 @@ done
 cat "$SW_TMP/raw" >>"$raw"
 {
 	echo "swarm driver: failure to rollback (docker engine $(docker version -f '{{.Server.Version}}' 2>/dev/null), $RUNS runs)"
-	printf '%-16s %4s  %-19s %-19s %-19s\n' case runs "switch over mean/max s" "verify mean/max s" "total mean/max s"
+	printf '%-16s %4s  %-19s %-19s %-19s\n' case runs "detect mean/max s" "rollback mean/max s" "total mean/max s"
 	awk '{ n[$1]++; d[$1] += $2; r[$1] += $3; t[$1] += $4
 	       if ($2 > md[$1]) md[$1] = $2; if ($3 > mr[$1]) mr[$1] = $3; if ($4 > mt[$1]) mt[$1] = $4 }
 	     END { for (c in n) printf "%-16s %4d  %6.2f / %-12.2f %6.2f / %-10.2f %6.2f / %-10.2f\n", c, n[c],
