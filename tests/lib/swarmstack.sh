@@ -21,7 +21,9 @@
 #   SW_DIR SW_PROJECT (a unique stack name)  SW_TMP  SW_BIN (dsnflip)
 #   XDG_STATE_HOME HOME (in SW_TMP)          SW_SECRETS SW_JOURNAL
 # sw_cleanup removes the stack (only its own), leaves the swarm when
-# sw_engine joined it, stops PostgreSQL and removes the temp dir.
+# sw_engine initialised it (and removes the docker_gwbridge network init
+# made, when there was none before), stops PostgreSQL and removes the temp
+# dir.
 
 sw_engine() {
 	local root
@@ -34,6 +36,8 @@ sw_engine() {
 	local state
 	state=$(docker info --format '{{.Swarm.LocalNodeState}}')
 	if [ "$state" = inactive ]; then
+		# swarm init makes the docker_gwbridge network; leave removes the swarm, not it.
+		SW_GWBRIDGE_BEFORE=$(docker network ls -q --filter name='^docker_gwbridge$')
 		timeout 60 docker swarm init --advertise-addr 127.0.0.1 >/dev/null 2>&1 ||
 			{ SW_SKIP_REASON="docker swarm init failed"; return 1; }
 		SW_INITED=1
@@ -124,7 +128,10 @@ sw_cleanup() {
 		done
 		docker ps -aq --filter "label=com.docker.compose.project=$SW_PROJECT" | xargs -r docker rm -f >/dev/null 2>&1
 	fi
-	[ -n "${SW_INITED:-}" ] && timeout 60 docker swarm leave --force >/dev/null 2>&1
+	if [ -n "${SW_INITED:-}" ]; then
+		timeout 60 docker swarm leave --force >/dev/null 2>&1
+		[ -z "${SW_GWBRIDGE_BEFORE:-}" ] && docker network rm docker_gwbridge >/dev/null 2>&1
+	fi
 	SW_INITED=
 	pg_stop
 	[ -n "${SW_TMP:-}" ] && case "$SW_TMP" in */dsnflip-swarm.*) rm -rf "$SW_TMP" ;; esac
