@@ -18,7 +18,7 @@ int cmd_finish(struct cli *cli)
 	    (cli->args.nr && diag_err(&d, "'finish' takes no arguments (got '%s')", cli->args.v[0])) ||
 	    session_deploy_open(cli, &s, &o, &dc, DEPLOY_LOCK, ADMIN_REQUIRED, &d))
 		return cli_fail(&d);
-	int code = finish_run(&dc);
+	int code = finish_run(&dc, &d);
 	session_deploy_close(&s, &dc);
-	return code;
+	return cli_finish(code, &d);
 }

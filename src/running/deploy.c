@@ -19,11 +19,11 @@
 #include "plan/plan_json.h"
 #include "util/fs.h"
 #include "util/path.h"
-#include "detect/dsn.h"
 #include "util/mask.h"
 #include "artifacts/secrets.h"
 
 #include <errno.h>
+#include <jansson.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -51,6 +51,17 @@ int deploy_signalled(struct deploy_ctx *dc)
 		dc->interrupted = 1;
 	}
 	return dc->interrupted;
+}
+
+void deploy_print(const struct deploy_ctx *dc, json_t *root, const struct buf *text)
+{
+	if (dc->s.format == FORMAT_JSON) {
+		char *s = json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+		printf("%s\n", s ? s : "null");
+		free(s);
+	} else {
+		fwrite(text->buf, 1, text->len, stdout);
+	}
 }
 
 void deploy_say(struct deploy_ctx *dc, const char *fmt, ...)
@@ -772,24 +783,24 @@ out:
 	return code;
 }
 
-int rollback_run(struct deploy_ctx *dc)
+int rollback_run(struct deploy_ctx *dc, struct diag *err)
 {
 	struct diag d = DIAG_INIT;
 	const struct plan *plan = dc->s.plan;
 	int code = EXIT_OK, did = 0;
 
 	if (!dc->o->all && !dc->o->args.nr) {
-		fprintf(stderr, "dsnflip: name the services to roll back, or --all\n");
+		diag_err(err, "name the services to roll back, or --all");
 		return EXIT_INPUT;
 	}
 	if (dc->o->all && dc->o->args.nr) {
-		fprintf(stderr, "dsnflip: give service names or --all, not both\n");
+		diag_err(err, "give service names or --all, not both");
 		return EXIT_INPUT;
 	}
 	for (size_t i = 0; i < dc->o->args.nr; i++)
 		if (!plan_service(plan, dc->o->args.v[i])) {
-			fprintf(stderr, "dsnflip: '%s' is not a service with a connection in the plan\n",
-				dc->o->args.v[i]);
+			diag_err(err, "'%s' is not a service with a connection in the plan",
+				 dc->o->args.v[i]);
 			return EXIT_INPUT;
 		}
 	for (size_t i = 0; i < dc->o->args.nr; i++)
@@ -841,7 +852,7 @@ int rollback_run(struct deploy_ctx *dc)
 		did++;
 		deploy_say(dc, "  %s is healthy on its old DSN (%.1f s)", name, (healthy - t0) / 1000.0);
 		if (deploy_signalled(dc)) {
-			fprintf(stderr, "dsnflip: interrupted; the journal says what is left\n");
+			diag_fail(err, "interrupted; the journal says what is left");
 			code = EXIT_FAILED;
 			break;
 		}

@@ -10,6 +10,7 @@
 #include "detect/dsn.h"
 #include "running/finish.h"
 #include "running/observe.h"
+#include "server/sessions.h"
 
 #include <jansson.h>
 #include <limits.h>
@@ -57,22 +58,16 @@ static char *session_user(struct deploy_ctx *dc, const struct plan_service *ps,
 		free(ports);
 		return NULL;
 	}
-	struct buf arr = BUF_INIT;
-	buf_addch(&arr, '{');
-	for (size_t i = 0; i < n; i++)
-		buf_addf(&arr, "%s%d", i ? "," : "", ports[i]);
-	buf_addch(&arr, '}');
-	const char *p[1] = { arr.buf };
-	PGresult *res = NULL;
+	struct pg_user_sessions *users = NULL;
+	size_t nusers = 0;
 	struct diag sub = DIAG_INIT;
-	if (!pg_execp(&dc->pc,
-		      "SELECT usename FROM pg_stat_activity WHERE client_port = ANY($1::int[]) "
-		      "AND pid <> pg_backend_pid() AND usename IS NOT NULL GROUP BY 1 ORDER BY count(*) DESC LIMIT 1",
-		      1, p, "sessions", &res, &sub) && PQntuples(res))
-		user = xstrdup(PQgetvalue(res, 0, 0));
-	PQclear(res);
+	/* Most sessions first; a session the server shows no user for says nothing. */
+	if (!sessions_users_on_ports(&dc->pc, ports, n, &users, &nusers, &sub))
+		for (size_t i = 0; i < nusers && !user; i++)
+			if (*users[i].user)
+				user = xstrdup(users[i].user);
+	sessions_users_release(users, nusers);
 	diag_release(&sub);
-	buf_release(&arr);
 	free(ports);
 	return user;
 }
@@ -267,13 +262,7 @@ int status_run(struct deploy_ctx *dc)
 	json_object_set_new(root, "roles", roles);
 	json_object_set_new(root, "superuser_connections", json_integer(superuser_connections));
 	json_object_set_new(root, "swarm_stack", json_boolean(dc->swarm_services.nr > 0));
-	if (dc->s.format == FORMAT_JSON) {
-		char *s = json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
-		printf("%s\n", s);
-		free(s);
-	} else {
-		fwrite(text.buf, 1, text.len, stdout);
-	}
+	deploy_print(dc, root, &text);
 	json_decref(root);
 	buf_release(&text);
 	strvec_clear(&on_super);

@@ -6,6 +6,7 @@
 #include "util/mask.h"
 #include "util/num.h"
 #include "util/run.h"
+#include "server/sessions.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -174,25 +175,13 @@ static void check_sessions(struct deploy_ctx *dc, struct watch *w, const struct 
 		free(ports);
 		return;
 	}
-	struct buf arr = BUF_INIT;
-	buf_addch(&arr, '{');
-	for (size_t i = 0; i < nports; i++)
-		buf_addf(&arr, "%s%d", i ? "," : "", ports[i]);
-	buf_addch(&arr, '}');
-	free(ports);
-	PGresult *res = NULL;
+	struct pg_user_sessions *users = NULL;
+	size_t nusers = 0;
 	struct diag sub = DIAG_INIT;
-	const char *p[1] = { arr.buf };
-	if (!pg_execp(&dc->pc,
-		      "SELECT a.usename, coalesce(r.rolsuper, false), count(*) FROM pg_stat_activity a "
-		      "LEFT JOIN pg_roles r ON r.rolname = a.usename "
-		      "WHERE a.client_port = ANY($1::int[]) AND a.pid <> pg_backend_pid() GROUP BY 1, 2",
-		      1, p, "the service's sessions", &res, &sub)) {
-		for (int i = 0; i < PQntuples(res); i++) {
-			const char *user = PQgetvalue(res, i, 0);
-			int super = PQgetvalue(res, i, 1)[0] == 't';
-			int n = 0;
-			num_parse_int(PQgetvalue(res, i, 2), 0, INT_MAX, &n);
+	if (!sessions_users_on_ports(&dc->pc, ports, nports, &users, &nusers, &sub)) {
+		for (size_t i = 0; i < nusers; i++) {
+			const char *user = users[i].user;
+			int super = users[i].super, n = users[i].n;
 			if (w->role && !strcmp(user, w->role) && n > w->own_role_sessions)
 				w->own_role_sessions = n;
 			if (super) {
@@ -203,9 +192,9 @@ static void check_sessions(struct deploy_ctx *dc, struct watch *w, const struct 
 			}
 		}
 	}
-	PQclear(res);
+	sessions_users_release(users, nusers);
+	free(ports);
 	diag_release(&sub);
-	buf_release(&arr);
 }
 
 /* The current containers of the service: inspect them all. */
