@@ -39,6 +39,7 @@ struct deploy_opts {
 	int all, resume, quiet, verbose, color;
 	const char *window;         /* --window, or NULL: the config's, else 30 s */
 	const char *compose_cmd;
+	const char *driver;         /* --driver: "compose", "swarm", or NULL: by what the engine runs */
 	const char *const *env_files, *const *profiles; /* passed on to compose */
 	size_t nenv_files, nprofiles;
 	char *const *environ;

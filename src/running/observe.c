@@ -759,7 +759,7 @@ static void restart_step(struct obs *o)
 		s->restart_from = server_ms(o);
 		if (!o->dc->o->quiet)
 			fprintf(stderr, "dsnflip: observe: recreating %s on its unchanged DSN\n", s->ps->name);
-		if (runtime_recreate_start(&o->dc->rt, s->ps->name, RECREATE_MS, &s->rc, &d)) {
+		if (driver_restart_start(&o->dc->rt, s->ps->name, RECREATE_MS, &s->rc, &d)) {
 			s->failure = xstrdup(d.msg.buf);
 			s->restart_state = 5;
 			s->restart_to = server_ms(o);
@@ -809,7 +809,7 @@ static void restart_step(struct obs *o)
 			if (!o->dc->o->quiet)
 				fprintf(stderr, "dsnflip: observe: %s failed after the restart (%s); recreating it "
 					"on the same config\n", s->ps->name, why);
-			if (runtime_recreate(&o->dc->rt, s->ps->name, RECREATE_MS, &d)) {
+			if (driver_restart(&o->dc->rt, s->ps->name, RECREATE_MS, &d)) {
 				s->rollback = xstrfmt("recreating it again failed: %s", d.msg.buf);
 			} else {
 				s->phase_ms = run_now_ms();
