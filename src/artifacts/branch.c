@@ -138,7 +138,7 @@ int branch_run(const struct branch_stack *s, const struct branch_opts *o, struct
 	struct buf *datas = NULL, text = BUF_INIT, runbook = BUF_INIT, msg = BUF_INIT;
 	size_t *lens = NULL, nfiles = 0, cap;
 	struct arena a = ARENA_INIT;
-	char *prefix = NULL, *tdir = NULL, *dotenv_rel = NULL;
+	char *prefix = NULL, *tdir = NULL, *dotenv_rel = NULL, *secrets_shown = NULL;
 	int exists = 0, ret = -1;
 
 	memset(out, 0, sizeof(*out));
@@ -313,8 +313,9 @@ int branch_run(const struct branch_stack *s, const struct branch_opts *o, struct
 		free(what);
 		free(rel);
 	}
+	secrets_shown = secrets_shown_path(p->name, o->environ);
 	struct branch_doc doc = { s, &rw, BRANCH_SQL_DIR, out->left_out, out->nleft_out, &changed,
-				  out->env_ignored };
+				  out->env_ignored, secrets_shown };
 	if (branch_runbook(&doc, tdir, &runbook, d))
 		goto cleanup;
 	char *rel = xstrfmt("%s%s", prefix, BRANCH_RUNBOOK_PATH);
@@ -364,6 +365,7 @@ int branch_run(const struct branch_stack *s, const struct branch_opts *o, struct
 	}
 	ret = 0;
 cleanup:
+	free(secrets_shown);
 	for (size_t i = 0; i < envvars.nr; i++)
 		explicit_bzero(envvars.v[i], strlen(envvars.v[i]));
 	strvec_clear(&envvars);

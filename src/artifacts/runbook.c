@@ -433,6 +433,20 @@ int branch_runbook(const struct branch_doc *doc, const char *templates_dir, stru
 
 	tvars_set(v, "project", plan->project_name);
 	tvars_set(v, "plan_path", PLAN_JSON_FILE);
+	{
+		/* "~/..." stays unquoted so the shell expands it; the rest is one word. */
+		const char *shown = doc->secrets_shown ? doc->secrets_shown : "~/.local/state/dsnflip/secrets.env";
+		struct buf sh = BUF_INIT;
+		set_md(v, "secrets_path", shown);
+		if (!strncmp(shown, "~/", 2)) {
+			buf_addstr(&sh, "~/");
+			sh_add(&sh, shown + 2);
+		} else {
+			sh_add(&sh, shown);
+		}
+		tvars_set(v, "secrets_shell", sh.buf);
+		buf_release(&sh);
+	}
 	add_services(v, plan, doc->rw, doc);
 	add_roles(v, plan);
 	add_budget(v, plan);
