@@ -13,6 +13,7 @@
 #include "stack/mounts.h"
 #include "stack/config.h"
 #include "stack/dockerfile.h"
+#include "detect/appsource.h"
 #include "detect/dsn.h"
 #include "detect/evidence.h"
 #include "detect/imagescan.h"
@@ -94,8 +95,10 @@ static void decide_superuser(struct detect_ctx *c, struct plan_conn *pc)
 		sv = &c->servers.v[0];
 	pc->server = sv ? sv->svc->name : NULL;
 	if (pc->form == CONN_UNKNOWN) {
-		pc->superuser = 0;
-		pc->superuser_by = "unknown";
+		/* Only a user read from it is known (NULL here is not libpq's default). */
+		int postgres = pc->user && !strcmp(pc->user, "postgres");
+		pc->superuser = postgres;
+		pc->superuser_by = postgres ? "name" : "unknown";
 		return;
 	}
 	if (!pc->user || !*pc->user || !strcmp(pc->user, "postgres")) {
@@ -571,6 +574,45 @@ static int add_arg_conns(struct detect_ctx *c, struct plan_service *ps, const st
  * superuser: listed as unknown too.  Admin UIs (pgAdmin, Adminer) are left
  * out: their connections are made by hand, not by the stack.
  */
+static int is_server_host(void *ctx, const char *host)
+{
+	struct detect_ctx *c = ctx;
+	return servers_for_host(&c->servers, c->p, host) != NULL;
+}
+
+/*
+ * A connection in a config file of the service's build context (Spring's
+ * application.properties, a database.yml) that names a server of the stack:
+ * it is in the image, not the environment, so branch cannot rewrite it; the
+ * service is listed with it as unknown.  Returns 1 when one was added.
+ */
+static int config_file_conn(struct detect_ctx *c, struct plan_service *ps)
+{
+	const struct service *s = ps->svc;
+	struct appsource_hit hit;
+	if (!s->build_context)
+		return 0;
+	const char *ctxdir = path_join(&c->plan->arena, c->p->dir, s->build_context);
+	if (!appsource_find_conn(&c->plan->arena, ctxdir, is_server_host, c, &hit))
+		return 0;
+	const char *file = strcmp(s->build_context, ".")
+		? path_relative(&c->plan->arena, c->p->dir, path_join(&c->plan->arena, ctxdir, hit.file))
+		: hit.file;
+	struct plan_conn *pc = add_conn(c->plan, ps);
+	pc->variable = file;
+	pc->form = CONN_UNKNOWN;
+	pc->host = hit.host;
+	pc->port = 5432;
+	pc->user = hit.user;
+	pc->defined_file = file;
+	pc->defined_line = hit.line;
+	plan_add_evidence(c->plan, ps, file, hit.line,
+			  arena_strfmt(&c->plan->arena, "a connection to the server %s in a config file of the "
+				       "build context%s%s: it is in the image, not the environment", hit.host,
+				       hit.user ? ", user " : "", hit.user ? hit.user : ""), "config");
+	return 1;
+}
+
 static void depends_on_server(struct detect_ctx *c, struct plan_service *ps)
 {
 	const struct service *s = ps->svc;
@@ -625,7 +667,8 @@ static void add_unknown_conn(struct detect_ctx *c, struct plan_service *ps)
 		if (strcasestr(s->env[i].key, "USER") && s->env[i].value && *s->env[i].value)
 			user = &s->env[i];
 	if (!host || !user) {
-		depends_on_server(c, ps);
+		if (!config_file_conn(c, ps))
+			depends_on_server(c, ps);
 		return;
 	}
 	struct plan_conn *pc = add_conn(c->plan, ps);
@@ -1113,6 +1156,32 @@ static const char *migrations_dir(struct arena *a, const char *dir, const char *
 	return found;
 }
 
+/*
+ * The script an interpreter runs at start-up (`node index.js`) when no file
+ * of that name is anywhere in the build context: it comes with the base
+ * image (FROM someone's application image), so what it does at start-up is
+ * not in the repository.  Returns the script word, or NULL.
+ */
+static const char *base_image_script(struct detect_ctx *c, const struct startup *st,
+				     const struct strvec *full)
+{
+	struct strvec words = STRVEC_INIT;
+	for (size_t i = 0; i < full->nr; i++)
+		strvec_split(&words, full->v[i], " \t\n");
+	const char *w = evidence_interp_script((const char *const *)words.v, words.nr);
+	const char *found = NULL;
+	if (w) {
+		const char *name = path_basename(w);
+		const char *dot = strrchr(name, '.');
+		char *stem = arena_strndup(&c->plan->arena, name, dot ? (size_t)(dot - name) : strlen(name));
+		if (*stem && !appsource_has_stem(&c->plan->arena,
+						 path_join(&c->plan->arena, c->p->dir, st->context), stem))
+			found = arena_strdup(&c->plan->arena, w);
+	}
+	strvec_clear(&words);
+	return found;
+}
+
 /* Gather start-up evidence and, unless `settled` (by --assume), decide the class. */
 static int classify(struct detect_ctx *c, struct plan_service *ps, int settled)
 {
@@ -1199,7 +1268,8 @@ static int classify(struct detect_ctx *c, struct plan_service *ps, int settled)
 		strvec_clear(&words);
 	}
 	int migrates = found.nr > 0;
-	const char *mdir = NULL;
+	const char *mdir = NULL, *script = NULL;
+	struct appsource_hit ddl;
 	int read_only = 0;
 	const char *ro_var = NULL;
 	for (size_t i = 0; i < ps->nconns; i++)
@@ -1267,6 +1337,20 @@ static int classify(struct detect_ctx *c, struct plan_service *ps, int settled)
 		ps->reason = arena_strfmt(&plan->arena, "its build context ships %s/ but no start-up command "
 					  "applies it: the application may migrate from its own code", shown);
 		plan_add_evidence(plan, ps, shown, 0, "migrations directory in the build context", "build");
+	} else if (st.have_df && st.context &&
+		   appsource_find_ddl(&plan->arena, path_join(&plan->arena, c->p->dir, st.context), &ddl)) {
+		const char *shown = strcmp(st.context, ".") ? arena_strfmt(&plan->arena, "%s/%s", st.context, ddl.file)
+							    : ddl.file;
+		ps->cls = CLASS_UNCONFIRMED;
+		ps->reason = arena_strfmt(&plan->arena, "its own source changes the schema (%s:%d) and no "
+					  "start-up command shows when: the application may migrate from its code",
+					  shown, ddl.line);
+		plan_add_evidence(plan, ps, shown, ddl.line, ddl.text, "source");
+	} else if (st.have_df && st.context && (script = base_image_script(c, &st, &full))) {
+		ps->cls = CLASS_UNCONFIRMED;
+		ps->reason = arena_strfmt(&plan->arena, "it runs %s, which is not in its build context: the "
+					  "base image %s's application, whose start-up is not in the repository",
+					  script, st.df.final_base_image ? st.df.final_base_image : "(unknown)");
 	} else {
 		char *what = NULL;
 		int app = full.nr && evidence_runs_app((const char *const *)full.v, full.nr, &what);
@@ -1319,8 +1403,8 @@ void detect_decide_action(struct plan *plan, struct plan_service *ps)
 		const struct plan_conn *pc = &ps->conns[i];
 		if (pc->superuser) {
 			su = 1;
-			if (pc->form == CONN_ARG) {
-				arg_su = 1;
+			if (pc->form == CONN_ARG || pc->form == CONN_UNKNOWN) {
+				arg_su = 1 + (pc->form == CONN_UNKNOWN);
 				argvar = pc->variable;
 			}
 		} else if (pc->superuser_by && !strcmp(pc->superuser_by, "unknown")) {
@@ -1333,9 +1417,12 @@ void detect_decide_action(struct plan *plan, struct plan_service *ps)
 	ps->reason = ps->class_reason;
 	if (su && arg_su) {
 		ps->action = ACTION_HOLD;
-		ps->reason = arena_strfmt(&plan->arena, "a superuser DSN is passed as a command argument (%s), "
-					  "which branch cannot rewrite: move it into an environment variable",
-					  argvar);
+		ps->reason = arg_su == 2
+			? arena_strfmt(&plan->arena, "it connects as the superuser through %s, which branch "
+				       "cannot rewrite: move the connection into an environment variable", argvar)
+			: arena_strfmt(&plan->arena, "a superuser DSN is passed as a command argument (%s), "
+				       "which branch cannot rewrite: move it into an environment variable",
+				       argvar);
 		plan_warn(plan, 1, "%s: %s", ps->name, ps->reason);
 		return;
 	}
