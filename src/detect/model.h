@@ -223,7 +223,6 @@ struct plan_kept {
 };
 
 struct plan_budget {
-	const char *server;     /* whose budget (plan_role.server) */
 	int available;
 	int planned;
 	int ok;
@@ -232,6 +231,7 @@ struct plan_budget {
 	int superuser_sessions; /* live */
 	int max_connections;    /* the figures it was computed from */
 	const char *source;     /* "live", "offline" or "config" */
+	const char *server;     /* whose budget (plan_role.server) */
 };
 
 /* A PostgreSQL server of the stack, as detect recognised it. */
