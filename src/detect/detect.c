@@ -765,10 +765,38 @@ static int find_connections(struct detect_ctx *c, struct plan_service *ps)
 			has_dsn = 1;
 		}
 	}
-	/* PG* variables alone are a connection when no DSN uses them. */
-	if (!has_dsn && add_split_conn(c, ps, "PG", 1)) {
+	/* PG* variables alone are a connection when no DSN uses them, or when
+	 * PGHOST names a server no DSN of the service reaches. */
+	const struct env_entry *pghost = service_env(s, "PGHOST");
+	int pg_other = has_dsn && pghost && pghost->value && *pghost->value;
+	for (size_t i = 0; pg_other && i < ps->nconns; i++)
+		if (ps->conns[i].host && !strcmp(ps->conns[i].host, pghost->value))
+			pg_other = 0;
+	if ((!has_dsn || pg_other) && add_split_conn(c, ps, "PG", 1)) {
 		ret = -1;
 		goto out;
+	}
+	/* Prefixed libpq-style groups (CODEINTEL_PGHOST, CODEINTEL_PGUSER, ...):
+	 * one connection each, often to another server. */
+	for (size_t i = 0; i < s->nenv; i++) {
+		static const char *const tails[] = { "_PGHOST", "_PGUSER", "_PGDATABASE", NULL };
+		const char *key = s->env[i].key;
+		for (const char *const *t = tails; *t; t++) {
+			size_t n = strlen(key), k = strlen(*t);
+			if (n <= k || strcasecmp(key + n - k, *t))
+				continue;
+			/* "CODEINTEL_PGUSER" -> "CODEINTEL_PG" */
+			char *prefix = xstrndup(key, n - k + 3);
+			if (!strvec_contains(&prefixes, prefix)) {
+				strvec_push(&prefixes, prefix);
+				if (add_split_conn(c, ps, prefix, 1))
+					ret = -1;
+			}
+			free(prefix);
+			break;
+		}
+		if (ret)
+			goto out;
 	}
 	for (size_t i = 0; i < s->nenv; i++) {
 		const char *key = s->env[i].key;

@@ -379,7 +379,9 @@ static int pool_from_env(struct plan *plan, struct plan_service *ps, int role_li
 	return 0;
 }
 
-static int service_limit(struct plan *plan, struct plan_service *ps, int role_limit_set)
+/* nohint: the services that got the default limit (one warning names them all). */
+static int service_limit(struct plan *plan, struct plan_service *ps, int role_limit_set,
+			 struct strvec *nohint)
 {
 	int replicas = ps->svc->replicas > 0 ? ps->svc->replicas : 1;
 	int limit;
@@ -396,8 +398,7 @@ static int service_limit(struct plan *plan, struct plan_service *ps, int role_li
 		limit = DEFAULT_LIMIT;
 		ps->pool_source = "default";
 		if (!role_limit_set)
-			plan_warn(plan, 0, "%s: no pool size hint found; connection limit %d assumed "
-				  "(set connection_limit in dsnflip.yml)", ps->name, DEFAULT_LIMIT);
+			strvec_push(nohint, ps->name);
 	}
 	if (ps->observed_peak > limit) {
 		plan_warn(plan, 0, "%s: the server has seen %d sessions from it, above the planned %d; "
@@ -498,6 +499,7 @@ static void assign_roles(struct plan *plan, const struct config *cfg)
 	 * service connecting to two servers needs a role on each, and what one
 	 * server's role may do says nothing about the other's. */
 	struct strmap onserver = STRMAP_INIT;
+	struct strvec nohint = STRVEC_INIT;
 	for (size_t i = 0; i < plan->nservices; i++) {
 		struct plan_service *ps = &plan->services[i];
 		if (ps->action == ACTION_SKIP)
@@ -521,7 +523,7 @@ static void assign_roles(struct plan *plan, const struct config *cfg)
 		else if (!any)
 			has_null = 1;
 		const struct config_role *crl = cfg ? config_role(cfg, ps->role) : NULL;
-		int limit = service_limit(plan, ps, crl && crl->connection_limit > 0);
+		int limit = service_limit(plan, ps, crl && crl->connection_limit > 0, &nohint);
 		size_t nsv = servers.nr + (size_t)has_null;
 		for (size_t x = 0; x < nsv; x++) {
 			const char *sv = x < servers.nr ? servers.v[x] : NULL;
@@ -546,6 +548,18 @@ static void assign_roles(struct plan *plan, const struct config *cfg)
 		}
 		strvec_clear(&servers);
 	}
+	if (nohint.nr) {
+		struct buf list = BUF_INIT;
+		for (size_t i = 0; i < nohint.nr && i < 20; i++)
+			buf_addf(&list, "%s%s", i ? ", " : "", nohint.v[i]);
+		if (nohint.nr > 20)
+			buf_addf(&list, " and %zu more", nohint.nr - 20);
+		plan_warn(plan, 0, "%s: no pool size hint found; connection limit %d assumed%s "
+			  "(set connection_limit in dsnflip.yml)", list.buf, DEFAULT_LIMIT,
+			  nohint.nr > 1 ? " for each" : "");
+		buf_release(&list);
+	}
+	strvec_clear(&nohint);
 	name_roles_per_server(plan);
 	/* Each connection (and the service, by its first) to the role on its server. */
 	for (size_t i = 0; i < plan->nservices; i++) {
