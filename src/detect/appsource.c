@@ -247,12 +247,44 @@ static const char *username_setting(struct arena *a, const char *line)
 	return arena_strndup(a, p, n);
 }
 
+/* "HOST": "pgbouncer", host: db, 'host' => 'db': the quoted or bare value of a host key, or NULL. */
+static const char *keyed_host(struct arena *a, const char *line)
+{
+	const char *p = line;
+	while (*p == ' ' || *p == '\t' || *p == '"' || *p == '\'' || *p == ':')
+		p++;
+	if (strncasecmp(p, "host", 4) || isalnum((unsigned char)p[4]) || p[4] == '_')
+		return NULL;
+	p += 4;
+	while (*p == '"' || *p == '\'' || *p == ' ' || *p == '\t')
+		p++;
+	if (*p == '=' && p[1] == '>')
+		p++;
+	if (*p != ':' && *p != '=')
+		return NULL;
+	p++;
+	while (*p == ' ' || *p == '\t' || *p == '"' || *p == '\'')
+		p++;
+	size_t n = strspn(p, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-");
+	return n ? arena_strndup(a, p, n) : NULL;
+}
+
 static int conn_visit_line(void *vctx, char *text, int no)
 {
 	struct conn_ctx *c = vctx;
 	const char *u = username_setting(c->a, text);
 	if (u && !strcasestr(text, "://"))
 		c->user = u;
+	const char *kh = keyed_host(c->a, text);
+	if (kh && c->is_server(c->server_ctx, kh)) {
+		c->out->file = c->rel;
+		c->out->line = no;
+		c->out->text = trimmed(c->a, text);
+		c->out->host = kh;
+		c->out->user = NULL;
+		c->found = 1;
+		return 1;
+	}
 	for (const char *p = text; (p = strcasestr(p, "postgres")); p++) {
 		const char *user = NULL, *host;
 		/* postgres://, postgresql://, jdbc:postgresql:// */
@@ -284,7 +316,7 @@ static int user_visit_line(void *vctx, char *text, int no)
 static int conn_visit(void *vctx, const char *abs, const char *rel, const char *name)
 {
 	static const char *const config[] = {
-		"properties", "yml", "yaml", "toml", "ini", "conf", "cfg", "json", "xml", "exs", NULL
+		"properties", "yml", "yaml", "toml", "ini", "conf", "cfg", "json", "xml", "exs", "py", NULL
 	};
 	struct conn_ctx *c = vctx;
 	/* Compose's own files and env files are read as compose reads them, not here. */
@@ -306,11 +338,16 @@ int appsource_find_conn(struct arena *a, const char *context_dir,
 {
 	struct conn_ctx c = { a, NULL, is_server, ctx, out, NULL, 0 };
 	memset(out, 0, sizeof(*out));
-	walk_context(a, context_dir, conn_visit, &c);
+	/* A directory is walked; a single (bind-mounted) file is read as it is. */
+	int single = context_dir && !path_is_dir(context_dir) && path_exists(context_dir);
+	if (single)
+		conn_visit(&c, context_dir, path_basename(context_dir), path_basename(context_dir));
+	else
+		walk_context(a, context_dir, conn_visit, &c);
 	if (c.found && !out->user) {
 		/* A username set later in the same file (Spring puts it after the URL). */
 		struct conn_ctx again = c;
-		each_line(path_join(a, context_dir, out->file), user_visit_line, &again);
+		each_line(single ? context_dir : path_join(a, context_dir, out->file), user_visit_line, &again);
 		out->user = again.user;
 	}
 	return c.found;

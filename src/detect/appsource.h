@@ -6,10 +6,14 @@
  *    CREATE INDEX/SCHEMA/EXTENSION) in the source or in a shipped .sql
  *    file: the application may change the schema from its own code at
  *    start-up (a Go main creating its table, Spring's schema.sql);
- *  - appsource_find_conn: a connection string in a config file
+ *  - appsource_find_conn: a connection in a config file
  *    (application.properties, application.yml, database.yml, *.toml,
- *    *.ini, ...) whose host is one the caller recognises (a server of the
- *    stack): the connection lives in the image, not in the environment;
+ *    *.ini, a Python settings file, ...) -- a connection string, or a host
+ *    key ("HOST": "db", host: db) -- whose host is one the caller
+ *    recognises (a server of the stack, or a pooler in front of one): the
+ *    connection lives in the image or a mounted file, not in the
+ *    environment.  The path may be a directory (walked) or one file (a
+ *    bind-mounted config file);
  *  - appsource_has_stem: whether a file of that name (any extension) is in
  *    the context: `node index.js` with no index.* anywhere in it runs the
  *    base image's application.

@@ -81,6 +81,39 @@ static int is_port(const char *v)
 }
 
 /*
+ * A connection pooler in front of a server (PgBouncer, Pgpool-II, Odyssey,
+ * PgCat, Supavisor): a DSN to the pooler reaches the server the pooler's
+ * own settings name, with the same user.  Returns that server, or NULL.
+ */
+static const struct pg_server *pooler_server(struct detect_ctx *c, const char *host)
+{
+	static const char *const poolers[] = { "pgbouncer", "pgpool", "odyssey", "pgcat", "supavisor",
+					       "pgdog", NULL };
+	const struct service *pool = host && *host ? compose_service(c->p, host) : NULL;
+	int is_pool = 0;
+	for (const char *const *x = poolers; pool && pool->image && *x && !is_pool; x++)
+		is_pool = strcasestr(pool->image, *x) != NULL;
+	for (const char *const *x = poolers; pool && !is_pool && *x; x++)
+		is_pool = strcasestr(pool->name, *x) != NULL;
+	if (!is_pool)
+		return NULL;
+	for (size_t i = 0; i < pool->nenv; i++) {
+		const char *v = pool->env[i].value;
+		if (!v || !*v)
+			continue;
+		/* "postgres", "postgres:5432", or a DSN "...@postgres:5432/db" */
+		const char *at = strstr(v, "://") ? strrchr(v, '@') : NULL;
+		const char *h = at ? at + 1 : v;
+		char *name = xstrndup(h, strcspn(h, ":/?,"));
+		const struct pg_server *sv = servers_for_host(&c->servers, c->p, name);
+		free(name);
+		if (sv)
+			return sv;
+	}
+	return NULL;
+}
+
+/*
  * Decide whether a connection runs as a superuser, and say how (see
  * plan.h): by name (postgres, or no user: libpq's default), by the server
  * its host names (its image family's superusers), or unknown.  A host-less
@@ -91,6 +124,8 @@ static int is_port(const char *v)
 static void decide_superuser(struct detect_ctx *c, struct plan_conn *pc)
 {
 	const struct pg_server *sv = servers_for_host(&c->servers, c->p, pc->host);
+	if (!sv)
+		sv = pooler_server(c, pc->host);
 	if (!sv && (!pc->host || !*pc->host) && c->servers.nr == 1)
 		sv = &c->servers.v[0];
 	pc->server = sv ? sv->svc->name : NULL;
@@ -577,7 +612,7 @@ static int add_arg_conns(struct detect_ctx *c, struct plan_service *ps, const st
 static int is_server_host(void *ctx, const char *host)
 {
 	struct detect_ctx *c = ctx;
-	return servers_for_host(&c->servers, c->p, host) != NULL;
+	return servers_for_host(&c->servers, c->p, host) || pooler_server(c, host);
 }
 
 /*
@@ -590,14 +625,24 @@ static int config_file_conn(struct detect_ctx *c, struct plan_service *ps)
 {
 	const struct service *s = ps->svc;
 	struct appsource_hit hit;
-	if (!s->build_context)
+	/* Its build context, then what it bind-mounts from the project (a config
+	 * directory mounted at /etc/app). */
+	struct bind_mount *mounts = NULL;
+	size_t nm = mounts_bind(&c->plan->arena, s, &mounts);
+	const char *found = NULL;
+	for (size_t i = 0; i <= nm && i < 9 && !found; i++) {
+		const char *src = i == 0 ? s->build_context : mounts[i - 1].source;
+		if (!src)
+			continue;
+		const char *abs = path_join(&c->plan->arena, c->p->dir, src);
+		if (!path_within(c->p->dir, abs) ||
+		    !appsource_find_conn(&c->plan->arena, abs, is_server_host, c, &hit))
+			continue;
+		found = path_is_dir(abs) ? path_join(&c->plan->arena, abs, hit.file) : abs;
+	}
+	if (!found)
 		return 0;
-	const char *ctxdir = path_join(&c->plan->arena, c->p->dir, s->build_context);
-	if (!appsource_find_conn(&c->plan->arena, ctxdir, is_server_host, c, &hit))
-		return 0;
-	const char *file = strcmp(s->build_context, ".")
-		? path_relative(&c->plan->arena, c->p->dir, path_join(&c->plan->arena, ctxdir, hit.file))
-		: hit.file;
+	const char *file = path_relative(&c->plan->arena, c->p->dir, found);
 	struct plan_conn *pc = add_conn(c->plan, ps);
 	pc->variable = file;
 	pc->form = CONN_UNKNOWN;
@@ -607,8 +652,8 @@ static int config_file_conn(struct detect_ctx *c, struct plan_service *ps)
 	pc->defined_file = file;
 	pc->defined_line = hit.line;
 	plan_add_evidence(c->plan, ps, file, hit.line,
-			  arena_strfmt(&c->plan->arena, "a connection to the server %s in a config file of the "
-				       "build context%s%s: it is in the image, not the environment", hit.host,
+			  arena_strfmt(&c->plan->arena, "a connection to the server %s in a config file of its "
+				       "build context or mounts%s%s: not in its environment", hit.host,
 				       hit.user ? ", user " : "", hit.user ? hit.user : ""), "config");
 	return 1;
 }
@@ -1659,7 +1704,8 @@ int detect_services(struct plan *plan, const struct config *cfg, const struct pl
 					strmap_put(&hosts, plan->services[j].conns[k].host, &plan->services[j]);
 		for (size_t i = 0; i < plan->nservices; i++) {
 			struct plan_service *ps = &plan->services[i], *client = strmap_get(&hosts, ps->name);
-			if (client && client != ps) {
+			/* A pooler in front of a server is its client, not a server. */
+			if (client && client != ps && !pooler_server(&c, ps->name)) {
 				ps->cls = (enum svc_class)-1;
 				servers_mark_target(&c.servers, p, &plan->arena, (size_t)(ps->svc - p->services));
 			}
