@@ -21,6 +21,7 @@ struct cli {
 	struct strvec profiles;   /* --profile */
 	const char *config;       /* --config */
 	const char *db;           /* --db */
+	const char *server;       /* --server: which of the stack's servers --db reaches */
 	int offline;              /* --offline: never read the server, even when derivable */
 	int no_engine;            /* --no-engine: never read images on the Docker engine */
 	const char *format;       /* --format */

@@ -61,6 +61,7 @@ static const char global_usage[] =
 	"  --profile NAME      activate a profile (repeatable)\n"
 	"  --config FILE       dsnflip.yml (default DIR/dsnflip.yml when present)\n"
 	"  --db CONNINFO       the admin connection (libpq URI or key=value)\n"
+	"  --server NAME       which of the stack's PostgreSQL servers --db reaches (when it has several)\n"
 	"  --offline           never read the server nor the images (no --db, nothing derived)\n"
 	"  --no-engine         never read images on the Docker engine\n"
 	"  -q, -v              quieter, more verbose\n"
@@ -173,6 +174,9 @@ static int parse_args(int argc, char **argv, struct cli *cli)
 		} else if (is_opt(a, "--db")) {
 			if (!VALUE("--db")) return -1;
 			cli->db = v;
+		} else if (is_opt(a, "--server")) {
+			if (!VALUE("--server")) return -1;
+			cli->server = v;
 		} else if (is_opt(a, "--format")) {
 			if (!VALUE("--format")) return -1;
 			cli->format = v;

@@ -11,10 +11,49 @@
 #include "plan/admin.h"
 #include "running/deploy.h"
 #include "running/image.h"
+#include "util/num.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+/*
+ * Which of the stack's servers the admin connection reaches: --server, the
+ * server a derived connection was derived for, or the one --db's host and
+ * port point at (plan/admin).  Unknown on a stack with several servers is
+ * left NULL: plan_build then decides nothing live and blocks, asking for
+ * --server.  A --server the plan does not have is an input error.
+ */
+static int live_server(const struct cli *cli, const struct plan *plan, const struct pgconn *pc,
+		       const struct admin_conninfo *dv, const char **out, struct diag *d)
+{
+	const char *sv = NULL;
+	if (cli->server) {
+		struct buf list = BUF_INIT;
+		for (size_t i = 0; i < plan->nservers && !sv; i++) {
+			if (plan->servers[i] && !strcmp(plan->servers[i], cli->server))
+				sv = plan->servers[i];
+			buf_addf(&list, "%s%s", i ? ", " : "", plan_server_label(plan->servers[i]));
+		}
+		if (!sv && plan->nservers) {
+			diag_err(d, "--server %s: the plan's roles are on %s", cli->server, list.buf);
+			buf_release(&list);
+			return -1;
+		}
+		buf_release(&list);
+		sv = cli->server;
+	} else if (dv->server) {
+		sv = dv->server;
+	} else if (pc->conn) {
+		int port = 5432;
+		const char *ps = PQport(pc->conn);
+		if (ps && *ps && num_parse_int(ps, 1, 65535, &port) != NUM_OK)
+			port = 5432;
+		sv = admin_server_for(plan, PQhost(pc->conn), port);
+	}
+	*out = sv;
+	return 0;
+}
 
 /*
  * Read the live server and rebuild the plan with its facts.  With --db a
@@ -38,9 +77,22 @@ static int go_live(const struct cli *cli, struct session *s, const struct plan_o
 		return 0;
 	if (pgconn_open(&pc, cli->db, &dv, &why))
 		goto failed;
-	discover_plan_databases(s->plan, &dbs);
+	const char *server = NULL;
+	if (live_server(cli, s->plan, &pc, &dv, &server, d))
+		goto cleanup;
+	if (s->plan->nservers > 1 && server) {
+		/* Only this server's databases: the others' are not here. */
+		for (size_t i = 0; i < s->plan->nroles; i++)
+			for (size_t k = 0; plan_role_on(s->plan, &s->plan->roles[i], server) &&
+					   k < s->plan->roles[i].ndatabases; k++)
+				if (!strvec_contains(&dbs, s->plan->roles[i].databases[k]))
+					strvec_push(&dbs, s->plan->roles[i].databases[k]);
+	} else {
+		discover_plan_databases(s->plan, &dbs);
+	}
 	if (discover(&pc, (const char *const *)dbs.v, dbs.nr, &live, &why))
 		goto failed;
+	live->server = server ? arena_strdup(&live->arena, server) : NULL;
 	if (cli->verbose)
 		fprintf(stderr, "discover: %zu objects in %ld ms, %d queries\n", live->objects,
 			live->elapsed_ms, live->queries);

@@ -127,12 +127,82 @@ static void test_not_derivable(void **state)
 	expect("    ports:\n      - target: 5432\n", NULL, NULL);     /* no published side */
 }
 
+/*
+ * Two servers: each gets its own roles (a service on both has one on each,
+ * names unique), a budget each, a view per server, and an admin connection
+ * is matched to the server whose port it dials.
+ */
+static void test_two_servers(void **state)
+{
+	(void)state;
+	char dir[] = "/tmp/dsnflip-test-admin.XXXXXX";
+	assert_non_null(mkdtemp(dir));
+	char *path = xstrfmt("%s/compose.yaml", dir);
+	FILE *fp = fopen(path, "w");
+	assert_non_null(fp);
+	fputs("services:\n"
+	      "  db:\n    image: postgres:16\n    ports: ['5433:5432']\n"
+	      "    environment: {POSTGRES_PASSWORD: Sup3r}\n"
+	      "  vec:\n    image: pgvector/pgvector:pg16\n    ports: ['5434:5432']\n"
+	      "    environment: {POSTGRES_PASSWORD: V3c}\n"
+	      "  api:\n    image: example/api\n    command: [gunicorn, api.wsgi]\n    environment:\n"
+	      "      DATABASE_URL: postgresql://postgres:Sup3r@db:5432/shop\n"
+	      "      VECTOR_URL: postgresql://postgres:V3c@vec:5432/shop\n", fp);
+	fclose(fp);
+	struct compose_opts co = COMPOSE_OPTS_INIT;
+	struct compose_project *p = NULL;
+	struct plan *plan = NULL;
+	struct plan_opts po = { 0 };
+	struct diag d = DIAG_INIT;
+	char *const env[] = { NULL };
+	co.dir = dir;
+	co.environ = env;
+	co.project_name = "shop";
+	if (compose_load(&co, &p, &d) || plan_build(p, NULL, NULL, &po, &plan, &d))
+		fail_msg("%s", d.msg.buf);
+	assert_int_equal(plan->nservers, 2);
+	assert_int_equal(plan->nroles, 2);
+	assert_string_equal(plan->roles[0].name, "shop_app");
+	assert_string_equal(plan->roles[0].server, "db");
+	assert_string_equal(plan->roles[1].name, "shop_vec_app");
+	assert_string_equal(plan->roles[1].server, "vec");
+	/* each connection flips to its own server's role */
+	const struct plan_service *api = plan_service(plan, "api");
+	assert_string_equal(api->conns[0].role, "shop_app");
+	assert_string_equal(api->conns[1].role, "shop_vec_app");
+	assert_int_equal(plan->nbudgets, 2);
+	assert_string_equal(plan->budget.server, "db");
+	assert_int_equal(plan->budgets[1].nrows, 1);
+	assert_string_equal(plan->budgets[1].rows[0].role, "shop_vec_app");
+	struct plan view;
+	plan_view_server(plan, "vec", &view);
+	assert_int_equal(view.nroles, 1);
+	assert_non_null(plan_role(&view, "shop_vec_app"));
+	assert_null(plan_role(&view, "shop_app"));
+	plan_view_release(&view);
+	assert_string_equal(admin_server_for(plan, "127.0.0.1", 5434), "vec");
+	assert_string_equal(admin_server_for(plan, "localhost", 5433), "db");
+	assert_string_equal(admin_server_for(plan, "db", 5432), "db");
+	assert_null(admin_server_for(plan, "127.0.0.1", 5432));
+	struct admin_conninfo a;
+	assert_int_equal(admin_derive(plan, &a), 1);
+	assert_string_equal(a.server, "db");
+	admin_conninfo_release(&a);
+	plan_free(plan);
+	compose_free(p);
+	diag_release(&d);
+	unlink(path);
+	free(path);
+	rmdir(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_short_forms),
 		cmocka_unit_test(test_long_form),
 		cmocka_unit_test(test_not_derivable),
+		cmocka_unit_test(test_two_servers),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -415,6 +415,22 @@ static int cmp_names(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
+/* The script an interpreter runs, through wrappers; none for modules and inline code. */
+static void test_interp_script(void **state)
+{
+	(void)state;
+	const char *a[] = { "./wait-for", "db:5432", "--", "node", "index.js" };
+	assert_string_equal(evidence_interp_script(a, 5), "index.js");
+	const char *b[] = { "python3", "-u", "app/main.py" };
+	assert_string_equal(evidence_interp_script(b, 3), "app/main.py");
+	const char *c[] = { "python", "-m", "uvicorn", "main:app" };
+	assert_null(evidence_interp_script(c, 4));
+	const char *d[] = { "node", "-e", "require('x')" };
+	assert_null(evidence_interp_script(d, 3));
+	const char *e[] = { "/code/bin/backend" };
+	assert_null(evidence_interp_script(e, 1));
+}
+
 int main(void)
 {
 	struct strvec scripts = STRVEC_INIT;
@@ -455,6 +471,7 @@ int main(void)
 		cmocka_unit_test(test_patterns_add_rejects),
 		cmocka_unit_test(test_patterns_add_duplicate),
 		cmocka_unit_test(test_script_too_large),
+		cmocka_unit_test(test_interp_script),
 		cmocka_unit_test(test_script_not_nul_terminated),
 		cmocka_unit_test(test_nesting_is_bounded),
 		cmocka_unit_test(test_text_cut_on_utf8_boundary),

@@ -23,6 +23,24 @@ static json_t *s_or_null(const char *s)
 	return s ? json_string(s) : json_null();
 }
 
+static json_t *budget_ref(const struct plan_budget *b, int with_facts)
+{
+	json_t *rows = json_array();
+	for (size_t i = 0; i < b->nrows; i++) {
+		const struct budget_row *r = &b->rows[i];
+		json_array_append_new(rows, json_pack("{s:s, s:i, s:s}", "role", r->role, "limit",
+						      r->limit, "source", r->source));
+	}
+	json_t *o = json_pack("{s:i, s:i, s:b, s:o}", "available", b->available, "planned", b->planned,
+			      "ok", b->ok, "rows", rows);
+	json_object_set_new(o, "server", b->server ? json_string(b->server) : json_null());
+	if (with_facts) {
+		json_object_set_new(o, "max_connections", json_integer(b->max_connections));
+		json_object_set_new(o, "source", json_string(b->source ? b->source : "offline"));
+	}
+	return o;
+}
+
 static json_t *strs(const char *const *v, size_t n)
 {
 	json_t *a = json_array();
@@ -112,18 +130,15 @@ static json_t *reference(const struct plan *plan)
 		json_object_set_new(o, "settings", st);
 		json_object_set_new(o, "shared_origin", json_boolean(r->shared_origin));
 		json_object_set_new(o, "held", json_boolean(r->held));
+		json_object_set_new(o, "server", s_or_null(r->server));
 		json_array_append_new(roles, o);
 	}
 	json_object_set_new(root, "roles", roles);
-	json_t *rows = json_array();
-	for (size_t i = 0; i < plan->budget.nrows; i++) {
-		const struct budget_row *b = &plan->budget.rows[i];
-		json_array_append_new(rows, json_pack("{s:s, s:i, s:s}", "role", b->role, "limit",
-						      b->limit, "source", b->source));
-	}
-	json_object_set_new(root, "budget",
-			    json_pack("{s:i, s:i, s:b, s:o}", "available", plan->budget.available,
-				      "planned", plan->budget.planned, "ok", plan->budget.ok, "rows", rows));
+	json_object_set_new(root, "budget", budget_ref(&plan->budget, 0));
+	json_t *budgets = json_array();
+	for (size_t i = 0; i < plan->nbudgets; i++)
+		json_array_append_new(budgets, budget_ref(&plan->budgets[i], 1));
+	json_object_set_new(root, "budgets", budgets);
 	json_object_set_new(root, "order", strs(plan->order, plan->norder));
 	json_object_set_new(root, "warnings",
 			    strs((const char *const *)plan->warnings.v, plan->warnings.nr));
@@ -241,7 +256,11 @@ static void fill(struct plan *plan, struct compose_project *p, const char *sourc
 				       .held = 1 };
 	plan->roles = roles;
 	plan->nroles = 2;
-	plan->budget = (struct plan_budget){ -5, 7, (int)pick % 2, rows, NODD, 0 };
+	plan->budget = (struct plan_budget){ .available = -5, .planned = 7, .ok = (int)pick % 2,
+					     .rows = rows, .nrows = NODD, .server = odd[pick % NODD] };
+	plan->budgets = &plan->budget;
+	plan->nbudgets = 1;
+	roles[0].server = odd[(pick + 1) % NODD];
 	plan->order = (const char **)odd;
 	plan->norder = pick % 2 ? NODD : 0;
 	for (size_t i = 0; i < NODD; i++)

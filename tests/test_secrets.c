@@ -92,6 +92,24 @@ static void test_path_home(void **state)
 	free(p);
 }
 
+/* What the runbook prints: the real XDG_STATE_HOME, else the default as "~". */
+static void test_shown_path(void **state)
+{
+	(void)state;
+	char *xdg[] = { "HOME=/home/u", "XDG_STATE_HOME=/srv/state", NULL };
+	char *p = secrets_shown_path("fleet", xdg);
+	assert_string_equal(p, "/srv/state/dsnflip/fleet/secrets.env");
+	free(p);
+	char *home[] = { "HOME=/home/u", NULL };
+	p = secrets_shown_path("fleet", home);
+	assert_string_equal(p, "~/.local/state/dsnflip/fleet/secrets.env");
+	free(p);
+	char *rel[] = { "HOME=/home/u", "XDG_STATE_HOME=relative", NULL };
+	p = secrets_shown_path("a/b", rel);
+	assert_string_equal(p, "~/.local/state/dsnflip/a_b/secrets.env");
+	free(p);
+}
+
 static void test_path_project_cannot_escape(void **state)
 {
 	(void)state;
@@ -329,6 +347,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_path_xdg),
 		cmocka_unit_test(test_path_home),
+		cmocka_unit_test(test_shown_path),
 		cmocka_unit_test(test_path_project_cannot_escape),
 		cmocka_unit_test(test_var_name),
 		cmocka_unit_test_setup_teardown(test_missing_file_is_empty, setup, teardown),

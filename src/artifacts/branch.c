@@ -138,7 +138,7 @@ int branch_run(const struct branch_stack *s, const struct branch_opts *o, struct
 	struct buf *datas = NULL, text = BUF_INIT, runbook = BUF_INIT, msg = BUF_INIT;
 	size_t *lens = NULL, nfiles = 0, cap;
 	struct arena a = ARENA_INIT;
-	char *prefix = NULL, *tdir = NULL, *dotenv_rel = NULL;
+	char *prefix = NULL, *tdir = NULL, *dotenv_rel = NULL, *secrets_shown = NULL;
 	int exists = 0, ret = -1;
 
 	memset(out, 0, sizeof(*out));
@@ -184,8 +184,18 @@ int branch_run(const struct branch_stack *s, const struct branch_opts *o, struct
 		goto cleanup;
 	}
 
+	/* One SQL file per server and database (a database name may be on two servers). */
+	size_t nsv = plan->nservers ? plan->nservers : 1, npairs = 0;
+	for (size_t j = 0; j < nsv; j++) {
+		struct plan view;
+		struct strvec one = STRVEC_INIT;
+		plan_view_server(plan, plan->nservers ? plan->servers[j] : NULL, &view);
+		npairs += rolesql_databases(&view, &one);
+		strvec_clear(&one);
+		plan_view_release(&view);
+	}
 	rolesql_databases(plan, &dbv);
-	cap = rw.nfiles + dbv.nr + 2;
+	cap = rw.nfiles + npairs + 2;
 	datas = xcalloc(cap, sizeof(*datas));
 	lens = xcalloc(cap, sizeof(*lens));
 
@@ -293,28 +303,40 @@ int branch_run(const struct branch_stack *s, const struct branch_opts *o, struct
 
 	/* The artifacts. */
 	tdir = template_dir(o->environ);
-	size_t ndb = dbv.nr;
-	char **dbs = dbv.v;
-	for (size_t i = 0; i < ndb; i++) {
-		char *file = branch_sql_name(dbs[i]), *rel = xstrfmt("%s%s/%s.sql", prefix, BRANCH_SQL_DIR, file);
-		free(file);
-		buf_reset(&text);
-		if (strvec_contains(&paths, rel)) {
-			diag_err(d, "databases %s and another both map to %s: rename one", dbs[i], rel);
+	for (size_t j = 0; j < nsv; j++) {
+		const char *server = plan->nservers ? plan->servers[j] : NULL;
+		struct plan view;
+		struct strvec one = STRVEC_INIT;
+		int bad = 0;
+		plan_view_server(plan, server, &view);
+		rolesql_databases(&view, &one);
+		for (size_t i = 0; i < one.nr && !bad; i++) {
+			char *file = rolesql_file(plan->nservers > 1 ? plan_server_label(server) : NULL, one.v[i]);
+			char *rel = xstrfmt("%s%s", prefix, file);
+			free(file);
+			buf_reset(&text);
+			if (strvec_contains(&paths, rel)) {
+				diag_err(d, "databases %s and another both map to %s: rename one", one.v[i], rel);
+				bad = 1;
+			} else if (rolesql_render(&view, s->config, one.v[i], tdir, &text, d)) {
+				bad = 1;
+			} else {
+				char *what = plan->nservers > 1
+					? xstrfmt("role SQL for database %s on server %s", one.v[i], plan_server_label(server))
+					: xstrfmt("role SQL for database %s", one.v[i]);
+				add_file(&paths, &out->what, datas, lens, &nfiles, rel, what, text.buf, text.len);
+				free(what);
+			}
 			free(rel);
-			goto cleanup;
 		}
-		if (rolesql_render(plan, s->config, dbs[i], tdir, &text, d)) {
-			free(rel);
+		strvec_clear(&one);
+		plan_view_release(&view);
+		if (bad)
 			goto cleanup;
-		}
-		char *what = xstrfmt("role SQL for database %s", dbs[i]);
-		add_file(&paths, &out->what, datas, lens, &nfiles, rel, what, text.buf, text.len);
-		free(what);
-		free(rel);
 	}
+	secrets_shown = secrets_shown_path(p->name, o->environ);
 	struct branch_doc doc = { s, &rw, BRANCH_SQL_DIR, out->left_out, out->nleft_out, &changed,
-				  out->env_ignored };
+				  out->env_ignored, secrets_shown };
 	if (branch_runbook(&doc, tdir, &runbook, d))
 		goto cleanup;
 	char *rel = xstrfmt("%s%s", prefix, BRANCH_RUNBOOK_PATH);
@@ -364,6 +386,7 @@ int branch_run(const struct branch_stack *s, const struct branch_opts *o, struct
 	}
 	ret = 0;
 cleanup:
+	free(secrets_shown);
 	for (size_t i = 0; i < envvars.nr; i++)
 		explicit_bzero(envvars.v[i], strlen(envvars.v[i]));
 	strvec_clear(&envvars);

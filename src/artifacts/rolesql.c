@@ -36,6 +36,30 @@ size_t rolesql_databases(const struct plan *plan, struct strvec *out)
 	return out->nr;
 }
 
+char *rolesql_file(const char *server, const char *database)
+{
+	struct buf b = BUF_INIT;
+	buf_addstr(&b, BRANCH_SQL_DIR_PREFIX);
+	if (server) {
+		/* the server's name as a directory: [A-Za-z0-9_.-] only, never hidden */
+		for (const char *c = server; *c; c++) {
+			int ok = (*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') || (*c >= '0' && *c <= '9') ||
+				 *c == '_' || *c == '-' || (*c == '.' && c != server);
+			buf_addch(&b, ok ? *c : '_');
+		}
+		buf_addch(&b, '/');
+	}
+	for (const char *c = database; *c; c++) {
+		int ok = (*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') || (*c >= '0' && *c <= '9') ||
+			 *c == '_' || *c == '-' || (*c == '.' && c != database);
+		buf_addch(&b, ok ? *c : '_');
+	}
+	if (!*database)
+		buf_addch(&b, '_');
+	buf_addstr(&b, ".sql");
+	return buf_detach(&b, NULL);
+}
+
 static int role_in_db(const struct plan_role *r, const char *db)
 {
 	for (size_t k = 0; k < r->ndatabases; k++)
@@ -230,7 +254,7 @@ static char *shell_text(const char *s)
 	int plain = 1;
 	for (const char *p = s; *p; p++)
 		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
-		      *p == '_' || *p == '-' || *p == '.'))
+		      *p == '_' || *p == '-' || *p == '.' || *p == '/'))
 			plain = 0;
 	if (plain) {
 		buf_addstr(&b, s);
@@ -323,12 +347,32 @@ int rolesql_build(const struct plan *plan, const struct config *cfg, const char 
 	if (set_ident(q, v, "database_ident", database, d) || set_lit(q, v, "database_lit", database, d))
 		goto cleanup;
 	set_text(v, "database_text", database);
+	/* A stack with several servers: this file is for one of them, and says which. */
+	const char *server = NULL;
+	for (size_t i = 0; i < plan->nroles; i++)
+		if (role_in_db(&plan->roles[i], database)) {
+			if (server && !plan_same_server(server, plan->roles[i].server)) {
+				diag_err(d, "database '%s': its roles are on several servers (%s, %s): the role "
+					 "SQL is rendered per server", database, plan_server_label(server),
+					 plan_server_label(plan->roles[i].server));
+				goto cleanup;
+			}
+			server = plan->roles[i].server;
+		}
 	{
 		char *t = shell_text(database);
 		tvars_set(v, "database_shell", t);
+		free(t);
+		char *rel = plan->nservers > 1 ? rolesql_file(plan_server_label(server), database) : NULL;
+		if (rel)
+			rel[strlen(rel) - 4] = '\0'; /* the template adds ".sql" */
+		t = shell_text(rel ? rel + strlen(BRANCH_SQL_DIR_PREFIX) : database);
 		tvars_set(v, "file_text", t);
 		free(t);
+		free(rel);
 	}
+	tvars_set(v, "server", plan->nservers > 1 ? "1" : "");
+	set_text(v, "server_text", plan_server_label(server));
 	set_text(v, "project_text", plan->project_name ? plan->project_name : "(unnamed)");
 	if (owner) {
 		if (set_role_name(q, v, "owner", owner->name, d))

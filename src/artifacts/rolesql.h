@@ -65,6 +65,11 @@ struct rolesql_parts {
 	char *file;           /* the whole sql/dsnflip/<database>.sql */
 };
 
+/* Where a database's SQL goes, relative to the project dir: "sql/dsnflip/<db>.sql"; on a
+ * stack with several servers "sql/dsnflip/<server>/<db>.sql" (server non-NULL; malloc'd). */
+#define BRANCH_SQL_DIR_PREFIX "sql/dsnflip/"
+char *rolesql_file(const char *server, const char *database);
+
 /* Append every database the plan touches to out, once each, in plan order; returns out->nr.
  * There is no cap: each of them gets its SQL. */
 size_t rolesql_databases(const struct plan *plan, struct strvec *out);

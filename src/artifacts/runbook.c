@@ -2,6 +2,7 @@
  * runbook: the runbook's and the commit message's text (see runbook.h).
  */
 #include "artifacts/runbook.h"
+#include "util/num.h"
 #include "artifacts/rolesql.h"
 #include "artifacts/secrets.h"
 #include "artifacts/sqlquote.h"
@@ -97,13 +98,34 @@ struct server_ref {
 	const char *host;
 	int port;
 	const char *admin;
+	char hostbuf[256];   /* host of a "host:port" server name */
 };
 
-static void server_for(const struct plan *plan, const char *db, struct server_ref *out)
+/* server: the role's server (plan_role.server) when the plan has several, else NULL. */
+static void server_for(const struct plan *plan, const char *server, const char *db, struct server_ref *out)
 {
 	memset(out, 0, sizeof(*out));
 	out->admin = "postgres";
 	out->port = 5432;
+	if (server && plan->nservers > 1) {
+		const struct service *svc = compose_service(plan->project, server);
+		if (!svc) {
+			/* a host the DSNs name, "host" or "host:port" */
+			const char *colon = strrchr(server, ':');
+			int port;
+			if (colon && (size_t)(colon - server) < sizeof(out->hostbuf) &&
+			    num_parse_int(colon + 1, 1, 65535, &port) == NUM_OK) {
+				memcpy(out->hostbuf, server, (size_t)(colon - server));
+				out->hostbuf[colon - server] = '\0';
+				out->host = out->hostbuf;
+				out->port = port;
+			} else {
+				out->host = server;
+			}
+			return;
+		}
+		out->host = server;
+	}
 	for (size_t i = 0; i < plan->nservices && !out->host; i++)
 		for (size_t k = 0; k < plan->services[i].nconns && !out->host; k++) {
 			const struct plan_conn *pc = &plan->services[i].conns[k];
@@ -205,6 +227,8 @@ static void add_roles(struct tvars *v, const struct plan *plan)
 		struct buf dbs = BUF_INIT, svcs = BUF_INIT, set = BUF_INIT;
 		for (size_t k = 0; k < r->ndatabases; k++)
 			buf_addf(&dbs, "%s%s", k ? ", " : "", r->databases[k]);
+		if (plan->nservers > 1)
+			buf_addf(&dbs, " (on server %s)", plan_server_label(r->server));
 		for (size_t k = 0; k < r->nservices; k++)
 			buf_addf(&svcs, "%s%s", k ? ", " : "", r->services[k]);
 		if (r->held)
@@ -238,6 +262,34 @@ static void add_budget(struct tvars *v, const struct plan *plan)
 		   sv->headroom, !strcmp(sv->source, "live") ? "the live server's" :
 		   !strcmp(sv->source, "config") ? "dsnflip.yml's" : "PostgreSQL's default",
 		   b->ok ? "within the budget" : "**over the budget**");
+	if (plan->nservers > 1) {
+		/* Each server has its own max_connections: one line each. */
+		struct buf line = BUF_INIT;
+		for (size_t i = 0; i < plan->nbudgets; i++) {
+			const struct plan_budget *o = &plan->budgets[i];
+			buf_addf(&line, "%sServer %s: planned **%d** connections of **%d** available (%s figures): %s.",
+				 i ? " " : "", plan_server_label(o->server), o->planned, o->available,
+				 o->source && !strcmp(o->source, "live") ? "the live server's" :
+				 o->source && !strcmp(o->source, "config") ? "dsnflip.yml's" : "PostgreSQL's default",
+				 o->ok ? "within the budget" : "**over the budget**");
+		}
+		set_md(v, "budget_line", line.buf);
+		buf_release(&line);
+		for (size_t i = 0; i < plan->nbudgets; i++)
+			for (size_t k = 0; k < plan->budgets[i].nrows; k++) {
+				const struct budget_row *br = &plan->budgets[i].rows[k];
+				struct tvars *row = tvars_add_row(v, "budget");
+				char *who = xstrfmt("%s (server %s)", br->role, plan_server_label(plan->budgets[i].server));
+				set_md(row, "role", who);
+				free(who);
+				if (br->limit < 0)
+					tvars_set(row, "limit", "unlimited");
+				else
+					tvars_setf(row, "limit", "%d", br->limit);
+				set_md(row, "source", !strcmp(br->source, "plan") ? "this plan" : "existing role");
+			}
+		return;
+	}
 	for (size_t i = 0; i < b->nrows; i++) {
 		struct tvars *row = tvars_add_row(v, "budget");
 		set_md(row, "role", b->rows[i].role);
@@ -293,7 +345,7 @@ static void add_services(struct tvars *v, const struct plan *plan, const struct 
 		const char *db = r ? first_db(r) : "postgres";
 		struct server_ref sv;
 		struct buf q = BUF_INIT, sql = BUF_INIT;
-		server_for(plan, db, &sv);
+		server_for(plan, r ? r->server : NULL, db, &sv);
 		buf_addstr(&sql, "SELECT usename, count(*) FROM pg_stat_activity WHERE datname = ");
 		sql_lit(&sql, db);
 		buf_addstr(&sql, " AND backend_type = 'client backend' GROUP BY 1 ORDER BY 1");
@@ -366,32 +418,40 @@ static void add_services(struct tvars *v, const struct plan *plan, const struct 
 
 static void add_server_steps(struct tvars *v, const struct plan *plan)
 {
-	struct strvec dbv = STRVEC_INIT;
-	size_t n = rolesql_databases(plan, &dbv);
-	char **dbs = dbv.v;
-	for (size_t i = 0; i < n; i++) {
-		struct server_ref sv;
-		struct buf cmd = BUF_INIT, args = BUF_INIT;
-		char *file = branch_sql_name(dbs[i]);
-		server_for(plan, dbs[i], &sv);
-		buf_addstr(&args, "-v ON_ERROR_STOP=1 -f ");
-		if (sv.service)
-			buf_addstr(&args, "- < ");
-		buf_addf(&args, "%s/%s.sql", BRANCH_SQL_DIR, file);
-		psql_admin(&cmd, &sv, dbs[i], 0, args.buf);
-		tvars_set(tvars_add_row(v, "databases"), "command", cmd.buf);
-		buf_release(&cmd);
-		buf_release(&args);
-		free(file);
+	/* Per server and database: a stack with two servers has SQL for each. */
+	size_t nsv = plan->nservers ? plan->nservers : 1;
+	for (size_t j = 0; j < nsv; j++) {
+		const char *server = plan->nservers ? plan->servers[j] : NULL;
+		struct plan view;
+		struct strvec dbv = STRVEC_INIT;
+		plan_view_server(plan, server, &view);
+		rolesql_databases(&view, &dbv);
+		for (size_t i = 0; i < dbv.nr; i++) {
+			struct server_ref sv;
+			struct buf cmd = BUF_INIT, args = BUF_INIT;
+			char *file = rolesql_file(plan->nservers > 1 ? plan_server_label(server) : NULL, dbv.v[i]);
+			server_for(plan, server, dbv.v[i], &sv);
+			buf_addstr(&args, "-v ON_ERROR_STOP=1 -f ");
+			if (sv.service)
+				buf_addstr(&args, "- < ");
+			buf_addstr(&args, file);
+			psql_admin(&cmd, &sv, dbv.v[i], 0, args.buf);
+			struct tvars *row = tvars_add_row(v, "databases");
+			tvars_set(row, "command", cmd.buf);
+			buf_release(&cmd);
+			buf_release(&args);
+			free(file);
+		}
+		strvec_clear(&dbv);
+		plan_view_release(&view);
 	}
-	strvec_clear(&dbv);
 	for (size_t i = 0; i < plan->nroles; i++) {
 		const struct plan_role *r = &plan->roles[i];
 		struct server_ref sv;
 		struct buf cmd = BUF_INIT, args = BUF_INIT, meta = BUF_INIT;
 		char *var = secrets_var_name(r->name);
 		const char *db = first_db(r);
-		server_for(plan, db, &sv);
+		server_for(plan, r->server, db, &sv);
 		buf_addf(&meta, "\\password %s", r->name);
 		buf_addstr(&args, "-c ");
 		sh_add(&args, meta.buf);
@@ -433,6 +493,20 @@ int branch_runbook(const struct branch_doc *doc, const char *templates_dir, stru
 
 	tvars_set(v, "project", plan->project_name);
 	tvars_set(v, "plan_path", PLAN_JSON_FILE);
+	{
+		/* "~/..." stays unquoted so the shell expands it; the rest is one word. */
+		const char *shown = doc->secrets_shown ? doc->secrets_shown : "~/.local/state/dsnflip/secrets.env";
+		struct buf sh = BUF_INIT;
+		set_md(v, "secrets_path", shown);
+		if (!strncmp(shown, "~/", 2)) {
+			buf_addstr(&sh, "~/");
+			sh_add(&sh, shown + 2);
+		} else {
+			sh_add(&sh, shown);
+		}
+		tvars_set(v, "secrets_shell", sh.buf);
+		buf_release(&sh);
+	}
 	add_services(v, plan, doc->rw, doc);
 	add_roles(v, plan);
 	add_budget(v, plan);
@@ -447,17 +521,26 @@ int branch_runbook(const struct branch_doc *doc, const char *templates_dir, stru
 		buf_addf(&changed, "%s", changed.len ? " " : "");
 		sh_add(&changed, doc->changed->v[i]);
 	}
-	struct strvec dbv = STRVEC_INIT;
-	size_t ndb = rolesql_databases(plan, &dbv);
-	char **dbs = dbv.v;
-	for (size_t i = 0; i < ndb; i++) {
-		struct tvars *row = tvars_add_row(v, "files");
-		char *file = branch_sql_name(dbs[i]);
-		tvars_setf(row, "path", "%s/%s.sql", BRANCH_SQL_DIR, file);
-		tvars_setf(row, "what", "the role SQL for database %s (step 1)", dbs[i]);
-		free(file);
+	for (size_t j = 0; j < (plan->nservers ? plan->nservers : 1); j++) {
+		const char *server = plan->nservers ? plan->servers[j] : NULL;
+		struct plan view;
+		struct strvec dbv = STRVEC_INIT;
+		plan_view_server(plan, server, &view);
+		rolesql_databases(&view, &dbv);
+		for (size_t i = 0; i < dbv.nr; i++) {
+			struct tvars *row = tvars_add_row(v, "files");
+			char *file = rolesql_file(plan->nservers > 1 ? plan_server_label(server) : NULL, dbv.v[i]);
+			tvars_set(row, "path", file);
+			if (plan->nservers > 1)
+				tvars_setf(row, "what", "the role SQL for database %s on server %s (step 1)", dbv.v[i],
+					   plan_server_label(server));
+			else
+				tvars_setf(row, "what", "the role SQL for database %s (step 1)", dbv.v[i]);
+			free(file);
+		}
+		strvec_clear(&dbv);
+		plan_view_release(&view);
 	}
-	strvec_clear(&dbv);
 	struct tvars *row = tvars_add_row(v, "files");
 	tvars_set(row, "path", BRANCH_RUNBOOK_PATH);
 	tvars_set(row, "what", "this runbook");

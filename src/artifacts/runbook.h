@@ -24,6 +24,7 @@ struct branch_doc {
 	size_t nleft_out;
 	const struct strvec *changed; /* rewritten files in the commit, relative to the project dir */
 	int env_ignored;
+	const char *secrets_shown;    /* the secrets file as documents show it (secrets_shown_path) */
 };
 int branch_runbook(const struct branch_doc *doc, const char *templates_dir, struct buf *out,
 		   struct diag *d);

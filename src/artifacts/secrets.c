@@ -58,7 +58,13 @@ static const char *env_get(char *const *env, const char *name)
 	return NULL;
 }
 
-char *secrets_path(const char *project, char *const *env)
+/*
+ * shown: the path as a runbook prints it for whoever reads it later, maybe on
+ * another machine: the real XDG_STATE_HOME when it is set (the reader must
+ * look there), "~/.local/state" for the default (a home directory's name
+ * says nothing useful and differs per user).
+ */
+static char *state_path(const char *project, char *const *env, int shown)
 {
 	const char *state = env_get(env, "XDG_STATE_HOME");
 	struct buf b = BUF_INIT;
@@ -66,6 +72,8 @@ char *secrets_path(const char *project, char *const *env)
 	/* XDG: a relative XDG_STATE_HOME is invalid and must be ignored. */
 	if (state && state[0] == '/') {
 		buf_addstr(&b, state);
+	} else if (shown) {
+		buf_addstr(&b, "~/.local/state");
 	} else {
 		const char *home = env_get(env, "HOME");
 		if (!home || !*home) {
@@ -83,6 +91,16 @@ char *secrets_path(const char *project, char *const *env)
 		buf_addch(&b, isalnum((unsigned char)*p) || *p == '-' || *p == '_' || *p == '.' ? *p : '_');
 	buf_addstr(&b, "/secrets.env");
 	return buf_detach(&b, NULL);
+}
+
+char *secrets_path(const char *project, char *const *env)
+{
+	return state_path(project, env, 0);
+}
+
+char *secrets_shown_path(const char *project, char *const *env)
+{
+	return state_path(project, env, 1);
 }
 
 char *secrets_var_name(const char *role)

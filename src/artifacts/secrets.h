@@ -18,6 +18,11 @@ struct secrets;
 
 /* The path for a project (malloc'd). env: the process environment. */
 char *secrets_path(const char *project, char *const *env);
+/*
+ * The same path as documents show it (malloc'd): $XDG_STATE_HOME spelled out
+ * when it is set, "~/.local/state/..." when it is not.
+ */
+char *secrets_shown_path(const char *project, char *const *env);
 /* Load (a missing file is an empty set). Refuses a file readable by others. */
 int secrets_load(const char *path, struct secrets **out, struct diag *d);
 /* The password of a role, or NULL. */

@@ -146,11 +146,20 @@ int cmd_config(struct cli *cli)
 				}
 			buf_addstr(&out, "    environment:\n");
 		}
+		/* A value equal to one of the service's secrets is that secret, whatever
+		 * its key says (AWS_ACCESS_KEY_ID set to the same as the secret key). */
+		struct strvec secrets = STRVEC_INIT;
+		for (size_t k = 0; k < s->nenv; k++)
+			if (s->env[k].value && strlen(s->env[k].value) >= 3 &&
+			    mask_key_is_secret(s->env[k].key, strlen(s->env[k].key)))
+				strvec_push(&secrets, s->env[k].value);
 		for (size_t k = 0; k < s->nenv; k++) {
 			const struct env_entry *e = &s->env[k];
 			buf_reset(&v);
 			buf_reset(&o);
-			if (e->value)
+			if (e->value && strvec_contains(&secrets, e->value))
+				buf_addstr(&v, MASK);
+			else if (e->value)
 				mask_env_value(e->key, e->value, &v);
 			origin_text(&e->origin, &o);
 			if (fmt == FORMAT_TEXT) {
@@ -163,6 +172,7 @@ int cmd_config(struct cli *cli)
 			json_object_set_new(env, e->key, e->value ? json_string(v.buf) : json_null());
 			json_object_set_new(origins, e->key, json_string(o.buf));
 		}
+		strvec_clear(&secrets);
 		json_object_set_new(js, "enabled", json_boolean(s->enabled));
 		if (s->image)
 			json_object_set_new(js, "image", json_string(s->image));

@@ -86,21 +86,34 @@ static int roles_sql(struct cli *cli, const struct rolesql_opts *ro)
 	if (session_open(cli, &s, &d))
 		return cli_fail(&d);
 	tdir = template_dir(cli->environ);
-	if (cli->args.nr == 2)
-		strvec_push(&dbs, cli->args.v[1]);
-	else
-		rolesql_databases(s.plan, &dbs);
-	size_t n = dbs.nr;
-	if (!n)
+	/* Per server (one view each): a stack with two servers has two sets of roles. */
+	size_t nsv = s.plan->nservers ? s.plan->nservers : 1, n = 0;
+	const char *want = cli->args.nr == 2 ? cli->args.v[1] : NULL;
+	for (size_t j = 0; j < nsv && !d.set; j++) {
+		struct plan view;
+		plan_view_server(s.plan, s.plan->nservers ? s.plan->servers[j] : NULL, &view);
+		strvec_clear(&dbs);
+		rolesql_databases(&view, &dbs);
+		for (size_t i = 0; i < dbs.nr && !d.set; i++) {
+			struct rolesql_parts p;
+			if (want && strcmp(want, dbs.v[i]))
+				continue;
+			if (rolesql_build(&view, s.config, dbs.v[i], tdir, ro, &p, &d))
+				break;
+			if (n++)
+				buf_addch(&out, '\n');
+			buf_addstr(&out, p.file);
+			rolesql_parts_release(&p);
+		}
+		plan_view_release(&view);
+	}
+	if (!d.set && !n && !s.plan->nroles)
 		diag_err(&d, "the plan has no role to create (no service flips or is held)");
-	for (size_t i = 0; i < n && !d.set; i++) {
+	else if (!d.set && !n && want) {
+		/* rolesql names the databases there are */
 		struct rolesql_parts p;
-		if (rolesql_build(s.plan, s.config, dbs.v[i], tdir, ro, &p, &d))
-			break;
-		if (i)
-			buf_addch(&out, '\n');
-		buf_addstr(&out, p.file);
-		rolesql_parts_release(&p);
+		if (!rolesql_build(s.plan, s.config, want, tdir, ro, &p, &d))
+			rolesql_parts_release(&p);
 	}
 	if (d.set)
 		code = cli_fail(&d);
@@ -150,10 +163,50 @@ static int roles_live(struct cli *cli, int check, const struct rolesql_opts *ro)
 	bar.color = bar.on && !getenv("NO_COLOR");
 	struct roles_opts o = { .check = check, .sql = *ro, .progress = progress, .progress_ctx = &bar,
 			   .environ = cli->environ };
-	failed = roles_run(&pc, s.plan, s.config, sec, tdir, &o, &res, &d);
+	/* Only the roles of the server the admin connection reaches. */
+	struct plan view;
+	json_t *others = json_array();
+	struct buf left = BUF_INIT;
+	if (s.plan->nservers > 1 && !s.plan->live_server) {
+		struct buf list = BUF_INIT;
+		for (size_t i = 0; i < s.plan->nservers; i++)
+			buf_addf(&list, "%s%s", i ? ", " : "", plan_server_label(s.plan->servers[i]));
+		diag_err(&d, "the plan's roles are on several servers (%s) and dsnflip cannot tell which "
+			 "one the admin connection reaches: name it with --server NAME; nothing was changed",
+			 list.buf);
+		buf_release(&list);
+		json_decref(others);
+		code = cli_fail(&d);
+		goto cleanup;
+	}
+	plan_view_server(s.plan, s.plan->live_server, &view);
+	for (size_t i = 0; i < s.plan->nservers; i++) {
+		const char *sv = s.plan->servers[i];
+		if (plan_same_server(sv, s.plan->live_server))
+			continue;
+		json_t *names = json_array();
+		struct buf list = BUF_INIT;
+		for (size_t k = 0; k < s.plan->nroles; k++)
+			if (plan_same_server(s.plan->roles[k].server, sv)) {
+				json_array_append_new(names, json_string(s.plan->roles[k].name));
+				buf_addf(&list, "%s%s", list.len ? ", " : "", s.plan->roles[k].name);
+			}
+		json_array_append_new(others, json_pack("{s:s?, s:o}", "server", sv, "roles", names));
+		buf_addf(&left, "dsnflip: roles %s are for server %s, not the one the admin connection "
+			 "reaches: left alone (run 'roles %s' with --db for that server and --server %s)\n",
+			 list.buf, plan_server_label(sv), cli->args.v[0], plan_server_label(sv));
+		buf_release(&list);
+	}
+	failed = roles_run(&pc, &view, s.config, sec, tdir, &o, &res, &d);
+	plan_view_release(&view);
 
 	if (s.format == FORMAT_JSON) {
 		json_t *j = roles_result_json(&res);
+		if (s.plan->nservers > 1) {
+			json_object_set_new(j, "server", s.plan->live_server ? json_string(s.plan->live_server)
+									     : json_null());
+			json_object_set(j, "other_servers", others);
+		}
 		char *text = json_dumps(j, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
 		buf_addstr(&out, text);
 		buf_addch(&out, '\n');
@@ -162,8 +215,12 @@ static int roles_live(struct cli *cli, int check, const struct rolesql_opts *ro)
 	} else {
 		roles_result_text(&res, cli->color, &out);
 	}
+	json_decref(others);
 	fwrite(out.buf, 1, out.len, stdout);
 	fflush(stdout);
+	if (!cli->quiet)
+		fputs(left.buf ? left.buf : "", stderr);
+	buf_release(&left);
 	for (size_t i = 0; i < res.warnings.nr && !cli->quiet; i++)
 		fprintf(stderr, "dsnflip: warning: %s\n", res.warnings.v[i]);
 	if (failed) {

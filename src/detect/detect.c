@@ -14,6 +14,7 @@
 #include "stack/service.h"
 #include "stack/config.h"
 #include "stack/dockerfile.h"
+#include "detect/appsource.h"
 #include "detect/dsn.h"
 #include "detect/evidence.h"
 #include "detect/imagescan.h"
@@ -104,6 +105,39 @@ static int is_port(const char *v)
 }
 
 /*
+ * A connection pooler in front of a server (PgBouncer, Pgpool-II, Odyssey,
+ * PgCat, Supavisor): a DSN to the pooler reaches the server the pooler's
+ * own settings name, with the same user.  Returns that server, or NULL.
+ */
+static const struct pg_server *pooler_server(struct detect_ctx *c, const char *host)
+{
+	static const char *const poolers[] = { "pgbouncer", "pgpool", "odyssey", "pgcat", "supavisor",
+					       "pgdog", NULL };
+	const struct service *pool = host && *host ? compose_service(c->p, host) : NULL;
+	int is_pool = 0;
+	for (const char *const *x = poolers; pool && pool->image && *x && !is_pool; x++)
+		is_pool = strcasestr(pool->image, *x) != NULL;
+	for (const char *const *x = poolers; pool && !is_pool && *x; x++)
+		is_pool = strcasestr(pool->name, *x) != NULL;
+	if (!is_pool)
+		return NULL;
+	for (size_t i = 0; i < pool->nenv; i++) {
+		const char *v = pool->env[i].value;
+		if (!v || !*v)
+			continue;
+		/* "postgres", "postgres:5432", or a DSN "...@postgres:5432/db" */
+		const char *at = strstr(v, "://") ? strrchr(v, '@') : NULL;
+		const char *h = at ? at + 1 : v;
+		char *name = xstrndup(h, strcspn(h, ":/?,"));
+		const struct pg_server *sv = servers_for_host(&c->servers, c->p, name);
+		free(name);
+		if (sv)
+			return sv;
+	}
+	return NULL;
+}
+
+/*
  * Decide whether a connection runs as a superuser, and say how (see
  * plan.h): by name (postgres, or no user: libpq's default), by the server
  * its host names (its image family's superusers), or unknown.  A host-less
@@ -114,12 +148,16 @@ static int is_port(const char *v)
 static void decide_superuser(struct detect_ctx *c, struct plan_conn *pc)
 {
 	const struct pg_server *sv = servers_for_host(&c->servers, c->p, pc->host);
+	if (!sv)
+		sv = pooler_server(c, pc->host);
 	if (!sv && (!pc->host || !*pc->host) && c->servers.nr == 1)
 		sv = &c->servers.v[0];
 	pc->server = sv ? sv->svc->name : NULL;
 	if (pc->form == CONN_UNKNOWN) {
-		pc->superuser = 0;
-		pc->superuser_by = "unknown";
+		/* Only a user read from it is known (NULL here is not libpq's default). */
+		int postgres = pc->user && !strcmp(pc->user, "postgres");
+		pc->superuser = postgres;
+		pc->superuser_by = postgres ? "name" : "unknown";
 		return;
 	}
 	if (!pc->user || !*pc->user || !strcmp(pc->user, "postgres")) {
@@ -593,6 +631,55 @@ static int add_arg_conns(struct detect_ctx *c, struct plan_service *ps, const st
  * superuser: listed as unknown too.  Admin UIs (pgAdmin, Adminer) are left
  * out: their connections are made by hand, not by the stack.
  */
+static int is_server_host(void *ctx, const char *host)
+{
+	struct detect_ctx *c = ctx;
+	return servers_for_host(&c->servers, c->p, host) || pooler_server(c, host);
+}
+
+/*
+ * A connection in a config file of the service's build context (Spring's
+ * application.properties, a database.yml) that names a server of the stack:
+ * it is in the image, not the environment, so branch cannot rewrite it; the
+ * service is listed with it as unknown.  Returns 1 when one was added.
+ */
+static int config_file_conn(struct detect_ctx *c, struct plan_service *ps)
+{
+	const struct service *s = ps->svc;
+	struct appsource_hit hit;
+	/* Its build context, then what it bind-mounts from the project (a config
+	 * directory mounted at /etc/app). */
+	struct bind_mount *mounts = NULL;
+	size_t nm = mounts_bind(&c->plan->arena, s, &mounts);
+	const char *found = NULL;
+	for (size_t i = 0; i <= nm && i < 9 && !found; i++) {
+		const char *src = i == 0 ? s->build_context : mounts[i - 1].source;
+		if (!src)
+			continue;
+		const char *abs = path_join(&c->plan->arena, c->p->dir, src);
+		if (!path_within(c->p->dir, abs) ||
+		    !appsource_find_conn(&c->plan->arena, abs, is_server_host, c, &hit))
+			continue;
+		found = path_is_dir(abs) ? path_join(&c->plan->arena, abs, hit.file) : abs;
+	}
+	if (!found)
+		return 0;
+	const char *file = path_relative(&c->plan->arena, c->p->dir, found);
+	struct plan_conn *pc = add_conn(c->plan, ps);
+	pc->variable = file;
+	pc->form = CONN_UNKNOWN;
+	pc->host = hit.host;
+	pc->port = 5432;
+	pc->user = hit.user;
+	pc->defined_file = file;
+	pc->defined_line = hit.line;
+	plan_add_evidence(c->plan, ps, file, hit.line,
+			  arena_strfmt(&c->plan->arena, "a connection to the server %s in a config file of its "
+				       "build context or mounts%s%s: not in its environment", hit.host,
+				       hit.user ? ", user " : "", hit.user ? hit.user : ""), "config");
+	return 1;
+}
+
 static void depends_on_server(struct detect_ctx *c, struct plan_service *ps)
 {
 	const struct service *s = ps->svc;
@@ -648,7 +735,8 @@ static void add_unknown_conn(struct detect_ctx *c, struct plan_service *ps)
 		if (strcasestr(s->env[i].key, "USER") && s->env[i].value && *s->env[i].value)
 			user = &s->env[i];
 	if (!host || !user) {
-		depends_on_server(c, ps);
+		if (!config_file_conn(c, ps))
+			depends_on_server(c, ps);
 		return;
 	}
 	struct plan_conn *pc = add_conn(c->plan, ps);
@@ -745,10 +833,38 @@ static int find_connections(struct detect_ctx *c, struct plan_service *ps)
 			has_dsn = 1;
 		}
 	}
-	/* PG* variables alone are a connection when no DSN uses them. */
-	if (!has_dsn && add_split_conn(c, ps, "PG", 1)) {
+	/* PG* variables alone are a connection when no DSN uses them, or when
+	 * PGHOST names a server no DSN of the service reaches. */
+	const struct env_entry *pghost = service_env(s, "PGHOST");
+	int pg_other = has_dsn && pghost && pghost->value && *pghost->value;
+	for (size_t i = 0; pg_other && i < ps->nconns; i++)
+		if (ps->conns[i].host && !strcmp(ps->conns[i].host, pghost->value))
+			pg_other = 0;
+	if ((!has_dsn || pg_other) && add_split_conn(c, ps, "PG", 1)) {
 		ret = -1;
 		goto out;
+	}
+	/* Prefixed libpq-style groups (CODEINTEL_PGHOST, CODEINTEL_PGUSER, ...):
+	 * one connection each, often to another server. */
+	for (size_t i = 0; i < s->nenv; i++) {
+		static const char *const tails[] = { "_PGHOST", "_PGUSER", "_PGDATABASE", NULL };
+		const char *key = s->env[i].key;
+		for (const char *const *t = tails; *t; t++) {
+			size_t n = strlen(key), k = strlen(*t);
+			if (n <= k || strcasecmp(key + n - k, *t))
+				continue;
+			/* "CODEINTEL_PGUSER" -> "CODEINTEL_PG" */
+			char *prefix = xstrndup(key, n - k + 3);
+			if (!strvec_contains(&prefixes, prefix)) {
+				strvec_push(&prefixes, prefix);
+				if (add_split_conn(c, ps, prefix, 1))
+					ret = -1;
+			}
+			free(prefix);
+			break;
+		}
+		if (ret)
+			goto out;
 	}
 	for (size_t i = 0; i < s->nenv; i++) {
 		const char *key = s->env[i].key;
@@ -1132,6 +1248,32 @@ static const char *migrations_dir_once(struct detect_ctx *c, const char *dir)
 	return r == (const void *)c ? NULL : r;
 }
 
+/*
+ * The script an interpreter runs at start-up (`node index.js`) when no file
+ * of that name is anywhere in the build context: it comes with the base
+ * image (FROM someone's application image), so what it does at start-up is
+ * not in the repository.  Returns the script word, or NULL.
+ */
+static const char *base_image_script(struct detect_ctx *c, const struct startup *st,
+				     const struct strvec *full)
+{
+	struct strvec words = STRVEC_INIT;
+	for (size_t i = 0; i < full->nr; i++)
+		strvec_split(&words, full->v[i], " \t\n");
+	const char *w = evidence_interp_script((const char *const *)words.v, words.nr);
+	const char *found = NULL;
+	if (w) {
+		const char *name = path_basename(w);
+		const char *dot = strrchr(name, '.');
+		char *stem = arena_strndup(&c->plan->arena, name, dot ? (size_t)(dot - name) : strlen(name));
+		if (*stem && !appsource_has_stem(&c->plan->arena,
+						 path_join(&c->plan->arena, c->p->dir, st->context), stem))
+			found = arena_strdup(&c->plan->arena, w);
+	}
+	strvec_clear(&words);
+	return found;
+}
+
 /* Gather start-up evidence and, unless `settled` (by --assume), decide the class. */
 static int classify(struct detect_ctx *c, struct plan_service *ps, int settled)
 {
@@ -1218,7 +1360,8 @@ static int classify(struct detect_ctx *c, struct plan_service *ps, int settled)
 		strvec_clear(&words);
 	}
 	int migrates = found.nr > 0;
-	const char *mdir = NULL;
+	const char *mdir = NULL, *script = NULL;
+	struct appsource_hit ddl;
 	int read_only = 0;
 	const char *ro_var = NULL;
 	for (size_t i = 0; i < ps->nconns; i++)
@@ -1285,6 +1428,20 @@ static int classify(struct detect_ctx *c, struct plan_service *ps, int settled)
 		ps->reason = arena_strfmt(&plan->arena, "its build context ships %s/ but no start-up command "
 					  "applies it: the application may migrate from its own code", shown);
 		plan_add_evidence(plan, ps, shown, 0, "migrations directory in the build context", "build");
+	} else if (st.have_df && st.context &&
+		   appsource_find_ddl(&plan->arena, path_join(&plan->arena, c->p->dir, st.context), &ddl)) {
+		const char *shown = strcmp(st.context, ".") ? arena_strfmt(&plan->arena, "%s/%s", st.context, ddl.file)
+							    : ddl.file;
+		ps->cls = CLASS_UNCONFIRMED;
+		ps->reason = arena_strfmt(&plan->arena, "its own source changes the schema (%s:%d) and no "
+					  "start-up command shows when: the application may migrate from its code",
+					  shown, ddl.line);
+		plan_add_evidence(plan, ps, shown, ddl.line, ddl.text, "source");
+	} else if (st.have_df && st.context && (script = base_image_script(c, &st, &full))) {
+		ps->cls = CLASS_UNCONFIRMED;
+		ps->reason = arena_strfmt(&plan->arena, "it runs %s, which is not in its build context: the "
+					  "base image %s's application, whose start-up is not in the repository",
+					  script, st.df.final_base_image ? st.df.final_base_image : "(unknown)");
 	} else {
 		char *what = NULL;
 		int app = full.nr && evidence_runs_app((const char *const *)full.v, full.nr, &what);
@@ -1337,8 +1494,8 @@ void detect_decide_action(struct plan *plan, struct plan_service *ps)
 		const struct plan_conn *pc = &ps->conns[i];
 		if (pc->superuser) {
 			su = 1;
-			if (pc->form == CONN_ARG) {
-				arg_su = 1;
+			if (pc->form == CONN_ARG || pc->form == CONN_UNKNOWN) {
+				arg_su = 1 + (pc->form == CONN_UNKNOWN);
 				argvar = pc->variable;
 			}
 		} else if (pc->superuser_by && !strcmp(pc->superuser_by, "unknown")) {
@@ -1351,9 +1508,12 @@ void detect_decide_action(struct plan *plan, struct plan_service *ps)
 	ps->reason = ps->class_reason;
 	if (su && arg_su) {
 		ps->action = ACTION_HOLD;
-		ps->reason = arena_strfmt(&plan->arena, "a superuser DSN is passed as a command argument (%s), "
-					  "which branch cannot rewrite: move it into an environment variable",
-					  argvar);
+		ps->reason = arg_su == 2
+			? arena_strfmt(&plan->arena, "it connects as the superuser through %s, which branch "
+				       "cannot rewrite: move the connection into an environment variable", argvar)
+			: arena_strfmt(&plan->arena, "a superuser DSN is passed as a command argument (%s), "
+				       "which branch cannot rewrite: move it into an environment variable",
+				       argvar);
 		plan_warn(plan, 1, "%s: %s", ps->name, ps->reason);
 		return;
 	}
@@ -1562,7 +1722,8 @@ int detect_services(struct plan *plan, const struct config *cfg, const struct pl
 					strmap_put(&hosts, plan->services[j].conns[k].host, &plan->services[j]);
 		for (size_t i = 0; i < plan->nservices; i++) {
 			struct plan_service *ps = &plan->services[i], *client = strmap_get(&hosts, ps->name);
-			if (client && client != ps) {
+			/* A pooler in front of a server is its client, not a server. */
+			if (client && client != ps && !pooler_server(&c, ps->name)) {
 				ps->cls = (enum svc_class)-1;
 				servers_mark_target(&c.servers, p, &plan->arena, (size_t)(ps->svc - p->services));
 			}

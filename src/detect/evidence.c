@@ -927,6 +927,28 @@ int evidence_runs_app(const char *const *argv, size_t argc, char **what)
 	return wk.app != NULL;
 }
 
+const char *evidence_interp_script(const char *const *argv, size_t argc)
+{
+	for (size_t i = 0; i < argc; i++) {
+		if (!is_interp(base_name(argv[i])))
+			continue;
+		size_t k = i + 1;
+		if (k < argc && !strcmp(base_name(argv[i]), "deno") && !strcmp(argv[k], "run"))
+			k++;
+		while (k < argc && is_option(argv[k])) {
+			/* code or a module, not a file: -c, -m, -e, --eval, -p */
+			if (!strcmp(argv[k], "-c") || !strcmp(argv[k], "-m") || !strcmp(argv[k], "-e") ||
+			    !strcmp(argv[k], "--eval") || !strcmp(argv[k], "-p"))
+				return NULL;
+			k++;
+		}
+		if (k < argc && strchr(base_name(argv[k]), '.') && !strchr(argv[k], '$'))
+			return argv[k];
+		return NULL;
+	}
+	return NULL;
+}
+
 int evidence_is_program(const char *word)
 {
 	/* Programs one runs by name, as opposed to an image entrypoint's subcommands. */

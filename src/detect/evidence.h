@@ -131,4 +131,12 @@ int evidence_runs_app(const char *const *argv, size_t argc, char **what);
  */
 int evidence_is_program(const char *word);
 
+/*
+ * The script an interpreter runs in argv (`node index.js`, `python3
+ * app/main.py`, `./wait-for db:5432 -- node server.js`): a pointer to that
+ * word, or NULL when no interpreter runs a script file (`python -m mod`,
+ * `node -e CODE`, a binary).
+ */
+const char *evidence_interp_script(const char *const *argv, size_t argc);
+
 #endif

@@ -55,6 +55,21 @@ const struct plan_role *plan_role(const struct plan *plan, const char *name)
 	return i ? &plan->roles[i - 1] : NULL;
 }
 
+int plan_same_server(const char *a, const char *b)
+{
+	return a == b || (a && b && !strcmp(a, b));
+}
+
+const char *plan_server_label(const char *server)
+{
+	return server ? server : "(no host)";
+}
+
+int plan_role_on(const struct plan *plan, const struct plan_role *r, const char *server)
+{
+	return plan->nservers < 2 || plan_same_server(r->server, server);
+}
+
 void plan_add_evidence(struct plan *plan, struct plan_service *ps, const char *file, int line,
 		       const char *text, const char *kind)
 {
@@ -91,6 +106,16 @@ void plan_add_evidence(struct plan *plan, struct plan_service *ps, const char *f
 	buf_release(&masked);
 	buf_release(&one);
 	e->kind = kind;
+	/* The same line saying the same thing twice (two literals shared with
+	 * one service) is said once. */
+	for (size_t i = 0; i + 1 < ps->nevidence; i++) {
+		const struct evidence_item *o = &ps->evidence[i];
+		if (o->line == e->line && !strcmp(o->text, e->text) &&
+		    ((!o->file && !e->file) || (o->file && e->file && !strcmp(o->file, e->file)))) {
+			ps->nevidence--;
+			break;
+		}
+	}
 }
 
 void plan_warn(struct plan *plan, int blocking, const char *fmt, ...)

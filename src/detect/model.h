@@ -189,6 +189,13 @@ struct plan_role {
 	size_t nsettings;
 	int shared_origin;      /* services share one literal */
 	int held;               /* prepared for held services only */
+	/*
+	 * The server it is created on: the stack's server service its
+	 * connections point at, else the host they name, NULL when they name
+	 * none.  A service connecting to two servers has a role on each; names
+	 * stay unique across servers (the second server's takes its name).
+	 */
+	const char *server;
 };
 
 struct budget_row {
@@ -222,6 +229,9 @@ struct plan_budget {
 	struct budget_row *rows;
 	size_t nrows;
 	int superuser_sessions; /* live */
+	int max_connections;    /* the figures it was computed from */
+	const char *source;     /* "live", "offline" or "config" */
+	const char *server;     /* whose budget (plan_role.server) */
 };
 
 /* A PostgreSQL server of the stack, as detect recognised it. */
@@ -244,7 +254,16 @@ struct plan {
 	size_t ndb_servers, db_servers_alloc;
 	struct plan_role *roles;
 	size_t nroles, roles_alloc;
+	/* The primary server's budget: the live one's with --db, else the first's. */
 	struct plan_budget budget;
+	/* One budget per server the roles are on (budget is one of them). */
+	struct plan_budget *budgets;
+	size_t nbudgets;
+	/* The servers the roles are on, in plan order (an entry may be NULL: no host). */
+	const char **servers;
+	size_t nservers;
+	/* With live facts: the server they describe (NULL: not live, or the only one). */
+	const char *live_server;
 	const char **order;
 	size_t norder;
 	struct strvec warnings;
@@ -275,6 +294,12 @@ struct plan_opts {
 };
 
 const struct plan_service *plan_service(const struct plan *plan, const char *name);
+/* Are two plan_role.server values the same server (NULL: the unnamed one)? */
+int plan_same_server(const char *a, const char *b);
+/* How a server is named to a user: "db", or "(no host)" for NULL. */
+const char *plan_server_label(const char *server);
+/* Does the role belong to the server (always, when the plan has one server)? */
+int plan_role_on(const struct plan *plan, const struct plan_role *r, const char *server);
 const struct plan_role *plan_role(const struct plan *plan, const char *name);
 
 /* Add evidence to ps (text masked); record a warning (once; blocking: plan exits 3). */

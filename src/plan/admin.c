@@ -21,6 +21,7 @@ void admin_conninfo_release(struct admin_conninfo *a)
 	free(a->password);
 	free(a->dbname);
 	free(a->how);
+	free(a->server);
 	memset(a, 0, sizeof(*a));
 }
 
@@ -61,6 +62,7 @@ int admin_derive(const struct plan *plan, struct admin_conninfo *out)
 			out->user = xstrdup(user);
 			out->password = xstrdup(c->password);
 			out->dbname = xstrdup(db && *db ? db : "postgres");
+			out->server = xstrdup(c->server ? c->server : srv->name);
 			out->how = xstrfmt("derived from %s of %s (%s:%d) via the published port %d",
 					   c->variable, ps->name, c->defined_file ? c->defined_file : "?",
 					   c->defined_line, pub.port);
@@ -68,4 +70,35 @@ int admin_derive(const struct plan *plan, struct admin_conninfo *out)
 		}
 	}
 	return 0;
+}
+
+static int loopback(const char *host)
+{
+	return !host || !*host || *host == '/' || !strcmp(host, "localhost") || !strncmp(host, "127.", 4) ||
+	       !strcmp(host, "::1");
+}
+
+const char *admin_server_for(const struct plan *plan, const char *host, int port)
+{
+	if (plan->nservers == 1)
+		return plan->servers[0];
+	for (size_t i = 0; i < plan->nservers; i++) {
+		const char *sv = plan->servers[i];
+		const struct service *srv = sv ? compose_service(plan->project, sv) : NULL;
+		struct published_port pub;
+		if (!sv)
+			continue;
+		if (srv && host && !strcmp(host, sv) && (port == 5432 || port <= 0))
+			return sv;
+		if (srv && loopback(host) && ports_published(srv, 5432, &pub) && pub.port == port)
+			return sv;
+		if (!srv && host) {
+			char *hp = xstrfmt("%s:%d", host, port > 0 ? port : 5432);
+			int same = !strcmp(sv, port == 5432 || port <= 0 ? host : hp);
+			free(hp);
+			if (same)
+				return sv;
+		}
+	}
+	return NULL;
 }

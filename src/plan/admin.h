@@ -17,6 +17,7 @@
 struct admin_conninfo {
 	char *host, *port, *user, *password, *dbname;  /* libpq keywords' values */
 	char *how;  /* the evidence: "derived from DATABASE_URL of api (compose.yml:12) via the published port 5433" */
+	char *server; /* the stack's server it reaches (plan_role.server's naming) */
 };
 
 /*
@@ -26,5 +27,14 @@ struct admin_conninfo {
  */
 int admin_derive(const struct plan *plan, struct admin_conninfo *out);
 void admin_conninfo_release(struct admin_conninfo *a);
+
+/*
+ * Which of the plan's servers an admin connection to host:port reaches
+ * (plan_role.server's naming), or NULL when none can be told: a server
+ * service named host (port its 5432), a server service publishing port
+ * when host is this machine (localhost, a loopback address), or a host
+ * the DSNs name themselves.  The plan's only server when it has one.
+ */
+const char *admin_server_for(const struct plan *plan, const char *host, int port);
 
 #endif

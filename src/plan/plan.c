@@ -33,10 +33,6 @@
 #define DEFAULT_HEADROOM 2
 
 
-static struct plan_role *role_find(struct plan *plan, const char *name)
-{
-	return (struct plan_role *)plan_role(plan, name);
-}
 
 /* --- names --- */
 
@@ -145,18 +141,83 @@ static void role_add_service(struct plan *plan, struct plan_role *r, const char 
 	r->services[r->nservices++] = svc;
 }
 
-static struct plan_role *role_get(struct plan *plan, const char *name, enum role_kind kind)
+/*
+ * The server a connection reaches, as roles are keyed: the stack's server
+ * service, else the host it names (with its port when not 5432), NULL when
+ * it names none.
+ */
+static const char *conn_server(struct plan *plan, const struct plan_conn *c)
 {
-	struct plan_role *r = role_find(plan, name);
-	if (r)
-		return r;
+	if (c->server)
+		return c->server;
+	if (!c->host || !*c->host)
+		return NULL;
+	if (c->port > 0 && c->port != 5432)
+		return arena_strfmt(&plan->arena, "%s:%d", c->host, c->port);
+	return c->host;
+}
+
+/* The role named name on server (created with kind when new); map: "server\1name" -> index + 1. */
+static struct plan_role *role_on(struct plan *plan, struct strmap *map, const char *name,
+				 const char *server, enum role_kind kind)
+{
+	const char *key = arena_strfmt(&plan->arena, "%s\1%s", server ? server : "", name);
+	size_t i = (size_t)(uintptr_t)strmap_get(map, key);
+	if (i)
+		return &plan->roles[i - 1];
 	ALLOC_GROW(plan->roles, plan->nroles + 1, plan->roles_alloc);
-	r = &plan->roles[plan->nroles++];
+	struct plan_role *r = &plan->roles[plan->nroles++];
 	memset(r, 0, sizeof(*r));
 	r->name = arena_strdup(&plan->arena, name);
 	r->kind = kind;
-	strmap_put(&plan->role_index, r->name, (void *)(uintptr_t)plan->nroles);
+	r->server = server ? arena_strdup(&plan->arena, server) : NULL;
+	strmap_put(map, key, (void *)(uintptr_t)plan->nroles);
 	return r;
+}
+
+/*
+ * Role names are unique across servers (one <ROLE>_PASSWORD each, one name
+ * in the runbook): a name planned on several servers keeps it on the first
+ * and takes the server's name on the others (api_app on vectordb becomes
+ * api_vectordb_app).  Also records the plan's servers, in order.
+ */
+static void name_roles_per_server(struct plan *plan)
+{
+	struct strmap first = STRMAP_INIT, taken = STRMAP_INIT;
+	for (size_t i = 0; i < plan->nroles; i++)
+		strmap_put(&taken, plan->roles[i].name, (void *)1);
+	for (size_t i = 0; i < plan->nroles; i++) {
+		struct plan_role *r = &plan->roles[i];
+		int seen = 0;
+		for (size_t k = 0; k < plan->nservers; k++)
+			seen |= plan_same_server(plan->servers[k], r->server);
+		if (!seen) {
+			plan->servers = arena_grow(&plan->arena, plan->servers, plan->nservers,
+						   plan->nservers + 1, sizeof(*plan->servers));
+			plan->servers[plan->nservers++] = r->server;
+		}
+		struct plan_role *f = strmap_get(&first, r->name);
+		if (!f) {
+			strmap_put(&first, r->name, r);
+			continue;
+		}
+		static const char *const sfx[] = { "_owner", "_app", NULL };
+		const char *base = r->name, *suffix = "";
+		for (const char *const *x = sfx; *x; x++)
+			if (str_ends(r->name, *x) && strlen(r->name) > strlen(*x)) {
+				base = arena_strndup(&plan->arena, r->name, strlen(r->name) - strlen(*x));
+				suffix = *x;
+				break;
+			}
+		char *sv = ident(&plan->arena, r->server ? r->server : "nohost", 20);
+		char *name = ident(&plan->arena, arena_strfmt(&plan->arena, "%s_%s%s", base, sv, suffix), 63);
+		for (int n = 2; strmap_get(&taken, name) && n < 1000; n++)
+			name = ident(&plan->arena, arena_strfmt(&plan->arena, "%s_%s%d%s", base, sv, n, suffix), 63);
+		strmap_put(&taken, name, (void *)1);
+		r->name = name;
+	}
+	strmap_clear(&first);
+	strmap_clear(&taken);
 }
 
 /* The identity of a connection's literal: same file and span => one literal. */
@@ -318,7 +379,9 @@ static int pool_from_env(struct plan *plan, struct plan_service *ps, int role_li
 	return 0;
 }
 
-static int service_limit(struct plan *plan, struct plan_service *ps, int role_limit_set)
+/* nohint: the services that got the default limit (one warning names them all). */
+static int service_limit(struct plan *plan, struct plan_service *ps, int role_limit_set,
+			 struct strvec *nohint)
 {
 	int replicas = ps->svc->replicas > 0 ? ps->svc->replicas : 1;
 	int limit;
@@ -335,8 +398,7 @@ static int service_limit(struct plan *plan, struct plan_service *ps, int role_li
 		limit = DEFAULT_LIMIT;
 		ps->pool_source = "default";
 		if (!role_limit_set)
-			plan_warn(plan, 0, "%s: no pool size hint found; connection limit %d assumed "
-				  "(set connection_limit in dsnflip.yml)", ps->name, DEFAULT_LIMIT);
+			strvec_push(nohint, ps->name);
 	}
 	if (ps->observed_peak > limit) {
 		plan_warn(plan, 0, "%s: the server has seen %d sessions from it, above the planned %d; "
@@ -433,37 +495,96 @@ static void assign_roles(struct plan *plan, const struct config *cfg)
 		}
 	}
 	strmap_clear(&literals);
-	/* Pass 3: build the roles in file order. */
+	/* Pass 3: build the roles in file order, one per (name, server): a
+	 * service connecting to two servers needs a role on each, and what one
+	 * server's role may do says nothing about the other's. */
+	struct strmap onserver = STRMAP_INIT;
+	struct strvec nohint = STRVEC_INIT;
 	for (size_t i = 0; i < plan->nservices; i++) {
 		struct plan_service *ps = &plan->services[i];
 		if (ps->action == ACTION_SKIP)
 			continue;
 		enum role_kind kind = kind_for(ps->cls);
-		struct plan_role *r = role_find(plan, ps->role);
-		if (r && r->kind != kind) {
-			/* Shared literal across classes: the role takes the stronger kind. */
-			if (kind == ROLE_OWNER || (kind == ROLE_WRITER && r->kind == ROLE_READER))
-				r->kind = kind;
+		struct strvec servers = STRVEC_INIT;
+		int has_null = 0, any = 0;
+		for (size_t k = 0; k < ps->nconns; k++) {
+			if (!ps->conns[k].superuser)
+				continue;
+			const char *sv = conn_server(plan, &ps->conns[k]);
+			any = 1;
+			if (!sv)
+				has_null = 1;
+			else if (!strvec_contains(&servers, sv))
+				strvec_push(&servers, sv);
 		}
-		if (!r)
-			r = role_get(plan, ps->role, kind);
-		if (ps->shared_literal)
-			r->shared_origin = 1;
-		role_add_service(plan, r, ps->name);
-		for (size_t k = 0; k < ps->nconns; k++)
-			if (ps->conns[k].superuser) {
-				role_add_db(plan, r, ps->conns[k].database ? ps->conns[k].database : "postgres");
-				ps->conns[k].role = r->name;
+		/* No superuser connection (held for an unknown one): its first connection's server. */
+		if (!any && ps->nconns && conn_server(plan, &ps->conns[0]))
+			strvec_push(&servers, conn_server(plan, &ps->conns[0]));
+		else if (!any)
+			has_null = 1;
+		const struct config_role *crl = cfg ? config_role(cfg, ps->role) : NULL;
+		int limit = service_limit(plan, ps, crl && crl->connection_limit > 0, &nohint);
+		size_t nsv = servers.nr + (size_t)has_null;
+		for (size_t x = 0; x < nsv; x++) {
+			const char *sv = x < servers.nr ? servers.v[x] : NULL;
+			struct plan_role *r = role_on(plan, &onserver, ps->role, sv, kind);
+			if (r->kind != kind) {
+				/* Shared literal across classes: the role takes the stronger kind. */
+				if (kind == ROLE_OWNER || (kind == ROLE_WRITER && r->kind == ROLE_READER))
+					r->kind = kind;
 			}
-		const struct config_role *crl = cfg ? config_role(cfg, r->name) : NULL;
-		int limit = service_limit(plan, ps, crl && crl->connection_limit > 0);
-		if (num_add_int(r->connection_limit, limit, &r->connection_limit)) {
-			plan_warn(plan, 1, "role %s: the sum of its services' limits overflows a "
-				  "connection limit: set connection_limit in dsnflip.yml", r->name);
-			r->connection_limit = INT_MAX;
+			if (ps->shared_literal)
+				r->shared_origin = 1;
+			role_add_service(plan, r, ps->name);
+			for (size_t k = 0; k < ps->nconns; k++)
+				if (ps->conns[k].superuser && plan_same_server(conn_server(plan, &ps->conns[k]), sv))
+					role_add_db(plan, r, ps->conns[k].database ? ps->conns[k].database : "postgres");
+			if (num_add_int(r->connection_limit, limit, &r->connection_limit)) {
+				plan_warn(plan, 1, "role %s: the sum of its services' limits overflows a "
+					  "connection limit: set connection_limit in dsnflip.yml", r->name);
+				r->connection_limit = INT_MAX;
+			}
+			r->limit_source = r->nservices > 1 ? "sum of its services" : ps->pool_source;
 		}
-		r->limit_source = r->nservices > 1 ? "sum of its services" : ps->pool_source;
+		strvec_clear(&servers);
 	}
+	if (nohint.nr) {
+		struct buf list = BUF_INIT;
+		for (size_t i = 0; i < nohint.nr && i < 20; i++)
+			buf_addf(&list, "%s%s", i ? ", " : "", nohint.v[i]);
+		if (nohint.nr > 20)
+			buf_addf(&list, " and %zu more", nohint.nr - 20);
+		plan_warn(plan, 0, "%s: no pool size hint found; connection limit %d assumed%s "
+			  "(set connection_limit in dsnflip.yml)", list.buf, DEFAULT_LIMIT,
+			  nohint.nr > 1 ? " for each" : "");
+		buf_release(&list);
+	}
+	strvec_clear(&nohint);
+	name_roles_per_server(plan);
+	/* Each connection (and the service, by its first) to the role on its server. */
+	for (size_t i = 0; i < plan->nservices; i++) {
+		struct plan_service *ps = &plan->services[i];
+		const char *first = NULL;
+		if (ps->action == ACTION_SKIP)
+			continue;
+		for (size_t k = 0; k < ps->nconns; k++) {
+			if (!ps->conns[k].superuser)
+				continue;
+			struct plan_role *r = role_on(plan, &onserver, ps->role, conn_server(plan, &ps->conns[k]),
+						      kind_for(ps->cls));
+			ps->conns[k].role = r->name;
+			if (!first)
+				first = r->name;
+		}
+		if (!first)
+			first = role_on(plan, &onserver, ps->role,
+					ps->nconns ? conn_server(plan, &ps->conns[0]) : NULL, kind_for(ps->cls))->name;
+		ps->role = first;
+	}
+	strmap_clear(&onserver);
+	strmap_clear(&plan->role_index);
+	for (size_t i = 0; i < plan->nroles; i++)
+		strmap_put(&plan->role_index, plan->roles[i].name, (void *)(uintptr_t)(i + 1));
 	/* Held-only roles are prepared but not used yet. */
 	for (size_t i = 0; i < plan->nroles; i++) {
 		struct plan_role *r = &plan->roles[i];
@@ -547,11 +668,13 @@ static void budget_add(struct plan *plan, int *planned, int n)
 	}
 }
 
-static void budget(struct plan *plan, const struct config *cfg, const struct live_facts *live)
+/* One server's budget: live facts when live (the server --db reaches), else offline figures. */
+static void budget_for(struct plan *plan, const struct config *cfg, const struct live_facts *live,
+		       const char *server, struct plan_server *sv, struct plan_budget *b)
 {
-	struct plan_server *sv = &plan->server;
-	struct plan_budget *b = &plan->budget;
-
+	memset(sv, 0, sizeof(*sv));
+	memset(b, 0, sizeof(*b));
+	b->server = server;
 	sv->max_connections = DEFAULT_MAX_CONNECTIONS;
 	sv->superuser_reserved = DEFAULT_SU_RESERVED;
 	sv->reserved = 0;
@@ -572,15 +695,15 @@ static void budget(struct plan *plan, const struct config *cfg, const struct liv
 		if (cfg->reserved >= 0)
 			sv->reserved = cfg->reserved;
 		sv->source = "config";
-	} else {
-		plan_warn(plan, 0, "no live server (--db): assuming PostgreSQL's defaults "
-			  "max_connections=%d, superuser_reserved_connections=%d",
-			  DEFAULT_MAX_CONNECTIONS, DEFAULT_SU_RESERVED);
 	}
+	b->max_connections = sv->max_connections;
+	b->source = sv->source;
 	b->available = sv->max_connections - sv->superuser_reserved - sv->reserved - sv->headroom;
 	b->planned = 0;
 	b->rows = arena_alloc(&plan->arena, (plan->nroles + (live ? live->nroles : 0) + 1) * sizeof(*b->rows));
 	for (size_t i = 0; i < plan->nroles; i++) {
+		if (!plan_role_on(plan, &plan->roles[i], server))
+			continue;
 		b->rows[b->nrows].role = plan->roles[i].name;
 		b->rows[b->nrows].limit = plan->roles[i].connection_limit;
 		b->rows[b->nrows].source = "plan";
@@ -607,9 +730,49 @@ static void budget(struct plan *plan, const struct config *cfg, const struct liv
 			plan_warn(plan, 0, "%d sessions run as a superuser now", live->superuser_sessions);
 	}
 	b->ok = b->planned <= b->available;
-	if (!b->ok)
+	if (!b->ok && plan->nservers > 1)
+		plan_warn(plan, 1, "connection budget exceeded on server %s: %d planned > %d available",
+			  plan_server_label(server), b->planned, b->available);
+	else if (!b->ok)
 		plan_warn(plan, 1, "connection budget exceeded: %d planned > %d available", b->planned,
 			  b->available);
+}
+
+/*
+ * A budget per server.  The live facts describe the server --db reaches
+ * (plan->live_server; the only one when the plan has one); every other
+ * server is planned on offline figures, and the plan says so.  budget (and
+ * server) is the primary one's: the live server's, else the first's.
+ */
+static void budget(struct plan *plan, const struct config *cfg, const struct live_facts *live)
+{
+	size_t n = plan->nservers ? plan->nservers : 1, primary = 0;
+	int live_at = -1;
+	for (size_t i = 0; live && i < n && live_at < 0; i++)
+		if (n == 1 || (plan->live_server && plan_same_server(plan->servers[i], plan->live_server)))
+			live_at = (int)i;
+	plan->budgets = arena_alloc(&plan->arena, n * sizeof(*plan->budgets));
+	plan->nbudgets = n;
+	for (size_t i = 0; i < n; i++) {
+		const char *server = plan->nservers ? plan->servers[i] : NULL;
+		int is_live = live_at == (int)i;
+		struct plan_server sv;
+		budget_for(plan, cfg, is_live ? live : NULL, server, &sv, &plan->budgets[i]);
+		if (is_live || (live_at < 0 && i == 0)) {
+			primary = i;
+			plan->server = sv;
+		}
+		if (live && !is_live)
+			plan_warn(plan, 0, "server %s is not the one the admin connection reaches: its roles "
+				  "and budget are planned offline (%s max_connections=%d)", plan_server_label(server),
+				  !strcmp(sv.source, "config") ? "dsnflip.yml's" : "PostgreSQL's default",
+				  sv.max_connections);
+	}
+	if (!live && !strcmp(plan->server.source, "offline"))
+		plan_warn(plan, 0, "no live server (--db): assuming PostgreSQL's defaults "
+			  "max_connections=%d, superuser_reserved_connections=%d",
+			  DEFAULT_MAX_CONNECTIONS, DEFAULT_SU_RESERVED);
+	plan->budget = plan->budgets[primary];
 }
 
 /* --- order --- */
@@ -767,12 +930,43 @@ int plan_build(const struct compose_project *p, const struct config *cfg,
 	for (size_t i = 0; i < plan->nservices; i++)
 		strmap_put(&plan->service_index, plan->services[i].name, (void *)(uintptr_t)(i + 1));
 	/* Live facts: who is really a superuser, and how many sessions each has.
-	 * A user the server does not have cannot be a superuser of it. */
+	 * A user the server does not have cannot be a superuser of it -- of
+	 * that server only: a connection to another server keeps what was
+	 * decided offline. */
+	int live_ambiguous = 0, live_scoped = 0;
+	if (live) {
+		struct strvec keys = STRVEC_INIT;
+		int null_key = 0;
+		plan->live_server = live->server ? arena_strdup(&plan->arena, live->server) : NULL;
+		for (size_t i = 0; i < plan->nservices; i++)
+			for (size_t k = 0; k < plan->services[i].nconns; k++) {
+				const char *key = conn_server(plan, &plan->services[i].conns[k]);
+				if (!key)
+					null_key = 1;
+				else if (!strvec_contains(&keys, key))
+					strvec_push(&keys, key);
+			}
+		if (!plan->live_server && keys.nr + (size_t)null_key > 1) {
+			struct buf list = BUF_INIT;
+			for (size_t i = 0; i < keys.nr; i++)
+				buf_addf(&list, "%s%s", i ? ", " : "", keys.v[i]);
+			if (null_key)
+				buf_addf(&list, "%s(no host)", keys.nr ? ", " : "");
+			plan_warn(plan, 1, "the stack's connections reach several servers (%s) and dsnflip cannot "
+				  "tell which one the admin connection reaches: name it with --server NAME",
+				  list.buf);
+			buf_release(&list);
+			live_ambiguous = 1;
+		}
+		live_scoped = plan->live_server && keys.nr + (size_t)null_key > 1;
+		strvec_clear(&keys);
+	}
 	for (size_t i = 0; live && i < plan->nservices; i++) {
 		struct plan_service *ps = &plan->services[i];
 		for (size_t k = 0; k < ps->nconns; k++) {
 			struct plan_conn *pc = &ps->conns[k];
-			if (!pc->user || pc->form == CONN_UNKNOWN)
+			if (!pc->user || pc->form == CONN_UNKNOWN || live_ambiguous ||
+			    (live_scoped && !plan_same_server(conn_server(plan, pc), plan->live_server)))
 				continue;
 			pc->superuser = 0;
 			pc->superuser_by = "live";
@@ -804,6 +998,30 @@ int plan_build(const struct compose_project *p, const struct config *cfg,
 	flip_plan(plan, opts);
 	*out = plan;
 	return 0;
+}
+
+void plan_view_server(const struct plan *plan, const char *server, struct plan *view)
+{
+	*view = *plan;
+	view->roles = xcalloc(plan->nroles + 1, sizeof(*view->roles));
+	view->nroles = view->roles_alloc = 0;
+	view->role_index = (struct strmap)STRMAP_INIT;
+	for (size_t i = 0; i < plan->nroles; i++)
+		if (plan_role_on(plan, &plan->roles[i], server)) {
+			view->roles[view->nroles++] = plan->roles[i];
+			strmap_put(&view->role_index, plan->roles[i].name, (void *)(uintptr_t)view->nroles);
+		}
+	view->roles_alloc = plan->nroles + 1;
+	for (size_t i = 0; i < plan->nbudgets; i++)
+		if (plan_same_server(plan->budgets[i].server, server))
+			view->budget = plan->budgets[i];
+}
+
+void plan_view_release(struct plan *view)
+{
+	free(view->roles);
+	strmap_clear(&view->role_index);
+	memset(view, 0, sizeof(*view));
 }
 
 void plan_free(struct plan *plan)

@@ -93,6 +93,13 @@ struct live_facts {
 	size_t ndbs;
 	const char *derived;    /* the admin connection was derived from the stack: how */
 	const char *admin_user; /* the role the admin connection runs as */
+	/*
+	 * Which of the stack's servers this is (plan_role.server's naming), set
+	 * by the caller before plan_build; NULL: not known (then, on a stack
+	 * whose connections reach several servers, no connection is decided
+	 * live and the plan blocks asking for --server).
+	 */
+	const char *server;
 	int queries;            /* statements discovery ran */
 	long elapsed_ms;        /* wall time of discovery */
 	size_t objects;         /* application objects seen (all databases) */
@@ -109,6 +116,16 @@ int plan_build(const struct compose_project *p, const struct config *cfg,
 	       const struct live_facts *live, const struct plan_opts *opts,
 	       struct plan **out, struct diag *d);
 void plan_free(struct plan *plan);
+
+/*
+ * The plan as one server sees it: *view is plan with only the roles on
+ * server (all of them when the plan has one server), for what runs per
+ * server (roles sql, the branch's SQL files, roles check/apply).  It
+ * borrows everything else from plan, which must outlive it; release it
+ * with plan_view_release, never plan_free.
+ */
+void plan_view_server(const struct plan *plan, const char *server, struct plan *view);
+void plan_view_release(struct plan *view);
 
 
 #endif

@@ -382,6 +382,35 @@ static void settings_json(struct jw *w, const struct plan_role *r)
 	jw_close(w, '}');
 }
 
+/* One budget object; with_facts: also the figures it was computed from. */
+static void budget_json(struct jw *w, const struct plan_budget *b, int with_facts)
+{
+	jw_open(w, '{');
+	jw_kint(w, "available", b->available);
+	jw_kint(w, "planned", b->planned);
+	jw_kbool(w, "ok", b->ok);
+	jw_key(w, "rows");
+	jw_open(w, '[');
+	for (size_t i = 0; i < b->nrows; i++) {
+		const struct budget_row *r = &b->rows[i];
+		if (!ok(r->role) || !ok(r->source))
+			continue;
+		jw_next(w);
+		jw_open(w, '{');
+		jw_kstr(w, "role", r->role);
+		jw_kint(w, "limit", r->limit);
+		jw_kstr(w, "source", r->source);
+		jw_close(w, '}');
+	}
+	jw_close(w, ']');
+	jw_kstr_or_null(w, "server", b->server);
+	if (with_facts) {
+		jw_kint(w, "max_connections", b->max_connections);
+		jw_kstr(w, "source", b->source ? b->source : "offline");
+	}
+	jw_close(w, '}');
+}
+
 static void write_plan(const struct plan *plan, struct buf *out, FILE *sink)
 {
 	const struct compose_project *p = plan->project;
@@ -455,31 +484,23 @@ static void write_plan(const struct plan *plan, struct buf *out, FILE *sink)
 		settings_json(&w, r);
 		jw_kbool(&w, "shared_origin", r->shared_origin);
 		jw_kbool(&w, "held", r->held);
+		/* The server the role is created on (null: the DSNs name no host). */
+		jw_kstr_or_null(&w, "server", r->server);
 		jw_close(&w, '}');
 		jw_flush(&w);
 	}
 	jw_close(&w, ']');
 
 	jw_key(&w, "budget");
-	jw_open(&w, '{');
-	jw_kint(&w, "available", plan->budget.available);
-	jw_kint(&w, "planned", plan->budget.planned);
-	jw_kbool(&w, "ok", plan->budget.ok);
-	jw_key(&w, "rows");
+	budget_json(&w, &plan->budget, 0);
+	/* Every server's budget (budget above is the primary server's). */
+	jw_key(&w, "budgets");
 	jw_open(&w, '[');
-	for (size_t i = 0; i < plan->budget.nrows; i++) {
-		const struct budget_row *b = &plan->budget.rows[i];
-		if (!ok(b->role) || !ok(b->source))
-			continue;
+	for (size_t i = 0; i < plan->nbudgets; i++) {
 		jw_next(&w);
-		jw_open(&w, '{');
-		jw_kstr(&w, "role", b->role);
-		jw_kint(&w, "limit", b->limit);
-		jw_kstr(&w, "source", b->source);
-		jw_close(&w, '}');
+		budget_json(&w, &plan->budgets[i], 1);
 	}
 	jw_close(&w, ']');
-	jw_close(&w, '}');
 	jw_kstrings(&w, "order", plan->order, plan->norder);
 	jw_kstrings(&w, "warnings", (const char *const *)plan->warnings.v, plan->warnings.nr);
 	jw_kbool(&w, "blocking", plan->blocking);

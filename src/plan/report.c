@@ -112,6 +112,9 @@ void report_text(const struct plan *plan, const struct report_opts *o, struct bu
 		if (ps->role && width_of(tx(&a, ps->role)) > wrole)
 			wrole = width_of(tx(&a, ps->role));
 	}
+	for (size_t i = 0; i < plan->nroles; i++)
+		if (width_of(tx(&a, plan->roles[i].name)) > wrole)
+			wrole = width_of(tx(&a, plan->roles[i].name));
 	buf_addf(out, "%sSERVICES%s\n", BOLD(o), RESET(o));
 	buf_addstr(out, "  ");
 	pad(out, "service", wname + 2);
@@ -161,6 +164,8 @@ void report_text(const struct plan *plan, const struct report_opts *o, struct bu
 		buf_addf(out, "limit %-4d ", r->connection_limit);
 		for (size_t k = 0; k < r->ndatabases; k++)
 			buf_addf(out, "%s%s", k ? "," : "", tx(&a, r->databases[k]));
+		if (plan->nservers > 1)
+			buf_addf(out, " on %s", tx(&a, plan_server_label(r->server)));
 		buf_addstr(out, "  <- ");
 		for (size_t k = 0; k < r->nservices; k++)
 			buf_addf(out, "%s%s", k ? ", " : "", tx(&a, r->services[k]));
@@ -178,22 +183,29 @@ void report_text(const struct plan *plan, const struct report_opts *o, struct bu
 	if (!plan->nroles)
 		buf_addstr(out, "  (none)\n");
 
-	const struct plan_budget *b = &plan->budget;
-	buf_addf(out, "\n%sBUDGET%s  %d of %d connections %s%s%s\n  [", BOLD(o), RESET(o), b->planned,
-		 b->available, b->ok ? GREEN(o) : RED(o), b->ok ? "ok" : "EXCEEDED", RESET(o));
-	bar(out, b->planned, b->available, BAR_WIDTH, "#", ".");
-	buf_addstr(out, "]\n");
-	for (size_t i = 0; i < b->nrows; i++) {
-		const struct budget_row *r = &b->rows[i];
-		buf_addstr(out, "  ");
-		pad(out, tx(&a, r->role), wrole + 2);
-		if (r->limit < 0) {
-			buf_addf(out, "  unlimited (%s)\n", r->source);
-			continue;
+	/* One budget per server: each has its own max_connections. */
+	size_t nb = plan->nservers > 1 ? plan->nbudgets : 1;
+	for (size_t j = 0; j < nb; j++) {
+		const struct plan_budget *b = plan->nservers > 1 ? &plan->budgets[j] : &plan->budget;
+		buf_addf(out, "\n%sBUDGET%s", BOLD(o), RESET(o));
+		if (plan->nservers > 1)
+			buf_addf(out, " on %s (%s)", tx(&a, plan_server_label(b->server)), b->source);
+		buf_addf(out, "  %d of %d connections %s%s%s\n  [", b->planned, b->available,
+			 b->ok ? GREEN(o) : RED(o), b->ok ? "ok" : "EXCEEDED", RESET(o));
+		bar(out, b->planned, b->available, BAR_WIDTH, "#", ".");
+		buf_addstr(out, "]\n");
+		for (size_t i = 0; i < b->nrows; i++) {
+			const struct budget_row *r = &b->rows[i];
+			buf_addstr(out, "  ");
+			pad(out, tx(&a, r->role), wrole + 2);
+			if (r->limit < 0) {
+				buf_addf(out, "  unlimited (%s)\n", r->source);
+				continue;
+			}
+			buf_addf(out, "%4d ", r->limit);
+			bar(out, r->limit, b->available, BAR_WIDTH, "#", "");
+			buf_addf(out, " %s\n", r->source);
 		}
-		buf_addf(out, "%4d ", r->limit);
-		bar(out, r->limit, b->available, BAR_WIDTH, "#", "");
-		buf_addf(out, " %s\n", r->source);
 	}
 
 	buf_addf(out, "\n%sORDER%s\n", BOLD(o), RESET(o));
@@ -328,6 +340,11 @@ void report_markdown(const struct plan *plan, struct buf *out)
 			if (k)
 				buf_addstr(out, ", ");
 			m_text(out, r->databases[k]);
+		}
+		if (plan->nservers > 1) {
+			buf_addstr(out, " (on ");
+			m_text(out, plan_server_label(r->server));
+			buf_addch(out, ')');
 		}
 		buf_addf(out, " | %d | ", r->connection_limit);
 		for (size_t k = 0; k < r->nservices; k++) {

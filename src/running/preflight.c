@@ -125,6 +125,19 @@ int deploy_preflight(struct deploy_ctx *dc, const struct plan_service **todo, si
 			}
 			continue;
 		}
+		/* Deploy checks roles and watches sessions on the server the admin
+		 * connection reaches: a connection to another server is not its to cut over. */
+		const struct plan *pl = dc->s.plan;
+		for (size_t k = 0; pl->nservers > 1 && k < todo[i]->nconns; k++) {
+			const struct plan_role *cr = todo[i]->conns[k].role ? plan_role(pl, todo[i]->conns[k].role) : NULL;
+			if (cr && !plan_same_server(cr->server, pl->live_server))
+				buf_addf(&problems, "\n  %s: %s connects to server %s (role %s), not the one the admin "
+					 "connection reaches (%s): deploy checks and watches one server; apply that "
+					 "server's roles (roles apply --server %s) and cut this service over by hand "
+					 "(the runbook)", todo[i]->name, todo[i]->conns[k].variable,
+					 plan_server_label(cr->server), cr->name, plan_server_label(pl->live_server),
+					 plan_server_label(cr->server));
+		}
 		const struct plan_role *r = deploy_role_of(dc->s.plan, todo[i]->role);
 		if (!r) {
 			buf_addf(&problems, "\n  %s: the plan has no role for it", todo[i]->name);
