@@ -3,9 +3,11 @@
  */
 #include "running/image.h"
 #include "util/run.h"
+#include "util/num.h"
 
 #include <errno.h>
 #include <jansson.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -244,10 +246,9 @@ static void sweep_stale(struct image_engine *e)
 			if (sp && colon) {
 				*sp = '\0';
 				*colon = '\0';
-				char *end = NULL;
-				errno = 0;
-				long pid = strtol(colon + 1, &end, 10);
-				int dead = !errno && end && !*end && pid > 0 && kill((pid_t)pid, 0) && errno == ESRCH;
+				long long pid = 0;
+				int dead = !num_parse_ll(colon + 1, 1, INT_MAX, &pid) &&
+					   kill((pid_t)pid, 0) && errno == ESRCH;
 				if (!strcmp(sp + 1, host) && dead) {
 					struct child rm;
 					struct diag ignore = DIAG_INIT;

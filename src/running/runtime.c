@@ -419,10 +419,13 @@ static size_t container_inodes(const struct container *ct, unsigned long **inode
 			if (len <= 0)
 				continue;
 			target[len] = '\0';
-			unsigned long ino;
-			if (sscanf(target, "socket:[%lu]", &ino) == 1) {
+			long long ino;
+			static const char pre[] = "socket:[";
+			size_t np = sizeof(pre) - 1;
+			if ((size_t)len > np + 1 && !strncmp(target, pre, np) && target[len - 1] == ']' &&
+			    !num_parse_lln(target + np, (size_t)len - np - 1, 0, LLONG_MAX, &ino)) {
 				ALLOC_GROW(*inodes, n + 1, alloc);
-				(*inodes)[n++] = ino;
+				(*inodes)[n++] = (unsigned long)ino;
 			}
 		}
 		closedir(fds);
@@ -453,25 +456,28 @@ int runtime_client_ports(const struct container *ct, int server_port, int **port
 			continue;
 		}
 		while (fgets(line, sizeof(line), f)) {
-			char local[64], remote[64];
-			unsigned st;
-			unsigned long ino;
+			char local[64], remote[64], sts[8], inos[32];
+			unsigned long long st, ino, lport, rport;
+			long long inol;
 			/* sl local rem st tx:rx tr:when retrnsmt uid timeout inode */
-			if (sscanf(line, "%*s %63s %63s %x %*s %*s %*s %*s %*s %lu", local, remote, &st,
-				   &ino) != 4)
+			if (sscanf(line, "%*s %63s %63s %7s %*s %*s %*s %*s %*s %31s", local, remote, sts,
+				   inos) != 4)
 				continue;
-			if (st != 1) /* TCP_ESTABLISHED */
+			if (num_parse_hexn(sts, strlen(sts), 255, &st) || st != 1) /* TCP_ESTABLISHED */
 				continue;
 			char *lp = strrchr(local, ':'), *rp = strrchr(remote, ':');
-			if (!lp || !rp || (int)strtol(rp + 1, NULL, 16) != server_port)
+			if (!lp || !rp || num_parse_hexn(rp + 1, strlen(rp + 1), 65535, &rport) ||
+			    num_parse_hexn(lp + 1, strlen(lp + 1), 65535, &lport) ||
+			    num_parse_ll(inos, 0, LLONG_MAX, &inol) || (int)rport != server_port)
 				continue;
+			ino = (unsigned long long)inol;
 			int mine = 0;
 			for (size_t i = 0; i < ninodes && !mine; i++)
 				mine = inodes[i] == ino;
 			if (!mine)
 				continue;
 			ALLOC_GROW(*ports, *n + 1, alloc);
-			(*ports)[(*n)++] = (int)strtol(lp + 1, NULL, 16);
+			(*ports)[(*n)++] = (int)lport;
 		}
 		fclose(f);
 	}

@@ -17,20 +17,35 @@
 #define START_GRACE_S 60      /* for the container to be running/healthy */
 #define EVIDENCE_LINES 12
 
+/* One fixed-width field of a timestamp, strictly, in range; -1 if not. */
+static int ts_field(const char *s, size_t at, size_t n, int min, int max)
+{
+	long long v;
+	return num_parse_lln(s + at, n, min, max, &v) ? -1 : (int)v;
+}
+
 /* "2026-11-24T04:02:02.123456789Z" (docker's timestamps) as epoch ms; 0 if not one. */
 static long long parse_ts(const char *s)
 {
 	struct tm tm;
-	char frac[16] = "";
 	memset(&tm, 0, sizeof(tm));
-	if (sscanf(s, "%d-%d-%dT%d:%d:%d.%15[0-9]", &tm.tm_year, &tm.tm_mon, &tm.tm_mday,
-		   &tm.tm_hour, &tm.tm_min, &tm.tm_sec, frac) < 6 || tm.tm_year < 2000)
+	if (strlen(s) < 19 || s[4] != '-' || s[7] != '-' || s[10] != 'T' || s[13] != ':' || s[16] != ':')
+		return 0;
+	tm.tm_year = ts_field(s, 0, 4, 2000, 9999);
+	tm.tm_mon = ts_field(s, 5, 2, 1, 12);
+	tm.tm_mday = ts_field(s, 8, 2, 1, 31);
+	tm.tm_hour = ts_field(s, 11, 2, 0, 23);
+	tm.tm_min = ts_field(s, 14, 2, 0, 59);
+	tm.tm_sec = ts_field(s, 17, 2, 0, 60);
+	if (tm.tm_year < 0 || tm.tm_mon < 0 || tm.tm_mday < 0 || tm.tm_hour < 0 || tm.tm_min < 0 ||
+	    tm.tm_sec < 0)
 		return 0;
 	tm.tm_year -= 1900;
 	tm.tm_mon -= 1;
 	long long ms = (long long)timegm(&tm) * 1000;
-	for (int i = 0, scale = 100; i < 3 && frac[i]; i++, scale /= 10)
-		ms += (frac[i] - '0') * scale;
+	if (s[19] == '.')
+		for (int i = 0, scale = 100; i < 3 && s[20 + i] >= '0' && s[20 + i] <= '9'; i++, scale /= 10)
+			ms += (s[20 + i] - '0') * scale;
 	return ms;
 }
 

@@ -14,9 +14,11 @@
 #include "server/pgconn.h"
 #include "util/run.h"
 #include "plan/admin.h"
+#include "util/num.h"
 
 #include <ctype.h>
 #include <errno.h>
+#include <limits.h>
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
@@ -179,8 +181,8 @@ static int conn_timeout(PGconn *c)
 	PQconninfoOption *opts = PQconninfo(c);
 	for (PQconninfoOption *o = opts; o && o->keyword; o++)
 		if (!strcmp(o->keyword, "connect_timeout") && o->val && *o->val) {
-			t = atoi(o->val);
-			if (t <= 0)
+			/* Not a number: libpq refuses the connection itself, with its own message. */
+			if (num_parse_int(o->val, INT_MIN, INT_MAX, &t) || t <= 0)
 				t = PGCONN_DEFAULT_TIMEOUT;
 			else if (t < 2)
 				t = 2; /* as libpq: one second is too short to mean anything */
