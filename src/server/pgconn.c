@@ -15,6 +15,7 @@
 #include "util/run.h"
 #include "plan/admin.h"
 #include "util/num.h"
+#include "util/mask.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -25,12 +26,6 @@
 #include <time.h>
 
 #define PGCONN_DEFAULT_TIMEOUT 10
-
-/* Keys whose values are secrets and are shown as ****. */
-static int secret_key(const char *k)
-{
-	return !strcmp(k, "password") || !strcmp(k, "sslpassword");
-}
 
 /* Append v as a key=value value: quoted when it has to be (libpq's rules). */
 static void add_kv_value(struct buf *out, const char *v)
@@ -103,10 +98,16 @@ int pgconn_mask_conninfo(const char *conninfo, struct buf *out, struct diag *d)
 			buf_addch(out, ' ');
 		buf_addstr(out, o->keyword);
 		buf_addch(out, '=');
-		if (secret_key(o->keyword))
-			buf_addstr(out, "****");
-		else
-			add_kv_value(out, o->val);
+		/* The one masking rule (util/mask): secret keywords whole, and a
+		 * password inside any other value (options, application_name). */
+		if (mask_key_is_secret(o->keyword, strlen(o->keyword))) {
+			buf_addstr(out, MASK);
+		} else {
+			struct buf v = BUF_INIT;
+			mask_secrets(o->val, &v);
+			add_kv_value(out, v.buf ? v.buf : "");
+			buf_release(&v);
+		}
 	}
 	PQconninfoFree(opts);
 	return 0;
