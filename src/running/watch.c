@@ -2,6 +2,7 @@
  * watch: one service watched through its cutover window (see watch.h).
  */
 #include "running/watch.h"
+#include "util/escape.h"
 #include "util/mask.h"
 #include "util/num.h"
 #include "util/run.h"
@@ -72,8 +73,10 @@ void watch_release(struct watch *w)
 
 static void tail_add(struct watch *w, const char *line)
 {
-	struct buf b = BUF_INIT;
-	mask_secrets(line, &b);
+	struct buf b = BUF_INIT, m = BUF_INIT;
+	mask_secrets(line, &m);
+	esc_text(m.buf ? m.buf : "", &b);
+	buf_release(&m);
 	if (w->ntail == sizeof(w->tail) / sizeof(w->tail[0])) {
 		free(w->tail[0]);
 		memmove(w->tail, w->tail + 1, (w->ntail - 1) * sizeof(w->tail[0]));
@@ -82,13 +85,30 @@ static void tail_add(struct watch *w, const char *line)
 	w->tail[w->ntail++] = buf_detach(&b, NULL);
 }
 
-void watch_evidence(struct watch *w, const char *line)
+/*
+ * Evidence is another program's output (a log line, a child's message):
+ * masked, then each of its lines escaped (esc_text) into an entry of its
+ * own, so none can move the cursor or break the report's lines.
+ */
+void watch_evidence(struct watch *w, const char *text)
 {
-	struct buf b = BUF_INIT;
-	mask_secrets(line, &b);
-	if (w->evidence.nr < EVIDENCE_LINES)
-		strvec_push(&w->evidence, b.buf);
+	struct buf b = BUF_INIT, e = BUF_INIT;
+	mask_secrets(text, &b);
+	for (const char *p = b.buf ? b.buf : ""; *p && w->evidence.nr < EVIDENCE_LINES;) {
+		size_t n = strcspn(p, "\n");
+		buf_reset(&e);
+		buf_add(&e, p, n && p[n - 1] == '\r' ? n - 1 : n);
+		struct buf x = BUF_INIT;
+		esc_text(e.buf ? e.buf : "", &x);
+		if (x.len)
+			strvec_push(&w->evidence, x.buf);
+		buf_release(&x);
+		p += n;
+		if (*p)
+			p++;
+	}
 	buf_release(&b);
+	buf_release(&e);
 }
 
 void watch_fail(struct watch *w, long long event_ms, const char *fmt, ...)
@@ -119,10 +139,12 @@ static void on_line(void *vctx, const char *line)
 	if (ts && sp)
 		text = sp + 1;
 	if (lc->dc->o->verbose) {
-		struct buf b = BUF_INIT;
+		struct buf b = BUF_INIT, e = BUF_INIT;
 		mask_secrets(text, &b);
-		fprintf(stderr, "  | %s\n", b.buf);
+		esc_text(b.buf ? b.buf : "", &e);
+		fprintf(stderr, "  | %s\n", e.buf ? e.buf : "");
 		buf_release(&b);
+		buf_release(&e);
 	}
 	const char *pat = failpat_match(&lc->dc->pats, text);
 	tail_add(lc->w, text);

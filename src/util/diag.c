@@ -30,11 +30,12 @@ static int diag_vset(struct diag *d, int code, const char *file, int line, int c
 	mask_secrets(raw.buf, &masked);
 	/* Input errors are one line, with the input they quote unable to move
 	 * the cursor or split it (esc_text); an operation's (diag_fail) may
-	 * carry a child's multi-line stderr tail, already masked, kept as it is. */
+	 * have indented continuation lines (a child's output quoted by
+	 * esc_quote_lines, one problem per line), kept, and nothing else. */
 	if (code == EXIT_INPUT)
 		esc_text(masked.buf, &d->msg);
 	else
-		buf_add(&d->msg, masked.buf, masked.len);
+		esc_text_block(masked.buf, &d->msg);
 	buf_release(&raw);
 	buf_release(&masked);
 	return -1;

@@ -4,6 +4,7 @@
  */
 #include "util/run.h"
 #include "util/mask.h"
+#include "util/escape.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -299,8 +300,11 @@ int run_finish(struct child *c, struct diag *d)
 		buf_add(&tail, why->buf + start, why->len - start);
 		while (tail.len && (tail.buf[tail.len - 1] == '\n' || tail.buf[tail.len - 1] == ' '))
 			buf_setlen(&tail, tail.len - 1);
-		buf_addstr(&d->msg, ":\n");
-		mask_secrets(tail.buf, &d->msg);
+		struct buf masked = BUF_INIT;
+		mask_secrets(tail.buf, &masked);
+		buf_addch(&d->msg, ':');
+		esc_quote_lines(masked.buf ? masked.buf : "", "    ", &d->msg);
+		buf_release(&masked);
 		buf_release(&tail);
 	}
 	buf_release(&what);
