@@ -8,7 +8,7 @@
 #include <stdarg.h>
 
 static int diag_vset(struct diag *d, int code, const char *file, int line, int col,
-		     const char *fmt, va_list ap)
+		     const char *key, const char *fmt, va_list ap)
 {
 	if (d->set)
 		return -1;
@@ -22,6 +22,10 @@ static int diag_vset(struct diag *d, int code, const char *file, int line, int c
 			if (col > 0)
 				buf_addf(&d->msg, ":%d", col);
 		}
+		buf_addstr(&d->msg, ": ");
+	}
+	if (key) {
+		esc_text(key, &d->msg);
 		buf_addstr(&d->msg, ": ");
 	}
 	/* Messages quote input, and input may hold a password: mask it here, once. */
@@ -45,7 +49,17 @@ int diag_at(struct diag *d, const char *file, int line, int col, const char *fmt
 {
 	va_list ap;
 	va_start(ap, fmt);
-	diag_vset(d, EXIT_INPUT, file, line, col, fmt, ap);
+	diag_vset(d, EXIT_INPUT, file, line, col, NULL, fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+int diag_at_key(struct diag *d, const char *file, int line, int col, const char *key,
+		const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	diag_vset(d, EXIT_INPUT, file, line, col, key, fmt, ap);
 	va_end(ap);
 	return -1;
 }
@@ -54,7 +68,7 @@ int diag_err(struct diag *d, const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
-	diag_vset(d, EXIT_INPUT, NULL, 0, 0, fmt, ap);
+	diag_vset(d, EXIT_INPUT, NULL, 0, 0, NULL, fmt, ap);
 	va_end(ap);
 	return -1;
 }
@@ -63,7 +77,7 @@ int diag_fail(struct diag *d, const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
-	diag_vset(d, EXIT_FAILED, NULL, 0, 0, fmt, ap);
+	diag_vset(d, EXIT_FAILED, NULL, 0, 0, NULL, fmt, ap);
 	va_end(ap);
 	return -1;
 }
