@@ -230,13 +230,13 @@ static void test_patterns_add_rejects(void **state)
 	static const struct {
 		const char *words, *msg;
 	} bad[] = {
-		{ "", "migration pattern '': empty" },
-		{ "   ", "migration pattern '   ': empty" },
-		{ "bin/migrate && true", "migration pattern 'bin/migrate && true': it holds shell syntax; write plain words" },
-		{ "run '$x'", "migration pattern 'run '$x'': it holds shell syntax; write plain words" },
-		{ "... migrate", "migration pattern '... migrate': it may not start or end with '...'" },
-		{ "migrate ...", "migration pattern 'migrate ...': it may not start or end with '...'" },
-		{ "a b c d e f g h i j k l m n o p q", "migration pattern 'a b c d e f g h i j k l m n o p q': more than 16 words" },
+		{ "", "patterns.migration: '': empty" },
+		{ "   ", "patterns.migration: '   ': empty" },
+		{ "bin/migrate && true", "patterns.migration: 'bin/migrate && true': it holds shell syntax; write plain words" },
+		{ "run '$x'", "patterns.migration: 'run '$x'': it holds shell syntax; write plain words" },
+		{ "... migrate", "patterns.migration: '... migrate': it may not start or end with '...'" },
+		{ "migrate ...", "patterns.migration: 'migrate ...': it may not start or end with '...'" },
+		{ "a b c d e f g h i j k l m n o p q", "patterns.migration: 'a b c d e f g h i j k l m n o p q': more than 16 words" },
 	};
 	struct patterns *p = patterns_default();
 

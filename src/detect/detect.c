@@ -1476,7 +1476,8 @@ int detect_services(struct plan *plan, const struct config *cfg, const struct pl
 
 	c.patterns = patterns_default();
 	for (size_t i = 0; cfg && i < cfg->nmigration_patterns; i++)
-		if (patterns_add(c.patterns, cfg->migration_patterns[i], d))
+		if (patterns_add_at(c.patterns, cfg->migration_patterns[i], cfg->path,
+				    cfg->migration_pattern_pos[i].line, cfg->migration_pattern_pos[i].col, d))
 			goto cleanup;
 	/* Servers by what they are: image lineage, build, environment, healthcheck. */
 	servers_find(p, &plan->arena, &c.servers);

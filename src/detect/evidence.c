@@ -127,6 +127,12 @@ void patterns_free(struct patterns *p)
 
 int patterns_add(struct patterns *p, const char *words, struct diag *d)
 {
+	return patterns_add_at(p, words, NULL, 0, 0, d);
+}
+
+int patterns_add_at(struct patterns *p, const char *words, const char *file, int line, int col,
+		    struct diag *d)
+{
 	struct pattern pt = { NULL, NULL, 0 };
 	struct buf name = BUF_INIT;
 	const char *s = words;
@@ -183,7 +189,7 @@ int patterns_add(struct patterns *p, const char *words, struct diag *d)
 bad:
 	buf_release(&name);
 	pattern_clear(&pt);
-	return diag_err(d, "migration pattern '%s': %s", words, why);
+	return diag_at(d, file, line, col, "patterns.migration: '%s': %s", words, why);
 }
 
 struct patterns *patterns_default(void)

@@ -74,9 +74,12 @@ struct patterns *patterns_default(void);
  * "invoke db.upgrade".  Returns 0 (also when it is already there), or -1
  * with d set when the pattern is empty, longer than 16 words or 200 bytes,
  * starts or ends with "...", or holds shell syntax (quotes, $, ;, &, |, <,
- * >, parentheses, backslash).  The caller adds the config file's place.
+ * >, parentheses, backslash).  patterns_add_at names the place the pattern
+ * is written (file:line:col; file NULL for none) in that error.
  */
 int patterns_add(struct patterns *p, const char *words, struct diag *d);
+int patterns_add_at(struct patterns *p, const char *words, const char *file, int line, int col,
+		    struct diag *d);
 void patterns_free(struct patterns *p);
 
 /*

@@ -531,16 +531,19 @@ static int check_regex(struct loader *l, const struct ynode *it, const char *whe
 }
 
 static int load_pattern_list(struct loader *l, const struct ynode *v, const char *where,
-			     int check_re, const char ***out, size_t *nout)
+			     int check_re, const char ***out, struct config_pos **pos, size_t *nout)
 {
 	const char **list = NULL;
+	struct config_pos *at = NULL;
 	size_t n;
 
 	if (want_seq(l, v, where))
 		return -1;
 	n = count(v);
-	if (n)
+	if (n) {
 		list = arena_alloc(&l->c->arena, n * sizeof(*list));
+		at = arena_alloc(&l->c->arena, n * sizeof(*at));
+	}
 	for (size_t i = 0; i < n; i++) {
 		const struct ynode *it = v->items[i];
 
@@ -550,8 +553,12 @@ static int load_pattern_list(struct loader *l, const struct ynode *v, const char
 		if (check_re && check_regex(l, it, where))
 			return -1;
 		list[i] = arena_strndup(&l->c->arena, it->str, it->len);
+		at[i].line = it->pos.line;
+		at[i].col = it->pos.col;
 	}
 	*out = list;
+	if (pos)
+		*pos = at;
 	*nout = n;
 	return 0;
 }
@@ -568,10 +575,11 @@ static int load_patterns(struct loader *l, const struct ynode *v)
 
 		if (idx == 0)
 			ret = load_pattern_list(l, v->vals[i], "patterns.migration", 0,
-						&c->migration_patterns, &c->nmigration_patterns);
+						&c->migration_patterns, &c->migration_pattern_pos,
+						&c->nmigration_patterns);
 		else if (idx == 1)
 			ret = load_pattern_list(l, v->vals[i], "patterns.failure", 1,
-						&c->failure_patterns, &c->nfailure_patterns);
+						&c->failure_patterns, NULL, &c->nfailure_patterns);
 		else
 			return -1;
 		if (ret)
@@ -584,7 +592,7 @@ static int load_patterns(struct loader *l, const struct ynode *v)
 static int load_allow_paths(struct loader *l, const struct ynode *v)
 {
 	struct config *c = l->c;
-	if (load_pattern_list(l, v, "allow_paths", 0, &c->allow_paths, &c->nallow_paths))
+	if (load_pattern_list(l, v, "allow_paths", 0, &c->allow_paths, NULL, &c->nallow_paths))
 		return -1;
 	for (size_t i = 0; i < c->nallow_paths; i++)
 		c->allow_paths[i] = path_join(&c->arena, l->dir, c->allow_paths[i]);
@@ -648,7 +656,7 @@ static int load_root(struct loader *l, const struct ynode *root)
 		case 5: ret = load_defaults(l, v); break;
 		case 6: ret = load_keep(l, v); break;
 		case 7: ret = load_patterns(l, v); break;
-		case 8: ret = load_pattern_list(l, v, "superusers", 0, &l->c->superusers,
+		case 8: ret = load_pattern_list(l, v, "superusers", 0, &l->c->superusers, NULL,
 						&l->c->nsuperusers); break;
 		case 9: ret = load_lint(l, v); break;
 		case 10: ret = load_allow_paths(l, v); break;
