@@ -274,22 +274,11 @@ static const struct env_entry *env_ci(const struct service *s, const char *key)
 static const struct env_entry *env_any(const struct service *s, const char *prefix,
 				       const char *const *suffixes)
 {
-	char key[160];
 	size_t np = strlen(prefix);
-	if (np + 32 >= sizeof(key)) {
-		/* A prefix this long: PREFIX+SUFFIX cut at the buffer's end, one
-		 * lookup per suffix. */
-		for (; *suffixes; suffixes++) {
-			snprintf(key, sizeof(key), "%s%s", prefix, *suffixes);
-			const struct env_entry *e = env_ci(s, key);
-			if (e)
-				return e;
-		}
-		return NULL;
-	}
 	/* One pass over the environment instead of one per suffix (this runs
 	 * for every candidate prefix of every service): the entry for the first
-	 * suffix that has one, and of those the last (as env_ci). */
+	 * suffix that has one, and of those the last (as env_ci).  No key is
+	 * built, so a prefix of any length is looked up whole. */
 	size_t best = SIZE_MAX;
 	const struct env_entry *found = NULL;
 	int first = tolower((unsigned char)prefix[0]);
@@ -308,8 +297,9 @@ static const struct env_entry *env_any(const struct service *s, const char *pref
 	return found;
 }
 
-/* The last word of a prefix ("AUTHENTIK_POSTGRESQL_" -> "POSTGRESQL"), into out. */
-static void last_word(const char *prefix, char *out, size_t n)
+/* The last word of a prefix ("AUTHENTIK_POSTGRESQL_" -> "POSTGRESQL"), whole: a
+ * cut word could lose the "POSTGRES" it ends in. */
+static const char *last_word(struct arena *a, const char *prefix)
 {
 	size_t len = strlen(prefix);
 	while (len && prefix[len - 1] == '_')
@@ -317,9 +307,7 @@ static void last_word(const char *prefix, char *out, size_t n)
 	size_t st = len;
 	while (st && prefix[st - 1] != '_')
 		st--;
-	size_t k = len - st < n - 1 ? len - st : n - 1;
-	memcpy(out, prefix + st, k);
-	out[k] = '\0';
+	return arena_strndup(a, prefix + st, len - st);
 }
 
 /* A prefix whose words name PostgreSQL, or a database in general. */
@@ -416,8 +404,7 @@ static int add_split_conn(struct detect_ctx *c, struct plan_service *ps, const c
 		if (ps->conns[i].user_entry == u)
 			return 0;
 	if (!pg_style) {
-		char w[64];
-		last_word(prefix, w, sizeof(w));
+		const char *w = last_word(&c->plan->arena, prefix);
 		int hint = engine_hint(s, prefix);
 		if (hint < 0 || (hint == 0 && other_engine(prefix)))
 			return 0;
