@@ -789,6 +789,7 @@ struct startup {
 	const char *df_display; /* the Dockerfile, relative to the project dir */
 	int unresolved;        /* a script path that does not resolve into the repo */
 	const char *unresolved_what;
+	const char *unread_what; /* start-up text found but not fully examined, and why */
 	int visible;
 	const char *app;       /* what runs, for a writer's evidence */
 	const char *app_file;
@@ -920,12 +921,21 @@ static void scan_script(struct detect_ctx *c, struct startup *st, struct plan_se
 	const char *display = path_relative(&c->plan->arena, c->p->dir, abs);
 	size_t before = found->nr;
 
-	if (srcfile_read(&c->plan->arena, abs, display, 1u << 20, &f, &sub)) {
-		plan_warn(c->plan, 0, "%s: cannot read %s: %s", ps->name, display, sub.msg.buf);
+	/* A script the start-up runs but dsnflip cannot read could migrate: the
+	 * service is then unconfirmed (held), never classed on what was read. */
+	if (srcfile_read(&c->plan->arena, abs, display, EVIDENCE_SCRIPT_MAX, &f, &sub)) {
+		if (!st->unread_what)
+			st->unread_what = arena_strfmt(&c->plan->arena, "start-up script %s", sub.msg.buf);
 		diag_release(&sub);
 		return;
 	}
-	evidence_scan_script(c->patterns, display, f->data, f->len, found, &called);
+	if (evidence_scan_script(c->patterns, display, f->data, f->len, found, &called) < 0) {
+		if (!st->unread_what)
+			st->unread_what = arena_strfmt(&c->plan->arena, "start-up script %s is over %d bytes "
+						       "and was not read", display, EVIDENCE_SCRIPT_MAX);
+		strvec_clear(&called);
+		return;
+	}
 	add_matches(c, ps, found, before, "script");
 	if (found->nr == before)
 		plan_add_evidence(c->plan, ps, display, 1, "start-up script read: no migration command",
@@ -984,7 +994,10 @@ static void scan_config_files(struct detect_ctx *c, struct startup *st, struct p
 		if (!abs)
 			continue;
 		const char *display = path_relative(&c->plan->arena, c->p->dir, abs);
-		if (srcfile_read(&c->plan->arena, abs, display, 1u << 20, &f, &sub)) {
+		if (srcfile_read(&c->plan->arena, abs, display, EVIDENCE_SCRIPT_MAX, &f, &sub)) {
+			if (!st->unread_what)
+				st->unread_what = arena_strfmt(&c->plan->arena, "process manager configuration "
+							       "%s", sub.msg.buf);
 			diag_release(&sub);
 			continue;
 		}
@@ -1185,6 +1198,10 @@ static int classify(struct detect_ctx *c, struct plan_service *ps, int settled)
 		scan_config_files(c, &st, ps, &words, &found);
 		strvec_clear(&words);
 	}
+	if (found.unread && !st.unread_what)
+		st.unread_what = arena_strfmt(&plan->arena, "a start-up command nests sh -c or $(...) more "
+					      "than %d deep, and the part below was not read",
+					      EVIDENCE_MAX_DEPTH);
 	int migrates = found.nr > 0;
 	const char *mdir = NULL;
 	int read_only = 0;
@@ -1231,6 +1248,10 @@ static int classify(struct detect_ctx *c, struct plan_service *ps, int settled)
 		ps->cls = CLASS_UNCONFIRMED;
 		ps->reason = arena_strfmt(&plan->arena, "start-up script %s does not resolve into the "
 					  "repository", st.unresolved_what);
+	} else if (st.unread_what) {
+		ps->cls = CLASS_UNCONFIRMED;
+		ps->reason = arena_strfmt(&plan->arena, "its start-up was not fully examined (%s): it may "
+					  "migrate", st.unread_what);
 	} else if (subcmd) {
 		ps->cls = CLASS_UNCONFIRMED;
 		ps->reason = arena_strfmt(&plan->arena, "'%s' is a subcommand of image %s's own entrypoint, "
