@@ -602,8 +602,15 @@ int logstream_poll(struct logstream *ls, int wait_ms,
 					fn(ctx, b->buf);
 					lines++;
 					buf_reset(b);
-				} else if (b->len < LOGS_LINE_MAX) {
-					buf_addch(b, tmp[j]);
+					continue;
+				}
+				buf_addch(b, tmp[j] ? tmp[j] : ' ');
+				if (b->len >= LOGS_LINE_MAX) {
+					/* A piece of a long line; the next starts with its tail. */
+					fn(ctx, b->buf);
+					lines++;
+					memmove(b->buf, b->buf + b->len - LOGS_LINE_OVERLAP, LOGS_LINE_OVERLAP);
+					buf_setlen(b, LOGS_LINE_OVERLAP);
 				}
 			}
 		}

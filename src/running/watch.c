@@ -253,8 +253,6 @@ static void describe_state(const struct container *ct, struct buf *out)
 		buf_addf(out, ", health %s", ct->health);
 }
 
-#define MAX_STREAMS 8
-
 /*
  * Watch a freshly recreated service: first until it runs (or is healthy
  * when it has a healthcheck), then for window_s.  Returns 0 when it passed,
@@ -265,9 +263,9 @@ int watch_service(struct deploy_ctx *dc, struct watch *w, int window_s, int sett
 	const char *svc = w->ps->name;
 	struct container *cts = NULL;
 	size_t ncts = 0;
-	struct logstream ls[MAX_STREAMS];
+	struct logstream *ls = NULL;   /* one per container: every replica is watched */
 	size_t nls = 0;
-	int base_restarts[MAX_STREAMS] = { 0 };
+	int *base_restarts = NULL;
 	struct diag sub = DIAG_INIT;
 	struct line_ctx lc = { dc, w };
 	int migrator = w->ps->cls == CLASS_MIGRATOR;
@@ -280,10 +278,18 @@ int watch_service(struct deploy_ctx *dc, struct watch *w, int window_s, int sett
 		     sub.msg.buf);
 		goto out;
 	}
-	for (size_t i = 0; i < ncts && nls < MAX_STREAMS; i++) {
-		base_restarts[nls] = cts[i].restart_count;
-		if (!driver_logs_start(&dc->rt, &ls[nls], cts[i].id, NULL, &sub))
-			nls++;
+	ls = xcalloc(ncts, sizeof(*ls));
+	base_restarts = xcalloc(ncts, sizeof(*base_restarts));
+	for (size_t i = 0; i < ncts; i++) {
+		base_restarts[i] = cts[i].restart_count;
+		/* A replica whose logs cannot be followed would be watched only
+		 * in part: a failure pattern in them would go unseen. */
+		if (driver_logs_start(&dc->rt, &ls[nls], cts[i].id, NULL, &sub)) {
+			watch_fail(w, 0, "cannot follow the logs of container %.12s of %s (%zu of %zu "
+				   "containers followed): %s", cts[i].id, svc, nls, ncts, sub.msg.buf);
+			goto out;
+		}
+		nls++;
 	}
 	for (;;) {
 		long long now = run_now_ms();
@@ -309,7 +315,7 @@ int watch_service(struct deploy_ctx *dc, struct watch *w, int window_s, int sett
 				}
 				struct buf st = BUF_INIT;
 				describe_state(ct, &st);
-				if (i < MAX_STREAMS && ct->restart_count > base_restarts[i])
+				if (ct->restart_count > base_restarts[i])
 					watch_fail(w, 0, "%s restarted (%s)", svc, st.buf);
 				else if (!ct->running && ct->exit_code != 0 && strcmp(ct->status, "created"))
 					watch_fail(w, parse_ts(ct->finished_at), "%s exited with code %d (%s)", svc,
@@ -395,6 +401,8 @@ out:
 	}
 	for (size_t i = 0; i < nls; i++)
 		logstream_stop(&ls[i]);
+	free(ls);
+	free(base_restarts);
 	free(cts);
 	diag_release(&sub);
 	return ret;
