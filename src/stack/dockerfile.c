@@ -920,7 +920,8 @@ static int stage_named(const struct dockerfile *df, const char *name)
 
 static int in_stage_chain(const struct dockerfile *df, int stage, int of)
 {
-	for (int s = stage, guard = 0; s >= 0 && guard < 64; s = df->stage_parent[s], guard++)
+	/* A chain visits each stage at most once (any length); the guard only stops a cycle. */
+	for (int s = stage, guard = 0; s >= 0 && (size_t)guard <= df->nstages; s = df->stage_parent[s], guard++)
 		if (s == of)
 			return 1;
 	return 0;
