@@ -511,14 +511,135 @@ static int load_keep(struct loader *l, const struct ynode *v)
 	return 0;
 }
 
+#define REGEX_MAX_LEN 256
+#define REGEX_MAX_NODES 4096
+
+/*
+ * What compiling an extended regex can cost: glibc's regcomp copies a
+ * repeated part once per repetition it has to spell out (x+ is x x*,
+ * x{3,5} five copies), and copies of copies multiply, so "a++++" ... or
+ * "((a+)+)+" ... grow exponentially: 65 '+' took all memory (found by
+ * fuzzing dsnflip.yml).  Estimate the copies, innermost first: an atom is
+ * one node, a group the sum of its parts, a repetition multiplies the part
+ * it applies to by the copies it needs.  Returns the estimate, capped just
+ * above REGEX_MAX_NODES (past it, the pattern is refused).
+ */
+static size_t regex_nodes(const char *re)
+{
+	size_t size[REGEX_MAX_LEN + 2], last[REGEX_MAX_LEN + 2];
+	int depth = 0;
+	const size_t cap = REGEX_MAX_NODES + 1;
+
+	size[0] = last[0] = 0;
+	for (const char *p = re; *p; p++) {
+		size_t f = 0;
+		switch (*p) {
+		case '(':
+			if (depth + 1 >= REGEX_MAX_LEN + 2)
+				return cap;
+			depth++;
+			size[depth] = last[depth] = 0;
+			continue;
+		case ')':
+			if (depth) {
+				size_t inner = size[depth--];
+				last[depth] = inner ? inner : 1;
+				size[depth] += last[depth];
+			}
+			break;
+		case '|':
+			last[depth] = 0;
+			break;
+		case '*':
+		case '?':
+			f = 1;
+			break;
+		case '+':
+			f = 2;
+			break;
+		case '{': {
+			/* {n}, {n,}, {n,m}: copies for the larger bound (n + 1 for an open one) */
+			size_t n = 0, m = 0;
+			int comma = 0, any = 0;
+			const char *q = p + 1;
+			for (; *q && *q != '}'; q++) {
+				if (*q == ',') {
+					comma = 1;
+				} else if (*q >= '0' && *q <= '9') {
+					size_t *v = comma ? &m : &n;
+					*v = *v * 10 + (size_t)(*q - '0');
+					if (*v > cap)
+						return cap;
+					any = 1;
+				}
+			}
+			if (!*q || !any) /* not a bound: regcomp decides */
+				break;
+			f = comma && m ? (m > n ? m : n) : comma ? n + 1 : n;
+			if (!f)
+				f = 1;
+			p = q;
+			break;
+		}
+		case '[': {
+			/* a bracket expression is one atom: skip to its end ("[]x]", "[^]x]", "[[:alpha:]]") */
+			const char *q = p + 1;
+			if (*q == '^')
+				q++;
+			if (*q == ']')
+				q++;
+			for (; *q && *q != ']'; q++)
+				if (*q == '[' && (q[1] == ':' || q[1] == '.' || q[1] == '=')) {
+					const char *e = strstr(q + 2, q[1] == ':' ? ":]" : q[1] == '.' ? ".]" : "=]");
+					if (!e)
+						break;
+					q = e + 1;
+				}
+			p = *q ? q : q - 1;
+			last[depth] = 1;
+			size[depth] += 1;
+			continue;
+		}
+		default:
+			/* a character, or an escaped one, is an atom */
+			if (*p == '\\' && p[1])
+				p++;
+			last[depth] = 1;
+			size[depth] += 1;
+			continue;
+		}
+		if (f) {
+			size_t part = last[depth] ? last[depth] : 1;
+			size_t grown = part * f;
+			if (grown > cap || size[depth] + grown - part > cap)
+				return cap;
+			size[depth] += grown - part;
+			last[depth] = grown;
+		}
+		if (size[depth] > cap)
+			return cap;
+	}
+	size_t total = 0;
+	for (int i = 0; i <= depth; i++)
+		total += size[i];
+	return total > cap ? cap : total;
+}
+
 /*
  * patterns.failure entries are POSIX extended regexes matched while deploy
  * watches logs: compile each here with the flags deploy uses, so a typo
- * stops `plan` at its line instead of a deploy half-way through.
+ * stops `plan` at its line instead of a deploy half-way through; one that
+ * would be costly to compile is refused first (see regex_nodes).
  */
 static int check_regex(struct loader *l, const struct ynode *it, const char *where)
 {
 	regex_t re;
+	if (it->len > REGEX_MAX_LEN)
+		return err(l, it, "%s: the expression is longer than %d bytes", where, REGEX_MAX_LEN);
+	if (regex_nodes(it->str) > REGEX_MAX_NODES)
+		return err(l, it, "%s: '%s' repeats too much to compile safely (repetitions of "
+			   "repetitions multiply; at most %d nodes)", where, show(l, it->str),
+			   REGEX_MAX_NODES);
 	int r = regcomp(&re, it->str, REG_EXTENDED | REG_ICASE | REG_NOSUB);
 	if (!r) {
 		regfree(&re);
