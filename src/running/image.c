@@ -4,6 +4,8 @@
 #include "running/image.h"
 #include "util/run.h"
 #include "util/num.h"
+#include "util/escape.h"
+#include "util/mask.h"
 
 #include <errno.h>
 #include <jansson.h>
@@ -55,9 +57,10 @@ static void docker_child(struct image_engine *e, struct child *c)
 	c->timeout_ms = DOCKER_MS;
 }
 
-/* The last line of a child's stderr, trimmed, for a message. */
+/* The last line of a child's stderr, trimmed, masked and escaped, for a message. */
 static void err_tail(const struct child *c, struct buf *why)
 {
+	struct buf raw = BUF_INIT, masked = BUF_INIT;
 	const char *s = c->err.buf;
 	size_t n = c->err.len;
 	while (n && (s[n - 1] == '\n' || s[n - 1] == '\r' || s[n - 1] == ' '))
@@ -65,7 +68,11 @@ static void err_tail(const struct child *c, struct buf *why)
 	size_t start = n;
 	while (start && s[start - 1] != '\n')
 		start--;
-	buf_add(why, s + start, n - start > 300 ? 300 : n - start);
+	buf_add(&raw, s + start, n - start > 300 ? 300 : n - start);
+	mask_secrets(raw.buf ? raw.buf : "", &masked);
+	esc_text(masked.buf ? masked.buf : "", why);
+	buf_release(&raw);
+	buf_release(&masked);
 }
 
 static int engine_up(struct image_engine *e)
