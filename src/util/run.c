@@ -266,7 +266,7 @@ int run_finish(struct child *c, struct diag *d)
 				wait_ms = (int)left;
 		}
 		poll(pf, (nfds_t)n, wait_ms);
-		if (out_open && drain(c->out_fd, &c->out, max, &c->truncated))
+		if (out_open && drain(c->out_fd, &c->out, max, &c->out_truncated))
 			out_open = 0;
 		if (err_open && drain(c->err_fd, &c->err, max, &c->truncated))
 			err_open = 0;
@@ -282,8 +282,19 @@ int run_finish(struct child *c, struct diag *d)
 	if (c->timed_out)
 		run_kill(c, 2000);
 
-	if (!c->timed_out && c->exited && c->exit_code == 0)
+	if (c->out_truncated)
+		c->truncated = 1;
+	if (!c->timed_out && c->exited && c->exit_code == 0) {
+		if (c->out_truncated && !c->capture_max) {
+			struct buf cut = BUF_INIT;
+			run_describe(c, &cut);
+			diag_fail(d, "'%s' printed more than %d bytes, more than dsnflip reads: its "
+				  "answer cannot be used cut", cut.buf, RUN_CAPTURE_MAX);
+			buf_release(&cut);
+			return -1;
+		}
 		return 0;
+	}
 	struct buf what = BUF_INIT;
 	run_describe(c, &what);
 	if (c->timed_out)
