@@ -513,43 +513,62 @@ static int load_keep(struct loader *l, const struct ynode *v)
 
 #define REGEX_MAX_LEN 256
 #define REGEX_MAX_NODES 4096
+#define REGEX_MAX_REPEAT_DEPTH 2
 
 /*
- * What compiling an extended regex can cost: glibc's regcomp copies a
- * repeated part once per repetition it has to spell out (x+ is x x*,
- * x{3,5} five copies), and copies of copies multiply, so "a++++" ... or
- * "((a+)+)+" ... grow exponentially: 65 '+' took all memory (found by
- * fuzzing dsnflip.yml).  Estimate the copies, innermost first: an atom is
- * one node, a group the sum of its parts, a repetition multiplies the part
- * it applies to by the copies it needs.  Returns the estimate, capped just
- * above REGEX_MAX_NODES (past it, the pattern is refused).
+ * Is an extended regex cheap to compile?  glibc's regcomp copies a repeated
+ * part once per repetition it has to spell out (x+ is x x*, x{3,5} five
+ * copies), copies of copies multiply, and the empty paths that optional
+ * parts nested in repetitions create make its closure computation explode:
+ * fuzzing dsnflip.yml found `co+++...` (65 '+') taking all memory and
+ * `=???...++?++++++` running for minutes.  So, innermost first:
+ *  - a repetition directly after another (a++, a+?, a{2}*) is refused:
+ *    POSIX leaves its meaning undefined anyway;
+ *  - repetitions nest at most REGEX_MAX_REPEAT_DEPTH deep ((ab+)* is fine,
+ *    ((a+)?)+ is not);
+ *  - the copies are estimated (an atom is one node, a group the sum of its
+ *    parts, a repetition multiplies the part it applies to by the copies it
+ *    needs) and at most REGEX_MAX_NODES.
+ * Returns NULL, or why it is refused.
  */
-static size_t regex_nodes(const char *re)
+static const char *regex_cost(const char *re)
 {
 	size_t size[REGEX_MAX_LEN + 2], last[REGEX_MAX_LEN + 2];
-	int depth = 0;
-	const size_t cap = REGEX_MAX_NODES + 1;
+	int rep[REGEX_MAX_LEN + 2], last_rep[REGEX_MAX_LEN + 2];
+	int depth = 0, after_repeat = 0;
+	static const char *const too_big = "it would compile to too many nodes";
 
 	size[0] = last[0] = 0;
+	rep[0] = last_rep[0] = 0;
 	for (const char *p = re; *p; p++) {
 		size_t f = 0;
 		switch (*p) {
 		case '(':
 			if (depth + 1 >= REGEX_MAX_LEN + 2)
-				return cap;
+				return "it nests too deep";
 			depth++;
 			size[depth] = last[depth] = 0;
+			rep[depth] = last_rep[depth] = 0;
+			after_repeat = 0;
 			continue;
 		case ')':
 			if (depth) {
-				size_t inner = size[depth--];
+				size_t inner = size[depth];
+				int inner_rep = rep[depth];
+				depth--;
 				last[depth] = inner ? inner : 1;
 				size[depth] += last[depth];
+				last_rep[depth] = inner_rep;
+				if (inner_rep > rep[depth])
+					rep[depth] = inner_rep;
 			}
-			break;
+			after_repeat = 0;
+			continue;
 		case '|':
 			last[depth] = 0;
-			break;
+			last_rep[depth] = 0;
+			after_repeat = 0;
+			continue;
 		case '*':
 		case '?':
 			f = 1;
@@ -568,13 +587,18 @@ static size_t regex_nodes(const char *re)
 				} else if (*q >= '0' && *q <= '9') {
 					size_t *v = comma ? &m : &n;
 					*v = *v * 10 + (size_t)(*q - '0');
-					if (*v > cap)
-						return cap;
+					if (*v > REGEX_MAX_NODES)
+						return too_big;
 					any = 1;
 				}
 			}
-			if (!*q || !any) /* not a bound: regcomp decides */
-				break;
+			if (!*q || !any) { /* not a bound: a literal '{' */
+				last[depth] = 1;
+				size[depth] += 1;
+				last_rep[depth] = 0;
+				after_repeat = 0;
+				continue;
+			}
 			f = comma && m ? (m > n ? m : n) : comma ? n + 1 : n;
 			if (!f)
 				f = 1;
@@ -598,6 +622,8 @@ static size_t regex_nodes(const char *re)
 			p = *q ? q : q - 1;
 			last[depth] = 1;
 			size[depth] += 1;
+			last_rep[depth] = 0;
+			after_repeat = 0;
 			continue;
 		}
 		default:
@@ -606,40 +632,48 @@ static size_t regex_nodes(const char *re)
 				p++;
 			last[depth] = 1;
 			size[depth] += 1;
+			last_rep[depth] = 0;
+			after_repeat = 0;
 			continue;
 		}
-		if (f) {
-			size_t part = last[depth] ? last[depth] : 1;
-			size_t grown = part * f;
-			if (grown > cap || size[depth] + grown - part > cap)
-				return cap;
-			size[depth] += grown - part;
-			last[depth] = grown;
-		}
-		if (size[depth] > cap)
-			return cap;
+		/* a repetition of the last part */
+		if (after_repeat)
+			return "a repetition follows a repetition (like a++ or a+?), which POSIX leaves undefined";
+		after_repeat = 1;
+		if (++last_rep[depth] > REGEX_MAX_REPEAT_DEPTH)
+			return "repetitions nest more than 2 deep (like ((a+)?)+)";
+		if (last_rep[depth] > rep[depth])
+			rep[depth] = last_rep[depth];
+		size_t part = last[depth] ? last[depth] : 1;
+		if (part > REGEX_MAX_NODES / f)
+			return too_big;
+		size_t grown = part * f;
+		size[depth] += grown - part;
+		last[depth] = grown;
+		if (size[depth] > REGEX_MAX_NODES)
+			return too_big;
 	}
 	size_t total = 0;
 	for (int i = 0; i <= depth; i++)
 		total += size[i];
-	return total > cap ? cap : total;
+	return total > REGEX_MAX_NODES ? too_big : NULL;
 }
 
 /*
  * patterns.failure entries are POSIX extended regexes matched while deploy
  * watches logs: compile each here with the flags deploy uses, so a typo
  * stops `plan` at its line instead of a deploy half-way through; one that
- * would be costly to compile is refused first (see regex_nodes).
+ * would be costly to compile is refused first (see regex_cost).
  */
 static int check_regex(struct loader *l, const struct ynode *it, const char *where)
 {
 	regex_t re;
 	if (it->len > REGEX_MAX_LEN)
 		return err(l, it, "%s: the expression is longer than %d bytes", where, REGEX_MAX_LEN);
-	if (regex_nodes(it->str) > REGEX_MAX_NODES)
-		return err(l, it, "%s: '%s' repeats too much to compile safely (repetitions of "
-			   "repetitions multiply; at most %d nodes)", where, show(l, it->str),
-			   REGEX_MAX_NODES);
+	const char *costly = regex_cost(it->str);
+	if (costly)
+		return err(l, it, "%s: '%s' is refused: %s, so it could not be compiled safely",
+			   where, show(l, it->str), costly);
 	int r = regcomp(&re, it->str, REG_EXTENDED | REG_ICASE | REG_NOSUB);
 	if (!r) {
 		regfree(&re);
