@@ -33,6 +33,7 @@ _dsnflip()
 	--name) COMPREPLY=($(compgen -W "$(git for-each-ref --format='%(refname:short)' refs/heads 2>/dev/null) dsnflip/off-superuser" -- "$cur")); return ;;
 	--assume) COMPREPLY=($(compgen -W "$(_dsnflip_services | sed 's/$/=/')" -- "$cur")); compopt -o nospace; return ;;
 	--compose-cmd) COMPREPLY=($(compgen -W "docker-compose 'docker compose'" -- "$cur")); return ;;
+	--driver) COMPREPLY=($(compgen -W "compose swarm" -- "$cur")); return ;;
 	-p | --db | --profile | --window | --lock-timeout) return ;;
 	esac
 
@@ -50,13 +51,14 @@ _dsnflip()
 	fi
 	case $cmd in
 	plan) COMPREPLY=($(compgen -W "--format --assume $globals" -- "$cur")) ;;
-	config | status) COMPREPLY=($(compgen -W "--format $globals" -- "$cur")) ;;
+	config) COMPREPLY=($(compgen -W "--format $globals" -- "$cur")) ;;
+	status) COMPREPLY=($(compgen -W "--format --driver $globals" -- "$cur")) ;;
 	branch) COMPREPLY=($(compgen -W "--name --base --force --format $globals" -- "$cur")) ;;
 	roles) COMPREPLY=($(compgen -W "sql check apply --format --lock-timeout $globals" -- "$cur")) ;;
-	deploy) COMPREPLY=($(compgen -W "--window --resume --compose-cmd $(_dsnflip_services)" -- "$cur")) ;;
-	rollback) COMPREPLY=($(compgen -W "--all $(_dsnflip_services)" -- "$cur")) ;;
-	observe) COMPREPLY=($(compgen -W "--window --restart --cleanup --write-config --format --compose-cmd $(_dsnflip_services)" -- "$cur")) ;;
-	finish) COMPREPLY=($(compgen -W "--window --format $globals" -- "$cur")) ;;
+	deploy) COMPREPLY=($(compgen -W "--window --resume --driver --compose-cmd $(_dsnflip_services)" -- "$cur")) ;;
+	rollback) COMPREPLY=($(compgen -W "--all --driver $(_dsnflip_services)" -- "$cur")) ;;
+	observe) COMPREPLY=($(compgen -W "--window --restart --cleanup --write-config --format --driver --compose-cmd $(_dsnflip_services)" -- "$cur")) ;;
+	finish) COMPREPLY=($(compgen -W "--window --format --driver $globals" -- "$cur")) ;;
 	lint) COMPREPLY=($(compgen -W "--format --fail-on --base $globals" -- "$cur")) ;;
 	help) COMPREPLY=($(compgen -W "$commands" -- "$cur")) ;;
 	esac

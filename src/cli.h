@@ -33,6 +33,7 @@ struct cli {
 	int resume;               /* deploy --resume */
 	int all;                  /* rollback --all */
 	const char *compose_cmd;  /* deploy --compose-cmd */
+	const char *driver;       /* deploy/rollback/status --driver compose|swarm */
 	const char *lock_timeout; /* roles --lock-timeout */
 	int restart;              /* observe --restart */
 	int cleanup;              /* observe --cleanup */
@@ -50,7 +51,7 @@ enum {
 	CLI_OPT_BASE = 1u << 3, CLI_OPT_FORCE = 1u << 4, CLI_OPT_WINDOW = 1u << 5,
 	CLI_OPT_RESUME = 1u << 6, CLI_OPT_ALL = 1u << 7, CLI_OPT_COMPOSE_CMD = 1u << 8,
 	CLI_OPT_LOCK_TIMEOUT = 1u << 9, CLI_OPT_FAIL_ON = 1u << 10, CLI_OPT_RESTART = 1u << 11,
-	CLI_OPT_CLEANUP = 1u << 12, CLI_OPT_WRITE_CONFIG = 1u << 13,
+	CLI_OPT_CLEANUP = 1u << 12, CLI_OPT_WRITE_CONFIG = 1u << 13, CLI_OPT_DRIVER = 1u << 14,
 };
 
 /* Reject command options the command does not take (allowed: CLI_OPT_* mask). */

@@ -26,11 +26,11 @@ static const struct command commands[] = {
 	  "read the stack (and the live server with --db) and print the plan; writes nothing" },
 	{ "config", cmd_config, "config [--format text|json]",
 	  "print the effective stack with the origin of every environment value (secrets masked)" },
-	{ "deploy", cmd_deploy, "deploy [SERVICE...] [--window 30s] [--resume] [--compose-cmd CMD]",
+	{ "deploy", cmd_deploy, "deploy [SERVICE...] [--window 30s] [--resume] [--driver compose|swarm] [--compose-cmd CMD]",
 	  "switch services to their new roles one at a time, rolling back any that fails" },
-	{ "rollback", cmd_rollback, "rollback SERVICE...|--all [--compose-cmd CMD]",
+	{ "rollback", cmd_rollback, "rollback SERVICE...|--all [--driver compose|swarm] [--compose-cmd CMD]",
 	  "put services back on their old DSN (recreated, verified healthy)" },
-	{ "status", cmd_status, "status [--format text|json]",
+	{ "status", cmd_status, "status [--format text|json] [--driver compose|swarm]",
 	  "what every service really connects as, connections per role, superuser sessions left" },
 	{ "branch", cmd_branch, "branch [--name B] [--base REV] [--force] [--format text|json] [--assume SERVICE=CLASS]...",
 	  "commit the flip (rewritten files, role SQL, runbook, plan) as one commit on branch B "
@@ -95,7 +95,8 @@ int cli_check_options(const struct cli *cli, unsigned allowed, struct diag *d)
 {
 	static const char *const names[] = { "--format", "--assume", "--name", "--base", "--force",
 					     "--window", "--resume", "--all", "--compose-cmd",
-					     "--lock-timeout", "--fail-on", "--restart", "--cleanup", "--write-config" };
+					     "--lock-timeout", "--fail-on", "--restart", "--cleanup", "--write-config",
+					     "--driver" };
 	for (unsigned i = 0; i < sizeof(names) / sizeof(names[0]); i++)
 		if ((cli->seen & (1u << i)) && !(allowed & (1u << i)))
 			return diag_err(d, "'%s' does not take %s", cli->command, names[i]);
@@ -196,6 +197,10 @@ static int parse_args(int argc, char **argv, struct cli *cli)
 			if (!VALUE("--compose-cmd")) return -1;
 			cli->compose_cmd = v;
 			cli->seen |= CLI_OPT_COMPOSE_CMD;
+		} else if (is_opt(a, "--driver")) {
+			if (!VALUE("--driver")) return -1;
+			cli->driver = v;
+			cli->seen |= CLI_OPT_DRIVER;
 		} else if (is_opt(a, "--fail-on")) {
 			if (!VALUE("--fail-on")) return -1;
 			cli->fail_on = v;

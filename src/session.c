@@ -245,6 +245,7 @@ int session_deploy_open(const struct cli *cli, struct session *s, struct deploy_
 	o->color = cli->color;
 	o->window = cli->window;
 	o->compose_cmd = cli->compose_cmd;
+	o->driver = cli->driver;
 	o->env_files = (const char *const *)cli->env_files.v;
 	o->nenv_files = cli->env_files.nr;
 	o->profiles = (const char *const *)cli->profiles.v;

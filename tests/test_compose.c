@@ -274,11 +274,11 @@ static void test_command_replaced(void **state)
 	put(fx, "b.env", "V=b\n");
 	load_ok(fx);
 	const struct service *s = svc(fx, "api");
-	assert_int_equal(s->command->kind, YN_SEQ);
-	assert_int_equal(s->command->n, 2);
-	assert_string_equal(s->command->items[1]->str, "--reload");
-	assert_int_equal(s->entrypoint->n, 1);
-	assert_string_equal(s->entrypoint->items[0]->str, "/dev-init");
+	assert_null(s->command->shell);
+	assert_int_equal(s->command->argc, 2);
+	assert_string_equal(s->command->argv[1], "--reload");
+	assert_int_equal(s->entrypoint->argc, 1);
+	assert_string_equal(s->entrypoint->argv[0], "/dev-init");
 	const struct ynode *hc = ymap_get(ymap_get(s->node, "healthcheck"), "test");
 	assert_int_equal(hc->n, 2);
 	/* Other sequences append. */

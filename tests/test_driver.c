@@ -14,12 +14,14 @@
 
 #include "running/driver.h"
 #include "running/driver_compose.h"
+#include "running/driver_swarm.h"
 
 static void test_select(void **state)
 {
 	struct diag d = DIAG_INIT;
 	assert_ptr_equal(driver_select(NULL, &d), &driver_compose);
 	assert_ptr_equal(driver_select("compose", &d), &driver_compose);
+	assert_ptr_equal(driver_select("swarm", &d), &driver_swarm);
 	assert_false(d.set);
 	assert_null(driver_select("kubernetes", &d));
 	assert_true(d.set);
@@ -122,9 +124,17 @@ static void fake_describe(const struct runtime *rt, struct buf *out)
 	buf_addstr(out, "fake 1");
 }
 
+static int fake_restart(struct runtime *rt, const char *svc, int ms, struct child *c,
+			struct diag *d)
+{
+	(void)rt, (void)c;
+	strvec_pushf(&calls, "restart %s %d", svc, ms);
+	return diag_fail(d, "not started");
+}
+
 static const struct driver_ops fake = {
 	"fake", fake_detect, fake_check, fake_switch, fake_restore, fake_tasks, fake_inspect,
-	fake_env, fake_ports, fake_logs, fake_describe,
+	fake_env, fake_ports, fake_logs, fake_describe, fake_restart,
 };
 
 static void test_dispatch(void **state)
@@ -157,10 +167,12 @@ static void test_dispatch(void **state)
 	assert_int_equal(driver_logs_start(&rt, &ls, "t1", NULL, &d), -1);
 	driver_describe(&rt, &b);
 	assert_string_equal(b.buf, "fake 1");
+	diag_release(&d);
+	assert_int_equal(driver_restart(&rt, "api", 7, &d), -1);
 
 	static const char *const want[] = {
 		"detect x", "check", "switch api 5", "restore api 6", "tasks api", "inspect t2",
-		"env t1 DATABASE_URL", "ports t2 5432", "logs t1 -",
+		"env t1 DATABASE_URL", "ports t2 5432", "logs t1 -", "restart api 7",
 	};
 	assert_int_equal(calls.nr, sizeof(want) / sizeof(want[0]));
 	for (size_t i = 0; i < calls.nr; i++)

@@ -482,6 +482,29 @@ static void test_helpers(void **state)
 	assert_non_null(m->vals[0]);
 }
 
+/* An edited file read back: the scalar (key or value) starting at each offset, in any document. */
+static void test_scalars_at(void **state)
+{
+	struct fx *fx = *state;
+	const char *text = "a: 1\nb: \"x y\"\n---\nc: [p, 'q']\n";
+	const struct srcfile *f = srcfile_from(&fx->a, "t.yml", text, strlen(text));
+	struct yscalar_at v[4] = { { strchr(text, '"') - text, NULL, 0 }, { 0, NULL, 0 },
+				   { strchr(text, '\'') - text, NULL, 0 }, { 2, NULL, 0 } };
+	struct ylimits lim = YLIMITS_DEFAULT;
+	assert_int_equal(ydoc_scalars_at(&fx->a, f, &lim, v, 4, &fx->d), 0);
+	assert_string_equal(v[0].str, "x y");
+	assert_int_equal(v[0].len, 3);
+	assert_string_equal(v[1].str, "a");
+	assert_string_equal(v[2].str, "q");
+	assert_null(v[3].str); /* a blank, no scalar starts there */
+	const char *bad = "a: [1\n";
+	struct yscalar_at w = { 0, "untouched", 9 };
+	assert_int_equal(ydoc_scalars_at(&fx->a, srcfile_from(&fx->a, "b.yml", bad, strlen(bad)), &lim,
+					 &w, 1, &fx->d), -1);
+	assert_string_equal(w.str, "untouched");
+	assert_non_null(strstr(fx->d.msg.buf, "b.yml"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -503,6 +526,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_linecol, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_long_line_spans, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_helpers, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_scalars_at, setup, teardown),
 	};
 	return cmocka_run_group_tests_name("ydoc", tests, NULL, NULL);
 }

@@ -7,6 +7,7 @@
 #include "artifacts/mirror.h"
 #include "artifacts/secrets.h"
 #include "detect/dsn.h"
+#include "stack/service.h"
 #include "util/fs.h"
 #include "util/path.h"
 
@@ -53,38 +54,6 @@ static const char *check_password_of(const struct rewrite *rw, const char *role,
 	return *owned = NULL;
 }
 
-/* Scalars equal, or b is a by the mirror's prefix (an absolute path). */
-static int same_scalar(const char *a, const char *b, const char *prefix)
-{
-	size_t n = strlen(prefix);
-	return !strcmp(a, b) || (a[0] == '/' && !strncmp(b, prefix, n) && !strcmp(b + n, a));
-}
-
-static int same_node(const struct ynode *a, const struct ynode *b, const char *prefix, int depth,
-		     int skip_env)
-{
-	if (!a || !b)
-		return a == b;
-	if (depth > 64 || a->kind != b->kind || a->n != b->n)
-		return 0;
-	if (a->kind == YN_SCALAR)
-		return same_scalar(a->str, b->str, prefix);
-	for (size_t i = 0; i < a->n; i++) {
-		if (a->kind == YN_SEQ) {
-			if (!same_node(a->items[i], b->items[i], prefix, depth + 1, 0))
-				return 0;
-			continue;
-		}
-		if (!same_node(a->keys[i], b->keys[i], prefix, depth + 1, 0))
-			return 0;
-		if (skip_env && a->keys[i]->kind == YN_SCALAR && !strcmp(a->keys[i]->str, "environment"))
-			continue;
-		if (!same_node(a->vals[i], b->vals[i], prefix, depth + 1, 0))
-			return 0;
-	}
-	return 1;
-}
-
 static int compare(const struct rewrite *rw, const struct compose_project *was,
 		   const struct compose_project *now, const char *prefix, struct diag *d)
 {
@@ -96,7 +65,7 @@ static int compare(const struct rewrite *rw, const struct compose_project *was,
 	for (size_t i = 0; i < was->nservices; i++) {
 		const struct service *a = &was->services[i], *b = &now->services[i];
 		if (strcmp(a->name, b->name) || a->enabled != b->enabled ||
-		    !same_node(a->node, b->node, prefix, 0, 1))
+		    !service_same_definition(a, b, prefix))
 			return diag_err(d, "the rewrite would change services.%s beyond its connection "
 					"settings", a->name);
 		if (a->nenv != b->nenv)

@@ -14,7 +14,6 @@
 #include "artifacts/rewrite.h"
 #include "stack/literal.h"
 #include "plan/flip.h"
-#include "detect/dsn.h"
 #include "stack/envfile.h"
 #include "artifacts/secrets.h"
 
@@ -179,22 +178,6 @@ cleanup:
 
 /* --- applying and checking --- */
 
-static const struct ynode *scalar_at(const struct ynode *n, size_t start, int depth)
-{
-	if (!n || depth > 128)
-		return NULL;
-	if (n->kind == YN_SCALAR)
-		return n->pos.start == start ? n : NULL;
-	for (size_t i = 0; i < n->n; i++) {
-		const struct ynode *r;
-		if (n->kind == YN_MAP && (r = scalar_at(n->keys[i], start, depth + 1)))
-			return r;
-		if ((r = scalar_at(n->kind == YN_MAP ? n->vals[i] : n->items[i], start, depth + 1)))
-			return r;
-	}
-	return NULL;
-}
-
 static int cmp_edit(const void *a, const void *b)
 {
 	const struct rewrite_edit *x = *(const struct rewrite_edit *const *)a;
@@ -261,10 +244,12 @@ static int build_file(struct rewrite *rw, struct rewrite_file *rf, struct rewrit
 	struct diag sub = DIAG_INIT;
 	if (v[0]->yaml) {
 		struct ylimits lim = YLIMITS_DEFAULT;
-		struct ynode **docs = NULL;
-		size_t ndocs = 0;
+		struct yscalar_at *back = xcalloc(n, sizeof(*back));
 		int again = 0;
-		if (ydoc_load_all(&a, nf, &lim, &docs, &ndocs, &sub)) {
+		for (size_t i = 0; i < n; i++)
+			back[i].start = nstart[i];
+		if (ydoc_scalars_at(&a, nf, &lim, back, n, &sub)) {
+			free(back);
 			for (size_t i = 0; i < n; i++)
 				if (v[i]->style == YS_PLAIN) {
 					to_double(rw, v[i]);
@@ -277,12 +262,9 @@ static int build_file(struct rewrite *rw, struct rewrite_file *rf, struct rewrit
 			goto done;
 		}
 		for (size_t i = 0; i < n; i++) {
-			const struct ynode *node = NULL;
-			for (size_t k = 0; k < ndocs && !node; k++)
-				node = scalar_at(docs[k], nstart[i], 0);
 			int block = v[i]->style == YS_LITERAL || v[i]->style == YS_FOLDED;
-			if (!block && (!node || node->len != strlen(v[i]->want) ||
-				       memcmp(node->str, v[i]->want, node->len))) {
+			if (!block && (!back[i].str || back[i].len != strlen(v[i]->want) ||
+				       memcmp(back[i].str, v[i]->want, back[i].len))) {
 				if (v[i]->style == YS_PLAIN) {
 					to_double(rw, v[i]);
 					again = 1;
@@ -290,9 +272,11 @@ static int build_file(struct rewrite *rw, struct rewrite_file *rf, struct rewrit
 				}
 				diag_at(d, f->display, v[i]->line, v[i]->col, "%s: the rewritten value "
 					"does not read back as intended", v[i]->label);
+				free(back);
 				goto done;
 			}
 		}
+		free(back);
 		if (again) {
 			ret = 1;
 			goto done;

@@ -33,19 +33,19 @@ static void origin_text(const struct origin *o, struct buf *out)
 }
 
 /* command/entrypoint, masked: a string as a YAML scalar, a list as a flow sequence. */
-static void node_text(const struct ynode *n, struct buf *out)
+static void cmd_text(const struct service_cmd *n, struct buf *out)
 {
 	struct buf m = BUF_INIT;
-	if (n->kind != YN_SEQ) {
-		mask_secrets(n->str, &m);
+	if (n->shell) {
+		mask_secrets(n->shell, &m);
 		esc_yaml(m.buf, out);
 		buf_release(&m);
 		return;
 	}
 	buf_addch(out, '[');
-	for (size_t i = 0; i < n->n; i++) {
+	for (size_t i = 0; i < n->argc; i++) {
 		buf_reset(&m);
-		mask_secrets(n->items[i]->str, &m);
+		mask_secrets(n->argv[i], &m);
 		if (i)
 			buf_addstr(out, ", ");
 		esc_yaml_quoted(m.buf, out);
@@ -63,13 +63,13 @@ static json_t *masked_json(const char *s)
 	return j;
 }
 
-static json_t *node_json(const struct ynode *n)
+static json_t *cmd_json(const struct service_cmd *n)
 {
-	if (n->kind != YN_SEQ)
-		return masked_json(n->str);
+	if (n->shell)
+		return masked_json(n->shell);
 	json_t *a = json_array();
-	for (size_t i = 0; i < n->n; i++)
-		json_array_append_new(a, masked_json(n->items[i]->str));
+	for (size_t i = 0; i < n->argc; i++)
+		json_array_append_new(a, masked_json(n->argv[i]));
 	return a;
 }
 
@@ -137,11 +137,11 @@ int cmd_config(struct cli *cli)
 				yaml_pair(&out, "extends", s->extends_from);
 				buf_addch(&out, '\n');
 			}
-			const struct ynode *cmds[] = { s->entrypoint, s->command };
+			const struct service_cmd *cmds[] = { s->entrypoint, s->command };
 			for (size_t c = 0; c < 2; c++)
 				if (cmds[c]) {
 					buf_addf(&out, "    %s: ", c ? "command" : "entrypoint");
-					node_text(cmds[c], &out);
+					cmd_text(cmds[c], &out);
 					buf_addch(&out, '\n');
 				}
 			buf_addstr(&out, "    environment:\n");
@@ -169,9 +169,9 @@ int cmd_config(struct cli *cli)
 		if (s->build_context)
 			json_object_set_new(js, "build", json_string(s->build_context));
 		if (s->entrypoint)
-			json_object_set_new(js, "entrypoint", node_json(s->entrypoint));
+			json_object_set_new(js, "entrypoint", cmd_json(s->entrypoint));
 		if (s->command)
-			json_object_set_new(js, "command", node_json(s->command));
+			json_object_set_new(js, "command", cmd_json(s->command));
 		json_object_set_new(js, "replicas", json_integer(s->replicas));
 		json_object_set_new(js, "environment", env);
 		json_object_set_new(js, "origins", origins);

@@ -13,7 +13,7 @@ int cmd_deploy(struct cli *cli)
 	struct deploy_opts o;
 	struct deploy_ctx dc;
 
-	if (cli_check_options(cli, CLI_OPT_WINDOW | CLI_OPT_RESUME | CLI_OPT_COMPOSE_CMD, &d) ||
+	if (cli_check_options(cli, CLI_OPT_WINDOW | CLI_OPT_RESUME | CLI_OPT_COMPOSE_CMD | CLI_OPT_DRIVER, &d) ||
 	    session_deploy_open(cli, &s, &o, &dc, DEPLOY_NEED_COMPOSE | DEPLOY_LOCK, ADMIN_REQUIRED, &d))
 		return cli_fail(&d);
 	int code = deploy_run(&dc, &d);

@@ -14,11 +14,11 @@ int cmd_finish(struct cli *cli)
 	struct deploy_opts o;
 	struct deploy_ctx dc;
 
-	if (cli_check_options(cli, CLI_OPT_FORMAT | CLI_OPT_WINDOW | CLI_OPT_COMPOSE_CMD, &d) ||
+	if (cli_check_options(cli, CLI_OPT_FORMAT | CLI_OPT_WINDOW | CLI_OPT_COMPOSE_CMD | CLI_OPT_DRIVER, &d) ||
 	    (cli->args.nr && diag_err(&d, "'finish' takes no arguments (got '%s')", cli->args.v[0])) ||
 	    session_deploy_open(cli, &s, &o, &dc, DEPLOY_LOCK, ADMIN_REQUIRED, &d))
 		return cli_fail(&d);
-	int code = finish_run(&dc);
+	int code = finish_run(&dc, &d);
 	session_deploy_close(&s, &dc);
-	return code;
+	return cli_finish(code, &d);
 }

@@ -17,7 +17,7 @@ int cmd_observe(struct cli *cli)
 	struct observe_opts oo = { cli->restart, cli->cleanup, cli->write_config, cli->config };
 
 	if (cli_check_options(cli, CLI_OPT_FORMAT | CLI_OPT_WINDOW | CLI_OPT_RESTART | CLI_OPT_CLEANUP |
-				   CLI_OPT_WRITE_CONFIG | CLI_OPT_COMPOSE_CMD, &d) ||
+				   CLI_OPT_WRITE_CONFIG | CLI_OPT_COMPOSE_CMD | CLI_OPT_DRIVER, &d) ||
 	    (cli->cleanup && (cli->restart || cli->write_config || cli->args.nr) &&
 	     diag_err(&d, "observe --cleanup only removes what an earlier observe left; it takes no "
 		      "services, --restart or --write-config")) ||

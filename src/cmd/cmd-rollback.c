@@ -13,10 +13,10 @@ int cmd_rollback(struct cli *cli)
 	struct deploy_opts o;
 	struct deploy_ctx dc;
 
-	if (cli_check_options(cli, CLI_OPT_ALL | CLI_OPT_COMPOSE_CMD, &d) ||
+	if (cli_check_options(cli, CLI_OPT_ALL | CLI_OPT_COMPOSE_CMD | CLI_OPT_DRIVER, &d) ||
 	    session_deploy_open(cli, &s, &o, &dc, DEPLOY_NEED_COMPOSE | DEPLOY_LOCK, -1, &d))
 		return cli_fail(&d);
-	int code = rollback_run(&dc);
+	int code = rollback_run(&dc, &d);
 	session_deploy_close(&s, &dc);
-	return code;
+	return cli_finish(code, &d);
 }

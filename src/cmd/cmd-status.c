@@ -13,7 +13,7 @@ int cmd_status(struct cli *cli)
 	struct deploy_opts o;
 	struct deploy_ctx dc;
 
-	if (cli_check_options(cli, CLI_OPT_FORMAT | CLI_OPT_COMPOSE_CMD, &d) ||
+	if (cli_check_options(cli, CLI_OPT_FORMAT | CLI_OPT_COMPOSE_CMD | CLI_OPT_DRIVER, &d) ||
 	    (cli->args.nr && diag_err(&d, "'status' takes no arguments (got '%s')", cli->args.v[0])) ||
 	    session_deploy_open(cli, &s, &o, &dc, 0, ADMIN_OPTIONAL, &d))
 		return cli_fail(&d);

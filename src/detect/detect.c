@@ -11,6 +11,7 @@
  */
 #include "detect/detect.h"
 #include "stack/mounts.h"
+#include "stack/service.h"
 #include "stack/config.h"
 #include "stack/dockerfile.h"
 #include "detect/dsn.h"
@@ -155,7 +156,6 @@ static int truthy_readonly(const char *opts)
 static const struct env_entry *env_any(const struct service *s, const char *prefix,
 				       const char *const *suffixes);
 static int ends_ci(const char *s, const char *sfx);
-static int node_argv(const struct ynode *n, struct strvec *argv, const char **shell);
 
 /* A DSN-valued variable: parse it and record the connection. */
 static int add_dsn_conn(struct detect_ctx *c, struct plan_service *ps, const struct env_entry *e)
@@ -485,13 +485,13 @@ static char *split_prefix(const char *key)
  * DSNs passed as command arguments: --database-url=postgres://..., or
  * "--db postgres://...".  They are connections branch cannot rewrite.
  */
-static int add_arg_conns(struct detect_ctx *c, struct plan_service *ps, const struct ynode *n)
+static int add_arg_conns(struct detect_ctx *c, struct plan_service *ps, const struct service_cmd *n)
 {
 	struct strvec words = STRVEC_INIT;
 	if (!n)
 		return 0;
-	if (n->kind == YN_SCALAR) {
-		for (const char *p = n->str; *p;) {
+	if (n->shell) {
+		for (const char *p = n->shell; *p;) {
 			while (*p == ' ' || *p == '\t' || *p == '\n')
 				p++;
 			size_t l = strcspn(p, " \t\n");
@@ -509,10 +509,9 @@ static int add_arg_conns(struct detect_ctx *c, struct plan_service *ps, const st
 			}
 			p += l;
 		}
-	} else if (n->kind == YN_SEQ) {
-		for (size_t i = 0; i < n->n; i++)
-			if (n->items[i]->kind == YN_SCALAR)
-				strvec_push(&words, n->items[i]->str);
+	} else {
+		for (size_t i = 0; i < n->argc; i++)
+			strvec_push(&words, n->argv[i]);
 	}
 	for (size_t i = 0; i < words.nr; i++) {
 		const char *w = words.v[i], *eq = strchr(w, '='), *val = w, *name = "command";
@@ -561,20 +560,21 @@ static int add_arg_conns(struct detect_ctx *c, struct plan_service *ps, const st
 static void depends_on_server(struct detect_ctx *c, struct plan_service *ps)
 {
 	const struct service *s = ps->svc;
-	const struct ynode *dep = ymap_get(s->node, "depends_on");
 	const char *server = NULL;
-	int line = dep ? dep->pos.line : 0;
 	if (s->image && (strcasestr(s->image, "pgadmin") || strcasestr(s->image, "adminer") ||
 			 strcasestr(s->image, "pgweb") || strcasestr(s->image, "nginx") ||
 			 strcasestr(s->image, "caddy") || strcasestr(s->image, "traefik")))
 		return;
-	for (size_t i = 0; dep && i < dep->n && !server; i++) {
-		const struct ynode *n = dep->kind == YN_SEQ ? dep->items[i] : dep->kind == YN_MAP ? dep->keys[i] : NULL;
-		if (n && n->kind == YN_SCALAR && servers_for_host(&c->servers, c->p, n->str)) {
-			server = n->str;
-			line = n->pos.line;
+	struct service_dep *deps;
+	struct ypos dep;
+	size_t ndeps = service_depends_on(s, &deps, &dep);
+	int line = dep.line;
+	for (size_t i = 0; i < ndeps && !server; i++)
+		if (servers_for_host(&c->servers, c->p, deps[i].name)) {
+			server = deps[i].name;
+			line = deps[i].pos.line;
 		}
-	}
+	free(deps);
 	if (!server)
 		return;
 	struct plan_conn *pc = add_conn(c->plan, ps);
@@ -582,7 +582,7 @@ static void depends_on_server(struct detect_ctx *c, struct plan_service *ps)
 	pc->form = CONN_UNKNOWN;
 	pc->host = a_dup(c->plan, server);
 	pc->port = 5432;
-	pc->defined_file = dep->pos.file ? dep->pos.file->display : "?";
+	pc->defined_file = dep.file ? dep.file->display : "?";
 	pc->defined_line = line;
 	plan_add_evidence(c->plan, ps, pc->defined_file, line,
 			  arena_strfmt(&c->plan->arena, "depends on the server %s but no connection is in its "
@@ -638,7 +638,7 @@ static int is_build_step(const struct service *s)
 	struct strvec w = STRVEC_INIT;
 	const char *sh = NULL;
 	int hit = 0;
-	if (!node_argv(s->command, &w, &sh))
+	if (!service_cmd_words(s->command, &w, &sh))
 		return 0;
 	if (sh)
 		strvec_split(&w, sh, " \t\n");
@@ -849,9 +849,8 @@ static const char *resolve_script(struct detect_ctx *c, struct startup *st,
 {
 	struct arena *a = &c->plan->arena;
 	const char *wd = st->have_df && st->df.workdir ? st->df.workdir : "/";
-	const struct ynode *wdn = ymap_get(s->node, "working_dir");
-	if (wdn && wdn->kind == YN_SCALAR)
-		wd = wdn->str;
+	if (service_working_dir(s))
+		wd = service_working_dir(s);
 	const char *cpath = path_join(a, wd, path);
 	const char *m = mount_source(c, s, cpath);
 	if (m && path_exists(m) && compose_path_allowed(c->p, m))
@@ -1024,20 +1023,6 @@ static void scan_config_files(struct detect_ctx *c, struct startup *st, struct p
 	}
 }
 
-/* Node -> argv (list) or shell string (string); returns 1 if present. */
-static int node_argv(const struct ynode *n, struct strvec *argv, const char **shell)
-{
-	if (!n)
-		return 0;
-	if (n->kind == YN_SCALAR) {
-		*shell = n->str;
-		return 1;
-	}
-	for (size_t i = 0; n->kind == YN_SEQ && i < n->n; i++)
-		strvec_push(argv, n->items[i]->kind == YN_SCALAR ? n->items[i]->str : "");
-	return 1;
-}
-
 /*
  * Migration switches in the environment: the image's entrypoint migrates
  * when told to (RUN_MIGRATIONS=1, MIGRATION_ENABLED=true,
@@ -1131,8 +1116,8 @@ static int classify(struct detect_ctx *c, struct plan_service *ps, int settled)
 	/* Compose entrypoint and command. */
 	struct strvec ep = STRVEC_INIT, cmd = STRVEC_INIT;
 	const char *ep_sh = NULL, *cmd_sh = NULL;
-	int has_ep = node_argv(s->entrypoint, &ep, &ep_sh);
-	int has_cmd = node_argv(s->command, &cmd, &cmd_sh);
+	int has_ep = service_cmd_words(s->entrypoint, &ep, &ep_sh);
+	int has_cmd = service_cmd_words(s->command, &cmd, &cmd_sh);
 	if (has_ep)
 		scan_argv(c, &st, ps, (const char *const *)ep.v, ep.nr, ep_sh,
 			  s->entrypoint->pos.file ? s->entrypoint->pos.file->display : file,
@@ -1292,7 +1277,7 @@ static int classify(struct detect_ctx *c, struct plan_service *ps, int settled)
 		struct buf b = BUF_INIT;
 		for (size_t i = 0; i < full.nr; i++)
 			buf_addf(&b, "%s%s", i ? " " : "", full.v[i]);
-		const struct ynode *at = has_cmd ? s->command : has_ep ? s->entrypoint : NULL;
+		const struct service_cmd *at = has_cmd ? s->command : has_ep ? s->entrypoint : NULL;
 		if (at)
 			plan_add_evidence(plan, ps, at->pos.file->display, at->pos.line, b.buf,
 					  has_cmd ? "command" : "entrypoint");

@@ -4,6 +4,7 @@
 #include "detect/imagescan.h"
 #include "detect/evidence.h"
 #include "detect/model.h"
+#include "stack/service.h"
 #include "util/path.h"
 
 #include <ctype.h>
@@ -233,17 +234,6 @@ static void join_argv(const struct strvec *v, struct buf *out)
 	buf_addch(out, ']');
 }
 
-/* Compose's entrypoint/command node as argv or shell string. */
-static void node_start(const struct ynode *n, struct strvec *argv, const char **shell)
-{
-	if (n->kind == YN_SCALAR) {
-		*shell = n->str;
-		return;
-	}
-	for (size_t i = 0; n->kind == YN_SEQ && i < n->n; i++)
-		strvec_push(argv, n->items[i]->kind == YN_SCALAR ? n->items[i]->str : "");
-}
-
 /* Inspect the first of the service's candidate images that the engine has. */
 static int find_image(struct scan *sc, struct strvec *tried, struct buf *why)
 {
@@ -304,17 +294,16 @@ int imagescan_classify(struct plan *plan, struct plan_service *ps, const struct 
 	const char *ep_sh = NULL, *cmd_sh = NULL;
 	int ep_image = !s->entrypoint, cmd_image = !s->command && !s->entrypoint;
 	if (s->entrypoint)
-		node_start(s->entrypoint, &ep, &ep_sh);
+		service_cmd_words(s->entrypoint, &ep, &ep_sh);
 	else
 		for (size_t i = 0; i < sc.cfg.entrypoint.nr; i++)
 			strvec_push(&ep, sc.cfg.entrypoint.v[i]);
 	if (s->command)
-		node_start(s->command, &cmd, &cmd_sh);
+		service_cmd_words(s->command, &cmd, &cmd_sh);
 	else if (cmd_image)
 		for (size_t i = 0; i < sc.cfg.cmd.nr; i++)
 			strvec_push(&cmd, sc.cfg.cmd.v[i]);
-	const struct ynode *wdn = ymap_get(s->node, "working_dir");
-	sc.workdir = wdn && wdn->kind == YN_SCALAR ? wdn->str
+	sc.workdir = service_working_dir(s) ? service_working_dir(s)
 		   : sc.cfg.workdir && *sc.cfg.workdir ? sc.cfg.workdir : "/";
 
 	{

@@ -4,7 +4,7 @@
 #include "detect/servers.h"
 #include "stack/mounts.h"
 #include "stack/dockerfile.h"
-#include "stack/ydoc.h"
+#include "stack/service.h"
 #include "util/diag.h"
 #include "util/path.h"
 
@@ -137,22 +137,6 @@ static int has_host_var(const struct service *s)
 			return 1;
 	}
 	return 0;
-}
-
-/* The healthcheck's test as one string (list items joined by blanks). */
-static void healthcheck_text(const struct service *s, struct buf *out)
-{
-	const struct ynode *hc = ymap_get(s->node, "healthcheck");
-	const struct ynode *t = hc && hc->kind == YN_MAP ? ymap_get(hc, "test") : NULL;
-	if (!t)
-		return;
-	if (t->kind == YN_SCALAR) {
-		buf_addstr(out, t->str);
-		return;
-	}
-	for (size_t i = 0; t->kind == YN_SEQ && i < t->n; i++)
-		if (t->items[i]->kind == YN_SCALAR)
-			buf_addf(out, "%s%s", i ? " " : "", t->items[i]->str);
 }
 
 /* pg_isready against the container itself (no -h, or -h localhost). */
@@ -353,7 +337,7 @@ void servers_find(const struct compose_project *p, struct arena *a, struct pg_se
 			}
 		}
 		struct buf hc = BUF_INIT;
-		healthcheck_text(s, &hc);
+		service_healthcheck_test(s, &hc);
 		int env_server = (env_val(s, "PGDATA") || env_val(s, "POSTGRES_INITDB_ARGS") ||
 				  env_val(s, "POSTGRES_HOST_AUTH_METHOD") || env_val(s, "POSTGRES_INITDB_WALDIR")) &&
 				 !has_host_var(s);
@@ -398,34 +382,13 @@ void servers_mark_target(struct pg_servers *sv, const struct compose_project *p,
 	family_superusers(p, a, s);
 }
 
-static int names_host(const struct service *s, const char *host)
-{
-	if (!strcmp(s->name, host))
-		return 1;
-	const struct ynode *cn = ymap_get(s->node, "container_name");
-	if (cn && cn->kind == YN_SCALAR && !strcmp(cn->str, host))
-		return 1;
-	const struct ynode *hn = ymap_get(s->node, "hostname");
-	if (hn && hn->kind == YN_SCALAR && !strcmp(hn->str, host))
-		return 1;
-	const struct ynode *nets = ymap_get(s->node, "networks");
-	for (size_t i = 0; nets && nets->kind == YN_MAP && i < nets->n; i++) {
-		const struct ynode *al = nets->vals[i] && nets->vals[i]->kind == YN_MAP
-						 ? ymap_get(nets->vals[i], "aliases") : NULL;
-		for (size_t k = 0; al && al->kind == YN_SEQ && k < al->n; k++)
-			if (al->items[k]->kind == YN_SCALAR && !strcmp(al->items[k]->str, host))
-				return 1;
-	}
-	return 0;
-}
-
 const struct pg_server *servers_for_host(const struct pg_servers *sv, const struct compose_project *p,
 					 const char *host)
 {
 	if (!host || !*host)
 		return NULL;
 	for (size_t i = 0; i < sv->nr; i++)
-		if (names_host(sv->v[i].svc, host))
+		if (service_answers_to(sv->v[i].svc, host))
 			return &sv->v[i];
 	(void)p;
 	return NULL;

@@ -15,14 +15,15 @@
 #include "running/deploy.h"
 #include "running/preflight.h"
 #include "running/watch.h"
+#include "running/swarmspec.h"
 #include "plan/plan_json.h"
 #include "util/fs.h"
 #include "util/path.h"
-#include "detect/dsn.h"
 #include "util/mask.h"
 #include "artifacts/secrets.h"
 
 #include <errno.h>
+#include <jansson.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -35,9 +36,7 @@
 
 long long deploy_real_ms(void)
 {
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	return run_real_ms();
 }
 
 int deploy_signalled(struct deploy_ctx *dc)
@@ -52,6 +51,17 @@ int deploy_signalled(struct deploy_ctx *dc)
 		dc->interrupted = 1;
 	}
 	return dc->interrupted;
+}
+
+void deploy_print(const struct deploy_ctx *dc, json_t *root, const struct buf *text)
+{
+	if (dc->s.format == FORMAT_JSON) {
+		char *s = json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+		printf("%s\n", s ? s : "null");
+		free(s);
+	} else {
+		fwrite(text->buf, 1, text->len, stdout);
+	}
 }
 
 void deploy_say(struct deploy_ctx *dc, const char *fmt, ...)
@@ -120,6 +130,65 @@ const char *deploy_merged_role(const struct deploy_ctx *dc, const char *name)
 	return NULL;
 }
 
+/*
+ * The driver: --driver's, else swarm for a deployed Swarm stack of the
+ * project's name, else compose; then its detect.  The compose driver on a
+ * Swarm stack is refused (compose would start second copies beside
+ * Swarm's tasks), and so is the swarm driver without a deployed stack.
+ */
+static int pick_driver(struct deploy_ctx *dc, int flags, struct diag *d)
+{
+	const struct deploy_opts *o = dc->o;
+	const char *project = dc->s.project->name;
+	const struct driver_ops *ops = NULL;
+	struct diag sub = DIAG_INIT;
+	int need = flags & DEPLOY_NEED_COMPOSE;
+
+	if (o->driver && !(ops = driver_select(o->driver, d)))
+		return -1;
+	/* Whether the engine runs the project as a stack (the docker CLI needs the environment). */
+	runtime_env_from(&dc->rt, o->environ);
+	runtime_swarm_services(&dc->rt, &dc->swarm_services, &sub);
+	diag_release(&sub);
+	if (!ops)
+		ops = driver_select(dc->swarm_services.nr ? "swarm" : "compose", d);
+	if (!ops)
+		return -1;
+	if (need && !strcmp(ops->name, "compose") && dc->swarm_services.nr) {
+		struct buf names = BUF_INIT;
+		for (size_t i = 0; i < dc->swarm_services.nr; i++)
+			buf_addf(&names, "%s%s", i ? ", " : "", dc->swarm_services.v[i]);
+		diag_fail(d, "project %s runs as a Docker Swarm stack (services %s): the compose "
+			     "driver would start second copies beside Swarm's tasks; nothing was changed "
+			     "(leave --driver out, or give --driver swarm)",
+			  project, names.buf);
+		buf_release(&names);
+		return -1;
+	}
+	if (need && !strcmp(ops->name, "swarm") && !dc->swarm_services.nr) {
+		diag_fail(d, "--driver swarm: no Swarm service carries com.docker.stack.namespace=%s "
+			     "(is the engine a swarm manager, and the stack deployed as '%s'?); nothing "
+			     "was changed", project, project);
+		return -1;
+	}
+	int r = driver_open(&dc->rt, ops, o->compose_cmd, o->environ, &sub);
+	if (r && need) {
+		diag_fail(d, "%s", sub.msg.buf);
+		diag_release(&sub);
+		return -1;
+	}
+	diag_release(&sub);
+	/* `docker stack deploy` reads no .env: it gets the project's variables as the plan read
+	 * them (the process environment over .env), as compose would. */
+	if (!strcmp(ops->name, "swarm"))
+		for (size_t i = 0; i < dc->s.project->nvars; i++) {
+			const struct project_var *v = &dc->s.project->vars[i];
+			if (v->value && strcmp(v->name, "PGPASSWORD") && strcmp(v->name, "DSNFLIP_FAULT"))
+				runtime_setenv(&dc->rt, v->name, v->value);
+		}
+	return 0;
+}
+
 int deploy_open(struct deploy_ctx *dc, const struct deploy_opts *o, const struct deploy_stack *st,
 		int flags, struct diag *d)
 {
@@ -185,36 +254,9 @@ int deploy_open(struct deploy_ctx *dc, const struct deploy_opts *o, const struct
 		strvec_push(&dc->rt.env_files, o->env_files[i]);
 	for (size_t i = 0; i < o->nprofiles; i++)
 		strvec_push(&dc->rt.profiles, o->profiles[i]);
-	{
-		struct diag sub = DIAG_INIT;
-		const struct driver_ops *ops = driver_select(NULL, d);
-		if (!ops)
-			return -1;
-		r = driver_open(&dc->rt, ops, o->compose_cmd, o->environ, &sub);
-		if (r && (flags & DEPLOY_NEED_COMPOSE)) {
-			diag_fail(d, "%s", sub.msg.buf);
-			diag_release(&sub);
-			return -1;
-		}
-		diag_release(&sub);
-	}
-	{
-		struct diag sub = DIAG_INIT;
-		if (!runtime_swarm_services(&dc->rt, &dc->swarm_services, &sub) &&
-		    dc->swarm_services.nr && (flags & DEPLOY_NEED_COMPOSE)) {
-			struct buf names = BUF_INIT;
-			for (size_t i = 0; i < dc->swarm_services.nr; i++)
-				buf_addf(&names, "%s%s", i ? ", " : "", dc->swarm_services.v[i]);
-			diag_fail(d, "project %s runs as a Docker Swarm stack (services %s): the compose "
-				     "driver would start second copies beside Swarm's tasks, and this build has "
-				     "no swarm driver; nothing was changed",
-				  project, names.buf);
-			buf_release(&names);
-			diag_release(&sub);
-			return -1;
-		}
-		diag_release(&sub);
-	}
+	dc->rt.state_dir = xstrdup(dc->dir);
+	if (pick_driver(dc, flags, d))
+		return -1;
 	/* Every role password the project has goes to compose children: the override
 	 * (and a merged branch) reference them. */
 	for (size_t i = 0; i < dc->s.plan->nroles; i++) {
@@ -258,6 +300,9 @@ void deploy_close(struct deploy_ctx *dc)
 static int override_write(struct deploy_ctx *dc, struct diag *d)
 {
 	struct buf text = BUF_INIT;
+	/* `docker stack deploy` refuses files of different versions. */
+	if (dc->rt.file_version && !strcmp(dc->rt.ops->name, "swarm"))
+		buf_addf(&text, "version: \"%s\"\n", dc->rt.file_version);
 	int r = deploy_render_override(dc->s.plan, dc->j, &text, d);
 	if (r < 0) {
 		buf_release(&text);
@@ -288,6 +333,66 @@ const struct plan_role *deploy_role_of(const struct plan *plan, const char *name
 }
 
 /*
+ * The service's connection users as its tasks run now, when every task
+ * agrees (malloc'd), else NULL: the journal's previous spec.
+ */
+static char *current_users(struct deploy_ctx *dc, const struct plan_service *ps, char **disagree)
+{
+	struct strvec ids = STRVEC_INIT;
+	struct diag sub = DIAG_INIT;
+	char *first = NULL;
+	if (disagree)
+		*disagree = NULL;
+	if (!driver_tasks(&dc->rt, ps->name, &ids, &sub)) {
+		for (size_t i = 0; i < ids.nr; i++) {
+			struct buf b = BUF_INIT;
+			watch_task_users(dc, ps, ids.v[i], &b);
+			if (!first) {
+				first = buf_detach(&b, NULL);
+			} else if (strcmp(first, b.buf)) {
+				if (disagree)
+					*disagree = xstrfmt("task %.12s runs %s", ids.v[i], b.buf);
+				buf_release(&b);
+				free(first);
+				first = NULL;
+				break;
+			}
+			buf_release(&b);
+		}
+	}
+	strvec_clear(&ids);
+	diag_release(&sub);
+	if (first && !*first) {
+		free(first);
+		first = NULL;
+	}
+	return first;
+}
+
+/*
+ * How Swarm is to replace the service's tasks (swarmspec.h); said once per
+ * service when say.  Nothing for the compose driver, which recreates the
+ * service's containers stop-first always.
+ */
+static void choose_update_order(struct deploy_ctx *dc, const struct plan_service *ps, int say)
+{
+	if (strcmp(dc->rt.ops->name, "swarm"))
+		return;
+	struct buf why = BUF_INIT;
+	enum swarm_order ord = swarm_update_order(dc->s.plan, ps, &why);
+	dc->rt.update_order_start_first = ord == SWARM_START_FIRST;
+	/* Swarm counts a one-shot task that exits within its monitor as a failed
+	 * update, exit 0 or not: dsnflip judges the migrator's exit code itself. */
+	dc->rt.update_failure_action = ps->cls == CLASS_MIGRATOR ? "continue" : NULL;
+	if (say)
+		deploy_say(dc, "  swarm update of %s: one task at a time, %s: %s%s", ps->name,
+			   swarm_order_name(ord), why.buf,
+			   ps->cls == CLASS_MIGRATOR ? "; failure_action continue (Swarm would take its "
+						       "exit for a failure; dsnflip judges the exit code)" : "");
+	buf_release(&why);
+}
+
+/*
  * Put a service back on its old DSN: out of the override, recreated,
  * verified running (and healthy).  Returns 0, or -1 with d when it is not
  * healthy again (the journal keeps it in rolled_back with the detail).
@@ -304,6 +409,7 @@ static int rollback_one(struct deploy_ctx *dc, const struct plan_service *ps,
 	if (journal_step(dc->j, js, JS_UNCHANGED, "rollback-recreate", d))
 		return -1;
 	deploy_progress(dc, ps->name, "rolling back", "recreating on the old DSN");
+	choose_update_order(dc, ps, 0);
 	if (driver_restore(&dc->rt, ps->name, RECREATE_MS, d))
 		return -1;
 	if (journal_step(dc->j, js, JS_UNCHANGED, "rollback-verify", d))
@@ -322,6 +428,22 @@ static int rollback_one(struct deploy_ctx *dc, const struct plan_service *ps,
 		return -1;
 	}
 	watch_release(&w);
+	/* Every task back on what the journal says it ran before the switch. */
+	if (js->previous) {
+		char *disagree = NULL, *now = current_users(dc, ps, &disagree);
+		if (!now || strcmp(now, js->previous)) {
+			diag_fail(d, "%s is up after rolling back, but %s%s, not what it ran before the "
+				     "switch (%s)", ps->name, now ? "it runs " : "",
+				  now ? now : disagree ? disagree : "its tasks' users are unknown", js->previous);
+			journal_set_detail(js, d->msg.buf);
+			journal_step(dc->j, js, JS_ROLLED_BACK, "rollback-unverified", NULL);
+			free(now);
+			free(disagree);
+			return -1;
+		}
+		free(now);
+		free(disagree);
+	}
 	return journal_step(dc->j, js, JS_ROLLED_BACK, "rollback-done", d);
 }
 
@@ -349,6 +471,12 @@ static int flip_one(struct deploy_ctx *dc, const struct plan_service *ps, size_t
 	journal_set_detail(js, NULL);
 	deploy_say(dc, "[%zu/%zu] %s -> %s%s", idx + 1, total, ps->name, rname,
 	    merged ? " (the checkout already holds the flip: no override)" : "");
+	/* The previous spec, before anything moves (a resumed flip keeps the first one's). */
+	if (!merged && !js->in_override && js->state != JS_IN_FLIGHT && js->state != JS_FLIPPED &&
+	    js->state != JS_ROLLING_BACK) {
+		free(js->previous);
+		js->previous = current_users(dc, ps, NULL);
+	}
 	if (journal_step(dc->j, js, JS_IN_FLIGHT, "begin", d))
 		return -1;
 	js->in_override = !merged;
@@ -356,17 +484,28 @@ static int flip_one(struct deploy_ctx *dc, const struct plan_service *ps, size_t
 		return -1;
 	if (journal_step(dc->j, js, JS_UNCHANGED, "recreate", d))
 		return -1;
+	choose_update_order(dc, ps, 1);
 	deploy_progress(dc, ps->name, "recreating", "through the %s driver", dc->rt.ops->name);
 	struct diag up = DIAG_INIT;
 	long long t_up = run_now_ms();
 	watch_init(&w, ps);
 	w.role = rname;
 	w.role_limit = role ? role->connection_limit : 0;
+	dc->rt.failed_at_ms = dc->rt.detected_at_ms = 0;
 	if (driver_switch(&dc->rt, ps->name, RECREATE_MS, &up)) {
-		watch_fail(&w, 0, "recreating failed");
 		struct buf tmp = BUF_INIT;
 		mask_secrets(up.msg.buf, &tmp);
-		watch_evidence(&w, tmp.buf);
+		/* The reason is the driver's first line; the rest (task logs) is evidence. */
+		watch_fail(&w, dc->rt.failed_at_ms, "switching failed: %.*s", (int)strcspn(tmp.buf, "\n"),
+			   tmp.buf);
+		if (dc->rt.detected_at_ms && dc->rt.detected_at_ms >= w.event_ms)
+			w.detect_ms = dc->rt.detected_at_ms;
+		struct strvec lines = STRVEC_INIT;
+		strvec_split(&lines, tmp.buf, "\n");
+		for (size_t i = 0; i < lines.nr; i++)
+			if (lines.v[i][strspn(lines.v[i], " ")])
+				watch_evidence(&w, lines.v[i] + strspn(lines.v[i], " "));
+		strvec_clear(&lines);
 		buf_release(&tmp);
 		r = -1;
 	} else {
@@ -644,24 +783,24 @@ out:
 	return code;
 }
 
-int rollback_run(struct deploy_ctx *dc)
+int rollback_run(struct deploy_ctx *dc, struct diag *err)
 {
 	struct diag d = DIAG_INIT;
 	const struct plan *plan = dc->s.plan;
 	int code = EXIT_OK, did = 0;
 
 	if (!dc->o->all && !dc->o->args.nr) {
-		fprintf(stderr, "dsnflip: name the services to roll back, or --all\n");
+		diag_err(err, "name the services to roll back, or --all");
 		return EXIT_INPUT;
 	}
 	if (dc->o->all && dc->o->args.nr) {
-		fprintf(stderr, "dsnflip: give service names or --all, not both\n");
+		diag_err(err, "give service names or --all, not both");
 		return EXIT_INPUT;
 	}
 	for (size_t i = 0; i < dc->o->args.nr; i++)
 		if (!plan_service(plan, dc->o->args.v[i])) {
-			fprintf(stderr, "dsnflip: '%s' is not a service with a connection in the plan\n",
-				dc->o->args.v[i]);
+			diag_err(err, "'%s' is not a service with a connection in the plan",
+				 dc->o->args.v[i]);
 			return EXIT_INPUT;
 		}
 	for (size_t i = 0; i < dc->o->args.nr; i++)
@@ -713,7 +852,7 @@ int rollback_run(struct deploy_ctx *dc)
 		did++;
 		deploy_say(dc, "  %s is healthy on its old DSN (%.1f s)", name, (healthy - t0) / 1000.0);
 		if (deploy_signalled(dc)) {
-			fprintf(stderr, "dsnflip: interrupted; the journal says what is left\n");
+			diag_fail(err, "interrupted; the journal says what is left");
 			code = EXIT_FAILED;
 			break;
 		}

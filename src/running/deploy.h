@@ -30,6 +30,7 @@
 #include "running/driver.h"
 
 struct secrets;
+struct json_t;
 
 /* What deploy, rollback and status are told by the command line. */
 struct deploy_opts {
@@ -38,6 +39,7 @@ struct deploy_opts {
 	int all, resume, quiet, verbose, color;
 	const char *window;         /* --window, or NULL: the config's, else 30 s */
 	const char *compose_cmd;
+	const char *driver;         /* --driver: "compose", "swarm", or NULL: by what the engine runs */
 	const char *const *env_files, *const *profiles; /* passed on to compose */
 	size_t nenv_files, nprofiles;
 	char *const *environ;
@@ -103,6 +105,8 @@ void deploy_close(struct deploy_ctx *dc);
 /* Shared by deploy's parts (watch.c, preflight.c). */
 /* SIGINT/SIGTERM arrived (they are blocked and polled). */
 int deploy_signalled(struct deploy_ctx *dc);
+/* The command's result on stdout: root as JSON with --format json, else text. */
+void deploy_print(const struct deploy_ctx *dc, struct json_t *root, const struct buf *text);
 /* A line for the operator on stdout (masked); nothing with -q. */
 void deploy_say(struct deploy_ctx *dc, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* One progress line on a terminal: service, phase, the window counting down. */
@@ -119,7 +123,11 @@ long long deploy_real_ms(void);
 
 /* `deploy [SERVICE...] [--window] [--resume]`: the exit code; err (empty on entry) holds what to print. */
 int deploy_run(struct deploy_ctx *dc, struct diag *err);
-/* `rollback SERVICE...|--all`: the exit code. */
-int rollback_run(struct deploy_ctx *dc);
+/*
+ * `rollback SERVICE...|--all`: the exit code; err (empty on entry) holds
+ * what to print last (a service that fails to go back is said as it
+ * happens, and the others still go back).
+ */
+int rollback_run(struct deploy_ctx *dc, struct diag *err);
 
 #endif

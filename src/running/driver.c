@@ -4,18 +4,19 @@
  */
 #include "running/driver.h"
 #include "running/driver_compose.h"
+#include "running/driver_swarm.h"
 
 #include <string.h>
 
 const struct driver_ops *driver_select(const char *name, struct diag *d)
 {
-	static const struct driver_ops *const all[] = { &driver_compose };
+	static const struct driver_ops *const all[] = { &driver_compose, &driver_swarm };
 	if (!name)
 		return all[0];
 	for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++)
 		if (!strcmp(all[i]->name, name))
 			return all[i];
-	diag_err(d, "--driver must be compose, not '%s'", name);
+	diag_err(d, "--driver must be compose or swarm, not '%s'", name);
 	return NULL;
 }
 
@@ -67,6 +68,22 @@ int driver_logs_start(struct runtime *rt, struct logstream *ls, const char *id, 
 		      struct diag *d)
 {
 	return rt->ops->logs_start(ls, rt, id, since, d);
+}
+
+int driver_restart_start(struct runtime *rt, const char *service, int timeout_ms, struct child *c,
+			 struct diag *d)
+{
+	return rt->ops->restart_start(rt, service, timeout_ms, c, d);
+}
+
+int driver_restart(struct runtime *rt, const char *service, int timeout_ms, struct diag *d)
+{
+	struct child c;
+	if (driver_restart_start(rt, service, timeout_ms, &c, d))
+		return -1;
+	int r = run_finish(&c, d);
+	child_release(&c);
+	return r;
 }
 
 void driver_describe(const struct runtime *rt, struct buf *out)

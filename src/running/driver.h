@@ -24,10 +24,13 @@
  *   client_ports  the TCP source ports of a container's connections to the
  *                 server's port, for attributing pg_stat_activity sessions;
  *   logs_start    a following log stream of one container;
- *   describe      a short name for messages ("compose v2 2.24.0").
+ *   describe      a short name for messages ("compose v2 2.24.0");
+ *   restart_start replace the containers on an unchanged config (observe).
  *
- * The compose driver is the only one; driver_select picks it by name
- * ("compose") or, with no name, by what the engine runs.
+ * Two drivers: compose (driver_compose.h) and swarm (driver_swarm.h).
+ * driver_select picks one by name; with no name the caller decides by what
+ * the engine runs (deploy.c: a deployed Swarm stack of the project's name
+ * gets the swarm driver, anything else compose).
  */
 #ifndef DSNFLIP_DRIVER_H
 #define DSNFLIP_DRIVER_H
@@ -48,6 +51,11 @@ struct driver_ops {
 	int (*logs_start)(struct logstream *ls, struct runtime *rt, const char *id, const char *since,
 			  struct diag *d);
 	void (*describe)(const struct runtime *rt, struct buf *out);
+	/* Replace the service's containers on an unchanged config (observe
+	 * --restart), started and left running: poll with run_poll(c), then
+	 * run_finish and child_release. */
+	int (*restart_start)(struct runtime *rt, const char *service, int timeout_ms,
+			     struct child *c, struct diag *d);
 };
 
 /*
@@ -76,6 +84,10 @@ int driver_client_ports(const struct runtime *rt, const struct container *c, int
 			int **ports, size_t *n);
 int driver_logs_start(struct runtime *rt, struct logstream *ls, const char *id, const char *since,
 		      struct diag *d);
+int driver_restart_start(struct runtime *rt, const char *service, int timeout_ms, struct child *c,
+			 struct diag *d);
+/* driver_restart_start and waiting for it. */
+int driver_restart(struct runtime *rt, const char *service, int timeout_ms, struct diag *d);
 /* Appends the description; nothing when the CLI was not found. */
 void driver_describe(const struct runtime *rt, struct buf *out);
 

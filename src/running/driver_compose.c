@@ -26,4 +26,5 @@ const struct driver_ops driver_compose = {
 	.client_ports = runtime_client_ports,
 	.logs_start = logstream_start,
 	.describe = compose_describe,
+	.restart_start = runtime_recreate_start,
 };

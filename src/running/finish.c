@@ -7,6 +7,7 @@
 #include "artifacts/secrets.h"
 #include "server/roles.h"
 #include "artifacts/sqlquote.h"
+#include "server/sessions.h"
 #include "util/num.h"
 
 #include <errno.h>
@@ -65,19 +66,6 @@ static int strict_int(const char *s, int *out)
 	return num_parse_int(s, -1, 1000000000, out) ? -1 : 0;
 }
 
-static int signalled(struct deploy_ctx *dc)
-{
-	sigset_t pend;
-	if (!dc->interrupted && !sigpending(&pend) &&
-	    (sigismember(&pend, SIGINT) || sigismember(&pend, SIGTERM))) {
-		struct timespec zero = { 0, 0 };
-		while (sigtimedwait(&dc->sigs, NULL, &zero) > 0)
-			;
-		dc->interrupted = 1;
-	}
-	return dc->interrupted;
-}
-
 /* 1. The plan: every service that was on a superuser is flipped now. */
 static void prove_plan(struct fin *f)
 {
@@ -115,24 +103,20 @@ static struct session_seen *seen(struct fin *f, int pid)
 /* One sample of pg_stat_activity. */
 static int sample(struct fin *f, struct attrib *at, struct diag *d)
 {
-	PGresult *res = NULL;
-	if (pg_exec(&f->dc->pc,
-		    "SELECT a.pid, a.usename, coalesce(host(a.client_addr), ''), coalesce(a.client_port, -1), "
-		    "coalesce(a.application_name, ''), coalesce(a.datname, ''), r.rolsuper "
-		    "FROM pg_stat_activity a JOIN pg_roles r ON r.rolname = a.usename "
-		    "WHERE a.backend_type = 'client backend' AND a.pid <> pg_backend_pid()",
-		    "sampling pg_stat_activity", &res, d))
+	struct pg_sessions now = PG_SESSIONS_INIT;
+	if (sessions_sample(&f->dc->pc, &now, d))
 		return -1;
 	attrib_refresh(at);
 	int super_now = 0;
 	for (size_t r = 0; r < f->nroles; r++)
 		f->roles[r].live = 0;
-	for (int i = 0; i < PQntuples(res); i++) {
-		int pid = 0, port = -1;
-		if (strict_int(PQgetvalue(res, i, 0), &pid) || strict_int(PQgetvalue(res, i, 3), &port))
+	for (size_t i = 0; i < now.nr; i++) {
+		const struct pg_session *x = &now.v[i];
+		int pid = x->pid, port = x->port;
+		if (!x->role_known)
 			continue;
-		const char *user = PQgetvalue(res, i, 1);
-		int super = !strcmp(PQgetvalue(res, i, 6), "t");
+		const char *user = x->user;
+		int super = x->super;
 		super_now += super;
 		for (size_t r = 0; r < f->nroles; r++)
 			if (!strcmp(f->roles[r].name, user))
@@ -144,10 +128,10 @@ static int sample(struct fin *f, struct attrib *at, struct diag *d)
 			memset(s, 0, sizeof(*s));
 			s->pid = pid;
 			s->user = xstrdup(user);
-			s->addr = xstrdup(PQgetvalue(res, i, 2));
+			s->addr = xstrdup(x->addr);
 			s->port = port;
-			s->app = xstrdup(PQgetvalue(res, i, 4));
-			s->db = xstrdup(PQgetvalue(res, i, 5));
+			s->app = xstrdup(x->app);
+			s->db = xstrdup(x->db);
 			s->super = super;
 		}
 		if (!s->service) {
@@ -165,7 +149,7 @@ static int sample(struct fin *f, struct attrib *at, struct diag *d)
 	for (size_t r = 0; r < f->nroles; r++)
 		if (f->roles[r].live > f->roles[r].peak)
 			f->roles[r].peak = f->roles[r].live;
-	PQclear(res);
+	sessions_release(&now);
 	return 0;
 }
 
@@ -225,7 +209,7 @@ static int prove_window(struct fin *f, int window_s, struct diag *d)
 	for (int n = 0; n < window_s * 1000 / SAMPLE_MS + 1; n++) {
 		if (sample(f, &at, d))
 			goto out;
-		if (signalled(dc)) {
+		if (deploy_signalled(dc)) {
 			diag_fail(d, "interrupted: nothing was changed");
 			goto out;
 		}
@@ -572,7 +556,7 @@ static void pg_hba(const char *role, const char *admin_addr, struct buf *out)
 	buf_addf(out, "host    all  %-12s ::/0               reject\n", role);
 }
 
-int finish_run(struct deploy_ctx *dc)
+int finish_run(struct deploy_ctx *dc, struct diag *err)
 {
 	struct fin f = { .dc = dc };
 	struct diag d = DIAG_INIT;
@@ -678,17 +662,11 @@ print:
 		json_object_set_new(root, "pg_hba_suggestion", json_string(hba.buf));
 		buf_release(&hba);
 	}
-	if (dc->s.format == FORMAT_JSON) {
-		char *s = json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
-		printf("%s\n", s);
-		free(s);
-	} else {
-		fwrite(text.buf, 1, text.len, stdout);
-	}
+	deploy_print(dc, root, &text);
 	goto out;
 failed:
-	fprintf(stderr, "dsnflip: finish: %s\n", d.msg.buf);
-	code = d.code ? d.code : EXIT_FAILED;
+	diag_fail(err, "finish: %s", d.msg.buf);
+	err->code = code = d.code ? d.code : EXIT_FAILED;
 out:
 	json_decref(root);
 	json_decref(rot);

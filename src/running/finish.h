@@ -37,8 +37,8 @@
 
 #include "running/deploy.h"
 
-/* `finish [--window 10s] [--format json]`: the exit code. */
-int finish_run(struct deploy_ctx *dc);
+/* `finish [--window 10s] [--format json]`: the exit code; err (empty on entry) holds what to print. */
+int finish_run(struct deploy_ctx *dc, struct diag *err);
 
 /* For status: has finish run for this state directory?  *when (malloc'd) and *role. */
 int finish_recorded(const char *dir, char **when, char **role);

@@ -144,6 +144,7 @@ int journal_load(const char *dir, char *const *env, struct journal **out, struct
 			s->step = xstrdup("none");
 		s->role = jstr(v, "role");
 		s->detail = jstr(v, "detail");
+		s->previous = jstr(v, "previous");
 		s->updated = jstr(v, "updated");
 		s->in_override = json_is_true(json_object_get(v, "in_override"));
 	}
@@ -162,6 +163,7 @@ void journal_free(struct journal *j)
 		free(s->step);
 		free(s->role);
 		free(s->detail);
+		free(s->previous);
 		free(s->updated);
 	}
 	free(j->svcs);
@@ -201,6 +203,8 @@ int journal_save(struct journal *j, struct diag *d)
 		json_object_set_new(o, "in_override", json_boolean(s->in_override));
 		if (s->detail)
 			json_object_set_new(o, "detail", json_string(s->detail));
+		if (s->previous)
+			json_object_set_new(o, "previous", json_string(s->previous));
 		if (s->updated)
 			json_object_set_new(o, "updated", json_string(s->updated));
 		json_array_append_new(arr, o);

@@ -44,6 +44,15 @@ struct journal_service {
 	char *role;
 	int in_override;    /* the override file switches this service */
 	char *detail;       /* why it failed, masked; or NULL */
+	/*
+	 * What the service ran before its first switch, as far as its
+	 * connections go: "VAR=user ..." for each connection's DSN (or user)
+	 * variable, read from its tasks — users only, never a password.
+	 * Rollback checks every task against it, so a rollback is verified
+	 * without the runtime's own memory of the previous spec (Swarm keeps
+	 * one level only).  NULL when unknown.
+	 */
+	char *previous;
 	char *updated;      /* ISO 8601 UTC */
 };
 

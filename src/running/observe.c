@@ -7,6 +7,7 @@
 #include "server/discover.h"
 #include "util/mask.h"
 #include "util/path.h"
+#include "server/sessions.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -501,20 +502,14 @@ static int is_own_pid(struct obs *o, const char *pid)
 
 static int sample(struct obs *o, struct diag *d)
 {
-	PGresult *res = NULL;
-	if (pg_exec(&o->dc->pc,
-		    "SELECT pid::text, coalesce(client_port, -1), usename, coalesce(query, ''), "
-		    "backend_xid IS NOT NULL, coalesce(to_char(query_start, 'HH24:MI:SS'), '') "
-		    "FROM pg_stat_activity WHERE backend_type = 'client backend' AND pid <> pg_backend_pid()",
-		    "sampling pg_stat_activity", &res, d)) {
-		PQclear(res);
+	struct pg_sessions now = PG_SESSIONS_INIT;
+	if (sessions_sample(&o->dc->pc, &now, d))
 		return -1;
-	}
-	for (int i = 0; i < PQntuples(res); i++) {
-		const char *pid = PQgetvalue(res, i, 0);
+	for (size_t i = 0; i < now.nr; i++) {
+		const char *pid = now.v[i].pid_text;
 		if (is_own_pid(o, pid))
 			continue;
-		int port = atoi(PQgetvalue(res, i, 1));
+		int port = now.v[i].port;
 		const char *name = port_service(o, port);
 		if (!name)
 			name = pid_service(o, pid);
@@ -527,17 +522,17 @@ static int sample(struct obs *o, struct diag *d)
 			continue;
 		if (!strvec_contains(&s->pids, pid))
 			strvec_push(&s->pids, pid);
-		const char *q = PQgetvalue(res, i, 3);
+		const char *q = now.v[i].query;
 		enum stmt_kind k = stmt_kind(q);
 		char *text = stmt_text(q);
-		const char *user = PQgetvalue(res, i, 2);
-		char *ev = xstrfmt("%s %s (as %s, pid %s)", PQgetvalue(res, i, 5), text, user, pid);
+		const char *user = now.v[i].user;
+		char *ev = xstrfmt("%s %s (as %s, pid %s)", now.v[i].query_start, text, user, pid);
 		free(text);
 		if (k == STMT_DDL)
 			add_ev(&s->ddl, &s->nddl, ev);
 		else if (k == STMT_WRITE)
 			add_ev(&s->writes, &s->nwrites, ev);
-		else if (!strcmp(PQgetvalue(res, i, 4), "t")) {
+		else if (now.v[i].has_xid) {
 			add_ev(&s->writes, &s->nwrites,
 			       xstrfmt("%s (its transaction holds a transaction id: it wrote)", ev));
 			free(ev);
@@ -546,7 +541,7 @@ static int sample(struct obs *o, struct diag *d)
 		else
 			free(ev);
 	}
-	PQclear(res);
+	sessions_release(&now);
 	return 0;
 }
 
@@ -764,7 +759,7 @@ static void restart_step(struct obs *o)
 		s->restart_from = server_ms(o);
 		if (!o->dc->o->quiet)
 			fprintf(stderr, "dsnflip: observe: recreating %s on its unchanged DSN\n", s->ps->name);
-		if (runtime_recreate_start(&o->dc->rt, s->ps->name, RECREATE_MS, &s->rc, &d)) {
+		if (driver_restart_start(&o->dc->rt, s->ps->name, RECREATE_MS, &s->rc, &d)) {
 			s->failure = xstrdup(d.msg.buf);
 			s->restart_state = 5;
 			s->restart_to = server_ms(o);
@@ -814,7 +809,7 @@ static void restart_step(struct obs *o)
 			if (!o->dc->o->quiet)
 				fprintf(stderr, "dsnflip: observe: %s failed after the restart (%s); recreating it "
 					"on the same config\n", s->ps->name, why);
-			if (runtime_recreate(&o->dc->rt, s->ps->name, RECREATE_MS, &d)) {
+			if (driver_restart(&o->dc->rt, s->ps->name, RECREATE_MS, &d)) {
 				s->rollback = xstrfmt("recreating it again failed: %s", d.msg.buf);
 			} else {
 				s->phase_ms = run_now_ms();
@@ -983,19 +978,6 @@ out:
 	buf_release(&text);
 	arena_release(&a);
 	return ret;
-}
-
-static int signalled(struct deploy_ctx *dc)
-{
-	sigset_t pend;
-	if (!dc->interrupted && !sigpending(&pend) &&
-	    (sigismember(&pend, SIGINT) || sigismember(&pend, SIGTERM))) {
-		struct timespec zero = { 0, 0 };
-		while (sigtimedwait(&dc->sigs, NULL, &zero) > 0)
-			;
-		dc->interrupted = 1;
-	}
-	return dc->interrupted;
 }
 
 static json_t *strvec_json(const struct strvec *v)
@@ -1214,7 +1196,7 @@ int observe_run(struct deploy_ctx *dc, const struct observe_opts *oo)
 		}
 		if (o.restart)
 			restart_step(&o);
-		if (signalled(dc)) {
+		if (deploy_signalled(dc)) {
 			diag_fail(&d, "interrupted");
 			goto remove;
 		}
@@ -1268,13 +1250,7 @@ remove:
 		if (o.svcs[i].restart_state == 5)
 			code = EXIT_FAILED;
 	render(&o, window, snip.buf, written, notw.len ? notw.buf : NULL, root, &text);
-	if (dc->s.format == FORMAT_JSON) {
-		char *s = json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
-		printf("%s\n", s);
-		free(s);
-	} else {
-		fwrite(text.buf, 1, text.len, stdout);
-	}
+	deploy_print(dc, root, &text);
 	goto out;
 failed:
 	if (d.set)

@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 /* docker/compose calls that should be quick; recreate has its own timeout. */
@@ -34,6 +35,8 @@ void runtime_release(struct runtime *rt)
 	strvec_clear(&rt->docker_env);
 	free(rt->version);
 	free(rt->override);
+	free(rt->state_dir);
+	free(rt->file_version);
 	memset(rt, 0, sizeof(*rt));
 }
 
@@ -69,6 +72,16 @@ static void child_for_docker(struct runtime *rt, struct child *c)
 	c->out_mode = RUN_CAPTURE;
 	c->err_mode = RUN_CAPTURE;
 	c->timeout_ms = QUICK_MS;
+}
+
+void runtime_docker_child(struct runtime *rt, struct child *c, int secrets)
+{
+	child_for_docker(rt, c);
+	if (secrets) {
+		strvec_clear(&c->env);
+		for (size_t i = 0; i < rt->env.nr; i++)
+			strvec_push(&c->env, rt->env.v[i]);
+	}
 }
 
 /* A compose child with the global options; the caller adds the subcommand. */
@@ -142,15 +155,11 @@ static int try_version(struct runtime *rt, const char *const *cmd, char **out, s
 	return r;
 }
 
-int runtime_detect(struct runtime *rt, const char *cmd, char *const *env, struct diag *d)
+void runtime_env_from(struct runtime *rt, char *const *env)
 {
-	static const char *const plugin[] = { "docker", "compose", NULL };
-	static const char *const v1[] = { "docker-compose", NULL };
 	static const char *const secret_vars[] = { "PGPASSWORD", NULL };
-	struct buf tried = BUF_INIT;
-	char *ver = NULL;
-	int ret = -1;
-
+	strvec_clear(&rt->env);
+	strvec_clear(&rt->docker_env);
 	for (; env && *env; env++) {
 		int skip = !strchr(*env, '=');
 		for (const char *const *k = secret_vars; *k && !skip; k++)
@@ -162,6 +171,17 @@ int runtime_detect(struct runtime *rt, const char *cmd, char *const *env, struct
 		strvec_push(&rt->env, *env);
 		strvec_push(&rt->docker_env, *env);
 	}
+}
+
+int runtime_detect(struct runtime *rt, const char *cmd, char *const *env, struct diag *d)
+{
+	static const char *const plugin[] = { "docker", "compose", NULL };
+	static const char *const v1[] = { "docker-compose", NULL };
+	struct buf tried = BUF_INIT;
+	char *ver = NULL;
+	int ret = -1;
+
+	runtime_env_from(rt, env);
 	strvec_clear(&rt->cmd);
 	if (cmd) {
 		struct strvec words = STRVEC_INIT;
@@ -302,6 +322,38 @@ int runtime_containers(struct runtime *rt, const char *service, struct strvec *i
 	return r;
 }
 
+/* One fixed-width field of a timestamp, strictly, in range; -1 if not. */
+static int ts_field(const char *s, size_t at, size_t n, int min, int max)
+{
+	long long v;
+	return num_parse_lln(s + at, n, min, max, &v) ? -1 : (int)v;
+}
+
+/* "2026-11-24T04:02:02.123456789Z" (docker's timestamps) as epoch ms; 0 if not one. */
+long long runtime_parse_ts(const char *s)
+{
+	struct tm tm;
+	memset(&tm, 0, sizeof(tm));
+	if (strlen(s) < 19 || s[4] != '-' || s[7] != '-' || s[10] != 'T' || s[13] != ':' || s[16] != ':')
+		return 0;
+	tm.tm_year = ts_field(s, 0, 4, 2000, 9999);
+	tm.tm_mon = ts_field(s, 5, 2, 1, 12);
+	tm.tm_mday = ts_field(s, 8, 2, 1, 31);
+	tm.tm_hour = ts_field(s, 11, 2, 0, 23);
+	tm.tm_min = ts_field(s, 14, 2, 0, 59);
+	tm.tm_sec = ts_field(s, 17, 2, 0, 60);
+	if (tm.tm_year < 0 || tm.tm_mon < 0 || tm.tm_mday < 0 || tm.tm_hour < 0 || tm.tm_min < 0 ||
+	    tm.tm_sec < 0)
+		return 0;
+	tm.tm_year -= 1900;
+	tm.tm_mon -= 1;
+	long long ms = (long long)timegm(&tm) * 1000;
+	if (s[19] == '.')
+		for (int i = 0, scale = 100; i < 3 && s[20 + i] >= '0' && s[20 + i] <= '9'; i++, scale /= 10)
+			ms += (s[20 + i] - '0') * scale;
+	return ms;
+}
+
 static void copy_field(char *dst, size_t n, const char *src)
 {
 	snprintf(dst, n, "%s", src ? src : "");
@@ -400,8 +452,10 @@ static size_t container_inodes(const struct container *ct, unsigned long **inode
 		FILE *f = fopen(path, "re");
 		if (!f)
 			continue;
-		while (!mine && ct->id[0] && fgets(line, sizeof(line), f))
-			mine = strstr(line, ct->id) != NULL;
+		/* A Swarm task's container is cid; a compose container's is id. */
+		const char *cid = ct->cid[0] ? ct->cid : ct->id;
+		while (!mine && cid[0] && fgets(line, sizeof(line), f))
+			mine = strstr(line, cid) != NULL;
 		fclose(f);
 		long long dpid = 0;
 		num_parse_ll(de->d_name, 0, INT_MAX, &dpid);
@@ -544,15 +598,20 @@ void failpat_release(struct failpats *p)
 	memset(p, 0, sizeof(*p));
 }
 
-int logstream_start(struct logstream *ls, struct runtime *rt, const char *id, const char *since,
-		    struct diag *d)
+static int logstream_open(struct logstream *ls, struct runtime *rt, int service, const char *id,
+			  const char *since, struct diag *d)
 {
 	memset(ls, 0, sizeof(*ls));
 	child_for_docker(rt, &ls->child);
 	ls->child.out_mode = ls->child.err_mode = RUN_PIPE;
+	if (service)
+		strvec_push(&ls->child.args, "service");
 	strvec_push(&ls->child.args, "logs");
 	strvec_push(&ls->child.args, "-f");
 	strvec_push(&ls->child.args, "--timestamps");
+	/* service logs: the bare lines, as `docker logs` gives them (no task prefix). */
+	if (service)
+		strvec_push(&ls->child.args, "--raw");
 	if (since && *since) {
 		strvec_push(&ls->child.args, "--since");
 		strvec_push(&ls->child.args, since);
@@ -567,6 +626,18 @@ int logstream_start(struct logstream *ls, struct runtime *rt, const char *id, co
 		return -1;
 	}
 	return 0;
+}
+
+int logstream_start(struct logstream *ls, struct runtime *rt, const char *id, const char *since,
+		    struct diag *d)
+{
+	return logstream_open(ls, rt, 0, id, since, d);
+}
+
+int logstream_start_service(struct logstream *ls, struct runtime *rt, const char *id,
+			    const char *since, struct diag *d)
+{
+	return logstream_open(ls, rt, 1, id, since, d);
 }
 
 int logstream_poll(struct logstream *ls, int wait_ms,

@@ -46,9 +46,22 @@ struct runtime {
 	char *override;            /* dsnflip's override file when it is in use, else NULL */
 	struct strvec env;         /* environment of compose children: process env + secrets */
 	struct strvec docker_env;  /* environment of docker CLI children: no secrets */
+	/* For the swarm driver (running/driver_swarm.h); the compose driver ignores them. */
+	char *state_dir;           /* where dsnflip may write its own stack files (0700) */
+	char *file_version;        /* the stack's compose file `version:`, or NULL */
+	int update_order_start_first; /* the next switch replaces tasks start-first */
+	int update_monitor_s;      /* at least this Swarm monitor (0: from the healthcheck) */
+	const char *update_failure_action; /* Swarm's failure_action for the next switch; NULL: rollback */
+	long long failed_at_ms;    /* set by a failed switch: when the first task failed (realtime), else 0 */
+	long long detected_at_ms;  /* ... and when the driver saw the failure (Swarm began its rollback) */
 };
 
 void runtime_init(struct runtime *rt);
+/*
+ * Fill rt's two environments from the process environment env (PGPASSWORD
+ * and DSNFLIP_FAULT left out: they are dsnflip's own).
+ */
+void runtime_env_from(struct runtime *rt, char *const *env);
 void runtime_release(struct runtime *rt);
 /*
  * Find the compose CLI (cmd: --compose-cmd, e.g. "docker-compose" or
@@ -56,6 +69,13 @@ void runtime_release(struct runtime *rt);
  * Returns 0 or -1 with d (what was tried and what it said).
  */
 int runtime_detect(struct runtime *rt, const char *cmd, char *const *env, struct diag *d);
+/*
+ * A `docker` child (the caller adds the subcommand), output captured, the
+ * quick timeout; its environment without secrets, or with them (secrets:
+ * `docker stack deploy` interpolates the role passwords the override
+ * references).
+ */
+void runtime_docker_child(struct runtime *rt, struct child *c, int secrets);
 /* Set a variable for compose children only (a role password). */
 void runtime_setenv(struct runtime *rt, const char *key, const char *value);
 /* Use the override file (NULL: none) on every later compose command. */
@@ -91,7 +111,11 @@ struct container {
 	char started_at[40];
 	char finished_at[40];
 	char restart_policy[24];
+	char cid[80];              /* a Swarm task's container (id is the task's), else "" */
 };
+
+/* "2026-11-24T04:02:02.123456789Z" (docker's timestamps) as epoch ms; 0 if not one. */
+long long runtime_parse_ts(const char *s);
 
 /* The service's containers (not one-off runs), newest first: ids in *ids. */
 int runtime_containers(struct runtime *rt, const char *service, struct strvec *ids, struct diag *d);
@@ -139,6 +163,9 @@ struct logstream {
 };
 int logstream_start(struct logstream *ls, struct runtime *rt, const char *id, const char *since,
 		    struct diag *d);
+/* The same over `docker service logs -f --timestamps --raw` (a Swarm service or task). */
+int logstream_start_service(struct logstream *ls, struct runtime *rt, const char *id,
+			    const char *since, struct diag *d);
 /* Call fn for every complete line now readable; returns lines seen. */
 int logstream_poll(struct logstream *ls, int wait_ms,
 		   void (*fn)(void *ctx, const char *line), void *ctx);

@@ -5,10 +5,12 @@
  * none at the moment, from the DSN its container was started with.
  */
 #include "running/status.h"
+#include "running/watch.h"
 #include "util/num.h"
 #include "detect/dsn.h"
 #include "running/finish.h"
 #include "running/observe.h"
+#include "server/sessions.h"
 
 #include <jansson.h>
 #include <limits.h>
@@ -35,31 +37,8 @@ static const char *state_for(const struct plan_service *ps, const struct journal
 static char *configured_user(struct deploy_ctx *dc, const struct plan_service *ps, const char *id)
 {
 	char *user = NULL;
-	for (size_t k = 0; k < ps->nconns && !user; k++) {
-		const struct plan_conn *pc = &ps->conns[k];
-		struct diag sub = DIAG_INIT;
-		char *v = NULL;
-		if (pc->form == CONN_SPLIT) {
-			if (pc->user_entry && !driver_task_env(&dc->rt, id, pc->user_entry->key, &v, &sub))
-				user = v ? xstrdup(v) : NULL;
-		} else if (pc->entry && !driver_task_env(&dc->rt, id, pc->entry->key, &v, &sub) && v) {
-			struct dsn dsn = DSN_INIT;
-			if (!dsn_parse(v, &dsn, &sub) && dsn.user && *dsn.user)
-				user = xstrdup(dsn.user);
-			dsn_release(&dsn);
-			if (!user && pc->user_entry) {
-				free(v);
-				v = NULL;
-				if (!driver_task_env(&dc->rt, id, pc->user_entry->key, &v, &sub) && v)
-					user = xstrdup(v);
-			}
-		}
-		if (v) {
-			memset(v, 0, strlen(v));
-			free(v);
-		}
-		diag_release(&sub);
-	}
+	for (size_t k = 0; k < ps->nconns && !user; k++)
+		user = watch_conn_user(dc, &ps->conns[k], id);
 	return user;
 }
 
@@ -79,24 +58,37 @@ static char *session_user(struct deploy_ctx *dc, const struct plan_service *ps,
 		free(ports);
 		return NULL;
 	}
-	struct buf arr = BUF_INIT;
-	buf_addch(&arr, '{');
-	for (size_t i = 0; i < n; i++)
-		buf_addf(&arr, "%s%d", i ? "," : "", ports[i]);
-	buf_addch(&arr, '}');
-	const char *p[1] = { arr.buf };
-	PGresult *res = NULL;
+	struct pg_user_sessions *users = NULL;
+	size_t nusers = 0;
 	struct diag sub = DIAG_INIT;
-	if (!pg_execp(&dc->pc,
-		      "SELECT usename FROM pg_stat_activity WHERE client_port = ANY($1::int[]) "
-		      "AND pid <> pg_backend_pid() AND usename IS NOT NULL GROUP BY 1 ORDER BY count(*) DESC LIMIT 1",
-		      1, p, "sessions", &res, &sub) && PQntuples(res))
-		user = xstrdup(PQgetvalue(res, 0, 0));
-	PQclear(res);
+	/* Most sessions first; a session the server shows no user for says nothing. */
+	if (!sessions_users_on_ports(&dc->pc, ports, n, &users, &nusers, &sub))
+		for (size_t i = 0; i < nusers && !user; i++)
+			if (*users[i].user)
+				user = xstrdup(users[i].user);
+	sessions_users_release(users, nusers);
 	diag_release(&sub);
-	buf_release(&arr);
 	free(ports);
 	return user;
+}
+
+/*
+ * One Swarm task: what it connects as (its live sessions when it runs on
+ * this node, else the DSN it was configured with), into tasks and a line.
+ */
+static void task_line(struct deploy_ctx *dc, const struct plan_service *ps, const struct container *ct,
+		      json_t *tasks, struct buf *lines)
+{
+	char *user = ct->running ? session_user(dc, ps, ct) : NULL;
+	const char *how = "";
+	if (!user && (user = configured_user(dc, ps, ct->id)))
+		how = " (configured; no live session)";
+	json_array_append_new(tasks, json_pack("{s:s, s:s, s:o}", "id", ct->id, "state",
+					       ct->status, "connects_as",
+					       user ? json_string(user) : json_null()));
+	buf_addf(lines, "%-20s   task %.12s %-8s connects as %s%s\n", "", ct->id, ct->status,
+		 user ? user : "-", how);
+	free(user);
 }
 
 static void bar(struct buf *out, int n, int limit, int color)
@@ -130,7 +122,8 @@ int status_run(struct deploy_ctx *dc)
 			buf_addf(&text, " (%s)", how.buf);
 		buf_release(&how);
 	}
-	if (dc->swarm_services.nr)
+	int swarm = dc->rt.ops && !strcmp(dc->rt.ops->name, "swarm");
+	if (dc->swarm_services.nr && !swarm)
 		buf_addf(&text, "; it runs as a Docker Swarm stack (%zu service(s)): the compose driver "
 			 "sees none of its tasks, so RUNNING and CONNECTS AS below are not Swarm's",
 			 dc->swarm_services.nr);
@@ -148,6 +141,8 @@ int status_run(struct deploy_ctx *dc)
 		int running = 0;
 		char *user = NULL;
 		const char *how = "";
+		json_t *tasks = swarm ? json_array() : NULL;
+		struct buf tlines = BUF_INIT;
 		if (!driver_tasks(&dc->rt, ps->name, &ids, &sub)) {
 			for (size_t k = 0; k < ids.nr; k++) {
 				struct container ct;
@@ -156,6 +151,8 @@ int status_run(struct deploy_ctx *dc)
 				running |= ct.running;
 				if (!user && ct.running)
 					user = session_user(dc, ps, &ct);
+				if (swarm)
+					task_line(dc, ps, &ct, tasks, &tlines);
 			}
 			if (!user && ids.nr) {
 				user = configured_user(dc, ps, ids.v[0]);
@@ -168,9 +165,14 @@ int status_run(struct deploy_ctx *dc)
 		json_object_set_new(o, "state", json_string(state));
 		json_object_set_new(o, "connects_as", user ? json_string(user) : json_null());
 		json_object_set_new(o, "running", json_boolean(running));
+		if (tasks)
+			json_object_set_new(o, "tasks", tasks);
 		json_array_append_new(svcs, o);
 		buf_addf(&text, "%-20s %-12s %-8s %s%s\n", ps->name, state, running ? "yes" : "no",
 			 user ? user : "-", how);
+		if (tlines.len)
+			buf_add(&text, tlines.buf, tlines.len);
+		buf_release(&tlines);
 		if (user && running) {
 			for (size_t k = 0; k < ps->nconns; k++)
 				if (ps->conns[k].superuser && ps->conns[k].user &&
@@ -260,13 +262,7 @@ int status_run(struct deploy_ctx *dc)
 	json_object_set_new(root, "roles", roles);
 	json_object_set_new(root, "superuser_connections", json_integer(superuser_connections));
 	json_object_set_new(root, "swarm_stack", json_boolean(dc->swarm_services.nr > 0));
-	if (dc->s.format == FORMAT_JSON) {
-		char *s = json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
-		printf("%s\n", s);
-		free(s);
-	} else {
-		fwrite(text.buf, 1, text.len, stdout);
-	}
+	deploy_print(dc, root, &text);
 	json_decref(root);
 	buf_release(&text);
 	strvec_clear(&on_super);

@@ -2,10 +2,12 @@
  * watch: one service watched through its cutover window (see watch.h).
  */
 #include "running/watch.h"
+#include "detect/dsn.h"
 #include "util/escape.h"
 #include "util/mask.h"
 #include "util/num.h"
 #include "util/run.h"
+#include "server/sessions.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -18,38 +20,47 @@
 #define START_GRACE_S 60      /* for the container to be running/healthy */
 #define EVIDENCE_LINES 12
 
-/* One fixed-width field of a timestamp, strictly, in range; -1 if not. */
-static int ts_field(const char *s, size_t at, size_t n, int min, int max)
+char *watch_conn_user(struct deploy_ctx *dc, const struct plan_conn *pc, const char *id)
 {
-	long long v;
-	return num_parse_lln(s + at, n, min, max, &v) ? -1 : (int)v;
+	char *user = NULL, *v = NULL;
+	struct diag sub = DIAG_INIT;
+	if (pc->form == CONN_SPLIT) {
+		if (pc->user_entry && !driver_task_env(&dc->rt, id, pc->user_entry->key, &v, &sub))
+			user = v ? xstrdup(v) : NULL;
+	} else if (pc->entry && !driver_task_env(&dc->rt, id, pc->entry->key, &v, &sub) && v) {
+		struct dsn dsn = DSN_INIT;
+		if (!dsn_parse(v, &dsn, &sub) && dsn.user && *dsn.user)
+			user = xstrdup(dsn.user);
+		dsn_release(&dsn);
+		if (!user && pc->user_entry) {
+			memset(v, 0, strlen(v));
+			free(v);
+			v = NULL;
+			if (!driver_task_env(&dc->rt, id, pc->user_entry->key, &v, &sub) && v)
+				user = xstrdup(v);
+		}
+	}
+	if (v) {
+		memset(v, 0, strlen(v));
+		free(v);
+	}
+	diag_release(&sub);
+	return user;
 }
 
-/* "2026-11-24T04:02:02.123456789Z" (docker's timestamps) as epoch ms; 0 if not one. */
-static long long parse_ts(const char *s)
+void watch_task_users(struct deploy_ctx *dc, const struct plan_service *ps, const char *id,
+		      struct buf *out)
 {
-	struct tm tm;
-	memset(&tm, 0, sizeof(tm));
-	if (strlen(s) < 19 || s[4] != '-' || s[7] != '-' || s[10] != 'T' || s[13] != ':' || s[16] != ':')
-		return 0;
-	tm.tm_year = ts_field(s, 0, 4, 2000, 9999);
-	tm.tm_mon = ts_field(s, 5, 2, 1, 12);
-	tm.tm_mday = ts_field(s, 8, 2, 1, 31);
-	tm.tm_hour = ts_field(s, 11, 2, 0, 23);
-	tm.tm_min = ts_field(s, 14, 2, 0, 59);
-	tm.tm_sec = ts_field(s, 17, 2, 0, 60);
-	if (tm.tm_year < 0 || tm.tm_mon < 0 || tm.tm_mday < 0 || tm.tm_hour < 0 || tm.tm_min < 0 ||
-	    tm.tm_sec < 0)
-		return 0;
-	tm.tm_year -= 1900;
-	tm.tm_mon -= 1;
-	long long ms = (long long)timegm(&tm) * 1000;
-	if (s[19] == '.')
-		for (int i = 0, scale = 100; i < 3 && s[20 + i] >= '0' && s[20 + i] <= '9'; i++, scale /= 10)
-			ms += (s[20 + i] - '0') * scale;
-	return ms;
+	for (size_t k = 0; k < ps->nconns; k++) {
+		const struct plan_conn *pc = &ps->conns[k];
+		const struct env_entry *e = pc->form == CONN_SPLIT ? pc->user_entry : pc->entry;
+		if (!e || !pc->flip)
+			continue;
+		char *user = watch_conn_user(dc, pc, id);
+		buf_addf(out, "%s%s=%s", out->len ? " " : "", e->key, user ? user : "?");
+		free(user);
+	}
 }
-
 
 void watch_init(struct watch *w, const struct plan_service *ps)
 {
@@ -134,7 +145,7 @@ static void on_line(void *vctx, const char *line)
 {
 	struct line_ctx *lc = vctx;
 	const char *text = line;
-	long long ts = parse_ts(line);
+	long long ts = runtime_parse_ts(line);
 	const char *sp = strchr(line, ' ');
 	if (ts && sp)
 		text = sp + 1;
@@ -186,25 +197,13 @@ static void check_sessions(struct deploy_ctx *dc, struct watch *w, const struct 
 		free(ports);
 		return;
 	}
-	struct buf arr = BUF_INIT;
-	buf_addch(&arr, '{');
-	for (size_t i = 0; i < nports; i++)
-		buf_addf(&arr, "%s%d", i ? "," : "", ports[i]);
-	buf_addch(&arr, '}');
-	free(ports);
-	PGresult *res = NULL;
+	struct pg_user_sessions *users = NULL;
+	size_t nusers = 0;
 	struct diag sub = DIAG_INIT;
-	const char *p[1] = { arr.buf };
-	if (!pg_execp(&dc->pc,
-		      "SELECT a.usename, coalesce(r.rolsuper, false), count(*) FROM pg_stat_activity a "
-		      "LEFT JOIN pg_roles r ON r.rolname = a.usename "
-		      "WHERE a.client_port = ANY($1::int[]) AND a.pid <> pg_backend_pid() GROUP BY 1, 2",
-		      1, p, "the service's sessions", &res, &sub)) {
-		for (int i = 0; i < PQntuples(res); i++) {
-			const char *user = PQgetvalue(res, i, 0);
-			int super = PQgetvalue(res, i, 1)[0] == 't';
-			int n = 0;
-			num_parse_int(PQgetvalue(res, i, 2), 0, INT_MAX, &n);
+	if (!sessions_users_on_ports(&dc->pc, ports, nports, &users, &nusers, &sub)) {
+		for (size_t i = 0; i < nusers; i++) {
+			const char *user = users[i].user;
+			int super = users[i].super, n = users[i].n;
 			if (w->role && !strcmp(user, w->role) && n > w->own_role_sessions)
 				w->own_role_sessions = n;
 			if (super) {
@@ -215,9 +214,9 @@ static void check_sessions(struct deploy_ctx *dc, struct watch *w, const struct 
 			}
 		}
 	}
-	PQclear(res);
+	sessions_users_release(users, nusers);
+	free(ports);
 	diag_release(&sub);
-	buf_release(&arr);
 }
 
 /* The current containers of the service: inspect them all. */
@@ -318,12 +317,12 @@ int watch_service(struct deploy_ctx *dc, struct watch *w, int window_s, int sett
 				if (ct->restart_count > base_restarts[i])
 					watch_fail(w, 0, "%s restarted (%s)", svc, st.buf);
 				else if (!ct->running && ct->exit_code != 0 && strcmp(ct->status, "created"))
-					watch_fail(w, parse_ts(ct->finished_at), "%s exited with code %d (%s)", svc,
+					watch_fail(w, runtime_parse_ts(ct->finished_at), "%s exited with code %d (%s)", svc,
 					     ct->exit_code, st.buf);
 				else if (!strcmp(ct->health, "unhealthy"))
 					watch_fail(w, 0, "%s is unhealthy (%s)", svc, st.buf);
 				else if (!ct->running && !strcmp(ct->status, "exited") && !migrator)
-					watch_fail(w, parse_ts(ct->finished_at), "%s exited during the window (%s)",
+					watch_fail(w, runtime_parse_ts(ct->finished_at), "%s exited during the window (%s)",
 					     svc, st.buf);
 				buf_release(&st);
 				if (!ct->running || (ct->health[0] && strcmp(ct->health, "healthy")))

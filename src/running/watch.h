@@ -35,6 +35,14 @@ struct watch {
 };
 
 void watch_init(struct watch *w, const struct plan_service *ps);
+/* The user one connection of task/container id is configured with (malloc'd), or NULL. */
+char *watch_conn_user(struct deploy_ctx *dc, const struct plan_conn *pc, const char *id);
+/*
+ * "VAR=user ..." for every connection deploy switches, as task id is
+ * configured (the journal's previous spec; users only, never a password).
+ */
+void watch_task_users(struct deploy_ctx *dc, const struct plan_service *ps, const char *id,
+		      struct buf *out);
 void watch_release(struct watch *w);
 /* The first failure is the reason (event_ms: when it happened, 0: now). */
 void watch_fail(struct watch *w, long long event_ms, const char *fmt, ...)

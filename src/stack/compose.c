@@ -1135,7 +1135,7 @@ static int same_env_file(const struct ynode *x, const struct ynode *y)
  * The hash index of a big map (key -> position + 1) kept from one merge to
  * the next: the services map that each file is merged onto is the one the
  * previous merge made, so its index need not be built again (rebuilding it
- * for every file made loading a 10,000-service, 50-file stack quadratic).
+ * for every file would make loading a 10,000-service, 50-file stack quadratic).
  */
 struct merge_index {
 	const struct ynode *of; /* the map the index describes, or NULL */
@@ -1943,6 +1943,26 @@ static int profile_active(struct loader *L, const struct ynode *profiles, struct
 	return 0;
 }
 
+/* command/entrypoint, typed (check_service_shapes has checked the shape); NULL when absent. */
+static const struct service_cmd *service_cmd_of(struct arena *a, const struct ynode *n)
+{
+	if (!n || is_null(n))
+		return NULL;
+	struct service_cmd *c = arena_alloc(a, sizeof(*c));
+	memset(c, 0, sizeof(*c));
+	c->pos = n->pos;
+	if (n->kind == YN_SCALAR) {
+		c->shell = n->str;
+		return c;
+	}
+	const char **v = arena_alloc(a, (n->n + 1) * sizeof(*v));
+	for (size_t i = 0; i < n->n; i++)
+		v[c->argc++] = n->kind == YN_SEQ && n->items[i]->kind == YN_SCALAR ? n->items[i]->str : "";
+	v[c->argc] = NULL;
+	c->argv = v;
+	return c;
+}
+
 static int build_service(struct loader *L, struct service *s, const char *name,
 			 const struct ynode *keyn, const struct ynode *svc, struct strvec *active)
 {
@@ -1977,12 +1997,8 @@ static int build_service(struct loader *L, struct service *s, const char *name,
 				return -1;
 		}
 	}
-	s->command = ymap_get(svc, "command");
-	s->entrypoint = ymap_get(svc, "entrypoint");
-	if (is_null(s->command))
-		s->command = NULL;
-	if (is_null(s->entrypoint))
-		s->entrypoint = NULL;
+	s->command = service_cmd_of(a, ymap_get(svc, "command"));
+	s->entrypoint = service_cmd_of(a, ymap_get(svc, "entrypoint"));
 	/* want_count() has checked both, so these parse. */
 	if ((n = ymap_get(svc, "scale")) && n->kind == YN_SCALAR &&
 	    num_parse_int(count_digits(n->str), 0, COUNT_MAX, &s->replicas))

@@ -41,6 +41,18 @@ struct env_entry {
 	struct origin origin;
 };
 
+/*
+ * command: or entrypoint: as written (the loader has checked it is a string
+ * or a list of strings): the string form, which a shell runs, or the list
+ * form (exec).
+ */
+struct service_cmd {
+	const char *shell;         /* the string form, else NULL */
+	const char *const *argv;   /* the list form's items, else NULL */
+	size_t argc;
+	struct ypos pos;           /* where the value is written */
+};
+
 struct service {
 	const char *name;
 	struct ypos name_pos;
@@ -52,8 +64,8 @@ struct service {
 	const char *build_context; /* relative to the project dir; NULL if remote */
 	const char *dockerfile;    /* relative to the project dir */
 	struct ypos build_pos;
-	const struct ynode *command;    /* string or list, NULL when absent */
-	const struct ynode *entrypoint;
+	const struct service_cmd *command;    /* NULL when absent (or null) */
+	const struct service_cmd *entrypoint;
 	struct env_entry *env;
 	size_t nenv;
 	int replicas;              /* deploy.replicas or scale; 1 by default */

@@ -2,6 +2,7 @@
  * ports: published ports and host names of services (see ports.h).
  */
 #include "stack/ports.h"
+#include "stack/service.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -131,8 +132,7 @@ const struct service *ports_host_service(const struct compose_project *p, const 
 			continue;
 		if (!strcmp(s->name, host))
 			return s;
-		const char *cn = scalar(ymap_get(s->node, "container_name"));
-		const char *hn = scalar(ymap_get(s->node, "hostname"));
+		const char *cn = service_container_name(s), *hn = service_hostname(s);
 		if ((cn && !strcmp(cn, host)) || (hn && !strcmp(hn, host)))
 			return s;
 	}

@@ -150,7 +150,7 @@ void srcfile_linecol(const struct srcfile *f, size_t off, int *line, int *col)
 /*
  * libyaml gives line and character column; nodes need byte offsets.
  * Counting columns from the line's start for every node is quadratic on a
- * long line (a one-line flow sequence of 200k items took 47 s), so the
+ * long line (a one-line flow sequence of 200k items would take 47 s), so the
  * builder keeps a cursor at the last converted mark and walks from there:
  * marks arrive in (nearly) increasing order, so the total walk is linear.
  */
@@ -832,5 +832,38 @@ int ydoc_load_all(struct arena *a, const struct srcfile *f, const struct ylimits
 		memcpy(*out, b.docs, b.ndocs * sizeof(**out));
 	*nout = b.ndocs;
 	free(b.docs);
+	return 0;
+}
+
+static const struct ynode *scalar_at(const struct ynode *n, size_t start, int depth)
+{
+	if (!n || depth > 128)
+		return NULL;
+	if (n->kind == YN_SCALAR)
+		return n->pos.start == start ? n : NULL;
+	for (size_t i = 0; i < n->n; i++) {
+		const struct ynode *r;
+		if (n->kind == YN_MAP && (r = scalar_at(n->keys[i], start, depth + 1)))
+			return r;
+		if ((r = scalar_at(n->kind == YN_MAP ? n->vals[i] : n->items[i], start, depth + 1)))
+			return r;
+	}
+	return NULL;
+}
+
+int ydoc_scalars_at(struct arena *a, const struct srcfile *f, const struct ylimits *lim,
+		    struct yscalar_at *v, size_t n, struct diag *d)
+{
+	struct ynode **docs = NULL;
+	size_t ndocs = 0;
+	if (ydoc_load_all(a, f, lim, &docs, &ndocs, d))
+		return -1;
+	for (size_t i = 0; i < n; i++) {
+		const struct ynode *node = NULL;
+		for (size_t k = 0; k < ndocs && !node; k++)
+			node = scalar_at(docs[k], v[i].start, 0);
+		v[i].str = node ? node->str : NULL;
+		v[i].len = node ? node->len : 0;
+	}
 	return 0;
 }

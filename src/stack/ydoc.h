@@ -105,6 +105,21 @@ int ydoc_load(struct arena *a, const struct srcfile *f, const struct ylimits *li
 int ydoc_load_all(struct arena *a, const struct srcfile *f, const struct ylimits *lim,
 		  struct ynode ***out, size_t *nout, struct diag *d);
 
+/* A scalar looked up by where its literal text starts (ydoc_scalars_at). */
+struct yscalar_at {
+	size_t start;     /* in: the byte offset of the scalar's literal text */
+	const char *str;  /* out: its value (in the arena), NULL when no scalar starts there */
+	size_t len;
+};
+/*
+ * Parse every document of f (as ydoc_load_all) and find, for each
+ * v[i].start, the scalar (a key or a value) whose literal starts there:
+ * how an edited file is read back without its reader walking nodes.
+ * Returns 0, or -1 with d when f does not parse (v untouched).
+ */
+int ydoc_scalars_at(struct arena *a, const struct srcfile *f, const struct ylimits *lim,
+		    struct yscalar_at *v, size_t n, struct diag *d);
+
 /* Helpers over the tree. */
 int ynode_is_null(const struct ynode *n);
 int ynode_is_scalar(const struct ynode *n);

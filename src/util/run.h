@@ -96,5 +96,7 @@ void run_fault_point(char *const *env, const char *step, const char *service);
 
 /* Monotonic milliseconds. */
 long long run_now_ms(void);
+/* Wall-clock milliseconds since the epoch (docker's timestamps are wall-clock). */
+long long run_real_ms(void);
 
 #endif

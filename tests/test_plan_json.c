@@ -1,5 +1,5 @@
 /*
- * test_report_json: the plan's JSON writer (plan_json.c) writes, byte for
+ * test_plan_json: the plan's JSON writer (plan_json.c) writes, byte for
  * byte, what json_dumps(JSON_INDENT(2) | JSON_PRESERVE_ORDER) writes for the
  * same plan as a jansson tree — on the strings where the two could part:
  * escapes, control characters, non-ASCII, invalid UTF-8 and NULL (which

@@ -1,5 +1,6 @@
 /*
- * test_file: dsnflip reads only regular files; a FIFO or a device in place
+ * test_buf: the file readers of util/buf (open_regular, read_file) and
+ * srcfile_read on top of them read only regular files; a FIFO or a device in place
  * of an input file is refused at once instead of blocking forever.
  */
 #include <stdarg.h>

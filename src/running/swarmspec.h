@@ -1,0 +1,110 @@
+/*
+ * swarmspec: the pure parts of the swarm driver (driver_swarm.h) — what it
+ * renders for `docker stack deploy`, the update order it chooses, and what
+ * it reads back from the docker CLI — apart from the code that runs
+ * anything, so they are tested without an engine.
+ *
+ * The update order.  Swarm replaces a service's tasks one at a time
+ * (parallelism 1).  start-first starts the new task before stopping the
+ * old one, so for a moment the service runs replicas + 1 tasks and opens
+ * one pool more than usual; stop-first never does, at the price of one
+ * task fewer while each is replaced.  dsnflip plans stop-first for
+ * migrators (two copies of a migration must never run at once) and for
+ * single replicas (start-first there means two copies of a singleton), and
+ * start-first only when the role's connection limit holds every pool of
+ * its services plus that extra pool and the plan's budget is not exceeded.
+ */
+#ifndef DSNFLIP_SWARMSPEC_H
+#define DSNFLIP_SWARMSPEC_H
+
+#include "plan/plan.h"
+#include "running/runtime.h"
+#include "util/buf.h"
+
+enum swarm_order { SWARM_STOP_FIRST, SWARM_START_FIRST };
+
+/* "stop-first" / "start-first" (Swarm's spelling). */
+const char *swarm_order_name(enum swarm_order o);
+
+/* The order for ps (see above); why (when not NULL) gets the reason, one clause. */
+enum swarm_order swarm_update_order(const struct plan *plan, const struct plan_service *ps,
+				    struct buf *why);
+
+/*
+ * Swarm's monitor for one task, in seconds: long enough for a task's
+ * healthcheck to decide (start period + interval x retries + timeout, from
+ * the service's spec, nanoseconds; 0 when it has none) and never under
+ * SWARM_MONITOR_MIN_S, because Swarm's own rollback fires only when a task
+ * fails within its monitor.
+ */
+#define SWARM_MONITOR_MIN_S 5
+int swarm_monitor_seconds(long long start_period_ns, long long interval_ns, long long timeout_ns,
+			  int retries);
+
+/*
+ * The top-level `version:` of a compose file's text (malloc'd), or NULL.
+ * `docker stack deploy` refuses files of different versions, so every file
+ * dsnflip adds says the same one as the stack's first file.
+ */
+char *swarm_file_version(const char *text);
+
+/*
+ * Swarm's monitor when it rolls a task back: short, because a task Swarm
+ * reports running has passed its healthcheck already, and dsnflip verifies
+ * the rolled-back service itself (its window, its users) — so the
+ * rollback is reported done seconds sooner.
+ */
+#define SWARM_ROLLBACK_MONITOR_S 1
+/*
+ * The update file for one service: its deploy.update_config (parallelism
+ * 1, failure_action, monitor, order) and rollback_config (parallelism 1,
+ * SWARM_ROLLBACK_MONITOR_S, the same order).
+ * version: the stack's (NULL: none written).
+ */
+void swarm_render_update(const char *version, const char *service, enum swarm_order order,
+			 int monitor_s, const char *failure_action, struct buf *out);
+
+/*
+ * `docker service ps --no-trunc --format '{{.ID}}|{{.Name}}|{{.DesiredState}}'`:
+ * the current task of every slot, in the order listed: the first listed
+ * for its name that Swarm wants running, else (a one-shot that completed,
+ * a service scaled down) the first listed for it.  text is modified.
+ */
+void swarm_parse_tasks(char *text, struct strvec *ids);
+
+/* The inspect template swarm_parse_task reads (one line per task). */
+extern const char swarm_task_format[];
+/*
+ * One task as a container (runtime.h): status is the task's state in the
+ * terms watch.c and status.c understand (running; created while it is on
+ * its way; exited for complete, failed and shutdown, with the container's
+ * exit code, -1 when a failed task has none; rejected), cid the
+ * container's id.  Returns 0, -1 when the line is not one.
+ */
+int swarm_parse_task(const char *id, char *line, struct container *out);
+
+/* What `docker service inspect` says about the service's last update. */
+struct swarm_update {
+	char state[32];      /* "" (never updated), updating, completed, paused, rollback_started, ... */
+	char started[64];
+	char message[256];
+	unsigned long long spec_hash; /* FNV-1a of the task template (its JSON) */
+};
+extern const char swarm_update_format[];
+/*
+ * Parse swarm_update_format's output: a status line, then the task
+ * template's JSON, hashed and wiped (it holds the service's environment).
+ * text is modified.  0, or -1 when it is not that shape.
+ */
+int swarm_parse_update(char *text, struct swarm_update *out);
+
+enum swarm_phase {
+	SWARM_IDLE,          /* never updated, or the last update is over */
+	SWARM_UPDATING,      /* updating, rollback_started */
+	SWARM_COMPLETED,
+	SWARM_ROLLED_BACK,   /* rollback_completed */
+	SWARM_PAUSED,        /* paused, rollback_paused */
+};
+enum swarm_phase swarm_phase_of(const char *state);
+
+#endif
