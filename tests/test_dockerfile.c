@@ -192,6 +192,26 @@ static void test_nul_byte(void **state)
 	diag_release(&d);
 }
 
+/* A file copied in the first of 70 chained stages is still found from the last. */
+static void test_long_stage_chain(void **state)
+{
+	(void)state;
+	struct buf b = BUF_INIT;
+	struct dockerfile df;
+	struct diag d = DIAG_INIT;
+
+	buf_addstr(&b, "FROM python:3.12 AS s0\nCOPY start.sh /app/start.sh\n");
+	for (int i = 1; i < 70; i++)
+		buf_addf(&b, "FROM s%d AS s%d\nRUN true\n", i - 1, i);
+	assert_int_equal(dockerfile_parse("Dockerfile", b.buf, b.len, &df, &d), 0);
+	char *got = dockerfile_map_path(&df, "/app/start.sh");
+	assert_non_null(got);
+	assert_string_equal(got, "start.sh");
+	free(got);
+	dockerfile_release(&df);
+	buf_release(&b);
+}
+
 static void test_not_nul_terminated(void **state)
 {
 	(void)state;
@@ -310,6 +330,7 @@ int main(void)
 	static const struct CMUnitTest fixed[] = {
 		cmocka_unit_test(test_too_large),
 		cmocka_unit_test(test_nul_byte),
+		cmocka_unit_test(test_long_stage_chain),
 		cmocka_unit_test(test_not_nul_terminated),
 		cmocka_unit_test(test_garbage_does_not_crash),
 		cmocka_unit_test(test_release_twice),

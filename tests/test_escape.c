@@ -21,6 +21,15 @@ static void check(escfn f, const char *in, const char *want)
 	buf_release(&b);
 }
 
+static void test_quote_lines(void **state)
+{
+	struct buf b = BUF_INIT;
+	(void)state;
+	esc_quote_lines("Error: pull\x1b[2J\r\ndsnflip: ok\n\nend", "    ", &b);
+	assert_string_equal(b.buf, "\n    Error: pull\\x1b[2J\n    dsnflip: ok\n    \n    end");
+	buf_release(&b);
+}
+
 static void test_text(void **state)
 {
 	(void)state;
@@ -29,6 +38,10 @@ static void test_text(void **state)
 	check(esc_text, "c1 \xc2\x9b" "2J", "c1 \\x9b2J");
 	check(esc_text, "ls\xe2\x80\xa8x", "ls\\u2028x");
 	check(esc_text, "bad \xff utf8", "bad \\xff utf8");
+	/* a failure's indented continuation lines stay; a line at column 0 cannot be forged */
+	check(esc_text_block, "failed:\n    one\n  two", "failed:\n    one\n  two");
+	check(esc_text_block, "db 'x\ndsnflip: ok' failed", "db 'x\\x0adsnflip: ok' failed");
+	check(esc_text_block, "a\x1b[2J\n\tb", "a\\x1b[2J\\x0a\\x09b");
 	check(esc_text, "typed \\x1b", "typed \\\\x1b");
 	check(esc_text, "C:\\path", "C:\\path");
 	assert_false(esc_text_needed("plain caf\xc3\xa9"));
@@ -64,6 +77,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_text),
+		cmocka_unit_test(test_quote_lines),
 		cmocka_unit_test(test_markdown),
 		cmocka_unit_test(test_yaml),
 	};

@@ -230,13 +230,13 @@ static void test_patterns_add_rejects(void **state)
 	static const struct {
 		const char *words, *msg;
 	} bad[] = {
-		{ "", "migration pattern '': empty" },
-		{ "   ", "migration pattern '   ': empty" },
-		{ "bin/migrate && true", "migration pattern 'bin/migrate && true': it holds shell syntax; write plain words" },
-		{ "run '$x'", "migration pattern 'run '$x'': it holds shell syntax; write plain words" },
-		{ "... migrate", "migration pattern '... migrate': it may not start or end with '...'" },
-		{ "migrate ...", "migration pattern 'migrate ...': it may not start or end with '...'" },
-		{ "a b c d e f g h i j k l m n o p q", "migration pattern 'a b c d e f g h i j k l m n o p q': more than 16 words" },
+		{ "", "patterns.migration: '': empty" },
+		{ "   ", "patterns.migration: '   ': empty" },
+		{ "bin/migrate && true", "patterns.migration: 'bin/migrate && true': it holds shell syntax; write plain words" },
+		{ "run '$x'", "patterns.migration: 'run '$x'': it holds shell syntax; write plain words" },
+		{ "... migrate", "patterns.migration: '... migrate': it may not start or end with '...'" },
+		{ "migrate ...", "patterns.migration: 'migrate ...': it may not start or end with '...'" },
+		{ "a b c d e f g h i j k l m n o p q", "patterns.migration: 'a b c d e f g h i j k l m n o p q': more than 16 words" },
 	};
 	struct patterns *p = patterns_default();
 
@@ -338,9 +338,60 @@ static void test_nesting_is_bounded(void **state)
 			buf_addch(&cmd, ')');
 		int n = evidence_match_shell(p, cmd.buf, "f", 1, &out);
 		assert_int_equal(n, depth <= EVIDENCE_MAX_DEPTH ? 1 : 0);
+		/* what is not read is said, never dropped silently */
+		assert_int_equal(out.unread, depth > EVIDENCE_MAX_DEPTH);
+		evidence_list_release(&out);
 	}
 	evidence_list_release(&out);
 	buf_release(&cmd);
+	patterns_free(p);
+}
+
+/* A long command is matched over all its words, behind any number of wrappers. */
+static void test_long_commands_fully_matched(void **state)
+{
+	(void)state;
+	struct patterns *p = patterns_default();
+	struct evidence_list out = EVIDENCE_LIST_INIT;
+	struct strvec argv = STRVEC_INIT;
+
+	/* 600 assignments before the command word (the words looked at stopped at 512) */
+	for (int i = 0; i < 600; i++)
+		strvec_pushf(&argv, "V%d=1", i);
+	strvec_push(&argv, "alembic");
+	strvec_push(&argv, "upgrade");
+	strvec_push(&argv, "head");
+	assert_int_equal(evidence_match_command(p, (const char *const *)argv.v, argv.nr, "f", 1, &out), 1);
+	evidence_list_release(&out);
+	strvec_clear(&argv);
+
+	/* options between the pattern's words, past word 512 */
+	strvec_push(&argv, "alembic");
+	for (int i = 0; i < 700; i++)
+		strvec_push(&argv, "-x");
+	strvec_push(&argv, "upgrade");
+	assert_int_equal(evidence_match_command(p, (const char *const *)argv.v, argv.nr, "f", 1, &out), 1);
+	evidence_list_release(&out);
+	strvec_clear(&argv);
+
+	/* 30 wrappers deep (the candidates stopped at 24) */
+	for (int i = 0; i < 30; i++)
+		strvec_push(&argv, "nice");
+	strvec_push(&argv, "alembic");
+	strvec_push(&argv, "upgrade");
+	strvec_push(&argv, "head");
+	assert_int_equal(evidence_match_command(p, (const char *const *)argv.v, argv.nr, "f", 1, &out), 1);
+	evidence_list_release(&out);
+	strvec_clear(&argv);
+
+	/* and an argument is still not a command, however long the line */
+	strvec_push(&argv, "echo");
+	for (int i = 0; i < 2000; i++)
+		strvec_push(&argv, i == 1500 ? "alembic" : i == 1501 ? "upgrade" : "w");
+	assert_int_equal(evidence_match_command(p, (const char *const *)argv.v, argv.nr, "f", 1, &out), 0);
+	assert_int_equal(out.unread, 0);
+	evidence_list_release(&out);
+	strvec_clear(&argv);
 	patterns_free(p);
 }
 
@@ -474,6 +525,7 @@ int main(void)
 		cmocka_unit_test(test_interp_script),
 		cmocka_unit_test(test_script_not_nul_terminated),
 		cmocka_unit_test(test_nesting_is_bounded),
+		cmocka_unit_test(test_long_commands_fully_matched),
 		cmocka_unit_test(test_text_cut_on_utf8_boundary),
 		cmocka_unit_test(test_garbage_does_not_crash),
 		cmocka_unit_test(test_runs_app_empty),

@@ -50,6 +50,15 @@ static const char *const cases[][2] = {
 	{ "mypassword=x", "mypassword=****" },
 	{ "the password is fine", "the password is fine" },
 	{ "redis-server --requirepass difyai123456", "redis-server --requirepass ****" },
+	/* a message about a place in the compose model keeps its words ... */
+	{ "services.api.environment.DB_PASSWORD: required variable X is missing a value",
+	  "services.api.environment.DB_PASSWORD: required variable X is missing a value" },
+	{ "x-common.environment.POSTGRES_PASSWORD: the value is empty",
+	  "x-common.environment.POSTGRES_PASSWORD: the value is empty" },
+	/* ... while a dotted key and a value are still an assignment */
+	{ "spring.datasource.password: hunter2", "spring.datasource.password: ****" },
+	{ "services.api.environment.DB_PASSWORD=hunter2", "services.api.environment.DB_PASSWORD=****" },
+	{ "services.DB_PASSWORD: hunter2", "services.DB_PASSWORD: ****" },
 };
 
 static void test_env_value(void **state)
@@ -97,6 +106,12 @@ static void test_diag_masks(void **state)
 	(void)state;
 	diag_at(&d, "compose.yml", 3, 5, "bad value \"%s\"", "postgres://postgres:pw@db:54x/app");
 	assert_string_equal(d.msg.buf, "compose.yml:3:5: bad value \"postgres://postgres:****@db:54x/app\"");
+	diag_release(&d);
+	/* an env-file variable's name is not masked, the message still is */
+	diag_at_key(&d, "api.env", 2, 19, "DB_PASSWORD", "required variable %s is missing a value: %s",
+		    "API_PW", "see postgres://u:hunter2@db/x");
+	assert_string_equal(d.msg.buf, "api.env:2:19: DB_PASSWORD: required variable API_PW is missing a "
+			    "value: see postgres://u:****@db/x");
 	diag_release(&d);
 }
 

@@ -53,6 +53,39 @@ static void test_limits(void **state)
 	assert_int_equal(num_parse_ull("-1", ULLONG_MAX, &u), NUM_SYNTAX);
 }
 
+static void test_hex_milli(void **state)
+{
+	unsigned long long u = 7;
+	long long v = 7;
+	(void)state;
+	assert_int_equal(num_parse_hexn("1538", 4, 65535, &u), NUM_OK);
+	assert_true(u == 5432);
+	assert_int_equal(num_parse_hexn("0100007F:1538", 8, ULLONG_MAX, &u), NUM_OK);
+	assert_true(u == 0x0100007F);
+	assert_int_equal(num_parse_hexn("15x8", 4, 65535, &u), NUM_SYNTAX);
+	assert_int_equal(num_parse_hexn("10000", 5, 65535, &u), NUM_RANGE);
+	assert_int_equal(num_parse_hexn("", 0, 65535, &u), NUM_EMPTY);
+	assert_int_equal(num_parse_millin("1.5", 3, LLONG_MAX, &v), NUM_OK);
+	assert_true(v == 1500);
+	assert_int_equal(num_parse_millin("2", 1, LLONG_MAX, &v), NUM_OK);
+	assert_true(v == 2000);
+	assert_int_equal(num_parse_millin("0.25", 4, LLONG_MAX, &v), NUM_OK);
+	assert_true(v == 250);
+	v = 7;
+	/* strtod reads every one of these as a number */
+	assert_int_equal(num_parse_millin("1e3", 3, LLONG_MAX, &v), NUM_SYNTAX);
+	assert_int_equal(num_parse_millin("inf", 3, LLONG_MAX, &v), NUM_SYNTAX);
+	assert_int_equal(num_parse_millin("nan", 3, LLONG_MAX, &v), NUM_SYNTAX);
+	assert_int_equal(num_parse_millin("0x10", 4, LLONG_MAX, &v), NUM_SYNTAX);
+	assert_int_equal(num_parse_millin("-1", 2, LLONG_MAX, &v), NUM_SYNTAX);
+	assert_int_equal(num_parse_millin(".5", 2, LLONG_MAX, &v), NUM_SYNTAX);
+	assert_int_equal(num_parse_millin("1.", 2, LLONG_MAX, &v), NUM_SYNTAX);
+	assert_int_equal(num_parse_millin("1.-5", 4, LLONG_MAX, &v), NUM_SYNTAX);
+	assert_int_equal(num_parse_millin("1.2345", 6, LLONG_MAX, &v), NUM_SYNTAX);
+	assert_int_equal(num_parse_millin("3601", 4, 3600000, &v), NUM_RANGE);
+	assert_true(v == 7);
+}
+
 static void test_arith(void **state)
 {
 	int r = 0;
@@ -68,6 +101,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_strict),
 		cmocka_unit_test(test_limits),
+		cmocka_unit_test(test_hex_milli),
 		cmocka_unit_test(test_arith),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -25,6 +25,8 @@ static const char *const cases[][2] = {
 	{ "host=x sslpassword=keypw sslkey=/k.pem", "host=x sslkey=/k.pem sslpassword=****" },
 	{ "host=127.0.0.1 port=5433 dbname=app", "dbname=app host=127.0.0.1 port=5433" },
 	{ "application_name='my app' host=h", "host=h application_name='my app'" },
+	{ "host=h application_name=redis://:hunter2@cache", "host=h application_name=redis://:****@cache" },
+	{ "host=h options='-c password=hunter2'", "host=h options='-c password=****'" },
 	{ "", "" },
 };
 
@@ -38,6 +40,7 @@ static void test_mask_cases(void **state)
 			fail_msg("case %zu: %s", i, d.msg.buf);
 		assert_string_equal(out.buf, cases[i][1]);
 		assert_null(strstr(out.buf, "s3cret"));
+		assert_null(strstr(out.buf, "hunter2"));
 		buf_release(&out);
 		diag_release(&d);
 	}

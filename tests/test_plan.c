@@ -9,11 +9,15 @@
 #include <stdint.h>
 #include <cmocka.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "stack/compose.h"
 #include "stack/config.h"
 #include "plan/plan.h"
+#include "util/path.h"
 
 struct loaded {
 	struct compose_project *p;
@@ -215,6 +219,82 @@ static void test_budget_and_shared(void **state)
 	unload(&l);
 }
 
+static void put(const char *dir, const char *name, const char *text, size_t len)
+{
+	char path[512];
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	assert_int_equal(path_write_file(path, text, len), 0);
+}
+
+/*
+ * A start-up that was not fully examined (a script over the size limit, one
+ * that is not a regular file, a command nested deeper than the walk goes)
+ * leaves the service unconfirmed and held, saying what was not read: the
+ * migration may be in the part not read.  It used to be classed a writer.
+ */
+static void test_startup_not_fully_read(void **state)
+{
+	(void)state;
+	static const char compose[] =
+		"services:\n"
+		"  db:\n    image: postgres:15\n    environment:\n      POSTGRES_PASSWORD: example\n"
+		"  api:\n    build: .\n    command: [\"sh\", \"./start.sh\"]\n"
+		"    environment:\n      DATABASE_URL: postgresql://postgres:example@db/app\n";
+	static const char line[] = "# a comment line that only makes the script long\n";
+	char dir[] = "/tmp/dsnflip-test-plan-XXXXXX";
+	struct loaded l;
+	struct buf big = BUF_INIT;
+
+	assert_non_null(mkdtemp(dir));
+	put(dir, "compose.yml", compose, strlen(compose));
+	static const char dockerfile[] = "FROM python:3.12\nWORKDIR /app\nCOPY . /app\n";
+	put(dir, "Dockerfile", dockerfile, strlen(dockerfile));
+	buf_addstr(&big, "#!/bin/sh\n");
+	while (big.len < 1100000)
+		buf_addstr(&big, line);
+	buf_addstr(&big, "alembic upgrade head\nexec gunicorn app:app\n");
+	put(dir, "start.sh", big.buf, big.len);
+	load(&l, dir, NULL, 0);
+	assert_int_equal(svc(&l, "api")->cls, CLASS_UNCONFIRMED);
+	assert_int_equal(svc(&l, "api")->action, ACTION_HOLD);
+	assert_non_null(strstr(svc(&l, "api")->reason, "not fully examined"));
+	assert_non_null(strstr(svc(&l, "api")->reason, "start.sh"));
+	unload(&l);
+
+	/* not a regular file */
+	char path[512];
+	snprintf(path, sizeof(path), "%s/start.sh", dir);
+	unlink(path);
+	assert_int_equal(mkfifo(path, 0600), 0);
+	load(&l, dir, NULL, 0);
+	assert_int_equal(svc(&l, "api")->cls, CLASS_UNCONFIRMED);
+	assert_non_null(strstr(svc(&l, "api")->reason, "not a regular file"));
+	unload(&l);
+	unlink(path);
+
+	/* nested deeper than the walk reads */
+	struct buf cmd = BUF_INIT;
+	buf_addstr(&cmd, compose);
+	buf_setlen(&cmd, (size_t)(strstr(cmd.buf, "    command:") - cmd.buf));
+	buf_addstr(&cmd, "    command: \"sh -c 'x=");
+	for (int i = 0; i < 12; i++)
+		buf_addstr(&cmd, "$(");
+	buf_addstr(&cmd, "alembic upgrade head");
+	for (int i = 0; i < 12; i++)
+		buf_addstr(&cmd, ")");
+	buf_addstr(&cmd, "; exec gunicorn app:app'\"\n"
+		     "    environment:\n      DATABASE_URL: postgresql://postgres:example@db/app\n");
+	put(dir, "compose.yml", cmd.buf, cmd.len);
+	load(&l, dir, NULL, 0);
+	assert_int_equal(svc(&l, "api")->cls, CLASS_UNCONFIRMED);
+	assert_non_null(strstr(svc(&l, "api")->reason, "deep"));
+	unload(&l);
+
+	buf_release(&cmd);
+	buf_release(&big);
+	path_remove_tree(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -226,6 +306,7 @@ int main(void)
 		cmocka_unit_test(test_order),
 		cmocka_unit_test(test_config_and_assume),
 		cmocka_unit_test(test_budget_and_shared),
+		cmocka_unit_test(test_startup_not_fully_read),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -45,6 +45,53 @@ static void test_capture_and_exit_code(void **state)
 	diag_release(&d);
 }
 
+/*
+ * A child's stderr quoted in the failure is masked and escaped: no raw
+ * control character reaches the terminal, and each of its lines is
+ * indented under the message, so none can pass for dsnflip's own line.
+ */
+static void test_stderr_escaped_and_masked(void **state)
+{
+	struct child c;
+	struct diag d = DIAG_INIT;
+	(void)state;
+	sh(&c, "printf 'pull failed\033]0;pwned\007\r\ndsnflip: all clear, safe to merge\n"
+	       "retry with postgres://app:hunter2@db/app\n' >&2; exit 3");
+	assert_int_equal(run_command(&c, &d), -1);
+	assert_null(strchr(d.msg.buf, '\033'));
+	assert_null(strchr(d.msg.buf, '\007'));
+	assert_null(strchr(d.msg.buf, '\r'));
+	assert_null(strstr(d.msg.buf, "hunter2"));
+	assert_non_null(strstr(d.msg.buf, "\n    pull failed\\x1b]0;pwned\\x07\n"));
+	assert_non_null(strstr(d.msg.buf, "\n    dsnflip: all clear"));
+	assert_null(strstr(d.msg.buf, "\ndsnflip:"));
+	assert_non_null(strstr(d.msg.buf, "postgres://app:****@db/app"));
+	child_release(&c);
+	diag_release(&d);
+}
+
+/* With the default bound, an answer cut at its start fails instead of passing for the whole. */
+static void test_cut_answer_fails(void **state)
+{
+	struct child c;
+	struct diag d = DIAG_INIT;
+	(void)state;
+	/* 300 KiB of container ids, one per line */
+	sh(&c, "i=0; while [ $i -lt 4800 ]; do printf '%064d\\n' $i; i=$((i+1)); done");
+	assert_int_equal(run_command(&c, &d), -1);
+	assert_int_equal(c.out_truncated, 1);
+	assert_int_equal(d.code, EXIT_FAILED);
+	assert_non_null(strstr(d.msg.buf, "printed more than 262144 bytes"));
+	child_release(&c);
+	diag_release(&d);
+	/* stderr past the bound keeps its tail and is no failure */
+	sh(&c, "i=0; while [ $i -lt 4800 ]; do printf '%064d\\n' $i >&2; i=$((i+1)); done; echo ok");
+	assert_int_equal(run_command(&c, &d), 0);
+	assert_string_equal(c.out.buf, "ok\n");
+	child_release(&c);
+	diag_release(&d);
+}
+
 /* The argv is passed as is: no shell ever sees a value. */
 static void test_no_shell(void **state)
 {
@@ -198,6 +245,8 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_capture_and_exit_code),
+		cmocka_unit_test(test_stderr_escaped_and_masked),
+		cmocka_unit_test(test_cut_answer_fails),
 		cmocka_unit_test(test_no_shell),
 		cmocka_unit_test(test_env_not_argv),
 		cmocka_unit_test(test_bounded_capture),

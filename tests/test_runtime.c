@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <cmocka.h>
 
 #include "running/runtime.h"
@@ -35,10 +36,69 @@ static void test_failure_patterns(void **state)
 	diag_release(&d);
 }
 
+struct seen {
+	int lines, hits;
+	size_t longest;
+};
+
+static void on_piece(void *ctx, const char *line)
+{
+	struct seen *s = ctx;
+	s->lines++;
+	if (strstr(line, "password authentication failed"))
+		s->hits++;
+	if (strlen(line) > s->longest)
+		s->longest = strlen(line);
+}
+
+/*
+ * A log line longer than LOGS_LINE_MAX is still matched whole: the pattern
+ * straddling the piece boundary (bytes were dropped past 4096) and one far
+ * past it are both seen, and a NUL does not hide what follows it.
+ */
+static void test_long_log_line(void **state)
+{
+	(void)state;
+	int p[2];
+	struct logstream ls;
+	struct seen s = { 0, 0, 0 };
+	struct buf line = BUF_INIT;
+	static const char pat[] = "password authentication failed";
+
+	assert_int_equal(pipe(p), 0);
+	memset(&ls, 0, sizeof(ls));
+	ls.child.out_fd = p[0];
+	ls.child.err_fd = -1;
+	ls.open[0] = 1;
+	buf_init(&ls.partial[0]);
+	buf_init(&ls.partial[1]);
+	while (line.len < LOGS_LINE_MAX - 10)
+		buf_addch(&line, 'x');
+	buf_addstr(&line, pat); /* crosses byte 4096 */
+	while (line.len < 3 * LOGS_LINE_MAX)
+		buf_addch(&line, 'y');
+	buf_addstr(&line, "FATAL: ");
+	buf_addstr(&line, pat);
+	buf_addstr(&line, "\n");
+	assert_int_equal(write(p[1], line.buf, line.len), (ssize_t)line.len);
+	/* a NUL in the middle of a short line */
+	assert_int_equal(write(p[1], "boot\0FATAL: password authentication failed for user x\n", 55), 55);
+	close(p[1]);
+	for (int k = 0; k < 50 && ls.open[0]; k++)
+		logstream_poll(&ls, 20, on_piece, &s);
+	assert_true(s.hits >= 3);
+	assert_true(s.longest <= LOGS_LINE_MAX);
+	close(p[0]);
+	buf_release(&ls.partial[0]);
+	buf_release(&ls.partial[1]);
+	buf_release(&line);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_failure_patterns),
+		cmocka_unit_test(test_long_log_line),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

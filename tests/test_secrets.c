@@ -250,6 +250,22 @@ static void test_refuses_symlink(void **state)
 	diag_release(&d);
 }
 
+/* A FIFO in place of the secrets file is refused at once, not waited on. */
+static void test_refuses_fifo(void **state)
+{
+	struct fx *f = *state;
+	struct secrets *s = NULL;
+	struct diag d = DIAG_INIT;
+	char path[256];
+	snprintf(path, sizeof(path), "%s/secrets.env", f->dir);
+	assert_int_equal(mkfifo(path, 0600), 0);
+	alarm(10); /* a blocking open would hang here: the alarm turns that into a failure */
+	assert_int_equal(secrets_load(path, &s, &d), -1);
+	alarm(0);
+	assert_non_null(strstr(d.msg.buf, "not a regular file"));
+	diag_release(&d);
+}
+
 static void test_bad_line_not_quoted(void **state)
 {
 	struct fx *f = *state;
@@ -354,6 +370,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_generate_save_reload, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_refuses_group_readable, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_refuses_symlink, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_refuses_fifo, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bad_line_not_quoted, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_keeps_other_keys_and_tightens_dir, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_refuses_untrusted_state_dir, setup, teardown),

@@ -188,7 +188,9 @@ int secrets_load(const char *path, struct secrets **out, struct diag *d)
 		if (bad)
 			goto cleanup;
 	}
-	fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	/* O_NONBLOCK: a FIFO in its place would otherwise hang the open (the regular-file
+	 * check below refuses it); open_regular() cannot be used, it follows links. */
+	fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
 	if (fd < 0) {
 		if (errno == ENOENT) {
 			*out = s;
@@ -217,6 +219,11 @@ int secrets_load(const char *path, struct secrets **out, struct diag *d)
 	if (st.st_uid != geteuid()) {
 		diag_err(d, "secrets file '%s' belongs to uid %u, not to you (uid %u); refusing to use it",
 			 path, (unsigned)st.st_uid, (unsigned)geteuid());
+		goto cleanup;
+	}
+	int fl = fcntl(fd, F_GETFL);
+	if (fl < 0 || fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) < 0) {
+		diag_err(d, "cannot read secrets file '%s': %s", path, strerror(errno));
 		goto cleanup;
 	}
 	if (st.st_size > SECRETS_MAX_BYTES) {

@@ -18,6 +18,7 @@
 #include "artifacts/rolesql.h"
 #include "artifacts/secrets.h"
 #include "artifacts/template.h"
+#include "util/num.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -49,20 +50,22 @@ static void progress(void *ctx, const char *db, size_t done, size_t total)
 	fflush(stderr);
 }
 
-/* "2s", "500ms", "1min", "1.5s" -> milliseconds; -1 if bad. */
+/* "2s", "500ms", "1min", "1.5s" -> milliseconds (1 ms to 1 h); -1 if bad. */
 static int parse_ms(const char *s)
 {
-	char *end;
-	double v = strtod(s, &end);
-	if (end == s || v <= 0)
+	size_t n = strspn(s, "0123456789.");
+	const char *unit = s + n;
+	long long milli, mul;
+	while (*unit == ' ')
+		unit++;
+	mul = !*unit || !strcmp(unit, "ms") ? 1 : !strcmp(unit, "s") ? 1000
+	    : !strcmp(unit, "min") ? 60000 : !strcmp(unit, "h") ? 3600000 : -1;
+	if (mul < 0 || num_parse_millin(s, n, 3600000000LL, &milli))
 		return -1;
-	while (*end == ' ')
-		end++;
-	double mul = !*end || !strcmp(end, "ms") ? 1 : !strcmp(end, "s") ? 1000
-		   : !strcmp(end, "min") ? 60000 : !strcmp(end, "h") ? 3600000 : -1;
-	if (mul < 0 || v * mul > 3600000 || v * mul < 1)
+	/* milli is thousandths of the unit; round to whole milliseconds. */
+	if (milli * mul > 3600000LL * 1000 || milli * mul < 1000)
 		return -1;
-	return (int)(v * mul + 0.5);
+	return (int)((milli * mul + 500) / 1000);
 }
 
 

@@ -335,22 +335,11 @@ static const struct env_entry *env_ci(const struct service *s, const char *key)
 static const struct env_entry *env_any(const struct service *s, const char *prefix,
 				       const char *const *suffixes)
 {
-	char key[160];
 	size_t np = strlen(prefix);
-	if (np + 32 >= sizeof(key)) {
-		/* A prefix this long: PREFIX+SUFFIX cut at the buffer's end, one
-		 * lookup per suffix. */
-		for (; *suffixes; suffixes++) {
-			snprintf(key, sizeof(key), "%s%s", prefix, *suffixes);
-			const struct env_entry *e = env_ci(s, key);
-			if (e)
-				return e;
-		}
-		return NULL;
-	}
 	/* One pass over the environment instead of one per suffix (this runs
 	 * for every candidate prefix of every service): the entry for the first
-	 * suffix that has one, and of those the last (as env_ci). */
+	 * suffix that has one, and of those the last (as env_ci).  No key is
+	 * built, so a prefix of any length is looked up whole. */
 	size_t best = SIZE_MAX;
 	const struct env_entry *found = NULL;
 	int first = tolower((unsigned char)prefix[0]);
@@ -369,8 +358,9 @@ static const struct env_entry *env_any(const struct service *s, const char *pref
 	return found;
 }
 
-/* The last word of a prefix ("AUTHENTIK_POSTGRESQL_" -> "POSTGRESQL"), into out. */
-static void last_word(const char *prefix, char *out, size_t n)
+/* The last word of a prefix ("AUTHENTIK_POSTGRESQL_" -> "POSTGRESQL"), whole: a
+ * cut word could lose the "POSTGRES" it ends in. */
+static const char *last_word(struct arena *a, const char *prefix)
 {
 	size_t len = strlen(prefix);
 	while (len && prefix[len - 1] == '_')
@@ -378,9 +368,7 @@ static void last_word(const char *prefix, char *out, size_t n)
 	size_t st = len;
 	while (st && prefix[st - 1] != '_')
 		st--;
-	size_t k = len - st < n - 1 ? len - st : n - 1;
-	memcpy(out, prefix + st, k);
-	out[k] = '\0';
+	return arena_strndup(a, prefix + st, len - st);
 }
 
 /* A prefix whose words name PostgreSQL, or a database in general. */
@@ -477,8 +465,7 @@ static int add_split_conn(struct detect_ctx *c, struct plan_service *ps, const c
 		if (ps->conns[i].user_entry == u)
 			return 0;
 	if (!pg_style) {
-		char w[64];
-		last_word(prefix, w, sizeof(w));
+		const char *w = last_word(&c->plan->arena, prefix);
 		int hint = engine_hint(s, prefix);
 		if (hint < 0 || (hint == 0 && other_engine(prefix)))
 			return 0;
@@ -941,6 +928,7 @@ struct startup {
 	const char *df_display; /* the Dockerfile, relative to the project dir */
 	int unresolved;        /* a script path that does not resolve into the repo */
 	const char *unresolved_what;
+	const char *unread_what; /* start-up text found but not fully examined, and why */
 	int visible;
 	const char *app;       /* what runs, for a writer's evidence */
 	const char *app_file;
@@ -1071,12 +1059,21 @@ static void scan_script(struct detect_ctx *c, struct startup *st, struct plan_se
 	const char *display = path_relative(&c->plan->arena, c->p->dir, abs);
 	size_t before = found->nr;
 
-	if (read_once(c, abs, display, 1u << 20, &f, &sub)) {
-		plan_warn(c->plan, 0, "%s: cannot read %s: %s", ps->name, display, sub.msg.buf);
+	/* A script the start-up runs but dsnflip cannot read could migrate: the
+	 * service is then unconfirmed (held), never classed on what was read. */
+	if (read_once(c, abs, display, EVIDENCE_SCRIPT_MAX, &f, &sub)) {
+		if (!st->unread_what)
+			st->unread_what = arena_strfmt(&c->plan->arena, "start-up script %s", sub.msg.buf);
 		diag_release(&sub);
 		return;
 	}
-	evidence_scan_script(c->patterns, display, f->data, f->len, found, &called);
+	if (evidence_scan_script(c->patterns, display, f->data, f->len, found, &called) < 0) {
+		if (!st->unread_what)
+			st->unread_what = arena_strfmt(&c->plan->arena, "start-up script %s is over %d bytes "
+						       "and was not read", display, EVIDENCE_SCRIPT_MAX);
+		strvec_clear(&called);
+		return;
+	}
 	add_matches(c, ps, found, before, "script");
 	if (found->nr == before)
 		plan_add_evidence(c->plan, ps, display, 1, "start-up script read: no migration command",
@@ -1135,7 +1132,10 @@ static void scan_config_files(struct detect_ctx *c, struct startup *st, struct p
 		if (!abs)
 			continue;
 		const char *display = path_relative(&c->plan->arena, c->p->dir, abs);
-		if (read_once(c, abs, display, 1u << 20, &f, &sub)) {
+		if (read_once(c, abs, display, EVIDENCE_SCRIPT_MAX, &f, &sub)) {
+			if (!st->unread_what)
+				st->unread_what = arena_strfmt(&c->plan->arena, "process manager configuration "
+							       "%s", sub.msg.buf);
 			diag_release(&sub);
 			continue;
 		}
@@ -1359,6 +1359,10 @@ static int classify(struct detect_ctx *c, struct plan_service *ps, int settled)
 		scan_config_files(c, &st, ps, &words, &found);
 		strvec_clear(&words);
 	}
+	if (found.unread && !st.unread_what)
+		st.unread_what = arena_strfmt(&plan->arena, "a start-up command nests sh -c or $(...) more "
+					      "than %d deep, and the part below was not read",
+					      EVIDENCE_MAX_DEPTH);
 	int migrates = found.nr > 0;
 	const char *mdir = NULL, *script = NULL;
 	struct appsource_hit ddl;
@@ -1406,6 +1410,10 @@ static int classify(struct detect_ctx *c, struct plan_service *ps, int settled)
 		ps->cls = CLASS_UNCONFIRMED;
 		ps->reason = arena_strfmt(&plan->arena, "start-up script %s does not resolve into the "
 					  "repository", st.unresolved_what);
+	} else if (st.unread_what) {
+		ps->cls = CLASS_UNCONFIRMED;
+		ps->reason = arena_strfmt(&plan->arena, "its start-up was not fully examined (%s): it may "
+					  "migrate", st.unread_what);
 	} else if (subcmd) {
 		ps->cls = CLASS_UNCONFIRMED;
 		ps->reason = arena_strfmt(&plan->arena, "'%s' is a subcommand of image %s's own entrypoint, "
@@ -1654,7 +1662,8 @@ int detect_services(struct plan *plan, const struct config *cfg, const struct pl
 
 	c.patterns = patterns_default();
 	for (size_t i = 0; cfg && i < cfg->nmigration_patterns; i++)
-		if (patterns_add(c.patterns, cfg->migration_patterns[i], d))
+		if (patterns_add_at(c.patterns, cfg->migration_patterns[i], cfg->path,
+				    cfg->migration_pattern_pos[i].line, cfg->migration_pattern_pos[i].col, d))
 			goto cleanup;
 	/* Servers by what they are: image lineage, build, environment, healthcheck. */
 	servers_find(p, &plan->arena, &c.servers);

@@ -17,8 +17,6 @@
 
 #define PATTERN_MAX_WORDS 16
 #define PATTERN_MAX_LEN 200
-#define MATCH_MAX_WORDS 512   /* words of one simple command looked at */
-#define MAX_CAND 24
 
 struct pattern {
 	char *name;
@@ -127,6 +125,12 @@ void patterns_free(struct patterns *p)
 
 int patterns_add(struct patterns *p, const char *words, struct diag *d)
 {
+	return patterns_add_at(p, words, NULL, 0, 0, d);
+}
+
+int patterns_add_at(struct patterns *p, const char *words, const char *file, int line, int col,
+		    struct diag *d)
+{
 	struct pattern pt = { NULL, NULL, 0 };
 	struct buf name = BUF_INIT;
 	const char *s = words;
@@ -183,7 +187,7 @@ int patterns_add(struct patterns *p, const char *words, struct diag *d)
 bad:
 	buf_release(&name);
 	pattern_clear(&pt);
-	return diag_err(d, "migration pattern '%s': %s", words, why);
+	return diag_at(d, file, line, col, "patterns.migration: '%s': %s", words, why);
 }
 
 struct patterns *patterns_default(void)
@@ -262,8 +266,8 @@ static int is_script_word(const char *w)
 /* ---- peeling wrappers off a command ---- */
 
 struct peel {
-	size_t cand[MAX_CAND];  /* word indexes where a command may start */
-	size_t ncand;
+	size_t *cand;           /* word indexes where a command may start (peel_release) */
+	size_t ncand, cand_alloc;
 	long inl;               /* word holding an inline shell script (sh -c X), or -1 */
 	long script;            /* word naming a script that is run, or -1 */
 	int inline_code;        /* python -c / node -e: code we do not read */
@@ -283,8 +287,15 @@ static size_t skip_options(const char *const *w, size_t n, size_t i, const char 
 
 static void add_cand(struct peel *pl, size_t i)
 {
-	if (pl->ncand < MAX_CAND)
-		pl->cand[pl->ncand++] = i;
+	ALLOC_GROW(pl->cand, pl->ncand + 1, pl->cand_alloc);
+	pl->cand[pl->ncand++] = i;
+}
+
+static void peel_release(struct peel *pl)
+{
+	free(pl->cand);
+	pl->cand = NULL;
+	pl->ncand = pl->cand_alloc = 0;
 }
 
 static const char *const yarn_builtins[] = {
@@ -327,7 +338,8 @@ static void peel(const char *const *w, size_t n, size_t i, struct peel *pl)
 
 	memset(pl, 0, sizeof(*pl));
 	pl->inl = pl->script = -1;
-	for (int guard = 0; guard < MAX_CAND && i < n; guard++) {
+	/* Every wrapper advances i, so this ends; the guard only bounds a mistake. */
+	for (size_t guard = 0; guard <= n && i < n; guard++) {
 		while (i < n && is_assignment(w[i]))
 			i++;
 		if (i >= n)
@@ -531,60 +543,74 @@ static int word_match(const char *pw, const char *tok)
 	return 0;
 }
 
-/* Does pattern word pi onward match w from ti?  memo: 0 unknown, 1 no, 2 yes. */
-static int match_from(const struct pattern *pt, size_t pi, const char *const *w, size_t n,
-		      size_t ti, unsigned char *memo)
+/*
+ * Does pattern pt match w from each start?  ok[pi * (n + 1) + ti] says
+ * whether pattern words pi.. match the words from ti, filled from the end
+ * (iteratively, so neither a long command nor a long run of options can
+ * deepen the stack, and every word of the command is looked at):
+ *  - past the last pattern word: a match;
+ *  - "...": a match from any ti' >= ti for the next word;
+ *  - a word: it matches w[ti] and the rest matches from ti + 1, or (after
+ *    the first word) w[ti] is an option the rest can skip, alone or with
+ *    one value word.
+ * Only columns from `from` on are needed (no candidate starts earlier).
+ */
+static void match_table(const struct pattern *pt, const char *const *w, size_t n, size_t from,
+			unsigned char *ok)
 {
-	if (pi == pt->nwords)
-		return 1;
-	if (ti > n)
-		return 0;
-	unsigned char *m = &memo[pi * (n + 1) + ti];
-	if (*m)
-		return *m == 2;
-	int r = 0;
-	if (!strcmp(pt->words[pi], "...")) {
-		for (size_t t = ti; t <= n && !r; t++)
-			r = match_from(pt, pi + 1, w, n, t, memo);
-	} else if (ti < n) {
-		if (word_match(pt->words[pi], w[ti]))
-			r = match_from(pt, pi + 1, w, n, ti + 1, memo);
-		if (!r && pi > 0 && is_option(w[ti])) {
-			r = match_from(pt, pi, w, n, ti + 1, memo);
-			if (!r && !strchr(w[ti], '=') && ti + 1 < n)
-				r = match_from(pt, pi, w, n, ti + 2, memo);
+	size_t cols = n + 1;
+	for (size_t ti = from; ti <= n; ti++)
+		ok[pt->nwords * cols + ti] = 1;
+	for (size_t pi = pt->nwords; pi-- > 0;) {
+		unsigned char *row = &ok[pi * cols], *next = &ok[(pi + 1) * cols];
+		if (!strcmp(pt->words[pi], "...")) {
+			unsigned char acc = 0;
+			for (size_t ti = n + 1; ti-- > from;)
+				row[ti] = acc |= next[ti];
+			continue;
+		}
+		row[n] = 0;
+		for (size_t ti = n; ti-- > from;) {
+			unsigned char r = word_match(pt->words[pi], w[ti]) && next[ti + 1];
+			if (!r && pi > 0 && is_option(w[ti]))
+				r = row[ti + 1] || (!strchr(w[ti], '=') && ti + 1 < n && row[ti + 2]);
+			row[ti] = r;
 		}
 	}
-	*m = r ? 2 : 1;
-	return r;
 }
 
 static const struct pattern *match_patterns(const struct patterns *p, const char *const *w,
 					    size_t n, const struct peel *pl)
 {
 	const struct pattern *hit = NULL;
-	unsigned char *memo;
+	unsigned char *ok = NULL;
+	size_t from = n;
 
-	if (n > MATCH_MAX_WORDS)
-		n = MATCH_MAX_WORDS;
-	memo = xmalloc((PATTERN_MAX_WORDS + 1) * (n + 1));
+	for (size_t c = 0; c < pl->ncand; c++)
+		if (pl->cand[c] < from)
+			from = pl->cand[c];
 	for (size_t i = 0; i < p->nr && !hit; i++) {
 		const struct pattern *pt = &p->v[i];
+		int built = 0;
 		for (size_t c = 0; c < pl->ncand && !hit; c++) {
-			if (pl->cand[c] >= n)
+			size_t ti = pl->cand[c];
+			if (ti >= n)
 				continue;
 			/* A first word that is not "..." must match where the match
-			 * starts (match_from's first step): most patterns fail here,
-			 * before their memo is cleared. */
-			if (pt->nwords && strcmp(pt->words[0], "...") &&
-			    !word_match(pt->words[0], w[pl->cand[c]]))
+			 * starts: most patterns fail here, before any table is built. */
+			if (pt->nwords && strcmp(pt->words[0], "...") && !word_match(pt->words[0], w[ti]))
 				continue;
-			memset(memo, 0, (pt->nwords + 1) * (n + 1));
-			if (match_from(pt, 0, w, n, pl->cand[c], memo))
+			if (!built) {
+				if (!ok)
+					ok = xmalloc((PATTERN_MAX_WORDS + 1) * (n + 1));
+				match_table(pt, w, n, from, ok);
+				built = 1;
+			}
+			if (ok[ti])
 				hit = pt;
 		}
 	}
-	free(memo);
+	free(ok);
 	return hit;
 }
 
@@ -829,6 +855,9 @@ static void walk_words(struct walk *wk, const struct cmdv *cv, int depth)
 	}
 	if (pl.inl >= 0 && depth < EVIDENCE_MAX_DEPTH)
 		walk_shell(wk, w[pl.inl], strlen(w[pl.inl]), cv->line, 0, depth + 1);
+	else if (pl.inl >= 0 && wk->out)
+		wk->out->unread = 1;
+	peel_release(&pl);
 }
 
 static void walk_shell(struct walk *wk, const char *src, size_t len, int line, int per_line,
@@ -838,8 +867,11 @@ static void walk_shell(struct walk *wk, const char *src, size_t len, int line, i
 	size_t pos = 0;
 	int cur = line;
 
-	if (depth > EVIDENCE_MAX_DEPTH)
+	if (depth > EVIDENCE_MAX_DEPTH) {
+		if (wk->out)
+			wk->out->unread = 1;
 		return;
+	}
 	shlex_split(&lx, src, len);
 	for (size_t c = 0; c < lx.ncmds; c++) {
 		struct shcmd *sc = &lx.cmds[c];
@@ -852,8 +884,12 @@ static void walk_shell(struct walk *wk, const char *src, size_t len, int line, i
 			(const char *const *)sc->w, sc->nw, src, sc->off, sc->end, cur,
 		};
 		walk_words(wk, &cv, depth);
-		for (size_t s = 0; s < sc->nsubs && depth < EVIDENCE_MAX_DEPTH; s++)
-			walk_shell(wk, src + sc->subs[s].off, sc->subs[s].len, cur, 0, depth + 1);
+		for (size_t s = 0; s < sc->nsubs; s++) {
+			if (depth < EVIDENCE_MAX_DEPTH)
+				walk_shell(wk, src + sc->subs[s].off, sc->subs[s].len, cur, 0, depth + 1);
+			else if (wk->out)
+				wk->out->unread = 1;
+		}
 	}
 	shlex_release(&lx);
 }
@@ -870,6 +906,7 @@ void evidence_list_release(struct evidence_list *l)
 	free(l->v);
 	l->v = NULL;
 	l->nr = l->alloc = 0;
+	l->unread = 0;
 }
 
 static void walk_argv(struct walk *wk, const char *const *argv, size_t argc, int line)

@@ -25,8 +25,11 @@
  * Between two pattern words, options may intervene ("-c alembic.ini",
  * "--app=x"): an option token, each optionally followed by one value token.
  *
- * Input is bounded: scripts over EVIDENCE_SCRIPT_MAX bytes are refused,
- * nesting (sh -c inside $(...) inside sh -c) stops at EVIDENCE_MAX_DEPTH.
+ * Input is bounded, never silently: a script over EVIDENCE_SCRIPT_MAX bytes
+ * is refused (-1), and nesting (sh -c inside $(...) inside sh -c) deeper
+ * than EVIDENCE_MAX_DEPTH is not read but marks the list `unread`, so the
+ * caller knows the start-up was not fully examined.  Every word of every
+ * simple command is matched, however long the command.
  */
 #ifndef DSNFLIP_EVIDENCE_H
 #define DSNFLIP_EVIDENCE_H
@@ -50,8 +53,9 @@ struct evidence {
 struct evidence_list {
 	struct evidence *v;
 	size_t nr, alloc;
+	int unread;     /* some command was nested too deep to be read (see above) */
 };
-#define EVIDENCE_LIST_INIT { NULL, 0, 0 }
+#define EVIDENCE_LIST_INIT { NULL, 0, 0, 0 }
 
 void evidence_list_release(struct evidence_list *l);
 
@@ -74,9 +78,12 @@ struct patterns *patterns_default(void);
  * "invoke db.upgrade".  Returns 0 (also when it is already there), or -1
  * with d set when the pattern is empty, longer than 16 words or 200 bytes,
  * starts or ends with "...", or holds shell syntax (quotes, $, ;, &, |, <,
- * >, parentheses, backslash).  The caller adds the config file's place.
+ * >, parentheses, backslash).  patterns_add_at names the place the pattern
+ * is written (file:line:col; file NULL for none) in that error.
  */
 int patterns_add(struct patterns *p, const char *words, struct diag *d);
+int patterns_add_at(struct patterns *p, const char *words, const char *file, int line, int col,
+		    struct diag *d);
 void patterns_free(struct patterns *p);
 
 /*

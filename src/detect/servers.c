@@ -243,7 +243,16 @@ static void scan_init_sql(struct pg_server *sv, const char *data, size_t len)
 	}
 }
 
-/* Init scripts bind-mounted into /docker-entrypoint-initdb.d. */
+#define INIT_FILES_MAX 64
+#define INIT_FILE_MAX (1u << 20)
+
+/*
+ * Init scripts bind-mounted into /docker-entrypoint-initdb.d.  A script
+ * that is not read whole (past the first INIT_FILES_MAX files, over
+ * INIT_FILE_MAX bytes, compressed, unreadable) may create a superuser
+ * dsnflip does not know of, so the server's superusers are then unknown
+ * (connections as a user it does not list are not assumed safe).
+ */
 static void scan_init_scripts(const struct compose_project *p, struct arena *a, struct pg_server *sv)
 {
 	struct bind_mount *m;
@@ -257,9 +266,14 @@ static void scan_init_scripts(const struct compose_project *p, struct arena *a, 
 		if (path_is_dir(abs)) {
 			DIR *dir = opendir(abs);
 			struct dirent *de;
-			while (dir && (de = readdir(dir)) && files.nr < 64)
-				if (de->d_name[0] != '.')
+			while (dir && (de = readdir(dir)))
+				if (de->d_name[0] != '.') {
+					if (files.nr == INIT_FILES_MAX) {
+						sv->superusers_known = 0;
+						break;
+					}
 					strvec_push(&files, path_join(a, abs, de->d_name));
+				}
 			if (dir)
 				closedir(dir);
 		} else if (path_exists(abs)) {
@@ -267,8 +281,14 @@ static void scan_init_scripts(const struct compose_project *p, struct arena *a, 
 		}
 		for (size_t k = 0; k < files.nr; k++) {
 			size_t len = 0;
-			char *data = path_is_dir(files.v[k]) ? NULL : read_file(files.v[k], &len);
-			if (data && len <= (1u << 20))
+			if (path_is_dir(files.v[k]))
+				continue;
+			const char *f = files.v[k];
+			char *data = NULL;
+			if (str_ends(f, ".gz") || str_ends(f, ".xz") || str_ends(f, ".zst") || str_ends(f, ".bz2") ||
+			    !(data = read_file(f, &len)) || len > INIT_FILE_MAX)
+				sv->superusers_known = 0;
+			else
 				scan_init_sql(sv, data, len);
 			free(data);
 		}

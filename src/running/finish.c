@@ -8,6 +8,7 @@
 #include "server/roles.h"
 #include "artifacts/sqlquote.h"
 #include "server/sessions.h"
+#include "util/num.h"
 
 #include <errno.h>
 #include <jansson.h>
@@ -62,13 +63,7 @@ static const char *env_get(char *const *env, const char *key)
 
 static int strict_int(const char *s, int *out)
 {
-	char *end = NULL;
-	errno = 0;
-	long v = strtol(s, &end, 10);
-	if (errno || !end || end == s || *end || v < -1 || v > 1000000000)
-		return -1;
-	*out = (int)v;
-	return 0;
+	return num_parse_int(s, -1, 1000000000, out) ? -1 : 0;
 }
 
 /* 1. The plan: every service that was on a superuser is flipped now. */

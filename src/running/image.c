@@ -3,10 +3,14 @@
  */
 #include "running/image.h"
 #include "util/run.h"
+#include "util/num.h"
+#include "util/escape.h"
+#include "util/mask.h"
 #include "util/strmap.h"
 
 #include <errno.h>
 #include <jansson.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -66,9 +70,10 @@ static void docker_child(struct image_engine *e, struct child *c)
 	c->timeout_ms = DOCKER_MS;
 }
 
-/* The last line of a child's stderr, trimmed, for a message. */
+/* The last line of a child's stderr, trimmed, masked and escaped, for a message. */
 static void err_tail(const struct child *c, struct buf *why)
 {
+	struct buf raw = BUF_INIT, masked = BUF_INIT;
 	const char *s = c->err.buf;
 	size_t n = c->err.len;
 	while (n && (s[n - 1] == '\n' || s[n - 1] == '\r' || s[n - 1] == ' '))
@@ -76,7 +81,11 @@ static void err_tail(const struct child *c, struct buf *why)
 	size_t start = n;
 	while (start && s[start - 1] != '\n')
 		start--;
-	buf_add(why, s + start, n - start > 300 ? 300 : n - start);
+	buf_add(&raw, s + start, n - start > 300 ? 300 : n - start);
+	mask_secrets(raw.buf ? raw.buf : "", &masked);
+	esc_text(masked.buf ? masked.buf : "", why);
+	buf_release(&raw);
+	buf_release(&masked);
 }
 
 static int engine_up(struct image_engine *e)
@@ -459,10 +468,9 @@ static void sweep_stale(struct image_engine *e)
 			if (sp && colon) {
 				*sp = '\0';
 				*colon = '\0';
-				char *end = NULL;
-				errno = 0;
-				long pid = strtol(colon + 1, &end, 10);
-				int dead = !errno && end && !*end && pid > 0 && kill((pid_t)pid, 0) && errno == ESRCH;
+				long long pid = 0;
+				int dead = !num_parse_ll(colon + 1, 1, INT_MAX, &pid) &&
+					   kill((pid_t)pid, 0) && errno == ESRCH;
 				if (!strcmp(sp + 1, host) && dead) {
 					struct child rm;
 					struct diag ignore = DIAG_INIT;

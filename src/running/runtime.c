@@ -322,20 +322,35 @@ int runtime_containers(struct runtime *rt, const char *service, struct strvec *i
 	return r;
 }
 
+/* One fixed-width field of a timestamp, strictly, in range; -1 if not. */
+static int ts_field(const char *s, size_t at, size_t n, int min, int max)
+{
+	long long v;
+	return num_parse_lln(s + at, n, min, max, &v) ? -1 : (int)v;
+}
+
 /* "2026-11-24T04:02:02.123456789Z" (docker's timestamps) as epoch ms; 0 if not one. */
 long long runtime_parse_ts(const char *s)
 {
 	struct tm tm;
-	char frac[16] = "";
 	memset(&tm, 0, sizeof(tm));
-	if (sscanf(s, "%d-%d-%dT%d:%d:%d.%15[0-9]", &tm.tm_year, &tm.tm_mon, &tm.tm_mday,
-		   &tm.tm_hour, &tm.tm_min, &tm.tm_sec, frac) < 6 || tm.tm_year < 2000)
+	if (strlen(s) < 19 || s[4] != '-' || s[7] != '-' || s[10] != 'T' || s[13] != ':' || s[16] != ':')
+		return 0;
+	tm.tm_year = ts_field(s, 0, 4, 2000, 9999);
+	tm.tm_mon = ts_field(s, 5, 2, 1, 12);
+	tm.tm_mday = ts_field(s, 8, 2, 1, 31);
+	tm.tm_hour = ts_field(s, 11, 2, 0, 23);
+	tm.tm_min = ts_field(s, 14, 2, 0, 59);
+	tm.tm_sec = ts_field(s, 17, 2, 0, 60);
+	if (tm.tm_year < 0 || tm.tm_mon < 0 || tm.tm_mday < 0 || tm.tm_hour < 0 || tm.tm_min < 0 ||
+	    tm.tm_sec < 0)
 		return 0;
 	tm.tm_year -= 1900;
 	tm.tm_mon -= 1;
 	long long ms = (long long)timegm(&tm) * 1000;
-	for (int i = 0, scale = 100; i < 3 && frac[i]; i++, scale /= 10)
-		ms += (frac[i] - '0') * scale;
+	if (s[19] == '.')
+		for (int i = 0, scale = 100; i < 3 && s[20 + i] >= '0' && s[20 + i] <= '9'; i++, scale /= 10)
+			ms += (s[20 + i] - '0') * scale;
 	return ms;
 }
 
@@ -458,10 +473,13 @@ static size_t container_inodes(const struct container *ct, unsigned long **inode
 			if (len <= 0)
 				continue;
 			target[len] = '\0';
-			unsigned long ino;
-			if (sscanf(target, "socket:[%lu]", &ino) == 1) {
+			long long ino;
+			static const char pre[] = "socket:[";
+			size_t np = sizeof(pre) - 1;
+			if ((size_t)len > np + 1 && !strncmp(target, pre, np) && target[len - 1] == ']' &&
+			    !num_parse_lln(target + np, (size_t)len - np - 1, 0, LLONG_MAX, &ino)) {
 				ALLOC_GROW(*inodes, n + 1, alloc);
-				(*inodes)[n++] = ino;
+				(*inodes)[n++] = (unsigned long)ino;
 			}
 		}
 		closedir(fds);
@@ -492,25 +510,28 @@ int runtime_client_ports(const struct container *ct, int server_port, int **port
 			continue;
 		}
 		while (fgets(line, sizeof(line), f)) {
-			char local[64], remote[64];
-			unsigned st;
-			unsigned long ino;
+			char local[64], remote[64], sts[8], inos[32];
+			unsigned long long st, ino, lport, rport;
+			long long inol;
 			/* sl local rem st tx:rx tr:when retrnsmt uid timeout inode */
-			if (sscanf(line, "%*s %63s %63s %x %*s %*s %*s %*s %*s %lu", local, remote, &st,
-				   &ino) != 4)
+			if (sscanf(line, "%*s %63s %63s %7s %*s %*s %*s %*s %*s %31s", local, remote, sts,
+				   inos) != 4)
 				continue;
-			if (st != 1) /* TCP_ESTABLISHED */
+			if (num_parse_hexn(sts, strlen(sts), 255, &st) || st != 1) /* TCP_ESTABLISHED */
 				continue;
 			char *lp = strrchr(local, ':'), *rp = strrchr(remote, ':');
-			if (!lp || !rp || (int)strtol(rp + 1, NULL, 16) != server_port)
+			if (!lp || !rp || num_parse_hexn(rp + 1, strlen(rp + 1), 65535, &rport) ||
+			    num_parse_hexn(lp + 1, strlen(lp + 1), 65535, &lport) ||
+			    num_parse_ll(inos, 0, LLONG_MAX, &inol) || (int)rport != server_port)
 				continue;
+			ino = (unsigned long long)inol;
 			int mine = 0;
 			for (size_t i = 0; i < ninodes && !mine; i++)
 				mine = inodes[i] == ino;
 			if (!mine)
 				continue;
 			ALLOC_GROW(*ports, *n + 1, alloc);
-			(*ports)[(*n)++] = (int)strtol(lp + 1, NULL, 16);
+			(*ports)[(*n)++] = (int)lport;
 		}
 		fclose(f);
 	}
@@ -652,8 +673,15 @@ int logstream_poll(struct logstream *ls, int wait_ms,
 					fn(ctx, b->buf);
 					lines++;
 					buf_reset(b);
-				} else if (b->len < LOGS_LINE_MAX) {
-					buf_addch(b, tmp[j]);
+					continue;
+				}
+				buf_addch(b, tmp[j] ? tmp[j] : ' ');
+				if (b->len >= LOGS_LINE_MAX) {
+					/* A piece of a long line; the next starts with its tail. */
+					fn(ctx, b->buf);
+					lines++;
+					memmove(b->buf, b->buf + b->len - LOGS_LINE_OVERLAP, LOGS_LINE_OVERLAP);
+					buf_setlen(b, LOGS_LINE_OVERLAP);
 				}
 			}
 		}

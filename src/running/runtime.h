@@ -147,9 +147,15 @@ void failpat_release(struct failpats *p);
 
 /*
  * A `docker logs -f --timestamps` stream, read line by line without
- * blocking.  Lines longer than LOGS_LINE_MAX are cut.
+ * blocking.  Nothing a container writes is dropped: a line longer than
+ * LOGS_LINE_MAX bytes is handed over in pieces of LOGS_LINE_MAX bytes, each
+ * beginning with the last LOGS_LINE_OVERLAP bytes of the piece before, so
+ * a pattern match up to LOGS_LINE_OVERLAP bytes long always lies whole in
+ * one piece (the memory a line takes stays bounded); a NUL byte is handed
+ * over as a space, so it cannot hide the rest of its line.
  */
 #define LOGS_LINE_MAX 4096
+#define LOGS_LINE_OVERLAP 1024
 struct logstream {
 	struct child child;
 	struct buf partial[2];

@@ -3,6 +3,7 @@
  */
 #include "running/watch.h"
 #include "detect/dsn.h"
+#include "util/escape.h"
 #include "util/mask.h"
 #include "util/num.h"
 #include "util/run.h"
@@ -83,8 +84,10 @@ void watch_release(struct watch *w)
 
 static void tail_add(struct watch *w, const char *line)
 {
-	struct buf b = BUF_INIT;
-	mask_secrets(line, &b);
+	struct buf b = BUF_INIT, m = BUF_INIT;
+	mask_secrets(line, &m);
+	esc_text(m.buf ? m.buf : "", &b);
+	buf_release(&m);
 	if (w->ntail == sizeof(w->tail) / sizeof(w->tail[0])) {
 		free(w->tail[0]);
 		memmove(w->tail, w->tail + 1, (w->ntail - 1) * sizeof(w->tail[0]));
@@ -93,13 +96,30 @@ static void tail_add(struct watch *w, const char *line)
 	w->tail[w->ntail++] = buf_detach(&b, NULL);
 }
 
-void watch_evidence(struct watch *w, const char *line)
+/*
+ * Evidence is another program's output (a log line, a child's message):
+ * masked, then each of its lines escaped (esc_text) into an entry of its
+ * own, so none can move the cursor or break the report's lines.
+ */
+void watch_evidence(struct watch *w, const char *text)
 {
-	struct buf b = BUF_INIT;
-	mask_secrets(line, &b);
-	if (w->evidence.nr < EVIDENCE_LINES)
-		strvec_push(&w->evidence, b.buf);
+	struct buf b = BUF_INIT, e = BUF_INIT;
+	mask_secrets(text, &b);
+	for (const char *p = b.buf ? b.buf : ""; *p && w->evidence.nr < EVIDENCE_LINES;) {
+		size_t n = strcspn(p, "\n");
+		buf_reset(&e);
+		buf_add(&e, p, n && p[n - 1] == '\r' ? n - 1 : n);
+		struct buf x = BUF_INIT;
+		esc_text(e.buf ? e.buf : "", &x);
+		if (x.len)
+			strvec_push(&w->evidence, x.buf);
+		buf_release(&x);
+		p += n;
+		if (*p)
+			p++;
+	}
 	buf_release(&b);
+	buf_release(&e);
 }
 
 void watch_fail(struct watch *w, long long event_ms, const char *fmt, ...)
@@ -130,10 +150,12 @@ static void on_line(void *vctx, const char *line)
 	if (ts && sp)
 		text = sp + 1;
 	if (lc->dc->o->verbose) {
-		struct buf b = BUF_INIT;
+		struct buf b = BUF_INIT, e = BUF_INIT;
 		mask_secrets(text, &b);
-		fprintf(stderr, "  | %s\n", b.buf);
+		esc_text(b.buf ? b.buf : "", &e);
+		fprintf(stderr, "  | %s\n", e.buf ? e.buf : "");
 		buf_release(&b);
+		buf_release(&e);
 	}
 	const char *pat = failpat_match(&lc->dc->pats, text);
 	tail_add(lc->w, text);
@@ -230,8 +252,6 @@ static void describe_state(const struct container *ct, struct buf *out)
 		buf_addf(out, ", health %s", ct->health);
 }
 
-#define MAX_STREAMS 8
-
 /*
  * Watch a freshly recreated service: first until it runs (or is healthy
  * when it has a healthcheck), then for window_s.  Returns 0 when it passed,
@@ -242,9 +262,9 @@ int watch_service(struct deploy_ctx *dc, struct watch *w, int window_s, int sett
 	const char *svc = w->ps->name;
 	struct container *cts = NULL;
 	size_t ncts = 0;
-	struct logstream ls[MAX_STREAMS];
+	struct logstream *ls = NULL;   /* one per container: every replica is watched */
 	size_t nls = 0;
-	int base_restarts[MAX_STREAMS] = { 0 };
+	int *base_restarts = NULL;
 	struct diag sub = DIAG_INIT;
 	struct line_ctx lc = { dc, w };
 	int migrator = w->ps->cls == CLASS_MIGRATOR;
@@ -257,10 +277,18 @@ int watch_service(struct deploy_ctx *dc, struct watch *w, int window_s, int sett
 		     sub.msg.buf);
 		goto out;
 	}
-	for (size_t i = 0; i < ncts && nls < MAX_STREAMS; i++) {
-		base_restarts[nls] = cts[i].restart_count;
-		if (!driver_logs_start(&dc->rt, &ls[nls], cts[i].id, NULL, &sub))
-			nls++;
+	ls = xcalloc(ncts, sizeof(*ls));
+	base_restarts = xcalloc(ncts, sizeof(*base_restarts));
+	for (size_t i = 0; i < ncts; i++) {
+		base_restarts[i] = cts[i].restart_count;
+		/* A replica whose logs cannot be followed would be watched only
+		 * in part: a failure pattern in them would go unseen. */
+		if (driver_logs_start(&dc->rt, &ls[nls], cts[i].id, NULL, &sub)) {
+			watch_fail(w, 0, "cannot follow the logs of container %.12s of %s (%zu of %zu "
+				   "containers followed): %s", cts[i].id, svc, nls, ncts, sub.msg.buf);
+			goto out;
+		}
+		nls++;
 	}
 	for (;;) {
 		long long now = run_now_ms();
@@ -286,7 +314,7 @@ int watch_service(struct deploy_ctx *dc, struct watch *w, int window_s, int sett
 				}
 				struct buf st = BUF_INIT;
 				describe_state(ct, &st);
-				if (i < MAX_STREAMS && ct->restart_count > base_restarts[i])
+				if (ct->restart_count > base_restarts[i])
 					watch_fail(w, 0, "%s restarted (%s)", svc, st.buf);
 				else if (!ct->running && ct->exit_code != 0 && strcmp(ct->status, "created"))
 					watch_fail(w, runtime_parse_ts(ct->finished_at), "%s exited with code %d (%s)", svc,
@@ -372,6 +400,8 @@ out:
 	}
 	for (size_t i = 0; i < nls; i++)
 		logstream_stop(&ls[i]);
+	free(ls);
+	free(base_restarts);
 	free(cts);
 	diag_release(&sub);
 	return ret;

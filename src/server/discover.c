@@ -19,7 +19,9 @@
 #include "server/discover.h"
 #include "util/run.h"
 #include "artifacts/rolesql.h"
+#include "util/num.h"
 
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -126,6 +128,7 @@ static const char SQL_TS_JOBS[] =
 struct ctx {
 	struct live_facts *lf;
 	struct diag *d;
+	int bad; /* a reply held a number that is not one: d says which */
 };
 
 static int q(struct ctx *c, struct pgconn *pc, const char *sql, const char *what, PGresult **out)
@@ -141,9 +144,24 @@ static const char *val(struct ctx *c, PGresult *r, int row, int col)
 	return arena_strdup(&c->lf->arena, PQgetvalue(r, row, col));
 }
 
-static int ival(PGresult *r, int row, int col)
+/*
+ * An integer column, parsed strictly: a reply that is not a whole number in
+ * int range would otherwise read as 0 or wrap (a budget computed from it
+ * would be wrong), so it fails discovery, naming the column.
+ */
+static int ival(struct ctx *c, PGresult *r, int row, int col)
 {
-	return PQgetisnull(r, row, col) ? 0 : atoi(PQgetvalue(r, row, col));
+	int v = 0;
+	enum num_err e;
+	if (PQgetisnull(r, row, col))
+		return 0;
+	e = num_parse_int(PQgetvalue(r, row, col), INT_MIN, INT_MAX, &v);
+	if (e && !c->bad) {
+		c->bad = 1;
+		diag_fail(c->d, "the server replied with an unreadable %s (row %d): %s",
+			  PQfname(r, col), row + 1, num_reason(e));
+	}
+	return v;
 }
 
 static int bval(PGresult *r, int row, int col)
@@ -176,12 +194,14 @@ static int read_server(struct ctx *c, struct pgconn *admin)
 
 	if (q(c, admin, SQL_SETTINGS, "server settings", &r))
 		return -1;
-	lf->max_connections = ival(r, 0, 0);
-	lf->superuser_reserved = ival(r, 0, 1);
-	lf->reserved = ival(r, 0, 2);
+	lf->max_connections = ival(c, r, 0, 0);
+	lf->superuser_reserved = ival(c, r, 0, 1);
+	lf->reserved = ival(c, r, 0, 2);
 	lf->version = val(c, r, 0, 3);
-	lf->server_version_num = ival(r, 0, 4);
+	lf->server_version_num = ival(c, r, 0, 4);
 	PQclear(r);
+	if (c->bad)
+		return -1;
 
 	const char *marker[] = { ROLESQL_MARKER };
 	c->lf->queries++;
@@ -194,7 +214,7 @@ static int read_server(struct ctx *c, struct pgconn *admin)
 		lr->name = val(c, r, (int)i, 0);
 		lr->superuser = bval(r, (int)i, 1);
 		lr->can_login = bval(r, (int)i, 2);
-		lr->connection_limit = ival(r, (int)i, 3);
+		lr->connection_limit = ival(c, r, (int)i, 3);
 		if (lr->connection_limit < 0)
 			lr->connection_limit = -1;
 		const char *prot = PQgetvalue(r, (int)i, 4);
@@ -204,6 +224,8 @@ static int read_server(struct ctx *c, struct pgconn *admin)
 			lf->admin_user = lr->name;
 	}
 	PQclear(r);
+	if (c->bad)
+		return -1;
 
 	if (q(c, admin, SQL_SESSIONS, "sessions (pg_stat_activity)", &r))
 		return -1;
@@ -213,7 +235,7 @@ static int read_server(struct ctx *c, struct pgconn *admin)
 		struct live_sessions *s = &lf->sessions[i];
 		s->user = val(c, r, (int)i, 0);
 		s->database = val(c, r, (int)i, 1);
-		s->count = ival(r, (int)i, 2);
+		s->count = ival(c, r, (int)i, 2);
 		struct live_role *lr = s->user ? find_role(lf, s->user) : NULL;
 		if (!lr)
 			continue;
@@ -224,7 +246,7 @@ static int read_server(struct ctx *c, struct pgconn *admin)
 			lf->superuser_sessions += s->count;
 	}
 	PQclear(r);
-	return 0;
+	return c->bad ? -1 : 0;
 }
 
 /* Ownership in one database: one query (TimescaleDB-aware when present). */
@@ -252,7 +274,7 @@ static int read_objects(struct ctx *c, struct pgconn *pc, struct live_db *db)
 	db->owned = arena_alloc(&lf->arena, (n + 1) * sizeof(*db->owned));
 	for (size_t i = 0; i < n; i++) {
 		const char *kind = PQgetvalue(r, (int)i, 0), *owner = PQgetvalue(r, (int)i, 1);
-		int su = bval(r, (int)i, 2), count = ival(r, (int)i, 5);
+		int su = bval(r, (int)i, 2), count = ival(c, r, (int)i, 5);
 		int is_schema = !strcmp(kind, "schema");
 
 		lf->objects += (size_t)count;
@@ -279,7 +301,7 @@ static int read_objects(struct ctx *c, struct pgconn *pc, struct live_db *db)
 	}
 	db->nowned = nowned;
 	PQclear(r);
-	return 0;
+	return c->bad ? -1 : 0;
 }
 
 /* Hypertables, continuous aggregates and jobs: only with the extension. */
@@ -300,7 +322,7 @@ static int read_timescaledb(struct ctx *c, struct pgconn *pc, struct live_db *db
 		o->kind = "hypertable";
 		o->name = qualified(c, r, (int)i, 0, 1);
 		o->owner = val(c, r, (int)i, 2);
-		o->chunks = ival(r, (int)i, 3);
+		o->chunks = ival(c, r, (int)i, 3);
 	}
 	PQclear(r);
 
@@ -329,7 +351,7 @@ static int read_timescaledb(struct ctx *c, struct pgconn *pc, struct live_db *db
 	for (size_t i = 0; i < db->njobs; i++) {
 		struct live_job *j = &db->jobs[i];
 		const char *ps = PQgetvalue(r, (int)i, 2);
-		j->id = ival(r, (int)i, 0);
+		j->id = ival(c, r, (int)i, 0);
 		j->owner = val(c, r, (int)i, 1);
 		j->proc = qualified(c, r, (int)i, 2, 3);
 		j->hypertable = qualified(c, r, (int)i, 4, 5);
@@ -337,7 +359,7 @@ static int read_timescaledb(struct ctx *c, struct pgconn *pc, struct live_db *db
 		j->custom = strcmp(ps, "_timescaledb_functions") && strcmp(ps, "_timescaledb_internal");
 	}
 	PQclear(r);
-	return 0;
+	return c->bad ? -1 : 0;
 }
 
 static int read_db(struct ctx *c, struct pgconn *admin, struct live_db *db)
@@ -384,7 +406,7 @@ int discover(struct pgconn *admin, const char *const *dbs, size_t ndbs,
 	     struct live_facts **out, struct diag *d)
 {
 	struct live_facts *lf = xcalloc(1, sizeof(*lf));
-	struct ctx c = { lf, d };
+	struct ctx c = { lf, d, 0 };
 	long long start = run_now_ms();
 
 	if (admin->derived)

@@ -14,21 +14,18 @@
 #include "server/pgconn.h"
 #include "util/run.h"
 #include "plan/admin.h"
+#include "util/num.h"
+#include "util/mask.h"
 
 #include <ctype.h>
 #include <errno.h>
+#include <limits.h>
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #define PGCONN_DEFAULT_TIMEOUT 10
-
-/* Keys whose values are secrets and are shown as ****. */
-static int secret_key(const char *k)
-{
-	return !strcmp(k, "password") || !strcmp(k, "sslpassword");
-}
 
 /* Append v as a key=value value: quoted when it has to be (libpq's rules). */
 static void add_kv_value(struct buf *out, const char *v)
@@ -101,10 +98,16 @@ int pgconn_mask_conninfo(const char *conninfo, struct buf *out, struct diag *d)
 			buf_addch(out, ' ');
 		buf_addstr(out, o->keyword);
 		buf_addch(out, '=');
-		if (secret_key(o->keyword))
-			buf_addstr(out, "****");
-		else
-			add_kv_value(out, o->val);
+		/* The one masking rule (util/mask): secret keywords whole, and a
+		 * password inside any other value (options, application_name). */
+		if (mask_key_is_secret(o->keyword, strlen(o->keyword))) {
+			buf_addstr(out, MASK);
+		} else {
+			struct buf v = BUF_INIT;
+			mask_secrets(o->val, &v);
+			add_kv_value(out, v.buf ? v.buf : "");
+			buf_release(&v);
+		}
 	}
 	PQconninfoFree(opts);
 	return 0;
@@ -179,8 +182,8 @@ static int conn_timeout(PGconn *c)
 	PQconninfoOption *opts = PQconninfo(c);
 	for (PQconninfoOption *o = opts; o && o->keyword; o++)
 		if (!strcmp(o->keyword, "connect_timeout") && o->val && *o->val) {
-			t = atoi(o->val);
-			if (t <= 0)
+			/* Not a number: libpq refuses the connection itself, with its own message. */
+			if (num_parse_int(o->val, INT_MIN, INT_MAX, &t) || t <= 0)
 				t = PGCONN_DEFAULT_TIMEOUT;
 			else if (t < 2)
 				t = 2; /* as libpq: one second is too short to mean anything */

@@ -30,7 +30,9 @@
 #include "util/run.h"
 #include "artifacts/secrets.h"
 #include "artifacts/sqlquote.h"
+#include "util/num.h"
 
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -333,8 +335,14 @@ static int load_objects(struct pgconn *pc, const char *query, struct objrows *ro
 	int n = PQntuples(res);
 	for (int i = 0; i < n; i++) {
 		ALLOC_GROW(rows->v, rows->nr + 1, rows->alloc);
-		struct objrow *o = &rows->v[rows->nr++];
-		o->ord = atoi(PQgetvalue(res, i, 0));
+		struct objrow *o = &rows->v[rows->nr];
+		enum num_err e = num_parse_int(PQgetvalue(res, i, 0), 0, INT_MAX, &o->ord);
+		if (e) {
+			PQclear(res);
+			return diag_fail(d, "classifying the objects: the server replied with an "
+					 "unreadable order number (row %d): %s", i + 1, num_reason(e));
+		}
+		rows->nr++;
 		o->kind = xstrdup(PQgetvalue(res, i, 1));
 		o->object = xstrdup(PQgetvalue(res, i, 2));
 		o->owner = xstrdup(PQgetvalue(res, i, 3));
@@ -617,9 +625,11 @@ static int jobs_step(struct ctx *c, struct pgconn *pc, const struct rolesql_part
 	    pg_exec(pc, "SELECT coalesce(current_setting('dsnflip.jobs_reowned', true), '0')",
 		    "reading how many jobs were re-owned", &res, d))
 		return -1;
-	rd->jobs_reowned = atoi(PQgetvalue(res, 0, 0));
+	enum num_err e = num_parse_int(PQgetvalue(res, 0, 0), 0, INT_MAX, &rd->jobs_reowned);
 	PQclear(res);
-	return 0;
+	/* The jobs were re-owned; only the count for the report is unreadable. */
+	return e ? diag_fail(d, "re-owning TimescaleDB jobs: the count of jobs re-owned is "
+			     "unreadable: %s", num_reason(e)) : 0;
 }
 
 /* Run one verification statement as role in a savepoint; 0 ok, else the SQLSTATE in state. */

@@ -442,7 +442,7 @@ static int read_envfile(struct loader *L, const char *abs, int required, const s
 			const char *msg = sub.msg.buf;
 			if (!strncmp(msg, ": ", 2))
 				msg += 2;
-			diag_at(L->d, f->display, e->line, e->col, "%s: %s", e->key, msg);
+			diag_at_key(L->d, f->display, e->line, e->col, e->key, "%s", msg);
 			diag_release(&sub);
 			interp_result_release(&r);
 			goto cleanup;

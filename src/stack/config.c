@@ -511,14 +511,169 @@ static int load_keep(struct loader *l, const struct ynode *v)
 	return 0;
 }
 
+#define REGEX_MAX_LEN 256
+#define REGEX_MAX_NODES 4096
+#define REGEX_MAX_REPEAT_DEPTH 2
+
+/*
+ * Is an extended regex cheap to compile?  glibc's regcomp copies a repeated
+ * part once per repetition it has to spell out (x+ is x x*, x{3,5} five
+ * copies), copies of copies multiply, and the empty paths that optional
+ * parts nested in repetitions create make its closure computation explode:
+ * fuzzing dsnflip.yml found `co+++...` (65 '+') taking all memory and
+ * `=???...++?++++++` running for minutes.  So, innermost first:
+ *  - a repetition directly after another (a++, a+?, a{2}*) is refused:
+ *    POSIX leaves its meaning undefined anyway;
+ *  - repetitions nest at most REGEX_MAX_REPEAT_DEPTH deep ((ab+)* is fine,
+ *    ((a+)?)+ is not);
+ *  - the copies are estimated (an atom is one node, a group the sum of its
+ *    parts, a repetition multiplies the part it applies to by the copies it
+ *    needs) and at most REGEX_MAX_NODES.
+ * Returns NULL, or why it is refused.
+ */
+static const char *regex_cost(const char *re)
+{
+	size_t size[REGEX_MAX_LEN + 2], last[REGEX_MAX_LEN + 2];
+	int rep[REGEX_MAX_LEN + 2], last_rep[REGEX_MAX_LEN + 2];
+	int depth = 0, after_repeat = 0;
+	static const char *const too_big = "it would compile to too many nodes";
+
+	size[0] = last[0] = 0;
+	rep[0] = last_rep[0] = 0;
+	for (const char *p = re; *p; p++) {
+		size_t f = 0;
+		switch (*p) {
+		case '(':
+			if (depth + 1 >= REGEX_MAX_LEN + 2)
+				return "it nests too deep";
+			depth++;
+			size[depth] = last[depth] = 0;
+			rep[depth] = last_rep[depth] = 0;
+			after_repeat = 0;
+			continue;
+		case ')':
+			if (depth) {
+				size_t inner = size[depth];
+				int inner_rep = rep[depth];
+				depth--;
+				last[depth] = inner ? inner : 1;
+				size[depth] += last[depth];
+				last_rep[depth] = inner_rep;
+				if (inner_rep > rep[depth])
+					rep[depth] = inner_rep;
+			}
+			after_repeat = 0;
+			continue;
+		case '|':
+			last[depth] = 0;
+			last_rep[depth] = 0;
+			after_repeat = 0;
+			continue;
+		case '*':
+		case '?':
+			f = 1;
+			break;
+		case '+':
+			f = 2;
+			break;
+		case '{': {
+			/* {n}, {n,}, {n,m}: copies for the larger bound (n + 1 for an open one) */
+			size_t n = 0, m = 0;
+			int comma = 0, any = 0;
+			const char *q = p + 1;
+			for (; *q && *q != '}'; q++) {
+				if (*q == ',') {
+					comma = 1;
+				} else if (*q >= '0' && *q <= '9') {
+					size_t *v = comma ? &m : &n;
+					*v = *v * 10 + (size_t)(*q - '0');
+					if (*v > REGEX_MAX_NODES)
+						return too_big;
+					any = 1;
+				}
+			}
+			if (!*q || !any) { /* not a bound: a literal '{' */
+				last[depth] = 1;
+				size[depth] += 1;
+				last_rep[depth] = 0;
+				after_repeat = 0;
+				continue;
+			}
+			f = comma && m ? (m > n ? m : n) : comma ? n + 1 : n;
+			if (!f)
+				f = 1;
+			p = q;
+			break;
+		}
+		case '[': {
+			/* a bracket expression is one atom: skip to its end ("[]x]", "[^]x]", "[[:alpha:]]") */
+			const char *q = p + 1;
+			if (*q == '^')
+				q++;
+			if (*q == ']')
+				q++;
+			for (; *q && *q != ']'; q++)
+				if (*q == '[' && (q[1] == ':' || q[1] == '.' || q[1] == '=')) {
+					const char *e = strstr(q + 2, q[1] == ':' ? ":]" : q[1] == '.' ? ".]" : "=]");
+					if (!e)
+						break;
+					q = e + 1;
+				}
+			p = *q ? q : q - 1;
+			last[depth] = 1;
+			size[depth] += 1;
+			last_rep[depth] = 0;
+			after_repeat = 0;
+			continue;
+		}
+		default:
+			/* a character, or an escaped one, is an atom */
+			if (*p == '\\' && p[1])
+				p++;
+			last[depth] = 1;
+			size[depth] += 1;
+			last_rep[depth] = 0;
+			after_repeat = 0;
+			continue;
+		}
+		/* a repetition of the last part */
+		if (after_repeat)
+			return "a repetition follows a repetition (like a++ or a+?), which POSIX leaves undefined";
+		after_repeat = 1;
+		if (++last_rep[depth] > REGEX_MAX_REPEAT_DEPTH)
+			return "repetitions nest more than 2 deep (like ((a+)?)+)";
+		if (last_rep[depth] > rep[depth])
+			rep[depth] = last_rep[depth];
+		size_t part = last[depth] ? last[depth] : 1;
+		if (part > REGEX_MAX_NODES / f)
+			return too_big;
+		size_t grown = part * f;
+		size[depth] += grown - part;
+		last[depth] = grown;
+		if (size[depth] > REGEX_MAX_NODES)
+			return too_big;
+	}
+	size_t total = 0;
+	for (int i = 0; i <= depth; i++)
+		total += size[i];
+	return total > REGEX_MAX_NODES ? too_big : NULL;
+}
+
 /*
  * patterns.failure entries are POSIX extended regexes matched while deploy
  * watches logs: compile each here with the flags deploy uses, so a typo
- * stops `plan` at its line instead of a deploy half-way through.
+ * stops `plan` at its line instead of a deploy half-way through; one that
+ * would be costly to compile is refused first (see regex_cost).
  */
 static int check_regex(struct loader *l, const struct ynode *it, const char *where)
 {
 	regex_t re;
+	if (it->len > REGEX_MAX_LEN)
+		return err(l, it, "%s: the expression is longer than %d bytes", where, REGEX_MAX_LEN);
+	const char *costly = regex_cost(it->str);
+	if (costly)
+		return err(l, it, "%s: '%s' is refused: %s, so it could not be compiled safely",
+			   where, show(l, it->str), costly);
 	int r = regcomp(&re, it->str, REG_EXTENDED | REG_ICASE | REG_NOSUB);
 	if (!r) {
 		regfree(&re);
@@ -531,16 +686,19 @@ static int check_regex(struct loader *l, const struct ynode *it, const char *whe
 }
 
 static int load_pattern_list(struct loader *l, const struct ynode *v, const char *where,
-			     int check_re, const char ***out, size_t *nout)
+			     int check_re, const char ***out, struct config_pos **pos, size_t *nout)
 {
 	const char **list = NULL;
+	struct config_pos *at = NULL;
 	size_t n;
 
 	if (want_seq(l, v, where))
 		return -1;
 	n = count(v);
-	if (n)
+	if (n) {
 		list = arena_alloc(&l->c->arena, n * sizeof(*list));
+		at = arena_alloc(&l->c->arena, n * sizeof(*at));
+	}
 	for (size_t i = 0; i < n; i++) {
 		const struct ynode *it = v->items[i];
 
@@ -550,8 +708,12 @@ static int load_pattern_list(struct loader *l, const struct ynode *v, const char
 		if (check_re && check_regex(l, it, where))
 			return -1;
 		list[i] = arena_strndup(&l->c->arena, it->str, it->len);
+		at[i].line = it->pos.line;
+		at[i].col = it->pos.col;
 	}
 	*out = list;
+	if (pos)
+		*pos = at;
 	*nout = n;
 	return 0;
 }
@@ -568,10 +730,11 @@ static int load_patterns(struct loader *l, const struct ynode *v)
 
 		if (idx == 0)
 			ret = load_pattern_list(l, v->vals[i], "patterns.migration", 0,
-						&c->migration_patterns, &c->nmigration_patterns);
+						&c->migration_patterns, &c->migration_pattern_pos,
+						&c->nmigration_patterns);
 		else if (idx == 1)
 			ret = load_pattern_list(l, v->vals[i], "patterns.failure", 1,
-						&c->failure_patterns, &c->nfailure_patterns);
+						&c->failure_patterns, NULL, &c->nfailure_patterns);
 		else
 			return -1;
 		if (ret)
@@ -584,7 +747,7 @@ static int load_patterns(struct loader *l, const struct ynode *v)
 static int load_allow_paths(struct loader *l, const struct ynode *v)
 {
 	struct config *c = l->c;
-	if (load_pattern_list(l, v, "allow_paths", 0, &c->allow_paths, &c->nallow_paths))
+	if (load_pattern_list(l, v, "allow_paths", 0, &c->allow_paths, NULL, &c->nallow_paths))
 		return -1;
 	for (size_t i = 0; i < c->nallow_paths; i++)
 		c->allow_paths[i] = path_join(&c->arena, l->dir, c->allow_paths[i]);
@@ -648,7 +811,7 @@ static int load_root(struct loader *l, const struct ynode *root)
 		case 5: ret = load_defaults(l, v); break;
 		case 6: ret = load_keep(l, v); break;
 		case 7: ret = load_patterns(l, v); break;
-		case 8: ret = load_pattern_list(l, v, "superusers", 0, &l->c->superusers,
+		case 8: ret = load_pattern_list(l, v, "superusers", 0, &l->c->superusers, NULL,
 						&l->c->nsuperusers); break;
 		case 9: ret = load_lint(l, v); break;
 		case 10: ret = load_allow_paths(l, v); break;

@@ -67,6 +67,11 @@ struct config_name {
 	struct ypos pos;
 };
 
+/* A place in the config file, for errors found after it loaded. */
+struct config_pos {
+	int line, col;
+};
+
 struct config {
 	struct arena arena;
 	const char *path;       /* display path, NULL when there is no config */
@@ -84,6 +89,7 @@ struct config {
 	const char **keep;
 	size_t nkeep;
 	const char **migration_patterns;
+	struct config_pos *migration_pattern_pos; /* where each is written, for messages */
 	size_t nmigration_patterns;
 	const char **failure_patterns;
 	size_t nfailure_patterns;

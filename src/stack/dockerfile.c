@@ -10,6 +10,7 @@
  * one inherits from.
  */
 #include "stack/dockerfile.h"
+#include "util/num.h"
 
 #include <ctype.h>
 #include <fnmatch.h>
@@ -911,16 +912,16 @@ static int stage_named(const struct dockerfile *df, const char *name)
 	for (size_t i = df->nstages; i-- > 0;)
 		if (df->stage_names[i] && !strcasecmp(df->stage_names[i], name))
 			return (int)i;
-	char *end;
-	long n = strtol(name, &end, 10);
-	if (*name && !*end && n >= 0 && (size_t)n < df->nstages)
+	long long n;
+	if (df->nstages && !num_parse_ll(name, 0, (long long)df->nstages - 1, &n))
 		return (int)n;
 	return -1;
 }
 
 static int in_stage_chain(const struct dockerfile *df, int stage, int of)
 {
-	for (int s = stage, guard = 0; s >= 0 && guard < 64; s = df->stage_parent[s], guard++)
+	/* A chain visits each stage at most once (any length); the guard only stops a cycle. */
+	for (int s = stage, guard = 0; s >= 0 && (size_t)guard <= df->nstages; s = df->stage_parent[s], guard++)
 		if (s == of)
 			return 1;
 	return 0;

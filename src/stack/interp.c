@@ -9,6 +9,7 @@
  * `docker compose`.
  */
 #include "stack/interp.h"
+#include "util/mask.h"
 
 #include <ctype.h>
 #include <stdlib.h>
@@ -24,6 +25,7 @@ struct expander {
 	struct interp_result *out;
 	struct diag *d;
 	unsigned flags;  /* INTERP_* */
+	int in_message;  /* expanding a ${VAR:?message}, which is printed */
 };
 
 /* What one reference resolved to, for whole_var. */
@@ -127,7 +129,12 @@ static const char *lookup_var(struct expander *e, const char *name,
 			      const void **origin)
 {
 	*origin = NULL;
-	return e->lookup(e->ctx, name, origin);
+	const char *v = e->lookup(e->ctx, name, origin);
+	/* An error message is printed: a secret-named variable in it shows masked
+	 * (a DSN's password is masked with the message itself). */
+	if (v && *v && e->in_message && mask_key_is_secret(name, strlen(name)))
+		return MASK;
+	return v;
 }
 
 static void note_unset(struct expander *e, const char *name)
@@ -223,7 +230,11 @@ static int expand_braced(struct expander *e, const char *s, size_t len, size_t i
 	}
 	{
 		struct buf msg = BUF_INIT;
-		if (expand(e, s + cstart, close - cstart, depth + 1, &msg, NULL) == 0) {
+		int was = e->in_message;
+		e->in_message = 1;
+		int r = expand(e, s + cstart, close - cstart, depth + 1, &msg, NULL);
+		e->in_message = was;
+		if (r == 0) {
 			if (msg.len)
 				diag_at(e->d, e->file, e->line, e->col,
 					"required variable %s is missing a value: %s",
@@ -382,6 +393,7 @@ int interp_expand_flags(const char *s, size_t len, interp_lookup_fn lookup, void
 	e.lookup = lookup;
 	e.ctx = ctx;
 	e.flags = flags;
+	e.in_message = 0;
 	e.file = file;
 	e.line = line;
 	e.col = col;

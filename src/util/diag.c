@@ -8,7 +8,7 @@
 #include <stdarg.h>
 
 static int diag_vset(struct diag *d, int code, const char *file, int line, int col,
-		     const char *fmt, va_list ap)
+		     const char *key, const char *fmt, va_list ap)
 {
 	if (d->set)
 		return -1;
@@ -24,17 +24,22 @@ static int diag_vset(struct diag *d, int code, const char *file, int line, int c
 		}
 		buf_addstr(&d->msg, ": ");
 	}
+	if (key) {
+		esc_text(key, &d->msg);
+		buf_addstr(&d->msg, ": ");
+	}
 	/* Messages quote input, and input may hold a password: mask it here, once. */
 	struct buf raw = BUF_INIT, masked = BUF_INIT;
 	buf_vaddf(&raw, fmt, ap);
 	mask_secrets(raw.buf, &masked);
 	/* Input errors are one line, with the input they quote unable to move
 	 * the cursor or split it (esc_text); an operation's (diag_fail) may
-	 * carry a child's multi-line stderr tail, already masked, kept as it is. */
+	 * have indented continuation lines (a child's output quoted by
+	 * esc_quote_lines, one problem per line), kept, and nothing else. */
 	if (code == EXIT_INPUT)
 		esc_text(masked.buf, &d->msg);
 	else
-		buf_add(&d->msg, masked.buf, masked.len);
+		esc_text_block(masked.buf, &d->msg);
 	buf_release(&raw);
 	buf_release(&masked);
 	return -1;
@@ -44,7 +49,17 @@ int diag_at(struct diag *d, const char *file, int line, int col, const char *fmt
 {
 	va_list ap;
 	va_start(ap, fmt);
-	diag_vset(d, EXIT_INPUT, file, line, col, fmt, ap);
+	diag_vset(d, EXIT_INPUT, file, line, col, NULL, fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+int diag_at_key(struct diag *d, const char *file, int line, int col, const char *key,
+		const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	diag_vset(d, EXIT_INPUT, file, line, col, key, fmt, ap);
 	va_end(ap);
 	return -1;
 }
@@ -53,7 +68,7 @@ int diag_err(struct diag *d, const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
-	diag_vset(d, EXIT_INPUT, NULL, 0, 0, fmt, ap);
+	diag_vset(d, EXIT_INPUT, NULL, 0, 0, NULL, fmt, ap);
 	va_end(ap);
 	return -1;
 }
@@ -62,7 +77,7 @@ int diag_fail(struct diag *d, const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
-	diag_vset(d, EXIT_FAILED, NULL, 0, 0, fmt, ap);
+	diag_vset(d, EXIT_FAILED, NULL, 0, 0, NULL, fmt, ap);
 	va_end(ap);
 	return -1;
 }

@@ -29,6 +29,15 @@ struct diag {
 /* Record "file:line:col: message"; returns -1.  line/col are 1-based; 0 omits. */
 int diag_at(struct diag *d, const char *file, int line, int col, const char *fmt, ...)
 	__attribute__((format(printf, 5, 6)));
+/*
+ * "file:line:col: KEY: message" for a message about the variable KEY (an
+ * env-file entry): the name is shown escaped but not masked.  Masking would
+ * read "DB_PASSWORD: required variable X is missing a value" as a password
+ * assignment and hide the message's first word; a name is never a secret.
+ * The message is masked as always.
+ */
+int diag_at_key(struct diag *d, const char *file, int line, int col, const char *key,
+		const char *fmt, ...) __attribute__((format(printf, 6, 7)));
 /* Record a message with no place; returns -1. */
 int diag_err(struct diag *d, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));

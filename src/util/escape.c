@@ -92,6 +92,43 @@ void esc_text(const char *s, struct buf *out)
 	}
 }
 
+void esc_text_block(const char *s, struct buf *out)
+{
+	struct buf line = BUF_INIT;
+	const char *p = s;
+	for (;;) {
+		const char *nl = strchr(p, '\n');
+		while (nl && nl[1] != ' ')
+			nl = strchr(nl + 1, '\n');
+		buf_reset(&line);
+		buf_add(&line, p, nl ? (size_t)(nl - p) : strlen(p));
+		esc_text(line.buf ? line.buf : "", out);
+		if (!nl)
+			break;
+		buf_addch(out, '\n');
+		p = nl + 1;
+	}
+	buf_release(&line);
+}
+
+void esc_quote_lines(const char *s, const char *indent, struct buf *out)
+{
+	struct buf line = BUF_INIT;
+	const char *p = s;
+	while (*p) {
+		size_t n = strcspn(p, "\n");
+		buf_reset(&line);
+		buf_add(&line, p, n && p[n - 1] == '\r' ? n - 1 : n);
+		buf_addch(out, '\n');
+		buf_addstr(out, indent);
+		esc_text(line.buf ? line.buf : "", out);
+		p += n;
+		if (*p == '\n')
+			p++;
+	}
+	buf_release(&line);
+}
+
 static int md_word_char(char c)
 {
 	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');

@@ -105,6 +105,22 @@ static int name_char(char c)
 }
 
 /*
+ * A place in the compose model as messages name it ("services.api.
+ * environment.DB_PASSWORD: required variable ... is missing a value"): a
+ * dotted path of three or more parts under services or an x- extension.
+ * Followed by ": " it introduces dsnflip's message about that setting, not
+ * the setting's value, so the message's first word is not masked.  Other
+ * dotted keys (spring.datasource.password: x) are still assignments.
+ */
+static int place_label(const char *name, size_t n)
+{
+	size_t dots = 0;
+	for (size_t i = 0; i < n; i++)
+		dots += name[i] == '.';
+	return dots >= 2 && ((n > 9 && !strncmp(name, "services.", 9)) || (n > 2 && !strncmp(name, "x-", 2)));
+}
+
+/*
  * At p, the start of a name: when it looks secret and is followed by '=',
  * ':' + blank, or (a --flag) a blank and a value, append the name and the
  * separator, mask the value and return the bytes consumed; else 0.
@@ -125,6 +141,8 @@ static size_t mask_named(const char *p, struct buf *out)
 	if (*e == '=') {
 		v = e + 1;
 	} else if (*e == ':' && (e[1] == ' ' || e[1] == '\t')) {
+		if (place_label(name, nl))
+			return 0;
 		v = e + 1;
 		while (*v == ' ' || *v == '\t')
 			v++;

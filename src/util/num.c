@@ -82,6 +82,59 @@ enum num_err num_parse_ull(const char *s, unsigned long long max, unsigned long 
 	return NUM_OK;
 }
 
+enum num_err num_parse_hexn(const char *s, size_t n, unsigned long long max, unsigned long long *out)
+{
+	unsigned long long v = 0;
+	int over = 0;
+
+	if (!s || !n)
+		return NUM_EMPTY;
+	for (size_t i = 0; i < n; i++) {
+		char c = s[i];
+		unsigned d = c >= '0' && c <= '9' ? (unsigned)(c - '0')
+			   : c >= 'a' && c <= 'f' ? (unsigned)(c - 'a' + 10)
+			   : c >= 'A' && c <= 'F' ? (unsigned)(c - 'A' + 10) : 16u;
+		if (d == 16)
+			return NUM_SYNTAX;
+		if (v > (ULLONG_MAX - d) / 16)
+			over = 1;
+		if (!over)
+			v = v * 16 + d;
+	}
+	if (over || v > max)
+		return NUM_RANGE;
+	*out = v;
+	return NUM_OK;
+}
+
+enum num_err num_parse_millin(const char *s, size_t n, long long max, long long *out)
+{
+	const char *dot = s ? memchr(s, '.', n) : NULL;
+	size_t ni = dot ? (size_t)(dot - s) : n, nf = dot ? n - ni - 1 : 0;
+	long long whole = 0, frac = 0, v;
+
+	if (!s || !n)
+		return NUM_EMPTY;
+	if (!ni || (dot && (!nf || nf > 3)) || s[0] == '-')
+		return NUM_SYNTAX;
+	enum num_err e = num_parse_lln(s, ni, 0, LLONG_MAX / 1000, &whole);
+	if (e)
+		return e;
+	if (nf) {
+		if (dot[1] == '-')
+			return NUM_SYNTAX;
+		if ((e = num_parse_lln(dot + 1, nf, 0, 999, &frac)))
+			return e;
+		for (size_t i = nf; i < 3; i++)
+			frac *= 10;
+	}
+	v = whole * 1000 + frac;
+	if (v > max)
+		return NUM_RANGE;
+	*out = v;
+	return NUM_OK;
+}
+
 const char *num_reason(enum num_err err)
 {
 	switch (err) {

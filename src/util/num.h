@@ -27,6 +27,14 @@ enum num_err num_parse_int(const char *s, int min, int max, int *out);
 /* The same for the first n bytes of s (not NUL-terminated). */
 enum num_err num_parse_lln(const char *s, size_t n, long long min, long long max, long long *out);
 enum num_err num_parse_ull(const char *s, unsigned long long max, unsigned long long *out);
+/* The first n bytes of s as hexadecimal digits only (no "0x"; either case): /proc tables. */
+enum num_err num_parse_hexn(const char *s, size_t n, unsigned long long max, unsigned long long *out);
+/*
+ * The first n bytes of s as a non-negative decimal with at most three
+ * fraction digits ("2", "1.5", "0.25"), in thousandths: "1.5" is 1500.
+ * No sign, exponent, "inf" or "nan" (strtod accepts all of them).
+ */
+enum num_err num_parse_millin(const char *s, size_t n, long long max, long long *out);
 
 /* "expected a whole number from MIN to MAX" style reason for err (static or buf-free). */
 const char *num_reason(enum num_err err);

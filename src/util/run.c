@@ -4,6 +4,7 @@
  */
 #include "util/run.h"
 #include "util/mask.h"
+#include "util/escape.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -272,7 +273,7 @@ int run_finish(struct child *c, struct diag *d)
 				wait_ms = (int)left;
 		}
 		poll(pf, (nfds_t)n, wait_ms);
-		if (out_open && drain(c->out_fd, &c->out, max, &c->truncated))
+		if (out_open && drain(c->out_fd, &c->out, max, &c->out_truncated))
 			out_open = 0;
 		if (err_open && drain(c->err_fd, &c->err, max, &c->truncated))
 			err_open = 0;
@@ -288,8 +289,19 @@ int run_finish(struct child *c, struct diag *d)
 	if (c->timed_out)
 		run_kill(c, 2000);
 
-	if (!c->timed_out && c->exited && c->exit_code == 0)
+	if (c->out_truncated)
+		c->truncated = 1;
+	if (!c->timed_out && c->exited && c->exit_code == 0) {
+		if (c->out_truncated && !c->capture_max) {
+			struct buf cut = BUF_INIT;
+			run_describe(c, &cut);
+			diag_fail(d, "'%s' printed more than %d bytes, more than dsnflip reads: its "
+				  "answer cannot be used cut", cut.buf, RUN_CAPTURE_MAX);
+			buf_release(&cut);
+			return -1;
+		}
 		return 0;
+	}
 	struct buf what = BUF_INIT;
 	run_describe(c, &what);
 	if (c->timed_out)
@@ -306,8 +318,11 @@ int run_finish(struct child *c, struct diag *d)
 		buf_add(&tail, why->buf + start, why->len - start);
 		while (tail.len && (tail.buf[tail.len - 1] == '\n' || tail.buf[tail.len - 1] == ' '))
 			buf_setlen(&tail, tail.len - 1);
-		buf_addstr(&d->msg, ":\n");
-		mask_secrets(tail.buf, &d->msg);
+		struct buf masked = BUF_INIT;
+		mask_secrets(tail.buf, &masked);
+		buf_addch(&d->msg, ':');
+		esc_quote_lines(masked.buf ? masked.buf : "", "    ", &d->msg);
+		buf_release(&masked);
 		buf_release(&tail);
 	}
 	buf_release(&what);

@@ -6,7 +6,10 @@
  * child travels in its environment, where `ps` and /proc/PID/cmdline do
  * not show it.  Output can be captured into bounded buffers (past the
  * bound the tail is kept and ->truncated set), or read as a stream from a
- * pipe (`docker logs -f`).  Every wait is bounded by a timeout; a child
+ * pipe (`docker logs -f`).  A caller that sets capture_max handles a cut
+ * answer itself; with the default bound, a child whose stdout was cut
+ * fails (run_finish says so): an answer missing its start must not pass
+ * for the whole one.  Every wait is bounded by a timeout; a child
  * that outlives it is killed with its whole process group.
  *
  * Children start in their own process group with SIGINT/SIGTERM at their
@@ -46,14 +49,15 @@ struct child {
 	pid_t pid;
 	int out_fd, err_fd;        /* RUN_PIPE: read ends (non-blocking), else -1 */
 	struct buf out, err;       /* RUN_CAPTURE */
-	int truncated;
+	int truncated;             /* stdout or stderr was cut */
+	int out_truncated;         /* stdout was */
 	int status;                /* waitpid status */
 	int exited, exit_code;     /* exited normally, and its code */
 	int timed_out;
 };
 
 #define CHILD_INIT { STRVEC_INIT, STRVEC_INIT, NULL, RUN_NULL, RUN_NULL, 0, 0, \
-		     0, -1, -1, BUF_INIT, BUF_INIT, 0, 0, 0, 0, 0 }
+		     0, -1, -1, BUF_INIT, BUF_INIT, 0, 0, 0, 0, 0, 0 }
 
 void child_init(struct child *c);
 /* Free argv, env and captures; closes pipes.  Does not wait for the child. */
