@@ -45,11 +45,7 @@ static int live_server(const struct cli *cli, const struct plan *plan, const str
 	} else if (dv->server) {
 		sv = dv->server;
 	} else if (pc->conn) {
-		int port = 5432;
-		const char *ps = PQport(pc->conn);
-		if (ps && *ps && num_parse_int(ps, 1, 65535, &port) != NUM_OK)
-			port = 5432;
-		sv = admin_server_for(plan, PQhost(pc->conn), port);
+		sv = admin_server_for(plan, PQhost(pc->conn), pgconn_port(pc));
 	}
 	*out = sv;
 	return 0;

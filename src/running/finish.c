@@ -173,15 +173,6 @@ static int is_server_service(struct deploy_ctx *dc, const char *name)
 	       service_env(s, "PGDATA");
 }
 
-static int server_port(struct pgconn *pc)
-{
-	int port = 5432;
-	const char *p = PQport(pc->conn);
-	if (p && *p && (strict_int(p, &port) || port < 1 || port > 65535))
-		port = 5432;
-	return port;
-}
-
 /* 2 and 3: the window, and the limits. */
 static int prove_window(struct fin *f, int window_s, struct diag *d)
 {
@@ -196,7 +187,7 @@ static int prove_window(struct fin *f, int window_s, struct diag *d)
 		f->roles[i].name = dc->s.plan->roles[i].name;
 		f->roles[i].limit = -1;
 	}
-	if (attrib_snapshot(&at, &dc->rt, dc->s.project, server_port(&dc->pc), &sub)) {
+	if (attrib_snapshot(&at, &dc->rt, dc->s.project, pgconn_port(&dc->pc), &sub)) {
 		/* Without the containers nothing can be attributed: not a proof. */
 		strvec_pushf(&f->problems, "the stack's containers could not be listed, so sessions "
 			     "cannot be attributed: %s", sub.msg.buf);

@@ -6,12 +6,14 @@
 #include "util/fs.h"
 #include "server/discover.h"
 #include "util/mask.h"
+#include "util/num.h"
 #include "util/path.h"
 #include "server/sessions.h"
 
 #include <ctype.h>
 #include <errno.h>
 #include <jansson.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -221,7 +223,8 @@ static int db_uninstall(struct obs *o, struct obs_db *db, int *found, struct dia
 			PQclear(res);
 			return -1;
 		}
-		*found = atoi(PQgetvalue(res, 0, 0));
+		if (num_parse_int(PQgetvalue(res, 0, 0), 0, INT_MAX, found) != NUM_OK)
+			*found = 1; /* unreadable: assume something is left, so cleanup runs */
 		PQclear(res);
 	}
 	for (size_t i = 0; i < sizeof(uninstall_sql) / sizeof(uninstall_sql[0]); i++) {
@@ -564,8 +567,17 @@ static int fetch_ddl(struct obs *o, struct obs_db *db, struct diag *d)
 		return -1;
 	}
 	for (int i = 0; i < PQntuples(res); i++) {
-		db->last_id = strtoll(PQgetvalue(res, i, 0), NULL, 10);
-		int port = atoi(PQgetvalue(res, i, 6));
+		long long id, at_ms = 0;
+		int port = 0;
+		/* A row whose id does not parse cannot advance the cursor: stop here
+		 * and read it again next time, rather than restart from 0. */
+		if (num_parse_ll(PQgetvalue(res, i, 0), 0, LLONG_MAX, &id) != NUM_OK)
+			break;
+		db->last_id = id;
+		if (*PQgetvalue(res, i, 6) && num_parse_int(PQgetvalue(res, i, 6), 0, 65535, &port) != NUM_OK)
+			port = 0;
+		if (num_parse_ll(PQgetvalue(res, i, 11), 0, LLONG_MAX, &at_ms) != NUM_OK)
+			at_ms = 0;
 		const char *pid = PQgetvalue(res, i, 4);
 		const char *name = port_service(o, port);
 		if (!name)
@@ -578,7 +590,7 @@ static int fetch_ddl(struct obs *o, struct obs_db *db, struct diag *d)
 		ALLOC_GROW(o->pend, o->npend + 1, o->pend_alloc);
 		struct pending_ddl *pd = &o->pend[o->npend++];
 		pd->port = port;
-		pd->at_ms = strtoll(PQgetvalue(res, i, 11), NULL, 10);
+		pd->at_ms = at_ms;
 		pd->pid = xstrdup(pid);
 		pd->ev = ev;
 		pd->addr = xstrdup(PQgetvalue(res, i, 5));
@@ -738,7 +750,8 @@ static long long server_ms(struct obs *o)
 	long long v = 0;
 	if (!pg_exec(&o->dc->pc, "SELECT (extract(epoch FROM clock_timestamp()) * 1000)::bigint",
 		     "the server's clock", &res, &d))
-		v = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+		if (num_parse_ll(PQgetvalue(res, 0, 0), 0, LLONG_MAX, &v) != NUM_OK)
+			v = 0;
 	PQclear(res);
 	diag_release(&d);
 	return v;
@@ -1082,13 +1095,7 @@ int observe_run(struct deploy_ctx *dc, const struct observe_opts *oo)
 	o.journal_path = xstrfmt("%s/observe.json", dc->dir);
 	o.unattributed = json_array();
 	o.restart = oo->restart;
-	o.server_port = 5432;
-	{
-		const char *p = PQport(dc->pc.conn);
-		int port = p && *p ? atoi(p) : 5432;
-		if (port > 0 && port < 65536)
-			o.server_port = port;
-	}
+	o.server_port = pgconn_port(&dc->pc);
 	sigprocmask(SIG_BLOCK, &dc->sigs, NULL);
 
 	/* What an earlier run left goes first, whatever this run does. */

@@ -373,6 +373,15 @@ int pgconn_open_db(struct pgconn *out, const struct pgconn *admin, const char *d
 	return 0;
 }
 
+int pgconn_port(const struct pgconn *pc)
+{
+	int port = 5432;
+	const char *p = pc->conn ? PQport(pc->conn) : NULL;
+	if (p && *p && num_parse_int(p, 1, 65535, &port) != NUM_OK)
+		port = 5432;
+	return port;
+}
+
 void pgconn_close(struct pgconn *pc)
 {
 	if (pc->conn)

@@ -46,6 +46,8 @@ int pgconn_open(struct pgconn *pc, const char *conninfo, const struct admin_conn
 /* Connect to another database on the same server with the same credentials. */
 int pgconn_open_db(struct pgconn *out, const struct pgconn *admin, const char *dbname, struct diag *d);
 void pgconn_close(struct pgconn *pc);
+/* The port the connection reached (strictly parsed; 5432 when libpq gives none). */
+int pgconn_port(const struct pgconn *pc);
 
 /*
  * Run one statement (no parameters) / with text parameters.  On failure:
