@@ -1088,6 +1088,12 @@ static void scan_script(struct detect_ctx *c, struct startup *st, struct plan_se
 		}
 		if (next)
 			scan_script(c, st, ps, next, level + 1, found);
+		else if (!st->unresolved) {
+			/* A script this one runs or sources from outside the repository
+			 * (the image's own entrypoint, say) decides what start-up does. */
+			st->unresolved = 1;
+			st->unresolved_what = arena_strfmt(&c->plan->arena, "%s (run by %s)", called.v[i], display);
+		}
 	}
 	strvec_clear(&called);
 }
