@@ -153,6 +153,41 @@ static void test_file_version(void **state)
 	(void)state;
 }
 
+static void test_parse_healthcheck(void **state)
+{
+	long long sp = -1, iv = -1, to = -1;
+	int r = -1;
+	assert_int_equal(swarm_parse_healthcheck("0 2000000000 1000000000 3\n", &sp, &iv, &to, &r), 0);
+	assert_true(sp == 0 && iv == 2000000000LL && to == 1000000000LL && r == 3);
+	/* No healthcheck, a sign, a space too many, a count past int, trailing junk: untouched. */
+	const char *bad[] = { "", "\n", "-1 2 3 4", "1  2 3 4", "1 2 3", "1 2 3 4 5",
+			      "1 2 3 2147483648", "1 2 3 4x", "0x10 2 3 4", "1 2 3 4\n\n" };
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		sp = iv = to = 7;
+		r = 7;
+		assert_int_equal(swarm_parse_healthcheck(bad[i], &sp, &iv, &to, &r), -1);
+		assert_true(sp == 7 && iv == 7 && to == 7 && r == 7);
+	}
+	(void)state;
+}
+
+static void test_client_has_stack_config(void **state)
+{
+	assert_true(swarm_client_has_stack_config("28.2.2"));
+	assert_true(swarm_client_has_stack_config("23.0.0"));
+	assert_true(swarm_client_has_stack_config("29.0.0-rc.1"));
+	/* Debian 12's docker.io: no `stack config` (docker/cli#3544 came in 23.0). */
+	assert_false(swarm_client_has_stack_config("20.10.24+dfsg1"));
+	assert_false(swarm_client_has_stack_config("22.06.0-beta.0"));
+	/* What cannot be read is not taken to have it. */
+	assert_false(swarm_client_has_stack_config(NULL));
+	assert_false(swarm_client_has_stack_config(""));
+	assert_false(swarm_client_has_stack_config("28"));
+	assert_false(swarm_client_has_stack_config("v28.1.0"));
+	assert_false(swarm_client_has_stack_config(" 28.1.0"));
+	(void)state;
+}
+
 static void test_render_update(void **state)
 {
 	struct buf b = BUF_INIT;
@@ -290,6 +325,8 @@ int main(void)
 		cmocka_unit_test(test_order),
 		cmocka_unit_test(test_monitor),
 		cmocka_unit_test(test_file_version),
+		cmocka_unit_test(test_client_has_stack_config),
+		cmocka_unit_test(test_parse_healthcheck),
 		cmocka_unit_test(test_render_update),
 		cmocka_unit_test(test_parse_tasks),
 		cmocka_unit_test(test_parse_task),

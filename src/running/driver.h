@@ -12,7 +12,8 @@
  * The operations:
  *   detect        find the CLI the driver needs (and its version), fill
  *                 rt's environments from the process environment;
- *   check_config  the stack's files plus the override load;
+ *   check_config  the stack's files plus the override load; 0 with d's
+ *                 message set: the check could not be made (why is in d);
  *   switch_to     put one service on what the files plus the override say
  *                 now (recreate it), waiting at most timeout_ms;
  *   restore       put one service back on what the files alone say (the

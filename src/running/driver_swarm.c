@@ -50,6 +50,20 @@ static int swarm_detect(struct runtime *rt, const char *cmd, char *const *env, s
 		}
 	}
 	child_release(&c);
+	if (!r) {
+		/* The client, not the engine, has `stack config`: Debian 12's is 20.10. */
+		runtime_docker_child(rt, &c, 0);
+		strvec_push(&c.args, "version");
+		strvec_push(&c.args, "--format");
+		strvec_push(&c.args, "{{.Client.Version}}");
+		r = run_command(&c, d);
+		if (!r) {
+			c.out.buf[strcspn(c.out.buf, "\n")] = '\0';
+			free(rt->client_version);
+			rt->client_version = xstrdup(c.out.buf);
+		}
+		child_release(&c);
+	}
 	if (!r && rt->files.nr && !rt->file_version) {
 		char *text = read_file(rt->files.v[0], NULL);
 		if (text)
@@ -76,9 +90,22 @@ static void add_files(const struct runtime *rt, struct child *c, const char *ext
 	}
 }
 
+/*
+ * `docker stack config` loads the files as `stack deploy` will (CLI 23.0+).
+ * An older client has no such command: the check is not made, and d says
+ * so with 0 returned; `stack deploy` loads every file before it changes
+ * anything, so a stack that does not load fails the first switch unchanged.
+ */
 static int swarm_check_config(struct runtime *rt, struct diag *d)
 {
 	struct child c;
+	if (!swarm_client_has_stack_config(rt->client_version)) {
+		buf_addf(&d->msg, "docker CLI %s has no `docker stack config` (23.0 and later): the stack "
+				  "files and dsnflip's update file are loaded by `docker stack deploy` at the "
+				  "first switch, before it changes anything",
+			 rt->client_version ? rt->client_version : "(version unknown)");
+		return 0;
+	}
 	runtime_docker_child(rt, &c, 1);
 	c.dir = rt->dir;
 	strvec_push(&c.args, "stack");
@@ -125,7 +152,7 @@ static int monitor_for(struct runtime *rt, const char *name)
 	strvec_push(&c.args, hc);
 	strvec_push(&c.args, name);
 	if (!run_command(&c, &sub) &&
-	    sscanf(c.out.buf, "%lld %lld %lld %d", &sp, &iv, &to, &retries) != 4)
+	    swarm_parse_healthcheck(c.out.buf, &sp, &iv, &to, &retries))
 		sp = iv = to = retries = 0;
 	child_release(&c);
 	diag_release(&sub);

@@ -149,11 +149,14 @@ int deploy_preflight(struct deploy_ctx *dc, const struct plan_service **todo, si
 		if (check_role(dc, r, &problems))
 			check_login(dc, r, &problems);
 	}
-	/* Compose loads the stack with the override as it will be. */
+	/* The CLI loads the stack with the override as it will be, or says why it cannot tell. */
 	{
 		struct diag sub = DIAG_INIT;
 		if (driver_check_config(&dc->rt, &sub))
-			buf_addf(&problems, "\n  the compose CLI does not load the stack: %s", sub.msg.buf);
+			buf_addf(&problems, "\n  the %s CLI does not load the stack: %s",
+				 strcmp(dc->rt.ops->name, "swarm") ? "compose" : "docker stack", sub.msg.buf);
+		else if (sub.msg.len)
+			deploy_say(dc, "  not checked: %s", sub.msg.buf);
 		diag_release(&sub);
 	}
 	for (size_t i = 0; i < ntodo; i++) {

@@ -37,6 +37,7 @@ void runtime_release(struct runtime *rt)
 	free(rt->override);
 	free(rt->state_dir);
 	free(rt->file_version);
+	free(rt->client_version);
 	memset(rt, 0, sizeof(*rt));
 }
 

@@ -49,6 +49,7 @@ struct runtime {
 	/* For the swarm driver (running/driver_swarm.h); the compose driver ignores them. */
 	char *state_dir;           /* where dsnflip may write its own stack files (0700) */
 	char *file_version;        /* the stack's compose file `version:`, or NULL */
+	char *client_version;      /* the docker CLI's own version (`docker stack config` is 23.0+) */
 	int update_order_start_first; /* the next switch replaces tasks start-first */
 	int update_monitor_s;      /* at least this Swarm monitor (0: from the healthcheck) */
 	const char *update_failure_action; /* Swarm's failure_action for the next switch; NULL: rollback */

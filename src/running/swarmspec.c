@@ -91,6 +91,43 @@ int swarm_monitor_seconds(long long start_period_ns, long long interval_ns, long
 	return secs > INT_MAX ? INT_MAX : (int)secs;
 }
 
+int swarm_parse_healthcheck(const char *text, long long *start_period_ns, long long *interval_ns,
+			    long long *timeout_ns, int *retries)
+{
+	long long v[4];
+	const char *p = text;
+	for (int i = 0; i < 4; i++) {
+		size_t n = strcspn(p, i < 3 ? " " : "\n");
+		if (num_parse_lln(p, n, 0, i < 3 ? LLONG_MAX : INT_MAX, &v[i]) != NUM_OK)
+			return -1;
+		p += n;
+		if (i < 3) {
+			if (*p != ' ')
+				return -1;
+			p++;
+		}
+	}
+	if (*p && strcmp(p, "\n"))
+		return -1;
+	*start_period_ns = v[0];
+	*interval_ns = v[1];
+	*timeout_ns = v[2];
+	*retries = (int)v[3];
+	return 0;
+}
+
+int swarm_client_has_stack_config(const char *client_version)
+{
+	long long major;
+	if (!client_version)
+		return 0;
+	size_t n = strcspn(client_version, ".");
+	if (!client_version[n] ||
+	    num_parse_lln(client_version, n, 0, 9999, &major) != NUM_OK)
+		return 0;
+	return major >= 23;
+}
+
 char *swarm_file_version(const char *text)
 {
 	const char *p = text;

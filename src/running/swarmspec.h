@@ -42,11 +42,27 @@ int swarm_monitor_seconds(long long start_period_ns, long long interval_ns, long
 			  int retries);
 
 /*
+ * The healthcheck as driver_swarm's inspect prints it: "START INTERVAL
+ * TIMEOUT RETRIES", nanoseconds and a count, each strictly a number.  0 and
+ * the four set, or -1 with them untouched (no healthcheck: empty text).
+ */
+int swarm_parse_healthcheck(const char *text, long long *start_period_ns, long long *interval_ns,
+			    long long *timeout_ns, int *retries);
+
+/*
  * The top-level `version:` of a compose file's text (malloc'd), or NULL.
  * `docker stack deploy` refuses files of different versions, so every file
  * dsnflip adds says the same one as the stack's first file.
  */
 char *swarm_file_version(const char *text);
+
+/*
+ * Whether a docker CLI of this version (`docker version`'s Client.Version:
+ * "28.2.2", "20.10.24+dfsg1") has `docker stack config`: 23.0 and later.
+ * NULL or a version whose major does not parse: no (the check is not made,
+ * and dsnflip says so).
+ */
+int swarm_client_has_stack_config(const char *client_version);
 
 /*
  * Swarm's monitor when it rolls a task back: short, because a task Swarm
