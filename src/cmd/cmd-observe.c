@@ -24,7 +24,7 @@ int cmd_observe(struct cli *cli)
 	    session_deploy_open(cli, &s, &o, &dc, DEPLOY_LOCK | (cli->restart ? DEPLOY_NEED_COMPOSE : 0),
 				ADMIN_REQUIRED, &d))
 		return cli_fail(&d);
-	int code = observe_run(&dc, &oo);
+	int code = observe_run(&dc, &oo, &d);
 	session_deploy_close(&s, &dc);
-	return code;
+	return cli_finish(code, &d);
 }

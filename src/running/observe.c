@@ -1082,7 +1082,7 @@ static int in_args(const struct deploy_opts *o, const char *name)
 	return strvec_contains(&o->args, name);
 }
 
-int observe_run(struct deploy_ctx *dc, const struct observe_opts *oo)
+int observe_run(struct deploy_ctx *dc, const struct observe_opts *oo, struct diag *err)
 {
 	struct obs o = { .dc = dc, .config_path = oo->config_path };
 	struct diag d = DIAG_INIT, cleanup_d = DIAG_INIT;
@@ -1090,6 +1090,7 @@ int observe_run(struct deploy_ctx *dc, const struct observe_opts *oo)
 	struct buf text = BUF_INIT, snip = BUF_INIT, notw = BUF_INIT;
 	char *written = NULL;
 	int code = EXIT_FAILED, window = dc->o->window ? dc->window_s : DEFAULT_WINDOW_S;
+	int kept = 0; /* the remove step left objects behind */
 	const struct plan *plan = dc->s.plan;
 
 	o.journal_path = xstrfmt("%s/observe.json", dc->dir);
@@ -1100,9 +1101,9 @@ int observe_run(struct deploy_ctx *dc, const struct observe_opts *oo)
 
 	/* What an earlier run left goes first, whatever this run does. */
 	if (cleanup_leftovers(&o, oo->cleanup, cleanup, &cleanup_d)) {
-		fprintf(stderr, "dsnflip: observe: cleaning up an earlier run failed: %s\n"
-			"dsnflip: its objects may still be installed; %s is kept, run `dsnflip observe --cleanup`\n",
-			cleanup_d.msg.buf, o.journal_path);
+		diag_fail(err, "observe: cleaning up an earlier run failed: %s; its objects may still be "
+			       "installed: %s is kept, run `dsnflip observe --cleanup`",
+			  cleanup_d.msg.buf, o.journal_path);
 		goto out;
 	}
 	if (oo->cleanup) {
@@ -1127,9 +1128,8 @@ int observe_run(struct deploy_ctx *dc, const struct observe_opts *oo)
 	/* The services: as named, else the held ones. */
 	for (size_t i = 0; i < dc->o->args.nr; i++)
 		if (!plan_service(plan, dc->o->args.v[i])) {
-			diag_err(&d, "observe: no service '%s' connects to PostgreSQL in this stack",
+			diag_err(err, "observe: no service '%s' connects to PostgreSQL in this stack",
 				 dc->o->args.v[i]);
-			fprintf(stderr, "dsnflip: %s\n", d.msg.buf);
 			code = EXIT_INPUT;
 			goto out;
 		}
@@ -1228,21 +1228,26 @@ int observe_run(struct deploy_ctx *dc, const struct observe_opts *oo)
 remove:
 	{
 		struct diag ud = DIAG_INIT;
-		int left = 0;
+		struct buf left = BUF_INIT;
 		for (size_t i = 0; i < o.ndbs; i++)
 			if (db_uninstall(&o, &o.dbs[i], NULL, &ud)) {
-				left = 1;
-				fprintf(stderr, "dsnflip: observe: removing the event trigger from %s failed: %s\n",
-					o.dbs[i].name, ud.msg.buf);
+				buf_addf(&left, "%sremoving the event trigger from %s failed: %s",
+					 left.len ? "; " : "", o.dbs[i].name, ud.msg.buf);
 				diag_release(&ud);
 			}
-		if (left) {
-			fprintf(stderr, "dsnflip: observe: %s is kept; run `dsnflip observe --cleanup`\n",
-				o.journal_path);
+		if (left.len) {
+			/* Why the watch stopped comes first, then what it could not remove. */
+			if (d.set)
+				buf_addf(&d.msg, "; then %s", left.buf);
+			else
+				diag_fail(&d, "%s", left.buf);
+			buf_addf(&d.msg, "; %s is kept: run `dsnflip observe --cleanup`", o.journal_path);
+			kept = 1;
 			code = EXIT_FAILED;
 		} else if (unlink(o.journal_path) && errno != ENOENT) {
 			fprintf(stderr, "dsnflip: observe: removing %s: %s\n", o.journal_path, strerror(errno));
 		}
+		buf_release(&left);
 		diag_release(&ud);
 	}
 	if (code != EXIT_OK)
@@ -1260,9 +1265,8 @@ remove:
 	deploy_print(dc, root, &text);
 	goto out;
 failed:
-	if (d.set)
-		fprintf(stderr, "dsnflip: observe: %s%s\n", d.msg.buf,
-			dc->interrupted ? "; everything it installed was removed" : "");
+	diag_fail(err, "observe: %s%s", d.set ? d.msg.buf : "failed",
+		  dc->interrupted && !kept ? "; everything it installed was removed" : "");
 	code = EXIT_FAILED;
 out:
 	for (size_t i = 0; i < o.nsvcs; i++) {

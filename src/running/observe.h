@@ -50,8 +50,11 @@ struct observe_opts {
 	const char *config_path;    /* --config, or NULL: the project's dsnflip.yml */
 };
 
-/* `observe [SERVICE...] [--window 10m] [--restart] [--cleanup] [--write-config]`: the exit code. */
-int observe_run(struct deploy_ctx *dc, const struct observe_opts *oo);
+/*
+ * `observe [SERVICE...] [--window 10m] [--restart] [--cleanup] [--write-config]`:
+ * the exit code; why it did not finish in err (the command prints it).
+ */
+int observe_run(struct deploy_ctx *dc, const struct observe_opts *oo, struct diag *err);
 
 /* For status: an observe's objects may still be installed (observe.json exists). */
 int observe_leftover(const char *dir, char **since, long *pid);
