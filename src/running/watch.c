@@ -219,11 +219,18 @@ static void check_sessions(struct deploy_ctx *dc, struct watch *w, const struct 
 	diag_release(&sub);
 }
 
-/* The current containers of the service: inspect them all. */
+/*
+ * The current containers of the service: inspect them all.  A container
+ * that cannot be inspected is left out only when it is gone (removed
+ * between the listing and the inspect: no longer listed); any other
+ * failure fails the call, naming it, because a container dsnflip cannot
+ * see is not one it may call up, down or on the new role.
+ */
 int deploy_containers(struct deploy_ctx *dc, const char *svc, struct container **out,
 			      size_t *n, struct diag *d)
 {
 	struct strvec ids = STRVEC_INIT;
+	int ret = 0;
 	*out = NULL;
 	*n = 0;
 	if (driver_tasks(&dc->rt, svc, &ids, d)) {
@@ -232,14 +239,28 @@ int deploy_containers(struct deploy_ctx *dc, const char *svc, struct container *
 	}
 	if (ids.nr)
 		*out = xcalloc(ids.nr, sizeof(**out));
-	for (size_t i = 0; i < ids.nr; i++) {
+	for (size_t i = 0; i < ids.nr && !ret; i++) {
 		struct diag sub = DIAG_INIT;
-		if (!driver_inspect(&dc->rt, ids.v[i], &(*out)[*n], &sub))
+		if (!driver_inspect(&dc->rt, ids.v[i], &(*out)[*n], &sub)) {
 			(*n)++;
+		} else {
+			struct strvec now = STRVEC_INIT;
+			struct diag relist = DIAG_INIT;
+			if (driver_tasks(&dc->rt, svc, &now, &relist) || strvec_contains(&now, ids.v[i]))
+				ret = diag_fail(d, "container %.12s cannot be inspected: %s", ids.v[i],
+						sub.msg.buf);
+			strvec_clear(&now);
+			diag_release(&relist);
+		}
 		diag_release(&sub);
 	}
 	strvec_clear(&ids);
-	return 0;
+	if (ret) {
+		free(*out);
+		*out = NULL;
+		*n = 0;
+	}
+	return ret;
 }
 
 static void describe_state(const struct container *ct, struct buf *out)
