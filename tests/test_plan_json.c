@@ -17,6 +17,7 @@
 #include <jansson.h>
 #include "plan/plan_json.h"
 #include "plan/report.h"
+#include "plan/updateorder.h"
 
 static json_t *s_or_null(const char *s)
 {
@@ -113,6 +114,13 @@ static json_t *reference(const struct plan *plan)
 		}
 		json_object_set_new(o, "connections", cs);
 		json_object_set_new(o, "role", s_or_null(ps->action == ACTION_SKIP ? NULL : ps->role));
+		if (ps->action == ACTION_FLIP && ps->role) {
+			struct buf why = BUF_INIT;
+			enum swarm_order ord = swarm_update_order(plan, ps, &why);
+			json_object_set_new(o, "swarm_update",
+					    json_pack("{s:s, s:s}", "order", swarm_order_name(ord), "why", why.buf));
+			buf_release(&why);
+		}
 		json_array_append_new(svcs, o);
 	}
 	json_object_set_new(root, "services", svcs);

@@ -16,6 +16,7 @@
  */
 #include "plan/plan_json.h"
 #include "plan/report.h"
+#include "plan/updateorder.h"
 #include "util/path.h"
 
 #include <errno.h>
@@ -465,6 +466,17 @@ static void write_plan(const struct plan *plan, struct buf *out, FILE *sink)
 		evidence_json(&w, ps);
 		conns_json(&w, ps);
 		jw_kstr_or_null(&w, "role", ps->action == ACTION_SKIP ? NULL : ps->role);
+		/* How `deploy` has Swarm replace its tasks when the stack runs on a swarm. */
+		if (ps->action == ACTION_FLIP && ps->role) {
+			struct buf why = BUF_INIT;
+			enum swarm_order ord = swarm_update_order(plan, ps, &why);
+			jw_key(&w, "swarm_update");
+			jw_open(&w, '{');
+			jw_kstr(&w, "order", swarm_order_name(ord));
+			jw_kstr(&w, "why", why.buf);
+			jw_close(&w, '}');
+			buf_release(&why);
+		}
 		jw_close(&w, '}');
 		jw_flush(&w);
 	}

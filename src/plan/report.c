@@ -10,6 +10,7 @@
  * metacharacters escaped and code spans fenced so a value cannot close them.
  */
 #include "plan/report.h"
+#include "plan/updateorder.h"
 #include "util/escape.h"
 
 #include <stdlib.h>
@@ -153,6 +154,13 @@ void report_text(const struct plan *plan, const struct report_opts *o, struct bu
 		if (ps->nevidence > shown)
 			buf_addf(out, "      %s(+%zu more; -v shows all)%s\n", DIM(o), ps->nevidence - shown,
 				 RESET(o));
+		/* Replicas: on a swarm the update order decides whether the pools briefly double. */
+		if (ps->action == ACTION_FLIP && ps->role && ps->svc && ps->svc->replicas > 1) {
+			struct buf why = BUF_INIT;
+			enum swarm_order ord = swarm_update_order(plan, ps, &why);
+			buf_addf(out, "      on Swarm: %s, %s\n", swarm_order_name(ord), tx(&a, why.buf));
+			buf_release(&why);
+		}
 	}
 
 	buf_addf(out, "\n%sROLES%s\n", BOLD(o), RESET(o));
