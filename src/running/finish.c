@@ -555,6 +555,7 @@ int finish_run(struct deploy_ctx *dc, struct diag *err)
 	json_t *root = json_object(), *rot = json_object();
 	char *admin_addr = NULL;
 	int code = EXIT_FAILED, window = dc->o->window ? dc->window_s : DEFAULT_WINDOW_S;
+	int old_still_accepted = 0; /* rotated, but the old password still logs in */
 
 	f.holders = json_array();
 	sigprocmask(SIG_BLOCK, &dc->sigs, NULL);
@@ -621,6 +622,9 @@ int finish_run(struct deploy_ctx *dc, struct diag *err)
 	}
 	if (rotate(&f, rot, &text, &admin_addr, &d))
 		goto failed;
+	/* The old password still logs in (pg_hba trust, another auth method):
+	 * the move is not finished, whatever else went right. */
+	old_still_accepted = json_is_false(json_object_get(rot, "old_password_refused"));
 	json_object_set_new(root, "rotated", rot);
 	rot = NULL;
 	find_holders(&f);
@@ -631,6 +635,13 @@ int finish_run(struct deploy_ctx *dc, struct diag *err)
 	json_object_set_new(root, "old_password_holders", f.holders);
 	f.holders = NULL;
 	code = EXIT_OK;
+	if (old_still_accepted) {
+		buf_addf(&text, "\nnot complete: the server still accepts the old password of %s (the new "
+				"one is in place and proved); make pg_hba.conf ask for a password "
+				"(scram-sha-256) on the lines that let it in\n", f.role);
+		json_object_set_new(root, "complete", json_false());
+		code = EXIT_FAILED;
+	}
 print:
 	buf_addf(&text, "\nbudget re-check (window %d s):\n  %-20s %5s %5s %s\n", window, "ROLE", "LIVE",
 		 "PEAK", "LIMIT");
@@ -645,7 +656,7 @@ print:
 			buf_addf(&text, "%d%s\n", r->limit, r->peak > r->limit ? "  OVER" : "");
 	}
 	buf_addf(&text, "  %-20s %5d %5d superuser\n", f.role, f.super_live, f.super_peak);
-	if (code == EXIT_OK) {
+	if (code == EXIT_OK || old_still_accepted) {
 		struct buf hba = BUF_INIT;
 		pg_hba(f.role, admin_addr, &hba);
 		buf_addstr(&text, "\nsuggested pg_hba.conf fragment (dsnflip applies nothing):\n");
