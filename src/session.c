@@ -291,6 +291,13 @@ int session_deploy_open(const struct cli *cli, struct session *s, struct deploy_
 {
 	memset(dc, 0, sizeof(*dc));
 	memset(o, 0, sizeof(*o));
+	/* What these commands print goes through deploy_print, which has text and
+	 * json only: markdown was accepted and printed as text.  Refused before
+	 * anything is opened (so --offline reaches it too). */
+	enum report_format fmt;
+	if (cli->format && (report_format_parse(cli->format, &fmt) || fmt == FORMAT_MARKDOWN))
+		return diag_err(d, "--format must be text or json for '%s', not '%s'", cli->command,
+				cli->format);
 	o->command = cli->command;
 	o->args = cli->args;
 	o->all = cli->all;
