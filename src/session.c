@@ -200,6 +200,7 @@ int session_open_with(const struct cli *cli, const struct session_opts *so, stru
 		return diag_err(d, "--format must be text, json or markdown, not '%s'", cli->format);
 	cli_compose_opts(cli, &co);
 	co.interp_flags = so->interp_flags;
+	co.all_profiles = so->all_profiles;
 	if (so->dir)
 		co.dir = so->dir;
 	if (compose_load(&co, &s->project, d))

@@ -36,6 +36,7 @@ struct session_opts {
 	int offline;           /* never read the server (whatever --db says) */
 	int own_format;        /* the command parses --format itself */
 	unsigned interp_flags; /* INTERP_* for the compose loader */
+	int all_profiles;      /* without --profile, every profile is active */
 	const char *dir;       /* instead of -C (the caller maps -f and --env-file) */
 	const char *config;    /* instead of --config's path (messages keep --config's) */
 };

@@ -62,6 +62,9 @@ static int tracked_fn(void *ctx, const struct srcfile *f)
 
 static const struct session_opts lint_session = {
 	.offline = 1, .own_format = 1, .interp_flags = INTERP_SECRETS_OPTIONAL,
+	/* A service behind a profile is still code someone deploys: lint reads
+	 * them all unless --profile narrows it (and then says what it left). */
+	.all_profiles = 1,
 };
 
 /*

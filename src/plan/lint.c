@@ -181,13 +181,26 @@ static void add(struct linter *L, const char *id, const struct ypos *at, const c
 	struct lint_report *r = L->out;
 	const struct srcfile *f = at ? at->file : NULL;
 
-	/* One finding per rule, service and variable, and per place: a literal
-	 * that several services read is one thing to fix. */
-	for (size_t i = 0; i < r->nr; i++)
-		if (r->v[i].rule == rule &&
-		    ((!strcmp(r->v[i].service, service) && !strcmp(r->v[i].variable, variable)) ||
-		     (f && r->v[i].src == f && r->v[i].line == at->line && r->v[i].col == at->col)))
+	/* One finding per rule, service and variable.  A literal several services
+	 * read (an anchor, an env_file line) is one thing to fix, so
+	 * literal-password is also one finding per place, naming every service
+	 * that reads it (--base must still see a service that starts reading
+	 * it).  The connection rules stay one per service: a second service
+	 * connecting as the superuser through the same line is a second
+	 * connection to move. */
+	int per_place = !strcmp(id, "literal-password");
+	for (size_t i = 0; i < r->nr; i++) {
+		struct lint_finding *o = &r->v[i];
+		if (o->rule != rule)
+			continue;
+		if (!strcmp(o->service, service) && !strcmp(o->variable, variable))
 			return;
+		if (per_place && f && o->src == f && o->line == at->line && o->col == at->col) {
+			if (*service && strcmp(o->service, service) && !strvec_contains(&o->also, service))
+				strvec_push(&o->also, service);
+			return;
+		}
+	}
 	if (config_disabled(L->cfg, id) || inline_disabled(f, at ? at->line : 0, id)) {
 		r->suppressed++;
 		return;
@@ -203,6 +216,7 @@ static void add(struct linter *L, const char *id, const struct ypos *at, const c
 	x->col = f ? at->col : 0;
 	x->message = arena_strdup(L->a, message);
 	x->fix = arena_strdup(L->a, fix);
+	x->also = (struct strvec)STRVEC_INIT;
 }
 
 /* Where an entry's value is written: its literal, or the ${VAR} reference to the environment. */
@@ -532,6 +546,17 @@ int lint_run(const struct plan *plan, const struct config *cfg, const struct lin
 			check_server_password(&L, s->name, &s->env[k]);
 	}
 	check_budget(&L);
+	for (size_t i = 0; i < plan->project->nservices; i++) {
+		const struct service *s = &plan->project->services[i];
+		if (s->enabled)
+			continue;
+		struct buf pr = BUF_INIT;
+		for (size_t k = 0; k < s->nprofiles; k++)
+			buf_addf(&pr, "%s%s", k ? ", " : "", s->profiles[k]);
+		strvec_push(&out->not_linted, s->name);
+		strvec_push(&out->not_linted_profiles, pr.len ? pr.buf : "");
+		buf_release(&pr);
+	}
 	if (out->nr)
 		qsort(out->v, out->nr, sizeof(*out->v), cmp_finding);
 	strvec_clear(&L.server_vars);
@@ -541,23 +566,44 @@ int lint_run(const struct plan *plan, const struct config *cfg, const struct lin
 
 void lint_report_release(struct lint_report *r)
 {
+	for (size_t i = 0; i < r->nr; i++)
+		strvec_clear(&r->v[i].also);
 	free(r->v);
+	strvec_clear(&r->not_linted);
+	strvec_clear(&r->not_linted_profiles);
 	arena_release(&r->arena);
 	memset(r, 0, sizeof(*r));
+}
+
+static int has_key(const struct lint_finding *f, const char *rule, const char *service,
+		   const char *variable)
+{
+	return !strcmp(f->rule->id, rule) && !strcmp(f->variable, variable) &&
+	       (!strcmp(f->service, service) || strvec_contains(&f->also, service));
+}
+
+/* Is every (rule, service, variable) f stands for in base? */
+static int in_base(const struct lint_finding *f, const struct lint_report *base)
+{
+	for (size_t s = 0; s <= f->also.nr; s++) {
+		const char *svc = s ? f->also.v[s - 1] : f->service;
+		int found = 0;
+		for (size_t k = 0; k < base->nr && !found; k++)
+			found = has_key(&base->v[k], f->rule->id, svc, f->variable);
+		if (!found)
+			return 0;
+	}
+	return 1;
 }
 
 void lint_subtract(struct lint_report *r, const struct lint_report *base)
 {
 	size_t kept = 0;
 	for (size_t i = 0; i < r->nr; i++) {
-		const struct lint_finding *f = &r->v[i];
-		int old = 0;
-		for (size_t k = 0; k < base->nr && !old; k++)
-			old = !strcmp(base->v[k].rule->id, f->rule->id) &&
-			      !strcmp(base->v[k].service, f->service) &&
-			      !strcmp(base->v[k].variable, f->variable);
-		if (!old)
-			r->v[kept++] = *f;
+		if (in_base(&r->v[i], base))
+			strvec_clear(&r->v[i].also);
+		else
+			r->v[kept++] = r->v[i];
 	}
 	r->nr = kept;
 }

@@ -70,6 +70,8 @@ struct lint_finding {
 	const char *message;
 	const char *fix;
 	const struct srcfile *src; /* the file, for disables and de-duplication; NULL when none */
+	struct strvec also;    /* literal-password: the other services reading the same
+	                          literal (owned); empty otherwise */
 };
 
 struct lint_report {
@@ -77,8 +79,11 @@ struct lint_report {
 	struct lint_finding *v;
 	size_t nr, alloc;
 	size_t suppressed;     /* findings a disable switched off */
+	/* Services --profile left out, never linted, and their profiles
+	 * (comma-separated), in the stack's order. */
+	struct strvec not_linted, not_linted_profiles;
 };
-#define LINT_REPORT_INIT { ARENA_INIT, NULL, 0, 0, 0 }
+#define LINT_REPORT_INIT { ARENA_INIT, NULL, 0, 0, 0, STRVEC_INIT, STRVEC_INIT }
 
 /* 1 when git tracks the file (the literal in it is committed), 0 when not. */
 typedef int (*lint_tracked_fn)(void *ctx, const struct srcfile *f);
@@ -98,7 +103,8 @@ int lint_run(const struct plan *plan, const struct config *cfg, const struct lin
 	     struct lint_report *out, struct diag *d);
 void lint_report_release(struct lint_report *r);
 
-/* Drop from r every finding whose rule, service and variable base also has. */
+/* Drop from r every finding whose rule and variable base also has, for every
+ * service the finding stands for (service and also). */
 void lint_subtract(struct lint_report *r, const struct lint_report *base);
 /* How many findings are at or above sev. */
 size_t lint_count_at_least(const struct lint_report *r, enum lint_severity sev);

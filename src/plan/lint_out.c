@@ -23,6 +23,15 @@ static void add_count(struct buf *out, size_t n, const char *what, int *first)
 	*first = 0;
 }
 
+/* "not linted (--profile left them out): a (profiles: x), b (profiles: y)" */
+static void not_linted_line(const struct lint_report *r, struct buf *out)
+{
+	buf_addstr(out, "not linted (--profile left them out):");
+	for (size_t i = 0; i < r->not_linted.nr; i++)
+		buf_addf(out, "%s %s (profiles: %s)", i ? "," : "", r->not_linted.v[i],
+			 r->not_linted_profiles.v[i]);
+}
+
 void lint_write_text(const struct lint_report *r, const char *base, struct buf *out)
 {
 	size_t n[3];
@@ -32,8 +41,15 @@ void lint_write_text(const struct lint_report *r, const char *base, struct buf *
 		const struct lint_finding *f = &r->v[i];
 		if (*f->file)
 			buf_addf(out, "%s:%d:%d: ", f->file, f->line, f->col);
-		buf_addf(out, "%s: %s [%s]\n  fix: %s\n", lint_severity_name(f->rule->severity),
-			 f->message, f->rule->id, f->fix);
+		buf_addf(out, "%s: %s [%s]\n", lint_severity_name(f->rule->severity), f->message,
+			 f->rule->id);
+		if (f->also.nr) {
+			buf_addf(out, "  read by: %s", f->service);
+			for (size_t k = 0; k < f->also.nr; k++)
+				buf_addf(out, ", %s", f->also.v[k]);
+			buf_addch(out, '\n');
+		}
+		buf_addf(out, "  fix: %s\n", f->fix);
 	}
 	counts(r, n);
 	buf_addstr(out, "lint: ");
@@ -47,6 +63,11 @@ void lint_write_text(const struct lint_report *r, const char *base, struct buf *
 	if (r->suppressed)
 		buf_addf(out, " (%zu disabled)", r->suppressed);
 	buf_addch(out, '\n');
+	if (r->not_linted.nr) {
+		buf_addstr(out, "lint: ");
+		not_linted_line(r, out);
+		buf_addch(out, '\n');
+	}
 }
 
 static void dump(json_t *j, struct buf *out)
@@ -70,6 +91,12 @@ void lint_write_json(const struct lint_report *r, const char *base, struct buf *
 		json_object_set_new(o, "rule", json_string(f->rule->id));
 		json_object_set_new(o, "severity", json_string(lint_severity_name(f->rule->severity)));
 		json_object_set_new(o, "service", *f->service ? json_string(f->service) : json_null());
+		json_t *svcs = json_array();
+		if (*f->service)
+			json_array_append_new(svcs, json_string(f->service));
+		for (size_t k = 0; k < f->also.nr; k++)
+			json_array_append_new(svcs, json_string(f->also.v[k]));
+		json_object_set_new(o, "services", svcs);
 		json_object_set_new(o, "variable", *f->variable ? json_string(f->variable) : json_null());
 		json_object_set_new(o, "file", *f->file ? json_string(f->file) : json_null());
 		json_object_set_new(o, "line", json_integer(f->line));
@@ -84,6 +111,18 @@ void lint_write_json(const struct lint_report *r, const char *base, struct buf *
 	json_object_set_new(root, "warnings", json_integer((json_int_t)n[LINT_WARNING]));
 	json_object_set_new(root, "notes", json_integer((json_int_t)n[LINT_NOTE]));
 	json_object_set_new(root, "disabled", json_integer((json_int_t)r->suppressed));
+	json_t *skipped = json_array();
+	for (size_t i = 0; i < r->not_linted.nr; i++) {
+		json_t *pr = json_array();
+		struct strvec names = STRVEC_INIT;
+		strvec_split(&names, r->not_linted_profiles.v[i], ", ");
+		for (size_t k = 0; k < names.nr; k++)
+			json_array_append_new(pr, json_string(names.v[k]));
+		strvec_clear(&names);
+		json_array_append_new(skipped, json_pack("{s:s,s:o}", "service", r->not_linted.v[i],
+							 "profiles", pr));
+	}
+	json_object_set_new(root, "not_linted", skipped);
 	dump(root, out);
 }
 
@@ -141,6 +180,16 @@ void lint_write_sarif(const struct lint_report *r, struct buf *out)
 	json_object_set_new(run, "tool", json_pack("{s:o}", "driver", driver));
 	json_object_set_new(run, "columnKind", json_string("unicodeCodePoints"));
 	json_object_set_new(run, "results", results);
+	if (r->not_linted.nr) {
+		/* Said where code-scanning UIs show a run's own messages. */
+		struct buf m = BUF_INIT;
+		not_linted_line(r, &m);
+		json_t *note = json_pack("{s:o,s:s}", "message", text(m.buf), "level", "warning");
+		json_object_set_new(run, "invocations",
+				    json_pack("[{s:b,s:[o]}]", "executionSuccessful", 1,
+					      "toolExecutionNotifications", note));
+		buf_release(&m);
+	}
 	json_t *root = json_object();
 	json_object_set_new(root, "$schema",
 			    json_string("https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/"
@@ -180,6 +229,14 @@ void lint_write_github(const struct lint_report *r, struct buf *out)
 		lint_github_escape(f->rule->id, 1, out);
 		buf_addf(&m, "%s. Fix: %s", f->message, f->fix);
 		buf_addstr(out, "::");
+		lint_github_escape(m.buf, 0, out);
+		buf_addch(out, '\n');
+		buf_release(&m);
+	}
+	if (r->not_linted.nr) {
+		struct buf m = BUF_INIT;
+		not_linted_line(r, &m);
+		buf_addstr(out, "::warning title=dsnflip lint::");
 		lint_github_escape(m.buf, 0, out);
 		buf_addch(out, '\n');
 		buf_release(&m);

@@ -2134,7 +2134,9 @@ int compose_load(const struct compose_opts *opts, struct compose_project **out, 
 	/* Profiles: --profile, else COMPOSE_PROFILES (comma-separated, blanks trimmed). */
 	for (size_t i = 0; i < opts->nprofiles; i++)
 		strvec_push(&active, opts->profiles[i]);
-	if (!opts->nprofiles && compose_var(p, "COMPOSE_PROFILES")) {
+	if (!opts->nprofiles && opts->all_profiles)
+		strvec_push(&active, "*");
+	else if (!opts->nprofiles && compose_var(p, "COMPOSE_PROFILES")) {
 		char *all = xstrdup(compose_var(p, "COMPOSE_PROFILES")->value), *save = NULL;
 		for (char *t = strtok_r(all, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
 			while (isspace((unsigned char)*t))

@@ -122,6 +122,8 @@ struct compose_opts {
 	struct ylimits limits;
 	unsigned interp_flags;      /* INTERP_* (stack/interp.h): lint reads a stack whose
 	                               password references are unset (SECRETS_OPTIONAL) */
+	int all_profiles;           /* no --profile: every service is enabled, whatever
+	                               COMPOSE_PROFILES says (lint checks them all) */
 };
 #define COMPOSE_OPTS_INIT { .limits = YLIMITS_DEFAULT }
 
