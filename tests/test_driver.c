@@ -104,9 +104,10 @@ static int fake_env(struct runtime *rt, const char *id, const char *key, char **
 	*out = xstrdup("v");
 	return 0;
 }
-static int fake_ports(const struct container *c, int port, int **ports, size_t *n)
+static int fake_ports(const struct container *c, const int *port, size_t nport, int **ports,
+		      size_t *n)
 {
-	strvec_pushf(&calls, "ports %s %d", c->id, port);
+	strvec_pushf(&calls, "ports %s %d/%zu", c->id, port[0], nport);
 	*ports = NULL;
 	*n = 0;
 	return 0;
@@ -172,7 +173,7 @@ static void test_dispatch(void **state)
 
 	static const char *const want[] = {
 		"detect x", "check", "switch api 5", "restore api 6", "tasks api", "inspect t2",
-		"env t1 DATABASE_URL", "ports t2 5432", "logs t1 -", "restart api 7",
+		"env t1 DATABASE_URL", "ports t2 5432/1", "logs t1 -", "restart api 7",
 	};
 	assert_int_equal(calls.nr, sizeof(want) / sizeof(want[0]));
 	for (size_t i = 0; i < calls.nr; i++)

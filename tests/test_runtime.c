@@ -1,6 +1,7 @@
 /*
  * test_runtime: the failure patterns the log watch matches (the defaults
- * PRODUCT.md names, a config's own, a bad one refused with its text).
+ * PRODUCT.md names, a config's own, a bad one refused with its text), and
+ * the client ports sessions are attributed by (runtime, attrib).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -12,6 +13,12 @@
 #include <unistd.h>
 #include <cmocka.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+
+#include "running/attrib.h"
 #include "running/runtime.h"
 
 static void test_failure_patterns(void **state)
@@ -94,11 +101,89 @@ static void test_long_log_line(void **state)
 	buf_release(&line);
 }
 
+/* A loopback connection of this process: the listener's port, the client's port. */
+static void connect_self(int *lfd, int *cfd, int *lport, int *cport)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET };
+	socklen_t n = sizeof(a);
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	*lfd = socket(AF_INET, SOCK_STREAM, 0);
+	assert_int_equal(bind(*lfd, (struct sockaddr *)&a, sizeof(a)), 0);
+	assert_int_equal(listen(*lfd, 1), 0);
+	assert_int_equal(getsockname(*lfd, (struct sockaddr *)&a, &n), 0);
+	*lport = ntohs(a.sin_port);
+	*cfd = socket(AF_INET, SOCK_STREAM, 0);
+	assert_int_equal(connect(*cfd, (struct sockaddr *)&a, sizeof(a)), 0);
+	n = sizeof(a);
+	assert_int_equal(getsockname(*cfd, (struct sockaddr *)&a, &n), 0);
+	*cport = ntohs(a.sin_port);
+}
+
+/*
+ * Client ports: matched against every server port given (a published
+ * port and the DSN's differ); a process whose sockets cannot be read is
+ * -2 ("none" is not known), not "no connections".
+ */
+static void test_client_ports(void **state)
+{
+	int lfd, cfd, lport, cport, *ports = NULL;
+	size_t n = 0;
+	connect_self(&lfd, &cfd, &lport, &cport);
+	struct container ct = { .running = 1, .pid = getpid() };
+	snprintf(ct.id, sizeof(ct.id), "notacontainerid");
+
+	int one[] = { 1 }, both[] = { 1, lport };
+	assert_int_equal(runtime_client_ports(&ct, one, 1, &ports, &n), 0);
+	assert_int_equal(n, 0);
+	free(ports);
+	assert_int_equal(runtime_client_ports(&ct, both, 2, &ports, &n), 0);
+	assert_int_equal(n, 1);
+	assert_int_equal(ports[0], cport);
+	free(ports);
+
+	/* A main process that is gone: its /proc cannot be read. */
+	pid_t child = fork();
+	if (!child)
+		_exit(0);
+	assert_int_equal(waitpid(child, NULL, 0), child);
+	struct container gone = { .running = 1, .pid = child };
+	snprintf(gone.id, sizeof(gone.id), "gonecontainer0");
+	assert_int_equal(runtime_client_ports(&gone, both, 2, &ports, &n), -2);
+	free(ports);
+	struct container stopped = { .running = 0 };
+	assert_int_equal(runtime_client_ports(&stopped, both, 2, &ports, &n), -1);
+	free(ports);
+
+	/* attrib: the session is the service's; the unreadable one is named. */
+	struct attrib at = ATTRIB_INIT;
+	at.server_ports = xcalloc(2, sizeof(int));
+	at.server_ports[0] = 1;
+	at.server_ports[1] = lport;
+	at.nserver_ports = 2;
+	at.cts = xcalloc(2, sizeof(*at.cts));
+	at.cts[0].service = xstrdup("web");
+	at.cts[0].ct = ct;
+	at.cts[1].service = xstrdup("worker");
+	at.cts[1].ct = gone;
+	at.ncts = at.cts_alloc = 2;
+	attrib_refresh(&at);
+	const char *cid = NULL;
+	assert_string_equal(attrib_service(&at, cport, &cid), "web");
+	assert_string_equal(cid, "notacontainerid");
+	assert_int_equal(at.unreadable.nr, 1);
+	assert_string_equal(at.unreadable.v[0], "worker (container gonecontaine)");
+	attrib_release(&at);
+	close(cfd);
+	close(lfd);
+	(void)state;
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_failure_patterns),
 		cmocka_unit_test(test_long_log_line),
+		cmocka_unit_test(test_client_ports),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

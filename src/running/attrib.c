@@ -7,10 +7,25 @@
 #include <stdlib.h>
 #include <string.h>
 
-int attrib_snapshot(struct attrib *a, struct runtime *rt, const struct compose_project *p,
-		    int server_port, struct diag *d)
+static void add_port(struct attrib *a, int port)
 {
-	a->server_port = server_port;
+	for (size_t i = 0; i < a->nserver_ports; i++)
+		if (a->server_ports[i] == port)
+			return;
+	a->server_ports = xrealloc(a->server_ports, (a->nserver_ports + 1) * sizeof(int));
+	a->server_ports[a->nserver_ports++] = port;
+}
+
+int attrib_snapshot(struct attrib *a, struct runtime *rt, const struct compose_project *p,
+		    const struct plan *plan, int admin_port, struct diag *d)
+{
+	if (admin_port > 0)
+		add_port(a, admin_port);
+	for (size_t i = 0; plan && i < plan->nservices; i++)
+		for (size_t k = 0; k < plan->services[i].nconns; k++) {
+			int port = plan->services[i].conns[k].port;
+			add_port(a, port > 0 ? port : 5432); /* -1 (a reference): libpq's default too */
+		}
 	for (size_t i = 0; i < p->nservices; i++) {
 		struct strvec ids = STRVEC_INIT;
 		if (driver_tasks(rt, p->services[i].name, &ids, d)) {
@@ -38,10 +53,16 @@ int attrib_snapshot(struct attrib *a, struct runtime *rt, const struct compose_p
 void attrib_refresh(struct attrib *a)
 {
 	a->nports = 0;
+	strvec_clear(&a->unreadable);
 	for (size_t i = 0; i < a->ncts; i++) {
 		int *ports = NULL;
 		size_t n = 0;
-		if (!runtime_client_ports(&a->cts[i].ct, a->server_port, &ports, &n))
+		int r = runtime_client_ports(&a->cts[i].ct, a->server_ports, a->nserver_ports, &ports,
+					     &n);
+		if (r == -2)
+			strvec_pushf(&a->unreadable, "%s (container %.12s)", a->cts[i].service,
+				     a->cts[i].ct.id);
+		if (!r)
 			for (size_t k = 0; k < n; k++) {
 				ALLOC_GROW(a->ports, a->nports + 1, a->ports_alloc);
 				a->ports[a->nports].port = ports[k];
@@ -69,5 +90,7 @@ void attrib_release(struct attrib *a)
 		free(a->cts[i].service);
 	free(a->cts);
 	free(a->ports);
+	free(a->server_ports);
+	strvec_clear(&a->unreadable);
 	memset(a, 0, sizeof(*a));
 }

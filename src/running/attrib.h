@@ -16,6 +16,7 @@
 #include <stddef.h>
 
 #include "running/runtime.h"
+#include "detect/model.h"
 #include "stack/compose.h"
 
 struct attrib_container {
@@ -26,16 +27,29 @@ struct attrib_container {
 struct attrib {
 	struct attrib_container *cts;
 	size_t ncts, cts_alloc;
-	int server_port;
+	/* The server's ports as the containers reach it: every port the plan's
+	 * DSNs name (5432 when they name none) and the admin connection's.  A
+	 * published port (127.0.0.1:15432 -> 5432) differs from the one the
+	 * apps use inside the network; matching only --db's would count every
+	 * app session "outside the stack". */
+	int *server_ports;
+	size_t nserver_ports;
 	struct { int port; size_t ct; } *ports;
 	size_t nports, ports_alloc;
+	/* "service (container ID)" of running containers whose sockets could
+	 * not be read at the last refresh: their sessions cannot be attributed. */
+	struct strvec unreadable;
 };
-#define ATTRIB_INIT { NULL, 0, 0, 0, NULL, 0, 0 }
+#define ATTRIB_INIT { NULL, 0, 0, NULL, 0, NULL, 0, 0, STRVEC_INIT }
 
-/* The running containers of every service of p.  Returns 0 or -1 with d (docker failed). */
+/*
+ * The running containers of every service of p, whose connections to the
+ * server are on the ports plan's DSNs name or admin_port.  Returns 0 or -1
+ * with d (docker failed).
+ */
 int attrib_snapshot(struct attrib *a, struct runtime *rt, const struct compose_project *p,
-		    int server_port, struct diag *d);
-/* Re-read the containers' client ports. */
+		    const struct plan *plan, int admin_port, struct diag *d);
+/* Re-read the containers' client ports (and a->unreadable). */
 void attrib_refresh(struct attrib *a);
 /* The service holding client port, or NULL (outside the stack); *cid: its short container id. */
 const char *attrib_service(const struct attrib *a, int port, const char **cid);

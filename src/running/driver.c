@@ -61,7 +61,7 @@ int driver_task_env(struct runtime *rt, const char *id, const char *key, char **
 int driver_client_ports(const struct runtime *rt, const struct container *c, int server_port,
 			int **ports, size_t *n)
 {
-	return rt->ops->client_ports(c, server_port, ports, n);
+	return rt->ops->client_ports(c, &server_port, 1, ports, n);
 }
 
 int driver_logs_start(struct runtime *rt, struct logstream *ls, const char *id, const char *since,

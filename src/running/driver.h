@@ -48,7 +48,8 @@ struct driver_ops {
 	int (*inspect)(struct runtime *rt, const char *id, struct container *out, struct diag *d);
 	int (*task_env)(struct runtime *rt, const char *id, const char *key, char **out,
 			struct diag *d);
-	int (*client_ports)(const struct container *c, int server_port, int **ports, size_t *n);
+	int (*client_ports)(const struct container *c, const int *server_ports, size_t nserver,
+			    int **ports, size_t *n);
 	int (*logs_start)(struct logstream *ls, struct runtime *rt, const char *id, const char *since,
 			  struct diag *d);
 	void (*describe)(const struct runtime *rt, struct buf *out);

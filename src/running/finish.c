@@ -50,6 +50,7 @@ struct fin {
 	char *old_pw;           /* what libpq logged in with, when it had one */
 	json_t *holders;
 	struct buf holders_text;
+	struct strvec unreadable; /* containers whose sockets could not be read (attrib.h) */
 };
 
 static const char *env_get(char *const *env, const char *key)
@@ -107,6 +108,9 @@ static int sample(struct fin *f, struct attrib *at, struct diag *d)
 	if (sessions_sample(&f->dc->pc, &now, d))
 		return -1;
 	attrib_refresh(at);
+	for (size_t i = 0; i < at->unreadable.nr; i++)
+		if (!strvec_contains(&f->unreadable, at->unreadable.v[i]))
+			strvec_push(&f->unreadable, at->unreadable.v[i]);
 	int super_now = 0;
 	for (size_t r = 0; r < f->nroles; r++)
 		f->roles[r].live = 0;
@@ -187,7 +191,7 @@ static int prove_window(struct fin *f, int window_s, struct diag *d)
 		f->roles[i].name = dc->s.plan->roles[i].name;
 		f->roles[i].limit = -1;
 	}
-	if (attrib_snapshot(&at, &dc->rt, dc->s.project, pgconn_port(&dc->pc), &sub)) {
+	if (attrib_snapshot(&at, &dc->rt, dc->s.project, dc->s.plan, pgconn_port(&dc->pc), &sub)) {
 		/* Without the containers nothing can be attributed: not a proof. */
 		strvec_pushf(&f->problems, "the stack's containers could not be listed, so sessions "
 			     "cannot be attributed: %s", sub.msg.buf);
@@ -208,6 +212,18 @@ static int prove_window(struct fin *f, int window_s, struct diag *d)
 			break;
 		struct timespec ts = { 0, SAMPLE_MS * 1000000L };
 		nanosleep(&ts, NULL);
+	}
+	/* A container whose sockets cannot be read holds sessions that look
+	 * "outside the stack": an app still on the superuser would pass. */
+	for (size_t i = 0; i < f->unreadable.nr; i++) {
+		const char *u = f->unreadable.v[i];
+		size_t n = strcspn(u, " ");
+		char *svc = xstrndup(u, n);
+		if (!is_server_service(dc, svc))
+			strvec_pushf(&f->problems, "the sockets of %s could not be read (/proc), so its "
+				     "sessions cannot be attributed: a superuser session of it would "
+				     "look like one from outside the stack", u);
+		free(svc);
 	}
 	for (size_t i = 0; i < f->nss; i++) {
 		struct session_seen *s = &f->ss[i];
@@ -596,6 +612,10 @@ int finish_run(struct deploy_ctx *dc, struct diag *err)
 	json_object_set_new(root, "window_seconds", json_integer(window));
 	json_object_set_new(root, "superuser_sessions_from_stack", stack);
 	json_object_set_new(root, "superuser_sessions_outside_stack", outside);
+	json_t *unr = json_array();
+	for (size_t i = 0; i < f.unreadable.nr; i++)
+		json_array_append_new(unr, json_string(f.unreadable.v[i]));
+	json_object_set_new(root, "unreadable_containers", unr);
 	json_object_set_new(root, "roles", roles);
 
 	buf_addf(&text, "finish: project %s, superuser %s\n", dc->s.project->name, f.role);
@@ -691,6 +711,7 @@ out:
 	}
 	free(admin_addr);
 	strvec_clear(&f.problems);
+	strvec_clear(&f.unreadable);
 	strvec_clear(&f.flipped);
 	diag_release(&d);
 	return code;

@@ -139,6 +139,8 @@ struct obs {
 	size_t nhist, hist_alloc;
 	struct strvec pidsvc;  /* "pid\tservice" */
 	json_t *unattributed;
+	/* Containers whose sockets could not be read in some sample (attrib.h). */
+	struct strvec unreadable;
 	char *journal_path;
 	int server_port;
 	int restart;
@@ -359,13 +361,17 @@ static void hist_merge(struct obs *o)
 		o->hist[k].service = ps ? ps->name : NULL;
 		o->hist[k].last_ms = now;
 	}
+	for (size_t i = 0; i < o->at.unreadable.nr; i++)
+		if (!strvec_contains(&o->unreadable, o->at.unreadable.v[i]))
+			strvec_push(&o->unreadable, o->at.unreadable.v[i]);
 }
 
 static int resnapshot(struct obs *o)
 {
 	struct diag sub = DIAG_INIT;
 	attrib_release(&o->at);
-	int r = attrib_snapshot(&o->at, &o->dc->rt, o->dc->s.project, o->server_port, &sub);
+	int r = attrib_snapshot(&o->at, &o->dc->rt, o->dc->s.project, o->dc->s.plan, o->server_port,
+				&sub);
 	diag_release(&sub);
 	hist_merge(o);
 	return r;
@@ -1064,6 +1070,12 @@ static void render(struct obs *o, int window_s, const char *snip, const char *wr
 				 svc && *svc ? svc : "outside the stack");
 		}
 	}
+	if (o->unreadable.nr) {
+		buf_addstr(text, "\nWARNING: the sockets of these containers could not be read, so their "
+			   "sessions were not attributed (what they ran is missing above):\n");
+		for (size_t i = 0; i < o->unreadable.nr; i++)
+			buf_addf(text, "  %s\n", o->unreadable.v[i]);
+	}
 	buf_addstr(text, "\nremoved from every database: the event triggers, the function, the table\n");
 	buf_addf(text, "\ndsnflip.yml snippet%s:\n%s", written ? "" : " (--write-config writes it)", snip);
 	if (written)
@@ -1073,6 +1085,10 @@ static void render(struct obs *o, int window_s, const char *snip, const char *wr
 	json_object_set_new(root, "window_seconds", json_integer(window_s));
 	json_object_set_new(root, "services", svcs);
 	json_object_set_new(root, "unattributed_ddl", json_incref(o->unattributed));
+	json_t *unr = json_array();
+	for (size_t i = 0; i < o->unreadable.nr; i++)
+		json_array_append_new(unr, json_string(o->unreadable.v[i]));
+	json_object_set_new(root, "unreadable_containers", unr);
 	json_object_set_new(root, "config_snippet", json_string(snip));
 	json_object_set_new(root, "config_written", written ? json_string(written) : json_null());
 }
@@ -1296,6 +1312,7 @@ out:
 	free(o.hist);
 	strvec_clear(&o.pidsvc);
 	json_decref(o.unattributed);
+	strvec_clear(&o.unreadable);
 	json_decref(root);
 	json_decref(cleanup);
 	free(o.journal_path);

@@ -436,12 +436,13 @@ int runtime_container_env(struct runtime *rt, const char *id, const char *key, c
 }
 
 /* Socket inodes of every process in the container (its cgroup names the id). */
-static size_t container_inodes(const struct container *ct, unsigned long **inodes)
+static size_t container_inodes(const struct container *ct, unsigned long **inodes, int *main_read)
 {
 	size_t n = 0, alloc = 0;
 	DIR *proc = opendir("/proc");
 	struct dirent *de;
 	*inodes = NULL;
+	*main_read = 0;
 	if (!proc)
 		return 0;
 	while ((de = readdir(proc))) {
@@ -467,6 +468,8 @@ static size_t container_inodes(const struct container *ct, unsigned long **inode
 		struct dirent *fe;
 		if (!fds)
 			continue;
+		if (dpid == ct->pid)
+			*main_read = 1;
 		while ((fe = readdir(fds))) {
 			char link[600], target[128];
 			snprintf(link, sizeof(link), "/proc/%s/fd/%s", de->d_name, fe->d_name);
@@ -489,7 +492,16 @@ static size_t container_inodes(const struct container *ct, unsigned long **inode
 	return n;
 }
 
-int runtime_client_ports(const struct container *ct, int server_port, int **ports, size_t *n)
+static int is_server_port(unsigned long long port, const int *server_ports, size_t nserver)
+{
+	for (size_t i = 0; i < nserver; i++)
+		if ((unsigned long long)server_ports[i] == port)
+			return 1;
+	return 0;
+}
+
+int runtime_client_ports(const struct container *ct, const int *server_ports, size_t nserver,
+			 int **ports, size_t *n)
 {
 	static const char *const tables[] = { "tcp", "tcp6" };
 	unsigned long *inodes = NULL;
@@ -499,13 +511,15 @@ int runtime_client_ports(const struct container *ct, int server_port, int **port
 	*n = 0;
 	if (!ct->running || ct->pid <= 0)
 		return -1;
-	ninodes = container_inodes(ct, &inodes);
+	int main_read, tables_read = 0;
+	ninodes = container_inodes(ct, &inodes, &main_read);
 	for (size_t t = 0; t < 2; t++) {
 		char path[64], line[512];
 		snprintf(path, sizeof(path), "/proc/%ld/net/%s", ct->pid, tables[t]);
 		FILE *f = fopen(path, "re");
 		if (!f)
 			continue;
+		tables_read++;
 		if (!fgets(line, sizeof(line), f)) { /* header */
 			fclose(f);
 			continue;
@@ -523,7 +537,8 @@ int runtime_client_ports(const struct container *ct, int server_port, int **port
 			char *lp = strrchr(local, ':'), *rp = strrchr(remote, ':');
 			if (!lp || !rp || num_parse_hexn(rp + 1, strlen(rp + 1), 65535, &rport) ||
 			    num_parse_hexn(lp + 1, strlen(lp + 1), 65535, &lport) ||
-			    num_parse_ll(inos, 0, LLONG_MAX, &inol) || (int)rport != server_port)
+			    num_parse_ll(inos, 0, LLONG_MAX, &inol) ||
+			    !is_server_port(rport, server_ports, nserver))
 				continue;
 			ino = (unsigned long long)inol;
 			int mine = 0;
@@ -537,7 +552,7 @@ int runtime_client_ports(const struct container *ct, int server_port, int **port
 		fclose(f);
 	}
 	free(inodes);
-	return 0;
+	return main_read && tables_read ? 0 : -2;
 }
 
 void failpat_init(struct failpats *p)

@@ -126,11 +126,14 @@ int runtime_container_env(struct runtime *rt, const char *id, const char *key, c
 			  struct diag *d);
 
 /*
- * The TCP source ports of the container's processes' connections to
- * server_port (any address), into *ports (malloc'd, *n of them).
- * Returns 0 (possibly none), -1 when the container is not running.
+ * The TCP source ports of the container's processes' connections to any
+ * of the nserver server_ports (any address), into *ports (malloc'd, *n of
+ * them).  Returns 0 (possibly none), -1 when the container is not
+ * running, -2 when its sockets cannot be read (its /proc/PID/net tables or
+ * its main process's fds): then "none" is not known.
  */
-int runtime_client_ports(const struct container *c, int server_port, int **ports, size_t *n);
+int runtime_client_ports(const struct container *c, const int *server_ports, size_t nserver,
+			 int **ports, size_t *n);
 
 /* Failure patterns for the log stream: extended regexes, case-insensitive. */
 struct failpats {
