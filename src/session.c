@@ -184,6 +184,28 @@ int session_open(const struct cli *cli, struct session *s, struct diag *d)
 	return session_open_with(cli, NULL, s, d);
 }
 
+/*
+ * finish killed between setting the superuser's new password and keeping
+ * it: the password is the one only superuser.env.new holds, so a failed
+ * connection says where it is.
+ */
+static void pending_password_hint(const char *project, char *const *env, struct diag *why)
+{
+	char *dir = state_dir(project, env);
+	char *pending = xstrfmt("%s/superuser.env.new", dir);
+	free(dir);
+	if (path_exists(pending)) {
+		char *msg = xstrdup(why->msg.buf ? why->msg.buf : "");
+		int code = why->code;
+		diag_release(why);
+		diag_fail(why, "%s (an interrupted `dsnflip finish` left %s: the superuser's password "
+			  "may now be the one in it)", msg, pending);
+		why->code = code;
+		free(msg);
+	}
+	free(pending);
+}
+
 int session_open_with(const struct cli *cli, const struct session_opts *so, struct session *s,
 		      struct diag *d)
 {
@@ -246,6 +268,8 @@ int session_open_with(const struct cli *cli, const struct session_opts *so, stru
 	}
 	if (plan_build(s->project, s->config, NULL, &po, &s->plan, d) ||
 	    (!so->offline && go_live(cli, s, &po, d))) {
+		if (d->set)
+			pending_password_hint(s->project->name, cli->environ, d);
 		gitrepo_free(tracker.repo);
 		goto fail;
 	}
@@ -327,6 +351,8 @@ int session_deploy_open(const struct cli *cli, struct session *s, struct deploy_
 	if (need >= 0) {
 		struct diag why = DIAG_INIT;
 		int r = session_admin(cli, s, (enum admin_need)need, &dc->pc, &why);
+		if (why.set)
+			pending_password_hint(s->project->name, cli->environ, &why);
 		if (r < 0) {
 			diag_release(d);
 			*d = why;

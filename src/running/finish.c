@@ -453,6 +453,12 @@ static int rotate(struct fin *f, json_t *out, struct buf *text, char **admin_add
 	altered = 1;
 	run_fault_point(dc->o->environ, "finish-after-alter", NULL);
 	proof = connect_with(&dc->pc, pw);
+	/* DSNFLIP_FAULT=finish-proof-fails: the proof fails as a refused login would. */
+	if (run_fault_armed(dc->o->environ, "finish-proof-fails", NULL)) {
+		diag_fail(d, "the new password was set but a new connection with it failed: "
+			  "DSNFLIP_FAULT=finish-proof-fails");
+		goto restore;
+	}
 	if (PQstatus(proof) != CONNECTION_OK) {
 		diag_fail(d, "the new password was set but a new connection with it failed: %s",
 			  PQerrorMessage(proof));

@@ -336,7 +336,7 @@ int run_command(struct child *c, struct diag *d)
 	return run_finish(c, d);
 }
 
-void run_fault_point(char *const *env, const char *step, const char *service)
+int run_fault_armed(char *const *env, const char *step, const char *service)
 {
 	const char *v = NULL;
 	for (; env && *env; env++)
@@ -345,12 +345,18 @@ void run_fault_point(char *const *env, const char *step, const char *service)
 			break;
 		}
 	if (!v || !*v)
-		return;
+		return 0;
 	const char *at = strchr(v, '@');
 	size_t n = at ? (size_t)(at - v) : strlen(v);
 	if (strlen(step) != n || strncmp(v, step, n))
-		return;
+		return 0;
 	if (at && (!service || strcmp(at + 1, service)))
-		return;
-	_exit(137);
+		return 0;
+	return 1;
+}
+
+void run_fault_point(char *const *env, const char *step, const char *service)
+{
+	if (run_fault_armed(env, step, service))
+		_exit(137);
 }

@@ -93,6 +93,8 @@ void run_describe(const struct child *c, struct buf *out);
  * SIGKILLed, without flushing or cleaning anything.
  */
 void run_fault_point(char *const *env, const char *step, const char *service);
+/* The same test without the exit: 1 when DSNFLIP_FAULT names step (and service). */
+int run_fault_armed(char *const *env, const char *step, const char *service);
 
 /* Monotonic milliseconds. */
 long long run_now_ms(void);
