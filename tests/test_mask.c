@@ -20,6 +20,11 @@ static const char *const cases[][2] = {
 	{ "password='a b' host=x", "password='****' host=x" },
 	{ "jdbc:postgresql://db/x?user=u&password=pw&ssl=true", "jdbc:postgresql://db/x?user=u&password=****&ssl=true" },
 	{ "PGPASSWORD=hunter2 psql", "PGPASSWORD=**** psql" },
+	/* SQL, as pg_stat_activity shows an app's role statements. */
+	{ "ALTER ROLE app PASSWORD 'it''s-secret' VALID UNTIL 'infinity'",
+	  "ALTER ROLE app PASSWORD '****' VALID UNTIL 'infinity'" },
+	{ "CREATE ROLE a LOGIN ENCRYPTED PASSWORD 'x1'", "CREATE ROLE a LOGIN ENCRYPTED PASSWORD '****'" },
+	{ "password is wrong for 'postgres'", "password is wrong for 'postgres'" },
 	{ "DB_PASSWORD: topsecret", "DB_PASSWORD: ****" },
 	{ "no secrets here: https://example.org/a", "no secrets here: https://example.org/a" },
 	{ "\"postgresql://postgres:pw@db/app", "\"postgresql://postgres:****@db/app" },

@@ -3,6 +3,7 @@
  */
 #include "running/observe.h"
 #include "running/attrib.h"
+#include "running/statement.h"
 #include "util/fs.h"
 #include "server/discover.h"
 #include "util/mask.h"
@@ -402,95 +403,6 @@ static const char *pid_service(struct obs *o, const char *pid)
 	return NULL;
 }
 
-/* --- what a statement does ------------------------------------------------ */
-
-enum stmt_kind { STMT_OTHER, STMT_READ, STMT_WRITE, STMT_DDL };
-
-static const char *skip_noise(const char *q)
-{
-	for (;;) {
-		while (isspace((unsigned char)*q) || *q == '(')
-			q++;
-		if (q[0] == '-' && q[1] == '-') {
-			q = strchr(q, '\n');
-			if (!q)
-				return "";
-		} else if (q[0] == '/' && q[1] == '*') {
-			const char *e = strstr(q + 2, "*/");
-			if (!e)
-				return "";
-			q = e + 2;
-		} else {
-			return q;
-		}
-	}
-}
-
-static int word_is(const char *q, const char *w)
-{
-	size_t n = strlen(w);
-	return !strncasecmp(q, w, n) && !isalnum((unsigned char)q[n]) && q[n] != '_';
-}
-
-static int has_word(const char *q, const char *w)
-{
-	size_t n = strlen(w);
-	for (const char *p = q; (p = strcasestr(p, w)); p += n)
-		if ((p == q || !(isalnum((unsigned char)p[-1]) || p[-1] == '_')) &&
-		    !isalnum((unsigned char)p[n]) && p[n] != '_')
-			return 1;
-	return 0;
-}
-
-static enum stmt_kind stmt_kind(const char *query)
-{
-	static const char *const ddl[] = { "create", "alter", "drop", "comment", "grant", "revoke",
-					   "reindex", "cluster", "security", NULL };
-	static const char *const write[] = { "insert", "update", "delete", "merge", "truncate", NULL };
-	static const char *const read[] = { "select", "table", "values", "fetch", "declare", "show", NULL };
-	const char *q = skip_noise(query);
-	for (const char *const *w = ddl; *w; w++)
-		if (word_is(q, *w))
-			return STMT_DDL;
-	for (const char *const *w = write; *w; w++)
-		if (word_is(q, *w))
-			return STMT_WRITE;
-	if (word_is(q, "copy"))
-		return has_word(q, "from") && !has_word(q, "to") ? STMT_WRITE : STMT_READ;
-	if (word_is(q, "with") || word_is(q, "select"))
-		for (const char *const *w = write; *w; w++)
-			if (has_word(q, *w))
-				return STMT_WRITE;
-	for (const char *const *w = read; *w; w++)
-		if (word_is(q, *w))
-			return STMT_READ;
-	return STMT_OTHER;
-}
-
-/* A statement as evidence: whitespace collapsed, secrets masked, cut. */
-static char *stmt_text(const char *query)
-{
-	struct buf b = BUF_INIT, m = BUF_INIT;
-	int sp = 0;
-	for (const char *p = skip_noise(query); *p; p++) {
-		if (isspace((unsigned char)*p)) {
-			sp = 1;
-			continue;
-		}
-		if (sp && b.len)
-			buf_addch(&b, ' ');
-		sp = 0;
-		buf_addch(&b, *p);
-	}
-	mask_secrets(b.buf, &m);
-	buf_release(&b);
-	if (m.len > STMT_MAX) {
-		buf_setlen(&m, STMT_MAX - 3);
-		buf_addstr(&m, "...");
-	}
-	return buf_detach(&m, NULL);
-}
-
 static void add_ev(struct strvec *v, int *n, char *text)
 {
 	(*n)++;
@@ -533,7 +445,7 @@ static int sample(struct obs *o, struct diag *d)
 			strvec_push(&s->pids, pid);
 		const char *q = now.v[i].query;
 		enum stmt_kind k = stmt_kind(q);
-		char *text = stmt_text(q);
+		char *text = stmt_evidence(q, STMT_MAX);
 		const char *user = now.v[i].user;
 		char *ev = xstrfmt("%s %s (as %s, pid %s)", now.v[i].query_start, text, user, pid);
 		free(text);

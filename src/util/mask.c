@@ -122,7 +122,8 @@ static int place_label(const char *name, size_t n)
 
 /*
  * At p, the start of a name: when it looks secret and is followed by '=',
- * ':' + blank, or (a --flag) a blank and a value, append the name and the
+ * ':' + blank, (a --flag) a blank and a value, or blanks and a quoted
+ * literal (SQL's PASSWORD 'x'), append the name and the
  * separator, mask the value and return the bytes consumed; else 0.
  */
 static size_t mask_named(const char *p, struct buf *out)
@@ -151,6 +152,13 @@ static size_t mask_named(const char *p, struct buf *out)
 		v = e + 2;
 		while (*v == ' ' || *v == '\t')
 			v++;
+	} else if ((*e == ' ' || *e == '\t') && !skip) {
+		/* SQL: PASSWORD 'x' (CREATE/ALTER ROLE), only before a quoted literal */
+		v = e;
+		while (*v == ' ' || *v == '\t')
+			v++;
+		if (*v != '\'' && *v != '"')
+			return 0;
 	} else if (skip && (*e == ' ' || *e == '\t')) {
 		/* a command-line flag: --password VALUE */
 		v = e;
@@ -164,7 +172,10 @@ static size_t mask_named(const char *p, struct buf *out)
 	buf_add(out, p, (size_t)(v - p));
 	char quote = (*v == '\'' || *v == '"') ? *v : 0;
 	if (quote) {
+		/* A doubled quote ('it''s') is inside the literal. */
 		const char *end = strchr(v + 1, quote);
+		while (end && end[1] == quote)
+			end = strchr(end + 2, quote);
 		buf_addch(out, quote);
 		buf_addstr(out, MASK);
 		if (!end)

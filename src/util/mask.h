@@ -11,7 +11,9 @@
  *    `ecto://`, `db+postgresql://`, a password holding `?`, `/`, `%zz`;
  *  - the value after a secret-looking name followed by `=`, `: ` or a
  *    space-separated command-line flag: `password=PW`, `PGPASSWORD=PW`,
- *    `DB_PASS=PW`, `--password PW`, `POSTGRES_PW: PW`, `?password=PW&`;
+ *    `DB_PASS=PW`, `--password PW`, `POSTGRES_PW: PW`, `?password=PW&`,
+ *    and a quoted literal after one: SQL's `PASSWORD 'PW'` (what an app's
+ *    CREATE/ALTER ROLE shows in pg_stat_activity);
  *  - for an environment entry (mask_env_value), the whole value when its
  *    key looks secret (mask_key_is_secret), else the text rule above.
  *
