@@ -150,6 +150,12 @@ static void test_client_ports(void **state)
 	snprintf(gone.id, sizeof(gone.id), "gonecontainer0");
 	assert_int_equal(runtime_client_ports(&gone, both, 2, &ports, &n), -2);
 	free(ports);
+	/* A Swarm task on another node: its pid is that host's, never read here. */
+	struct container elsewhere = { .running = 1, .remote = 1, .pid = getpid() };
+	snprintf(elsewhere.id, sizeof(elsewhere.id), "task0000remote");
+	snprintf(elsewhere.node, sizeof(elsewhere.node), "node2abcdefghijk");
+	assert_int_equal(runtime_client_ports(&elsewhere, both, 2, &ports, &n), -2);
+	free(ports);
 	struct container stopped = { .running = 0 };
 	assert_int_equal(runtime_client_ports(&stopped, both, 2, &ports, &n), -1);
 	free(ports);
@@ -160,18 +166,21 @@ static void test_client_ports(void **state)
 	at.server_ports[0] = 1;
 	at.server_ports[1] = lport;
 	at.nserver_ports = 2;
-	at.cts = xcalloc(2, sizeof(*at.cts));
+	at.cts = xcalloc(3, sizeof(*at.cts));
 	at.cts[0].service = xstrdup("web");
 	at.cts[0].ct = ct;
 	at.cts[1].service = xstrdup("worker");
 	at.cts[1].ct = gone;
-	at.ncts = at.cts_alloc = 2;
+	at.cts[2].service = xstrdup("api");
+	at.cts[2].ct = elsewhere;
+	at.ncts = at.cts_alloc = 3;
 	attrib_refresh(&at);
 	const char *cid = NULL;
 	assert_string_equal(attrib_service(&at, cport, &cid), "web");
 	assert_string_equal(cid, "notacontainerid");
-	assert_int_equal(at.unreadable.nr, 1);
+	assert_int_equal(at.unreadable.nr, 2);
 	assert_string_equal(at.unreadable.v[0], "worker (container gonecontaine)");
+	assert_string_equal(at.unreadable.v[1], "api (task task0000remo, on node node2abcdefg, not this one)");
 	attrib_release(&at);
 	close(cfd);
 	close(lfd);

@@ -235,15 +235,17 @@ static void test_parse_tasks(void **state)
 static void test_parse_task(void **state)
 {
 	struct container c;
-	char running[] = "running|running|1f1b3141cd14|28787|0|2026-12-03T17:27:40.736158996Z|\n";
+	char running[] = "node1|running|running|1f1b3141cd14|28787|0|2026-12-03T17:27:40.736158996Z|\n";
 	assert_int_equal(swarm_parse_task("task1", running, &c), 0);
 	assert_string_equal(c.id, "task1");
 	assert_string_equal(c.cid, "1f1b3141cd14");
 	assert_string_equal(c.status, "running");
 	assert_int_equal(c.running, 1);
 	assert_int_equal(c.pid, 28787);
+	assert_string_equal(c.node, "node1");
+	assert_int_equal(c.remote, 0); /* the driver decides that, against this node's id */
 
-	char failed[] = "failed|shutdown|abc|0|1|2026-12-03T17:28:00.000000000Z|task: non-zero exit (1)";
+	char failed[] = "node1|failed|shutdown|abc|0|1|2026-12-03T17:28:00.000000000Z|task: non-zero exit (1)";
 	assert_int_equal(swarm_parse_task("task2", failed, &c), 0);
 	assert_string_equal(c.status, "exited");
 	assert_int_equal(c.running, 0);
@@ -252,33 +254,37 @@ static void test_parse_task(void **state)
 	assert_string_equal(c.finished_at, "2026-12-03T17:28:00.000000000Z");
 
 	/* Failed without a container exit code is a failure all the same. */
-	char nocode[] = "failed|shutdown|||0|2026-12-03T17:28:00.000000000Z|starting container failed";
+	char nocode[] = "node1|failed|shutdown|||0|2026-12-03T17:28:00.000000000Z|starting container failed";
 	assert_int_equal(swarm_parse_task("task3", nocode, &c), 0);
 	assert_int_not_equal(c.exit_code, 0);
 
 	/* A one-shot that completed: exited 0 (the migrator's success). */
-	char done[] = "complete|shutdown|abc|0|0|2026-12-03T17:28:00.000000000Z|";
+	char done[] = "node1|complete|shutdown|abc|0|0|2026-12-03T17:28:00.000000000Z|";
 	assert_int_equal(swarm_parse_task("task4", done, &c), 0);
 	assert_string_equal(c.status, "exited");
 	assert_int_equal(c.exit_code, 0);
 
 	/* On its way: created, so the watch waits for it. */
-	char starting[] = "preparing|running|||0|2026-12-03T17:28:00.000000000Z|";
+	char starting[] = "node1|preparing|running|||0|2026-12-03T17:28:00.000000000Z|";
 	assert_int_equal(swarm_parse_task("task5", starting, &c), 0);
 	assert_string_equal(c.status, "created");
 
-	char rejected[] = "rejected|shutdown|||0|2026-12-03T17:28:00.000000000Z|no such image";
+	char rejected[] = "node1|rejected|shutdown|||0|2026-12-03T17:28:00.000000000Z|no such image";
 	assert_int_equal(swarm_parse_task("task6", rejected, &c), 0);
 	assert_string_equal(c.status, "rejected");
 	assert_int_not_equal(c.exit_code, 0);
 
 	/* Inspecting into the same struct whose id is passed (watch.c does). */
-	char again[] = "running|running|1f1b|1|0|2026-12-03T17:28:00.000000000Z|";
+	char again[] = "node1|running|running|1f1b|1|0|2026-12-03T17:28:00.000000000Z|";
 	assert_int_equal(swarm_parse_task(c.id, again, &c), 0);
 	assert_string_equal(c.id, "task6");
 
-	char shortl[] = "running|running|x";
+	char shortl[] = "node1|running|running|x";
 	assert_int_equal(swarm_parse_task("t", shortl, &c), -1);
+	/* A task not yet given a node. */
+	char unassigned[] = "|pending|running|||0|2026-12-03T17:28:00.000000000Z|";
+	assert_int_equal(swarm_parse_task("t7", unassigned, &c), 0);
+	assert_string_equal(c.node, "");
 	char empty[] = "";
 	assert_int_equal(swarm_parse_task("t", empty, &c), -1);
 	(void)state;

@@ -59,7 +59,10 @@ void attrib_refresh(struct attrib *a)
 		size_t n = 0;
 		int r = runtime_client_ports(&a->cts[i].ct, a->server_ports, a->nserver_ports, &ports,
 					     &n);
-		if (r == -2)
+		if (r == -2 && a->cts[i].ct.remote)
+			strvec_pushf(&a->unreadable, "%s (task %.12s, on node %.12s, not this one)",
+				     a->cts[i].service, a->cts[i].ct.id, a->cts[i].ct.node);
+		else if (r == -2)
 			strvec_pushf(&a->unreadable, "%s (container %.12s)", a->cts[i].service,
 				     a->cts[i].ct.id);
 		if (!r)

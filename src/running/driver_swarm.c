@@ -35,11 +35,13 @@ static int swarm_detect(struct runtime *rt, const char *cmd, char *const *env, s
 	runtime_docker_child(rt, &c, 0);
 	strvec_push(&c.args, "info");
 	strvec_push(&c.args, "--format");
-	strvec_push(&c.args, "{{.ServerVersion}}|{{.Swarm.ControlAvailable}}");
+	strvec_push(&c.args, "{{.ServerVersion}}|{{.Swarm.ControlAvailable}}|{{.Swarm.NodeID}}");
 	int r = run_command(&c, d);
 	if (!r) {
-		char *out = c.out.buf, *bar = strchr(out, '|');
+		char *out = c.out.buf, *bar = strchr(out, '|'), *node = bar ? strchr(bar + 1, '|') : NULL;
 		out[strcspn(out, "\n")] = '\0';
+		if (node)
+			*node++ = '\0';
 		if (!bar || strcmp(bar + 1, "true")) {
 			r = diag_fail(d, "the Docker engine is not a Swarm manager (docker info: %s): the "
 					 "swarm driver deploys stacks from a manager node", out);
@@ -47,6 +49,8 @@ static int swarm_detect(struct runtime *rt, const char *cmd, char *const *env, s
 			*bar = '\0';
 			free(rt->version);
 			rt->version = xstrdup(out);
+			free(rt->node_id);
+			rt->node_id = node && *node ? xstrdup(node) : NULL;
 		}
 	}
 	child_release(&c);
@@ -364,6 +368,12 @@ static int swarm_inspect(struct runtime *rt, const char *id, struct container *o
 	int r = run_command(&c, d);
 	if (!r && swarm_parse_task(id, c.out.buf, out))
 		r = diag_fail(d, "docker inspect task %s: unexpected output", id);
+	/* A task on another node: its PID is that host's, and reading this
+	 * host's /proc/PID would be some other process's sockets. */
+	if (!r && out->node[0] && (!rt->node_id || strcmp(out->node, rt->node_id))) {
+		out->remote = 1;
+		out->pid = 0;
+	}
 	child_release(&c);
 	return r;
 }

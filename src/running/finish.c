@@ -220,9 +220,9 @@ static int prove_window(struct fin *f, int window_s, struct diag *d)
 		size_t n = strcspn(u, " ");
 		char *svc = xstrndup(u, n);
 		if (!is_server_service(dc, svc))
-			strvec_pushf(&f->problems, "the sockets of %s could not be read (/proc), so its "
-				     "sessions cannot be attributed: a superuser session of it would "
-				     "look like one from outside the stack", u);
+			strvec_pushf(&f->problems, "the sockets of %s could not be read from this host, "
+				     "so its sessions cannot be attributed: a superuser session of it "
+				     "would look like one from outside the stack", u);
 		free(svc);
 	}
 	for (size_t i = 0; i < f->nss; i++) {

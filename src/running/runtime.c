@@ -38,6 +38,7 @@ void runtime_release(struct runtime *rt)
 	free(rt->state_dir);
 	free(rt->file_version);
 	free(rt->client_version);
+	free(rt->node_id);
 	memset(rt, 0, sizeof(*rt));
 }
 
@@ -509,6 +510,8 @@ int runtime_client_ports(const struct container *ct, const int *server_ports, si
 
 	*ports = NULL;
 	*n = 0;
+	if (ct->running && ct->remote)
+		return -2;
 	if (!ct->running || ct->pid <= 0)
 		return -1;
 	int main_read, tables_read = 0;

@@ -55,6 +55,7 @@ struct runtime {
 	const char *update_failure_action; /* Swarm's failure_action for the next switch; NULL: rollback */
 	long long failed_at_ms;    /* set by a failed switch: when the first task failed (realtime), else 0 */
 	long long detected_at_ms;  /* ... and when the driver saw the failure (Swarm began its rollback) */
+	char *node_id;             /* the swarm driver: this engine's node id (docker info) */
 };
 
 void runtime_init(struct runtime *rt);
@@ -113,6 +114,8 @@ struct container {
 	char finished_at[40];
 	char restart_policy[24];
 	char cid[80];              /* a Swarm task's container (id is the task's), else "" */
+	char node[64];             /* a Swarm task's node id, else "" */
+	int remote;                /* a Swarm task on another node: pid is not this host's */
 };
 
 /* "2026-11-24T04:02:02.123456789Z" (docker's timestamps) as epoch ms; 0 if not one. */
@@ -130,7 +133,8 @@ int runtime_container_env(struct runtime *rt, const char *id, const char *key, c
  * of the nserver server_ports (any address), into *ports (malloc'd, *n of
  * them).  Returns 0 (possibly none), -1 when the container is not
  * running, -2 when its sockets cannot be read (its /proc/PID/net tables or
- * its main process's fds): then "none" is not known.
+ * its main process's fds, or a Swarm task on another node): then "none"
+ * is not known.
  */
 int runtime_client_ports(const struct container *c, const int *server_ports, size_t nserver,
 			 int **ports, size_t *n);

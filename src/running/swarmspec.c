@@ -154,7 +154,7 @@ void swarm_parse_tasks(char *text, struct strvec *ids)
 }
 
 const char swarm_task_format[] =
-	"{{.Status.State}}|{{.DesiredState}}|"
+	"{{.NodeID}}|{{.Status.State}}|{{.DesiredState}}|"
 	"{{with .Status.ContainerStatus}}{{.ContainerID}}|{{.PID}}|{{.ExitCode}}{{else}}||{{end}}|"
 	"{{.Status.Timestamp.UTC.Format \"2006-01-02T15:04:05.000000000Z\"}}|{{.Status.Err}}";
 
@@ -162,50 +162,51 @@ int swarm_parse_task(const char *id, char *line, struct container *out)
 {
 	if (!id)
 		return -1;
-	char *f[7] = { 0 };
+	char *f[8] = { 0 };
 	char *p = line;
 	int nf = 0;
 	p[strcspn(p, "\n")] = '\0';
-	while (nf < 7 && p) {
+	while (nf < 8 && p) {
 		f[nf++] = p;
-		p = nf < 7 ? strchr(p, '|') : NULL;
+		p = nf < 8 ? strchr(p, '|') : NULL;
 		if (p)
 			*p++ = '\0';
 	}
-	if (nf < 7 || !*f[0])
+	if (nf < 8 || !*f[1])
 		return -1;
 	char keep[sizeof(out->id)];
 	snprintf(keep, sizeof(keep), "%s", id); /* id may be out->id */
 	memset(out, 0, sizeof(*out));
 	memcpy(out->id, keep, sizeof(keep));
-	snprintf(out->cid, sizeof(out->cid), "%s", f[2]);
+	snprintf(out->node, sizeof(out->node), "%s", f[0]);
+	snprintf(out->cid, sizeof(out->cid), "%s", f[3]);
 	long long pid = 0;
-	if (*f[3] && num_parse_ll(f[3], 0, INT_MAX, &pid))
+	if (*f[4] && num_parse_ll(f[4], 0, INT_MAX, &pid))
 		pid = 0;
 	int code = 0;
-	if (*f[4] && num_parse_int(f[4], INT_MIN, INT_MAX, &code))
+	if (*f[5] && num_parse_int(f[5], INT_MIN, INT_MAX, &code))
 		code = 0;
-	const char *st = f[0];
+	const char *st = f[1];
 	snprintf(out->restart_policy, sizeof(out->restart_policy), "swarm");
 	if (!strcmp(st, "running")) {
 		snprintf(out->status, sizeof(out->status), "running");
 		out->running = 1;
 		out->pid = (long)pid;
-		snprintf(out->started_at, sizeof(out->started_at), "%s", f[5]);
+		snprintf(out->started_at, sizeof(out->started_at), "%s", f[6]);
 	} else if (!strcmp(st, "complete")) {
 		snprintf(out->status, sizeof(out->status), "exited");
 		out->exit_code = code;
-		snprintf(out->finished_at, sizeof(out->finished_at), "%s", f[5]);
+		snprintf(out->finished_at, sizeof(out->finished_at), "%s", f[6]);
 	} else if (!strcmp(st, "failed") || !strcmp(st, "shutdown") || !strcmp(st, "orphaned") ||
 		   !strcmp(st, "remove")) {
 		snprintf(out->status, sizeof(out->status), "exited");
 		/* A failed task without a container exit code failed all the same. */
 		out->exit_code = code ? code : (!strcmp(st, "shutdown") ? 0 : -1);
-		snprintf(out->finished_at, sizeof(out->finished_at), "%s", f[5]);
+		snprintf(out->finished_at, sizeof(out->finished_at), "%s", f[6]);
 	} else if (!strcmp(st, "rejected")) {
 		snprintf(out->status, sizeof(out->status), "rejected");
 		out->exit_code = -1;
-		snprintf(out->finished_at, sizeof(out->finished_at), "%s", f[5]);
+		snprintf(out->finished_at, sizeof(out->finished_at), "%s", f[6]);
 	} else {
 		/* new, pending, assigned, accepted, preparing, ready, starting */
 		snprintf(out->status, sizeof(out->status), "created");
