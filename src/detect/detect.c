@@ -250,6 +250,8 @@ static int add_dsn_conn(struct detect_ctx *c, struct plan_service *ps, const str
 		hint = dsn_param(&dsn, "pool_size");
 	if (!hint)
 		hint = dsn_param(&dsn, "maxPoolSize");
+	if (!hint)
+		hint = dsn_param(&dsn, "pool"); /* ActiveRecord's DATABASE_URL?pool=N */
 	if (hint && *hint &&
 	    num_parse_int(hint, 1, POOL_HINT_MAX, &pc->pool_hint) != NUM_OK)
 		plan_warn(c->plan, 1, "%s:%d: %s: the pool size \"%s\" in %s is not a whole number "
@@ -439,6 +441,34 @@ static int host_is_other_service(struct detect_ctx *c, const char *host)
 	return 0;
 }
 
+/*
+ * Split settings whose image appends PREFIX_OPTIONS to the URL it builds
+ * (zammad: POSTGRESQL_OPTIONS=?pool=50): the pool in that query string.
+ */
+static void split_pool_hint(struct detect_ctx *c, struct plan_service *ps, struct plan_conn *pc,
+			    const char *prefix)
+{
+	char key[128];
+	if ((size_t)snprintf(key, sizeof(key), "%s_OPTIONS", prefix) >= sizeof(key))
+		return;
+	const struct env_entry *o = service_env(ps->svc, key);
+	if (!o || !o->value || o->value[0] != '?')
+		return;
+	for (const char *p = o->value + 1; *p;) {
+		size_t n = strcspn(p, "&");
+		if (n > 5 && !strncmp(p, "pool=", 5)) {
+			char *v = xstrndup(p + 5, n - 5);
+			if (num_parse_int(v, 1, POOL_HINT_MAX, &pc->pool_hint) != NUM_OK)
+				plan_warn(c->plan, 1, "%s:%d: %s: the pool size \"%s\" in %s is not a whole "
+					  "number from 1 to %d: set connection_limit in dsnflip.yml",
+					  origin_file(o), origin_line(o), ps->name, v, o->key, POOL_HINT_MAX);
+			free(v);
+			return;
+		}
+		p += n + (p[n] == '&');
+	}
+}
+
 static int add_split_conn(struct detect_ctx *c, struct plan_service *ps, const char *prefix,
 			  int pg_style)
 {
@@ -511,6 +541,7 @@ static int add_split_conn(struct detect_ctx *c, struct plan_service *ps, const c
 
 	pc->defined_file = origin_file(anchor);
 	pc->defined_line = origin_line(anchor);
+	split_pool_hint(c, ps, pc, prefix);
 	return 0;
 }
 
