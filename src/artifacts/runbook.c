@@ -250,6 +250,26 @@ static void add_roles(struct tvars *v, const struct plan *plan)
 	}
 	tvars_set(v, "role_list", list.len ? list.buf : "''");
 	buf_release(&list);
+	/* Each server answers for its own sessions: the check runs on each. */
+	struct buf where = BUF_INIT;
+	if (plan->nservers > 1) {
+		buf_addstr(&where, ", on each server the roles are on (each answers for its own "
+			   "sessions only):");
+		for (size_t j = 0; j < plan->nservers; j++) {
+			buf_addf(&where, "%s %s (", j ? ";" : "", plan_server_label(plan->servers[j]));
+			int first = 1;
+			for (size_t i = 0; i < plan->nroles; i++)
+				if ((plan->roles[i].server && plan->servers[j] &&
+				     !strcmp(plan->roles[i].server, plan->servers[j])) ||
+				    (!plan->roles[i].server && !plan->servers[j])) {
+					buf_addf(&where, "%s%s", first ? "" : ", ", plan->roles[i].name);
+					first = 0;
+				}
+			buf_addch(&where, ')');
+		}
+	}
+	set_md(v, "servers_check", where.len ? where.buf : "");
+	buf_release(&where);
 }
 
 static void add_budget(struct tvars *v, const struct plan *plan)

@@ -113,6 +113,7 @@ int status_run(struct deploy_ctx *dc)
 	struct buf text = BUF_INIT;
 	struct strvec on_super = STRVEC_INIT;
 	int superuser_connections = 0;
+	char *server_shown = NULL; /* host:port of the admin connection, when there is one */
 
 	buf_addf(&text, "project %s", dc->s.project->name);
 	{
@@ -218,6 +219,9 @@ int status_run(struct deploy_ctx *dc)
 		else
 			buf_addf(&text, "%d / %d\n", n, limit);
 	}
+	/* Counted on the admin connection's server only: a count that could not
+	 * be taken is "unknown", never 0 (JSON: superuser_connections_known). */
+	int super_known = 0;
 	if (dc->have_pg) {
 		PGresult *res = NULL;
 		struct diag sub = DIAG_INIT;
@@ -225,13 +229,27 @@ int status_run(struct deploy_ctx *dc)
 			     "SELECT count(*) FROM pg_stat_activity a JOIN pg_roles r ON r.rolname = a.usename "
 			     "WHERE r.rolsuper AND a.backend_type = 'client backend' AND a.pid <> pg_backend_pid()",
 			     "superuser sessions", &res, &sub))
-			num_parse_int(PQgetvalue(res, 0, 0), 0, INT_MAX, &superuser_connections);
+			super_known = num_parse_int(PQgetvalue(res, 0, 0), 0, INT_MAX,
+						    &superuser_connections) == NUM_OK;
+		const char *host = PQhost(dc->pc.conn);
+		server_shown = xstrfmt("%s:%d", host && *host ? host : "local socket", pgconn_port(&dc->pc));
+		if (super_known)
+			buf_addf(&text, "\nsuperuser connections on %s: %d", server_shown, superuser_connections);
+		else
+			buf_addf(&text, "\nsuperuser connections on %s: unknown (%s)", server_shown,
+				 sub.set ? sub.msg.buf : "the count did not read");
 		PQclear(res);
 		diag_release(&sub);
-		buf_addf(&text, "\nsuperuser connections: %d", superuser_connections);
 	} else {
 		buf_addstr(&text, "\nsuperuser connections: unknown (no server)");
 	}
+	/* The plan's roles may be on servers this connection is not. */
+	size_t others = 0;
+	for (size_t i = 0; i < dc->s.plan->nservers; i++)
+		others += dc->s.plan->servers[i] != NULL;
+	if (others > 1)
+		buf_addf(&text, " (the plan's roles are on %zu servers; only this one was asked: "
+			 "run status with --db for each)", others);
 	if (on_super.nr) {
 		buf_addstr(&text, "; still on the superuser:");
 		for (size_t i = 0; i < on_super.nr; i++)
@@ -261,10 +279,13 @@ int status_run(struct deploy_ctx *dc)
 	json_object_set_new(root, "services", svcs);
 	json_object_set_new(root, "roles", roles);
 	json_object_set_new(root, "superuser_connections", json_integer(superuser_connections));
+	json_object_set_new(root, "superuser_connections_known", json_boolean(super_known));
+	json_object_set_new(root, "server", server_shown ? json_string(server_shown) : json_null());
 	json_object_set_new(root, "swarm_stack", json_boolean(dc->swarm_services.nr > 0));
 	deploy_print(dc, root, &text);
 	json_decref(root);
 	buf_release(&text);
 	strvec_clear(&on_super);
+	free(server_shown);
 	return EXIT_OK;
 }
