@@ -129,8 +129,20 @@ static void test_client_ports(void **state)
 	int lfd, cfd, lport, cport, *ports = NULL;
 	size_t n = 0;
 	connect_self(&lfd, &cfd, &lport, &cport);
+	/* This process stands for a container: its "id" is its own longest
+	 * cgroup line (the most particular to it), which the process scan finds
+	 * in /proc/PID/cgroup. */
 	struct container ct = { .running = 1, .pid = getpid() };
-	snprintf(ct.id, sizeof(ct.id), "notacontainerid");
+	FILE *cg = fopen("/proc/self/cgroup", "re");
+	char line[256];
+	assert_non_null(cg);
+	while (fgets(line, sizeof(line), cg)) {
+		line[strcspn(line, "\n")] = '\0';
+		if (strlen(line) > strlen(ct.id) && strlen(line) < sizeof(ct.id))
+			snprintf(ct.id, sizeof(ct.id), "%s", line);
+	}
+	fclose(cg);
+	assert_true(ct.id[0]);
 
 	int one[] = { 1 }, both[] = { 1, lport };
 	assert_int_equal(runtime_client_ports(&ct, one, 1, &ports, &n), 0);
@@ -139,6 +151,13 @@ static void test_client_ports(void **state)
 	assert_int_equal(runtime_client_ports(&ct, both, 2, &ports, &n), 0);
 	assert_int_equal(n, 1);
 	assert_int_equal(ports[0], cport);
+	free(ports);
+
+	/* A PID that is not in the container's cgroup is not read as its main
+	 * process (a reused PID, another PID namespace). */
+	struct container other = ct;
+	snprintf(other.id, sizeof(other.id), "no-such-cgroup-0123456789");
+	assert_int_equal(runtime_client_ports(&other, both, 2, &ports, &n), -2);
 	free(ports);
 
 	/* A main process that is gone: its /proc cannot be read. */
@@ -177,7 +196,7 @@ static void test_client_ports(void **state)
 	attrib_refresh(&at);
 	const char *cid = NULL;
 	assert_string_equal(attrib_service(&at, cport, &cid), "web");
-	assert_string_equal(cid, "notacontainerid");
+	assert_string_equal(cid, ct.id);
 	assert_int_equal(at.unreadable.nr, 2);
 	assert_string_equal(at.unreadable.v[0], "worker (container gonecontaine)");
 	assert_string_equal(at.unreadable.v[1], "api (task task0000remo, on node node2abcdefg, not this one)");

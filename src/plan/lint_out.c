@@ -46,7 +46,7 @@ void lint_write_text(const struct lint_report *r, const char *base, struct buf *
 		if (f->also.nr) {
 			buf_addf(out, "  read by: %s", f->service);
 			for (size_t k = 0; k < f->also.nr; k++)
-				buf_addf(out, ", %s", f->also.v[k]);
+				buf_addf(out, "%s%s", k || *f->service ? ", " : "", f->also.v[k]);
 			buf_addch(out, '\n');
 		}
 		buf_addf(out, "  fix: %s\n", f->fix);
@@ -154,6 +154,10 @@ void lint_write_sarif(const struct lint_report *r, struct buf *out)
 		struct buf msg = BUF_INIT, key = BUF_INIT;
 		buf_addf(&msg, "%s. Fix: %s", f->message, f->fix);
 		buf_addf(&key, "%s/%s/%s", f->rule->id, f->service, f->variable);
+		/* Every service a literal finding stands for: a new reader of a
+		 * dismissed literal is a new alert, as --base says. */
+		for (size_t k = 0; k < f->also.nr; k++)
+			buf_addf(&key, "+%s", f->also.v[k]);
 		json_object_set_new(res, "ruleId", json_string(f->rule->id));
 		json_object_set_new(res, "ruleIndex", json_integer((json_int_t)(f->rule - rules)));
 		json_object_set_new(res, "level", json_string(lint_severity_name(f->rule->severity)));

@@ -19,6 +19,8 @@ static void add_port(struct attrib *a, int port)
 int attrib_snapshot(struct attrib *a, struct runtime *rt, const struct compose_project *p,
 		    const struct plan *plan, int admin_port, struct diag *d)
 {
+	/* libpq's default is what an undetected app uses. */
+	add_port(a, 5432);
 	if (admin_port > 0)
 		add_port(a, admin_port);
 	for (size_t i = 0; plan && i < plan->nservices; i++)
@@ -35,8 +37,14 @@ int attrib_snapshot(struct attrib *a, struct runtime *rt, const struct compose_p
 		for (size_t k = 0; k < ids.nr; k++) {
 			struct container ct;
 			struct diag sub = DIAG_INIT;
-			/* A container that went away between ps and inspect holds no session. */
-			if (!driver_inspect(rt, ids.v[k], &ct, &sub) && ct.running) {
+			/* A container that went away between ps and inspect holds no
+			 * session; one that could not be inspected for another reason
+			 * may hold some, which then cannot be attributed. */
+			if (driver_inspect(rt, ids.v[k], &ct, &sub)) {
+				if (!strcasestr(sub.msg.buf ? sub.msg.buf : "", "no such"))
+					strvec_pushf(&a->uninspected, "%s (container %.12s: not inspected: %s)",
+						     p->services[i].name, ids.v[k], sub.msg.buf);
+			} else if (ct.running) {
 				ALLOC_GROW(a->cts, a->ncts + 1, a->cts_alloc);
 				a->cts[a->ncts].service = xstrdup(p->services[i].name);
 				a->cts[a->ncts].ct = ct;
@@ -54,11 +62,22 @@ void attrib_refresh(struct attrib *a)
 {
 	a->nports = 0;
 	strvec_clear(&a->unreadable);
+	strvec_clear(&a->unreadable_services);
+	for (size_t i = 0; i < a->uninspected.nr; i++) {
+		strvec_push(&a->unreadable, a->uninspected.v[i]);
+		size_t n = strcspn(a->uninspected.v[i], " ");
+		char *svc = xstrndup(a->uninspected.v[i], n);
+		if (!strvec_contains(&a->unreadable_services, svc))
+			strvec_push(&a->unreadable_services, svc);
+		free(svc);
+	}
 	for (size_t i = 0; i < a->ncts; i++) {
 		int *ports = NULL;
 		size_t n = 0;
 		int r = runtime_client_ports(&a->cts[i].ct, a->server_ports, a->nserver_ports, &ports,
 					     &n);
+		if (r == -2 && !strvec_contains(&a->unreadable_services, a->cts[i].service))
+			strvec_push(&a->unreadable_services, a->cts[i].service);
 		if (r == -2 && a->cts[i].ct.remote)
 			strvec_pushf(&a->unreadable, "%s (task %.12s, on node %.12s, not this one)",
 				     a->cts[i].service, a->cts[i].ct.id, a->cts[i].ct.node);
@@ -95,5 +114,7 @@ void attrib_release(struct attrib *a)
 	free(a->ports);
 	free(a->server_ports);
 	strvec_clear(&a->unreadable);
+	strvec_clear(&a->unreadable_services);
+	strvec_clear(&a->uninspected);
 	memset(a, 0, sizeof(*a));
 }

@@ -37,15 +37,18 @@ struct attrib {
 	struct { int port; size_t ct; } *ports;
 	size_t nports, ports_alloc;
 	/* "service (container ID)" of running containers whose sockets could
-	 * not be read at the last refresh: their sessions cannot be attributed. */
-	struct strvec unreadable;
+	 * not be read at the last refresh, and of containers that could not be
+	 * inspected: their sessions cannot be attributed.  unreadable_services:
+	 * their services' names. */
+	struct strvec unreadable, unreadable_services;
+	struct strvec uninspected; /* from the snapshot */
 };
-#define ATTRIB_INIT { NULL, 0, 0, NULL, 0, NULL, 0, 0, STRVEC_INIT }
+#define ATTRIB_INIT { NULL, 0, 0, NULL, 0, NULL, 0, 0, STRVEC_INIT, STRVEC_INIT, STRVEC_INIT }
 
 /*
  * The running containers of every service of p, whose connections to the
- * server are on the ports plan's DSNs name or admin_port.  Returns 0 or -1
- * with d (docker failed).
+ * server are on the ports plan's DSNs name, 5432 or admin_port.  Returns 0
+ * or -1 with d (docker failed).
  */
 int attrib_snapshot(struct attrib *a, struct runtime *rt, const struct compose_project *p,
 		    const struct plan *plan, int admin_port, struct diag *d);

@@ -202,6 +202,19 @@ static int prove_window(struct fin *f, int window_s, struct diag *d)
 		fprintf(stderr, "finish: watching sessions for %d s\n", window_s);
 	long long end = run_now_ms() + (long long)window_s * 1000;
 	for (int n = 0; n < window_s * 1000 / SAMPLE_MS + 1; n++) {
+		/* Containers started during the window (a cron job, a scaled
+		 * service) are the stack's too: list them again every 2 s. */
+		if (n && n % 4 == 0) {
+			attrib_release(&at);
+			if (attrib_snapshot(&at, &dc->rt, dc->s.project, dc->s.plan, pgconn_port(&dc->pc),
+					    &sub)) {
+				strvec_pushf(&f->problems, "the stack's containers could not be listed again "
+					     "during the window, so sessions cannot be attributed: %s",
+					     sub.msg.buf);
+				ret = 0;
+				goto out;
+			}
+		}
 		if (sample(f, &at, d))
 			goto out;
 		if (deploy_signalled(dc)) {
@@ -220,9 +233,10 @@ static int prove_window(struct fin *f, int window_s, struct diag *d)
 		size_t n = strcspn(u, " ");
 		char *svc = xstrndup(u, n);
 		if (!is_server_service(dc, svc))
-			strvec_pushf(&f->problems, "the sockets of %s could not be read from this host, "
+			strvec_pushf(&f->problems, "the sockets of %s could not be read from this host%s, "
 				     "so its sessions cannot be attributed: a superuser session of it "
-				     "would look like one from outside the stack", u);
+				     "would look like one from outside the stack", u,
+				     geteuid() ? " (dsnflip is not running as root)" : "");
 		free(svc);
 	}
 	for (size_t i = 0; i < f->nss; i++) {
@@ -526,10 +540,18 @@ restore:
 			    sql_quote_literal(old_verifier, &sql, &sub) ||
 			    pg_exec(&dc->pc, sql.buf, "restoring the old password", NULL, &sub);
 		}
-		if (r)
-			diag_fail(d, "%s; putting the old password back failed too (%s): the new password "
-				  "is in %s", d->msg.buf, old_verifier ? sub.msg.buf : "it had none", newpath);
-		else
+		if (r) {
+			/* d already holds why the proof failed: say both (copied first,
+			 * as d is rewritten). */
+			char *why = xstrdup(d->msg.buf ? d->msg.buf : "");
+			int code = d->code;
+			diag_release(d);
+			diag_fail(d, "%s; putting the old password back failed too (%s): the superuser's "
+				  "password is now the new one, kept in %s", why,
+				  old_verifier ? sub.msg.buf : "it had none", newpath);
+			d->code = code;
+			free(why);
+		} else
 			unlink(newpath);
 		explicit_bzero(sql.buf, sql.len);
 		buf_release(&sql);

@@ -140,8 +140,9 @@ struct obs {
 	size_t nhist, hist_alloc;
 	struct strvec pidsvc;  /* "pid\tservice" */
 	json_t *unattributed;
-	/* Containers whose sockets could not be read in some sample (attrib.h). */
-	struct strvec unreadable;
+	/* Containers whose sockets could not be read in some sample (attrib.h),
+	 * and their services: short of migrator, those are not settled. */
+	struct strvec unreadable, unreadable_svcs;
 	char *journal_path;
 	int server_port;
 	int restart;
@@ -365,6 +366,9 @@ static void hist_merge(struct obs *o)
 	for (size_t i = 0; i < o->at.unreadable.nr; i++)
 		if (!strvec_contains(&o->unreadable, o->at.unreadable.v[i]))
 			strvec_push(&o->unreadable, o->at.unreadable.v[i]);
+	for (size_t i = 0; i < o->at.unreadable_services.nr; i++)
+		if (!strvec_contains(&o->unreadable_svcs, o->at.unreadable_services.v[i]))
+			strvec_push(&o->unreadable_svcs, o->at.unreadable_services.v[i]);
 }
 
 static int resnapshot(struct obs *o)
@@ -781,14 +785,17 @@ static size_t unknown_ddl(const struct obs *o)
  * DDL seen: migrator; else writes: writer; else reads: reader; else
  * unsettled.  DDL that could not be attributed may be any observed
  * service's, so then nothing short of migrator is settled: saying
- * "writer" for a service whose migration slipped by would break it.
+ * "writer" for a service whose migration slipped by would break it.  The
+ * same for a service with a container whose sockets could not be read.
  */
 static enum svc_class observed_class(const struct obs *o, const struct obs_svc *s, int *settled)
 {
 	*settled = 1;
 	if (s->nddl)
 		return CLASS_MIGRATOR;
-	if (unknown_ddl(o)) {
+	/* Some of its containers' sessions were not seen: what they ran may be
+	 * more than what the others did. */
+	if (unknown_ddl(o) || strvec_contains(&o->unreadable_svcs, s->ps->name)) {
 		*settled = 0;
 		return CLASS_UNCONFIRMED;
 	}
@@ -959,6 +966,8 @@ static void render(struct obs *o, int window_s, const char *snip, const char *wr
 			buf_addf(text, " only reads seen (%d) in %d s: a rare write would not show\n", s->nreads, window_s);
 		else if (unknown_ddl(o) && (s->nwrites || s->nreads))
 			buf_addstr(text, " DDL from a session dsnflip could not attribute (below) may be its own\n");
+		else if (strvec_contains(&o->unreadable_svcs, s->ps->name))
+			buf_addstr(text, " a container of it could not be read (below): what it ran is not known\n");
 		else
 			buf_addf(text, " nothing seen: %s\n", s->pids.nr ? "its sessions ran nothing to go by"
 				 : "no session of it in the window (run longer, or with --restart)");
@@ -1225,6 +1234,7 @@ out:
 	strvec_clear(&o.pidsvc);
 	json_decref(o.unattributed);
 	strvec_clear(&o.unreadable);
+	strvec_clear(&o.unreadable_svcs);
 	json_decref(root);
 	json_decref(cleanup);
 	free(o.journal_path);

@@ -436,14 +436,20 @@ int runtime_container_env(struct runtime *rt, const char *id, const char *key, c
 	return r;
 }
 
-/* Socket inodes of every process in the container (its cgroup names the id). */
-static size_t container_inodes(const struct container *ct, unsigned long **inodes, int *main_read)
+/*
+ * Socket inodes of every process in the container (its cgroup names the
+ * id).  *complete: the main process was found in the container's cgroup
+ * and every process of it had its fds read; else the sockets are not all
+ * known (another uid's worker, a PID that is not the container's).
+ */
+static size_t container_inodes(const struct container *ct, unsigned long **inodes, int *complete)
 {
 	size_t n = 0, alloc = 0;
 	DIR *proc = opendir("/proc");
 	struct dirent *de;
+	int main_read = 0, denied = 0;
 	*inodes = NULL;
-	*main_read = 0;
+	*complete = 0;
 	if (!proc)
 		return 0;
 	while ((de = readdir(proc))) {
@@ -462,15 +468,17 @@ static size_t container_inodes(const struct container *ct, unsigned long **inode
 		fclose(f);
 		long long dpid = 0;
 		num_parse_ll(de->d_name, 0, INT_MAX, &dpid);
-		if (!mine && dpid != ct->pid)
+		if (!mine)
 			continue;
 		snprintf(path, sizeof(path), "/proc/%s/fd", de->d_name);
 		DIR *fds = opendir(path);
 		struct dirent *fe;
-		if (!fds)
+		if (!fds) {
+			denied |= errno != ENOENT; /* ENOENT: it exited meanwhile */
 			continue;
+		}
 		if (dpid == ct->pid)
-			*main_read = 1;
+			main_read = 1;
 		while ((fe = readdir(fds))) {
 			char link[600], target[128];
 			snprintf(link, sizeof(link), "/proc/%s/fd/%s", de->d_name, fe->d_name);
@@ -490,6 +498,7 @@ static size_t container_inodes(const struct container *ct, unsigned long **inode
 		closedir(fds);
 	}
 	closedir(proc);
+	*complete = main_read && !denied;
 	return n;
 }
 

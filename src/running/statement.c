@@ -48,24 +48,45 @@ static int has_word(const char *q, const char *w)
 
 enum stmt_kind stmt_kind(const char *query)
 {
+	/* DDL, and what needs the owner's rights as DDL does (vacuum, analyze,
+	 * refresh materialized view, import foreign schema). */
 	static const char *const ddl[] = { "create", "alter", "drop", "comment", "grant", "revoke",
-					   "reindex", "cluster", "security", NULL };
+					   "reindex", "cluster", "security", "vacuum", "analyze",
+					   "analyse", "refresh", "import", NULL };
 	static const char *const write[] = { "insert", "update", "delete", "merge", "truncate", NULL };
 	static const char *const read[] = { "select", "table", "values", "fetch", "declare", "show", NULL };
 	const char *q = skip_noise(query);
-	/* EXPLAIN ANALYZE runs the statement: it is what it explains. */
-	if (word_is(q, "explain") && has_word(q, "analyze")) {
-		for (const char *const *w = ddl; *w; w++)
-			if (has_word(q, *w))
-				return STMT_DDL;
-		for (const char *const *w = write; *w; w++)
-			if (has_word(q, *w))
-				return STMT_WRITE;
-		return STMT_READ;
+	/* EXPLAIN ANALYZE runs the statement: it is what it explains.  Plain
+	 * EXPLAIN runs nothing. */
+	if (word_is(q, "explain")) {
+		const char *r = q + 7;
+		int analyze = 0;
+		while (isspace((unsigned char)*r))
+			r++;
+		if (*r == '(') {
+			const char *e = strchr(r, ')');
+			if (!e)
+				return STMT_OTHER;
+			for (const char *w = r; w < e; w++)
+				analyze |= word_is(w, "analyze") || word_is(w, "analyse");
+			r = e + 1;
+		} else {
+			for (;;) {
+				while (isspace((unsigned char)*r))
+					r++;
+				if (word_is(r, "analyze") || word_is(r, "analyse"))
+					analyze = 1, r += 7;
+				else if (word_is(r, "verbose"))
+					r += 7;
+				else
+					break;
+			}
+		}
+		return analyze ? stmt_kind(r) : STMT_OTHER;
 	}
 	/* A procedure or an anonymous block may write anything (DDL in it
 	 * reaches the event trigger on its own). */
-	if (word_is(q, "call") || word_is(q, "do"))
+	if (word_is(q, "call") || word_is(q, "do") || word_is(q, "lock"))
 		return STMT_WRITE;
 	for (const char *const *w = ddl; *w; w++)
 		if (word_is(q, *w))
@@ -79,7 +100,8 @@ enum stmt_kind stmt_kind(const char *query)
 		for (const char *const *w = write; *w; w++)
 			if (has_word(q, *w))
 				return STMT_WRITE;
-		return STMT_READ;
+		/* SELECT ... INTO t creates a table. */
+		return has_word(q, "into") ? STMT_DDL : STMT_READ;
 	}
 	for (const char *const *w = read; *w; w++)
 		if (word_is(q, *w))

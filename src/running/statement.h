@@ -5,11 +5,13 @@
  *
  * The kind is read from the statement's first word after comments and
  * parentheses: DDL (create, alter, drop, comment, grant, revoke, reindex,
- * cluster, security label), a write (insert, update, delete, merge,
- * truncate, COPY ... FROM, a WITH or SELECT holding one of those words —
- * data-modifying CTEs, SELECT ... FOR UPDATE —, CALL and DO), a read
+ * cluster, security label, and what needs the owner's rights as DDL does:
+ * vacuum, analyze, refresh materialized view, import foreign schema;
+ * SELECT ... INTO), a write (insert, update, delete, merge, truncate,
+ * COPY ... FROM, a WITH or SELECT holding one of those words —
+ * data-modifying CTEs, SELECT ... FOR UPDATE —, CALL, DO and LOCK), a read
  * (select, table, values, fetch, declare, show, COPY ... TO), else other.
- * EXPLAIN ANALYZE is what it runs.  Where the words cannot tell, the
+ * EXPLAIN ANALYZE is what it runs; plain EXPLAIN runs nothing.  Where the words cannot tell, the
  * answer leans to write: calling a writer a reader would give it a role
  * that cannot write; the other way round only grants too much.
  */

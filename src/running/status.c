@@ -244,12 +244,9 @@ int status_run(struct deploy_ctx *dc)
 		buf_addstr(&text, "\nsuperuser connections: unknown (no server)");
 	}
 	/* The plan's roles may be on servers this connection is not. */
-	size_t others = 0;
-	for (size_t i = 0; i < dc->s.plan->nservers; i++)
-		others += dc->s.plan->servers[i] != NULL;
-	if (others > 1)
+	if (dc->s.plan->nservers > 1)
 		buf_addf(&text, " (the plan's roles are on %zu servers; only this one was asked: "
-			 "run status with --db for each)", others);
+			 "run status with --db for each)", dc->s.plan->nservers);
 	if (on_super.nr) {
 		buf_addstr(&text, "; still on the superuser:");
 		for (size_t i = 0; i < on_super.nr; i++)
@@ -278,7 +275,9 @@ int status_run(struct deploy_ctx *dc)
 	}
 	json_object_set_new(root, "services", svcs);
 	json_object_set_new(root, "roles", roles);
-	json_object_set_new(root, "superuser_connections", json_integer(superuser_connections));
+	/* null, not 0, when it could not be counted: a 0 would read as "none left". */
+	json_object_set_new(root, "superuser_connections",
+			    super_known ? json_integer(superuser_connections) : json_null());
 	json_object_set_new(root, "superuser_connections_known", json_boolean(super_known));
 	json_object_set_new(root, "server", server_shown ? json_string(server_shown) : json_null());
 	json_object_set_new(root, "swarm_stack", json_boolean(dc->swarm_services.nr > 0));

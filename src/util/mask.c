@@ -153,10 +153,42 @@ static size_t mask_named(const char *p, struct buf *out)
 		while (*v == ' ' || *v == '\t')
 			v++;
 	} else if ((*e == ' ' || *e == '\t') && !skip) {
-		/* SQL: PASSWORD 'x' (CREATE/ALTER ROLE), only before a quoted literal */
+		/* SQL: PASSWORD 'x' (CREATE/ALTER ROLE), only before a literal:
+		 * 'x', "x", E'x' (PQescapeLiteral's form for a backslash, where \'
+		 * does not end it), U&'x', or dollar-quoted $tag$x$tag$. */
 		v = e;
 		while (*v == ' ' || *v == '\t')
 			v++;
+		if ((*v == 'E' || *v == 'e') && v[1] == '\'') {
+			buf_add(out, p, (size_t)(v + 2 - p));
+			buf_addstr(out, MASK);
+			const char *q = v + 2;
+			while (*q && !(*q == '\'' && q[1] != '\''))
+				q += (*q == '\\' || *q == '\'') && q[1] ? 2 : 1;
+			if (!*q)
+				return strlen(p);
+			buf_addch(out, '\'');
+			return (size_t)(q + 1 - p);
+		}
+		if ((*v == 'U' || *v == 'u') && v[1] == '&' && v[2] == '\'')
+			v += 2;
+		if (*v == '$') {
+			const char *t = v + 1;
+			while (*t == '_' || isalnum((unsigned char)*t))
+				t++;
+			if (*t != '$')
+				return 0;
+			size_t tl = (size_t)(t + 1 - v);
+			const char *end = strstr(t + 1, "$");
+			while (end && strncmp(end, v, tl))
+				end = strstr(end + 1, "$");
+			buf_add(out, p, (size_t)(t + 1 - p));
+			buf_addstr(out, MASK);
+			if (!end)
+				return strlen(p);
+			buf_add(out, v, tl);
+			return (size_t)(end + tl - p);
+		}
 		if (*v != '\'' && *v != '"')
 			return 0;
 	} else if (skip && (*e == ' ' || *e == '\t')) {
