@@ -88,6 +88,8 @@ struct linter {
 	struct arena *a;
 	struct strvec server_vars;   /* variables the servers' POSTGRES_PASSWORD come from */
 	struct strvec server_values; /* their values, when set */
+	struct strvec disabled;      /* disabled findings counted: "rule service variable", or
+	                                "rule @file:line:col" for a literal (one per place) */
 };
 
 /* --- disables --- */
@@ -202,7 +204,14 @@ static void add(struct linter *L, const char *id, const struct ypos *at, const c
 		}
 	}
 	if (config_disabled(L->cfg, id) || inline_disabled(f, at ? at->line : 0, id)) {
-		r->suppressed++;
+		/* Counted as the findings would have been: one per place for a literal. */
+		char *key = per_place && f ? xstrfmt("%s @%p:%d:%d", id, (const void *)f, at->line, at->col)
+					   : xstrfmt("%s %s %s", id, service, variable);
+		if (!strvec_contains(&L->disabled, key)) {
+			strvec_push(&L->disabled, key);
+			r->suppressed++;
+		}
+		free(key);
 		return;
 	}
 	ALLOC_GROW(r->v, r->nr + 1, r->alloc);
@@ -561,6 +570,7 @@ int lint_run(const struct plan *plan, const struct config *cfg, const struct lin
 		qsort(out->v, out->nr, sizeof(*out->v), cmp_finding);
 	strvec_clear(&L.server_vars);
 	strvec_clear(&L.server_values);
+	strvec_clear(&L.disabled);
 	return 0;
 }
 
