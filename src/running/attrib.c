@@ -48,6 +48,7 @@ int attrib_snapshot(struct attrib *a, struct runtime *rt, const struct compose_p
 				ALLOC_GROW(a->cts, a->ncts + 1, a->cts_alloc);
 				a->cts[a->ncts].service = xstrdup(p->services[i].name);
 				a->cts[a->ncts].ct = ct;
+				a->cts[a->ncts].unreadable_runs = 0;
 				a->ncts++;
 			}
 			diag_release(&sub);
@@ -76,6 +77,11 @@ void attrib_refresh(struct attrib *a)
 		size_t n = 0;
 		int r = runtime_client_ports(&a->cts[i].ct, a->server_ports, a->nserver_ports, &ports,
 					     &n);
+		/* Unreadable once may be a container caught mid-stop or mid-start;
+		 * twice in a row, or a task on another node, it is unreadable. */
+		a->cts[i].unreadable_runs = r == -2 ? a->cts[i].unreadable_runs + 1 : 0;
+		if (r == -2 && a->cts[i].unreadable_runs < 2 && !a->cts[i].ct.remote)
+			r = -1;
 		if (r == -2 && !strvec_contains(&a->unreadable_services, a->cts[i].service))
 			strvec_push(&a->unreadable_services, a->cts[i].service);
 		if (r == -2 && a->cts[i].ct.remote)

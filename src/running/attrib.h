@@ -22,6 +22,7 @@
 struct attrib_container {
 	char *service;
 	struct container ct;
+	int unreadable_runs; /* refreshes in a row its sockets could not be read */
 };
 
 struct attrib {
@@ -52,7 +53,9 @@ struct attrib {
  */
 int attrib_snapshot(struct attrib *a, struct runtime *rt, const struct compose_project *p,
 		    const struct plan *plan, int admin_port, struct diag *d);
-/* Re-read the containers' client ports (and a->unreadable). */
+/* Re-read the containers' client ports (and a->unreadable: containers
+ * unreadable at two refreshes in a row, tasks on other nodes, and the
+ * ones the snapshot could not inspect). */
 void attrib_refresh(struct attrib *a);
 /* The service holding client port, or NULL (outside the stack); *cid: its short container id. */
 const char *attrib_service(const struct attrib *a, int port, const char **cid);

@@ -438,9 +438,11 @@ int runtime_container_env(struct runtime *rt, const char *id, const char *key, c
 
 /*
  * Socket inodes of every process in the container (its cgroup names the
- * id).  *complete: the main process was found in the container's cgroup
- * and every process of it had its fds read; else the sockets are not all
- * known (another uid's worker, a PID that is not the container's).
+ * id).  *complete: 1 when the main process was found in the container's
+ * cgroup and every process of it had its fds read; 0 when the sockets are
+ * not all known (another uid's worker, a PID that is not the container's);
+ * -1 when the main process is gone (the container is stopping: it holds
+ * no session, as for a container that is not running).
  */
 static size_t container_inodes(const struct container *ct, unsigned long **inodes, int *complete)
 {
@@ -460,7 +462,7 @@ static size_t container_inodes(const struct container *ct, unsigned long **inode
 		snprintf(path, sizeof(path), "/proc/%s/cgroup", de->d_name);
 		FILE *f = fopen(path, "re");
 		if (!f)
-			continue;
+			continue; /* exited meanwhile (a process we cannot read has a readable cgroup) */
 		/* A Swarm task's container is cid; a compose container's is id. */
 		const char *cid = ct->cid[0] ? ct->cid : ct->id;
 		while (!mine && cid[0] && fgets(line, sizeof(line), f))
@@ -499,6 +501,12 @@ static size_t container_inodes(const struct container *ct, unsigned long **inode
 	}
 	closedir(proc);
 	*complete = main_read && !denied;
+	if (!main_read) {
+		char path[64];
+		snprintf(path, sizeof(path), "/proc/%ld", ct->pid);
+		if (access(path, F_OK) && errno == ENOENT)
+			*complete = -1;
+	}
 	return n;
 }
 
@@ -525,6 +533,10 @@ int runtime_client_ports(const struct container *ct, const int *server_ports, si
 		return -1;
 	int main_read, tables_read = 0;
 	ninodes = container_inodes(ct, &inodes, &main_read);
+	if (main_read < 0) {
+		free(inodes);
+		return -1;
+	}
 	for (size_t t = 0; t < 2; t++) {
 		char path[64], line[512];
 		snprintf(path, sizeof(path), "/proc/%ld/net/%s", ct->pid, tables[t]);
@@ -564,7 +576,12 @@ int runtime_client_ports(const struct container *ct, const int *server_ports, si
 		fclose(f);
 	}
 	free(inodes);
-	return main_read && tables_read ? 0 : -2;
+	if (main_read && tables_read)
+		return 0;
+	/* Exited between the scan and the tables: stopping, not unreadable. */
+	char path[64];
+	snprintf(path, sizeof(path), "/proc/%ld", ct->pid);
+	return access(path, F_OK) && errno == ENOENT ? -1 : -2;
 }
 
 void failpat_init(struct failpats *p)
