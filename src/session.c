@@ -194,15 +194,9 @@ static void pending_password_hint(const char *project, char *const *env, struct 
 	char *dir = state_dir(project, env);
 	char *pending = xstrfmt("%s/superuser.env.new", dir);
 	free(dir);
-	if (path_exists(pending)) {
-		char *msg = xstrdup(why->msg.buf ? why->msg.buf : "");
-		int code = why->code;
-		diag_release(why);
-		diag_fail(why, "%s (an interrupted `dsnflip finish` left %s: the superuser's password "
-			  "may now be the one in it)", msg, pending);
-		why->code = code;
-		free(msg);
-	}
+	if (path_exists(pending))
+		diag_append(why, " (an interrupted `dsnflip finish` left %s: the superuser's password "
+			    "may now be the one in it)", pending);
 	free(pending);
 }
 

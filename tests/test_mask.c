@@ -116,6 +116,14 @@ static void test_diag_masks(void **state)
 	diag_at(&d, "compose.yml", 3, 5, "bad value \"%s\"", "postgres://postgres:pw@db:54x/app");
 	assert_string_equal(d.msg.buf, "compose.yml:3:5: bad value \"postgres://postgres:****@db:54x/app\"");
 	diag_release(&d);
+	/* Appended text is masked too; the place and the code stay. */
+	assert_int_equal(diag_append(&d, "x"), -1);
+	assert_false(d.set); /* nothing to add to */
+	diag_fail(&d, "cannot connect");
+	diag_append(&d, " (see %s)", "postgres://u:pw2@h/db");
+	assert_string_equal(d.msg.buf, "cannot connect (see postgres://u:****@h/db)");
+	assert_int_equal(d.code, EXIT_FAILED);
+	diag_release(&d);
 	/* an env-file variable's name is not masked, the message still is */
 	diag_at_key(&d, "api.env", 2, 19, "DB_PASSWORD", "required variable %s is missing a value: %s",
 		    "API_PW", "see postgres://u:hunter2@db/x");

@@ -218,6 +218,16 @@ static const struct env_entry *env_any(const struct service *s, const char *pref
 				       const char *const *suffixes);
 static int ends_ci(const char *s, const char *sfx);
 
+/* A pool size read from e (a DSN parameter, an options query): strictly, or a blocking warning. */
+static void pool_hint(struct detect_ctx *c, struct plan_conn *pc, const char *service,
+		      const char *value, const struct env_entry *e)
+{
+	if (num_parse_int(value, 1, POOL_HINT_MAX, &pc->pool_hint) != NUM_OK)
+		plan_warn(c->plan, 1, "%s:%d: %s: the pool size \"%s\" in %s is not a whole number "
+			  "from 1 to %d: set connection_limit in dsnflip.yml", origin_file(e),
+			  origin_line(e), service, value, e->key, POOL_HINT_MAX);
+}
+
 /* A DSN-valued variable: parse it and record the connection. */
 static int add_dsn_conn(struct detect_ctx *c, struct plan_service *ps, const struct env_entry *e)
 {
@@ -252,11 +262,8 @@ static int add_dsn_conn(struct detect_ctx *c, struct plan_service *ps, const str
 		hint = dsn_param(&dsn, "maxPoolSize");
 	if (!hint)
 		hint = dsn_param(&dsn, "pool"); /* ActiveRecord's DATABASE_URL?pool=N */
-	if (hint && *hint &&
-	    num_parse_int(hint, 1, POOL_HINT_MAX, &pc->pool_hint) != NUM_OK)
-		plan_warn(c->plan, 1, "%s:%d: %s: the pool size \"%s\" in %s is not a whole number "
-			  "from 1 to %d: set connection_limit in dsnflip.yml", pc->defined_file,
-			  pc->defined_line, s->name, hint, e->key, POOL_HINT_MAX);
+	if (hint && *hint)
+		pool_hint(c, pc, s->name, hint, e);
 	pc->read_only = truthy_readonly(dsn_param(&dsn, "options")) ||
 			(dsn_param(&dsn, "default_transaction_read_only") &&
 			 truthy_readonly("default_transaction_read_only=on") &&
@@ -458,10 +465,7 @@ static void split_pool_hint(struct detect_ctx *c, struct plan_service *ps, struc
 		size_t n = strcspn(p, "&");
 		if (n > 5 && !strncmp(p, "pool=", 5)) {
 			char *v = xstrndup(p + 5, n - 5);
-			if (num_parse_int(v, 1, POOL_HINT_MAX, &pc->pool_hint) != NUM_OK)
-				plan_warn(c->plan, 1, "%s:%d: %s: the pool size \"%s\" in %s is not a whole "
-					  "number from 1 to %d: set connection_limit in dsnflip.yml",
-					  origin_file(o), origin_line(o), ps->name, v, o->key, POOL_HINT_MAX);
+			pool_hint(c, pc, ps->name, v, o);
 			free(v);
 			return;
 		}

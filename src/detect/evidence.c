@@ -676,13 +676,7 @@ static char *evidence_text(const struct cmdv *cv, size_t k)
 				buf_addch(&b, '\'');
 		}
 	}
-	if (b.len > EVIDENCE_TEXT_MAX) {
-		size_t cut = EVIDENCE_TEXT_MAX - 3;
-		while (cut && ((unsigned char)b.buf[cut] & 0xC0) == 0x80)
-			cut--;
-		buf_setlen(&b, cut);
-		buf_addstr(&b, "...");
-	}
+	buf_cut(&b, EVIDENCE_TEXT_MAX);
 	return buf_detach(&b, NULL);
 }
 

@@ -41,9 +41,11 @@ int attrib_snapshot(struct attrib *a, struct runtime *rt, const struct compose_p
 			 * session; one that could not be inspected for another reason
 			 * may hold some, which then cannot be attributed. */
 			if (driver_inspect(rt, ids.v[k], &ct, &sub)) {
-				if (!strcasestr(sub.msg.buf ? sub.msg.buf : "", "no such"))
+				if (!strcasestr(sub.msg.buf ? sub.msg.buf : "", "no such")) {
 					strvec_pushf(&a->uninspected, "%s (container %.12s: not inspected: %s)",
 						     p->services[i].name, ids.v[k], sub.msg.buf);
+					strvec_push(&a->uninspected_services, p->services[i].name);
+				}
 			} else if (ct.running) {
 				ALLOC_GROW(a->cts, a->ncts + 1, a->cts_alloc);
 				a->cts[a->ncts].service = xstrdup(p->services[i].name);
@@ -66,11 +68,8 @@ void attrib_refresh(struct attrib *a)
 	strvec_clear(&a->unreadable_services);
 	for (size_t i = 0; i < a->uninspected.nr; i++) {
 		strvec_push(&a->unreadable, a->uninspected.v[i]);
-		size_t n = strcspn(a->uninspected.v[i], " ");
-		char *svc = xstrndup(a->uninspected.v[i], n);
-		if (!strvec_contains(&a->unreadable_services, svc))
-			strvec_push(&a->unreadable_services, svc);
-		free(svc);
+		if (!strvec_contains(&a->unreadable_services, a->uninspected_services.v[i]))
+			strvec_push(&a->unreadable_services, a->uninspected_services.v[i]);
 	}
 	for (size_t i = 0; i < a->ncts; i++) {
 		int *ports = NULL;
@@ -122,5 +121,6 @@ void attrib_release(struct attrib *a)
 	strvec_clear(&a->unreadable);
 	strvec_clear(&a->unreadable_services);
 	strvec_clear(&a->uninspected);
+	strvec_clear(&a->uninspected_services);
 	memset(a, 0, sizeof(*a));
 }

@@ -42,9 +42,9 @@ struct attrib {
 	 * inspected: their sessions cannot be attributed.  unreadable_services:
 	 * their services' names. */
 	struct strvec unreadable, unreadable_services;
-	struct strvec uninspected; /* from the snapshot */
+	struct strvec uninspected, uninspected_services; /* from the snapshot, index for index */
 };
-#define ATTRIB_INIT { NULL, 0, 0, NULL, 0, NULL, 0, 0, STRVEC_INIT, STRVEC_INIT, STRVEC_INIT }
+#define ATTRIB_INIT { NULL, 0, 0, NULL, 0, NULL, 0, 0, STRVEC_INIT, STRVEC_INIT, STRVEC_INIT, STRVEC_INIT }
 
 /*
  * The running containers of every service of p, whose connections to the

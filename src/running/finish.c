@@ -540,18 +540,11 @@ restore:
 			    sql_quote_literal(old_verifier, &sql, &sub) ||
 			    pg_exec(&dc->pc, sql.buf, "restoring the old password", NULL, &sub);
 		}
-		if (r) {
-			/* d already holds why the proof failed: say both (copied first,
-			 * as d is rewritten). */
-			char *why = xstrdup(d->msg.buf ? d->msg.buf : "");
-			int code = d->code;
-			diag_release(d);
-			diag_fail(d, "%s; putting the old password back failed too (%s): the superuser's "
-				  "password is now the new one, kept in %s", why,
-				  old_verifier ? sub.msg.buf : "it had none", newpath);
-			d->code = code;
-			free(why);
-		} else
+		if (r) /* d holds why the proof failed: say both */
+			diag_append(d, "; putting the old password back failed too (%s): the superuser's "
+				    "password is now the new one, kept in %s",
+				    old_verifier ? sub.msg.buf : "it had none", newpath);
+		else
 			unlink(newpath);
 		explicit_bzero(sql.buf, sql.len);
 		buf_release(&sql);

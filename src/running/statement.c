@@ -125,14 +125,7 @@ char *stmt_evidence(const char *query, size_t max)
 	}
 	mask_secrets(b.buf, &m);
 	buf_release(&b);
-	if (m.len > max && max > 3) {
-		/* Cut at a character boundary: the evidence goes into JSON. */
-		size_t n = max - 3;
-		while (n && ((unsigned char)m.buf[n] & 0xC0) == 0x80)
-			n--;
-		buf_setlen(&m, n);
-		buf_addstr(&m, "...");
-	}
+	buf_cut(&m, max);
 	return buf_detach(&m, NULL);
 }
 

@@ -103,6 +103,17 @@ void buf_grow(struct buf *b, size_t extra)
 	b->alloc = n;
 }
 
+void buf_cut(struct buf *b, size_t max)
+{
+	if (b->len <= max || max <= 3)
+		return;
+	size_t n = max - 3;
+	while (n && ((unsigned char)b->buf[n] & 0xC0) == 0x80)
+		n--;
+	buf_setlen(b, n);
+	buf_addstr(b, "...");
+}
+
 void buf_setlen(struct buf *b, size_t len)
 {
 	if (!b->alloc) {

@@ -33,6 +33,9 @@ void buf_addch(struct buf *b, int c);
 void buf_addf(struct buf *b, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 void buf_vaddf(struct buf *b, const char *fmt, va_list ap);
+/* Longer than max (> 3) bytes: cut at a UTF-8 character boundary and end
+ * with "...", max bytes in all (evidence goes into JSON). */
+void buf_cut(struct buf *b, size_t max);
 void buf_setlen(struct buf *b, size_t len);
 /*
  * Open path read-only, and only when it is a regular file: a FIFO, a

@@ -7,6 +7,25 @@
 
 #include <stdarg.h>
 
+/* The message text, masked and escaped for its kind (see below), onto d->msg. */
+static void add_text(struct diag *d, int code, const char *fmt, va_list ap)
+{
+	/* Messages quote input, and input may hold a password: mask it here, once. */
+	struct buf raw = BUF_INIT, masked = BUF_INIT;
+	buf_vaddf(&raw, fmt, ap);
+	mask_secrets(raw.buf, &masked);
+	/* Input errors are one line, with the input they quote unable to move
+	 * the cursor or split it (esc_text); an operation's (diag_fail) may
+	 * have indented continuation lines (a child's output quoted by
+	 * esc_quote_lines, one problem per line), kept, and nothing else. */
+	if (code == EXIT_INPUT)
+		esc_text(masked.buf, &d->msg);
+	else
+		esc_text_block(masked.buf, &d->msg);
+	buf_release(&raw);
+	buf_release(&masked);
+}
+
 static int diag_vset(struct diag *d, int code, const char *file, int line, int col,
 		     const char *key, const char *fmt, va_list ap)
 {
@@ -28,20 +47,18 @@ static int diag_vset(struct diag *d, int code, const char *file, int line, int c
 		esc_text(key, &d->msg);
 		buf_addstr(&d->msg, ": ");
 	}
-	/* Messages quote input, and input may hold a password: mask it here, once. */
-	struct buf raw = BUF_INIT, masked = BUF_INIT;
-	buf_vaddf(&raw, fmt, ap);
-	mask_secrets(raw.buf, &masked);
-	/* Input errors are one line, with the input they quote unable to move
-	 * the cursor or split it (esc_text); an operation's (diag_fail) may
-	 * have indented continuation lines (a child's output quoted by
-	 * esc_quote_lines, one problem per line), kept, and nothing else. */
-	if (code == EXIT_INPUT)
-		esc_text(masked.buf, &d->msg);
-	else
-		esc_text_block(masked.buf, &d->msg);
-	buf_release(&raw);
-	buf_release(&masked);
+	add_text(d, code, fmt, ap);
+	return -1;
+}
+
+int diag_append(struct diag *d, const char *fmt, ...)
+{
+	va_list ap;
+	if (!d->set)
+		return -1;
+	va_start(ap, fmt);
+	add_text(d, d->code, fmt, ap);
+	va_end(ap);
 	return -1;
 }
 

@@ -44,6 +44,10 @@ int diag_err(struct diag *d, const char *fmt, ...)
 /* Same, marking the failure as an operational one (exit 1). */
 int diag_fail(struct diag *d, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
+/* Add to d's message (set already; its place and code stay), masked and
+ * escaped as the message is.  Returns -1; does nothing when d is not set. */
+int diag_append(struct diag *d, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
 /* Move from's message and code into d as they are (already placed, masked and
  * escaped: no second prefix); from is released.  Returns -1. */
 int diag_take(struct diag *d, struct diag *from);
